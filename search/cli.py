@@ -1,0 +1,158 @@
+"""The `vnsearch` command: build the index, serve it, search it from a terminal.
+
+It mirrors the library (`search.indexer.build`, `search.searcher.SearchIndex`) and reads the same
+`VNSEARCH_*` settings as the service, so what a terminal user sees is what the API returns.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+import click
+from tqdm import tqdm
+
+from search.acronyms import load_synonyms
+from search.config import Settings
+from search.corpus import iter_corpus
+from search.indexer import IndexReport, build
+from search.schema import SchemaMismatch
+from search.searcher import MAX_PER_PAGE, SORTS, SearchIndex, SearchRequest, date_bound
+from search.store import IndexMissing, index_exists
+
+_MARK_RE = re.compile(r"<mark>(.*?)</mark>", re.S)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _index_dir_option(func):
+    return click.option("--index-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+                        help="Where the index lives [env VNSEARCH_INDEX_DIR; default ./index].")(func)
+
+
+def _run_build(paths: tuple[Path, ...], index_dir: Path, rebuild: bool) -> IndexReport:
+    with tqdm(unit=" articles", desc="Indexing", disable=None, leave=False) as bar:
+        def advance(item: object) -> None:
+            bar.update()
+        return build(index_dir, iter_corpus(list(paths)), rebuild=rebuild, on_item=advance)
+
+
+def _summary(report: IndexReport, index_dir: Path) -> None:
+    if report.written:
+        click.echo(f"Indexed {report.written} articles into {index_dir} "
+                   f"({report.added} added, {report.updated} updated).")
+    else:
+        click.echo(f"Nothing to write: the index in {index_dir} is up to date.")
+    click.echo(f"{report.unchanged} unchanged, {len(report.skipped)} skipped, {len(report.failed)} failed.")
+    for label, errors in (("Skipped", report.skipped), ("Failed", report.failed)):
+        if errors:
+            click.echo(f"{label}:", err=True)
+            for error in errors:
+                where = f"{error.path}:{error.line}" if error.line else error.path
+                click.echo(f"  {where}: {error.reason}", err=True)
+
+
+@click.group()
+@click.version_option(package_name="vnsearch")
+def main() -> None:
+    """Full-text search over Vietnamese news articles."""
+
+
+@main.command("index")
+@click.argument("corpus", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@_index_dir_option
+@click.option("--rebuild", is_flag=True, help="Build the index from scratch instead of updating it.")
+def index_command(corpus: tuple[Path, ...], index_dir: Path | None, rebuild: bool) -> None:
+    """Build or update the index from CORPUS folders and files (.txt, .jsonl, .jsonl.gz).
+
+    Without CORPUS, reads VNSEARCH_CORPUS_DIR (default ./corpus). Exits with status 1 when
+    any file or line failed; the others are indexed all the same.
+    """
+    settings = _settings()
+    index_dir = index_dir or settings.index_dir
+    try:
+        report = _run_build(corpus or settings.corpus_dirs, index_dir, rebuild)
+    except SchemaMismatch as exc:
+        raise click.ClickException(str(exc)) from None
+    _summary(report, index_dir)
+    if report.failed:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("query")
+@_index_dir_option
+@click.option("--page", type=click.IntRange(1), default=1, show_default=True)
+@click.option("--per-page", type=click.IntRange(1, MAX_PER_PAGE), default=10, show_default=True)
+@click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True)
+@click.option("--from", "date_from", metavar="DATE", help="Only articles from this date (YYYY[-MM[-DD]]).")
+@click.option("--to", "date_to", metavar="DATE", help="Only articles up to this date (YYYY[-MM[-DD]]).")
+@click.option("--source", help="Only articles from this outlet, as the facets name it.")
+@click.option("--json", "as_json", is_flag=True, help="Print the API's JSON instead of text.")
+def search(query: str, index_dir: Path | None, page: int, per_page: int, sort: str,
+           date_from: str | None, date_to: str | None, source: str | None, as_json: bool) -> None:
+    """Print ranked results for QUERY, with highlighted snippets.
+
+    Syntax: words (all-words matches first), "quoted phrases", -word to exclude, OR.
+    """
+    settings = _settings()
+    try:
+        request = SearchRequest(
+            q=query, page=page, per_page=per_page, sort=sort, source=source,
+            date_from=date_bound(date_from) if date_from else None,
+            date_to=date_bound(date_to, end=True) if date_to else None,
+        )
+        index = SearchIndex(index_dir or settings.index_dir, load_synonyms(settings.acronym_files))
+        result = index.search(request)
+    except (ValueError, IndexMissing, SchemaMismatch) as exc:  # QueryError is a ValueError
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+        return
+    first = (page - 1) * per_page + 1
+    shown = f"{first}-{first + len(result.hits) - 1} of " if result.hits else ""
+    click.echo(f"{shown}{result.total} results for {query!r} ({result.took_ms:.0f} ms)")
+    for rank, hit in enumerate(result.hits, start=first):
+        meta = " · ".join(x for x in (hit.date, hit.source, hit.author) if x)
+        click.echo()
+        click.echo(f"{rank}. {_render(hit.title_html)}")
+        click.echo(click.style(f"   {hit.id}" + (f" · {meta}" if meta else ""), dim=True))
+        click.echo(f"   {_render(hit.snippet_html)}")
+
+
+def _render(fragment: str) -> str:
+    """Our snippet HTML for a terminal: marks in bold (plain when not a terminal)."""
+    marked = _MARK_RE.sub(lambda m: click.style(m.group(1), bold=True, fg="yellow"), fragment)
+    return html.unescape(marked)
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to listen on [env VNSEARCH_HOST; default 127.0.0.1].")
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="[env VNSEARCH_PORT; default 8000]")
+@click.option("--workers", type=click.IntRange(1, 64), default=None, help="[env VNSEARCH_WORKERS; default 2]")
+@_index_dir_option
+def serve(host: str | None, port: int | None, workers: int | None, index_dir: Path | None) -> None:
+    """Serve the search API with gunicorn, building the index from the corpus first if needed."""
+    settings = _settings()
+    index_dir = index_dir or settings.index_dir
+    if not index_exists(index_dir):
+        try:
+            click.echo(f"No index in {index_dir}: building it from {', '.join(map(str, settings.corpus_dirs))}.")
+            _summary(_run_build(settings.corpus_dirs, index_dir, rebuild=False), index_dir)
+        except SchemaMismatch as exc:
+            raise click.ClickException(str(exc)) from None
+    env = dict(os.environ, VNSEARCH_INDEX_DIR=str(index_dir.resolve()),
+               VNSEARCH_HOST=host or settings.host, VNSEARCH_PORT=str(port or settings.port),
+               VNSEARCH_WORKERS=str(workers or settings.workers))
+    click.echo(f"Serving on http://{env['VNSEARCH_HOST']}:{env['VNSEARCH_PORT']}/search?q=... (Ctrl+C stops)")
+    argv = [sys.executable, "-m", "gunicorn", "--config", "python:search.gunicorn_conf", "wsgi:application"]
+    os.execvpe(argv[0], argv, env)

@@ -1,0 +1,47 @@
+"""Settings from the environment, so the CLI, `gunicorn wsgi:application` and the tests agree.
+
+Every setting has a `VNSEARCH_` variable and a default relative to the working directory, which
+is the repository root in the quick start; CLI options override the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _paths(value: str) -> tuple[Path, ...]:
+    return tuple(Path(p) for p in value.split(os.pathsep) if p)
+
+
+@dataclass(frozen=True)
+class Settings:
+    index_dir: Path = Path("index")
+    corpus_dirs: tuple[Path, ...] = (Path("corpus"),)
+    acronym_files: tuple[Path, ...] = field(default_factory=tuple)
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 2
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
+        """Read `VNSEARCH_*` variables; an unset or empty variable keeps the default."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        if env.get("VNSEARCH_INDEX_DIR"):
+            values["index_dir"] = Path(env["VNSEARCH_INDEX_DIR"])
+        if env.get("VNSEARCH_CORPUS_DIR"):
+            values["corpus_dirs"] = _paths(env["VNSEARCH_CORPUS_DIR"])
+        if env.get("VNSEARCH_ACRONYMS"):
+            values["acronym_files"] = _paths(env["VNSEARCH_ACRONYMS"])
+        if env.get("VNSEARCH_HOST"):
+            values["host"] = env["VNSEARCH_HOST"]
+        for name in ("port", "workers"):
+            raw = env.get(f"VNSEARCH_{name.upper()}")
+            if raw:
+                try:
+                    values[name] = int(raw)
+                except ValueError:
+                    raise ValueError(f"VNSEARCH_{name.upper()} must be a whole number, got {raw!r}") from None
+        return cls(**values)  # type: ignore[arg-type]

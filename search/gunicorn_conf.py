@@ -1,0 +1,23 @@
+"""gunicorn settings for vnsearch, loaded by `vnsearch serve` and by `gunicorn.conf.py`.
+
+The control socket is off unless `VNSEARCH_CONTROL_SOCKET` names a path: gunicorn 25+ puts it
+at one fixed path per user, so two instances on one machine would otherwise fight over it.
+"""
+
+import os
+
+from search.config import Settings
+
+_settings = Settings.from_env()
+
+bind = f"{_settings.host}:{_settings.port}"
+workers = _settings.workers
+preload_app = False  # each worker opens the index itself, after the fork
+timeout = 30
+graceful_timeout = 10
+accesslog = "-"
+
+if os.environ.get("VNSEARCH_CONTROL_SOCKET"):
+    control_socket = os.environ["VNSEARCH_CONTROL_SOCKET"]
+else:
+    control_socket_disable = True

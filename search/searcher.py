@@ -1,0 +1,224 @@
+"""Searching the index: ranked, filtered, faceted, paginated hits with highlighted snippets.
+
+A `SearchIndex` is opened once per process (per gunicorn worker, after the fork) and refreshes
+its Whoosh searcher before each request: opening the index per request races with commits,
+while `refresh()` moves to a new generation only once it is completely written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from whoosh import sorting
+from whoosh.query import And, DateRange, Query, Term
+from whoosh.searching import Hit as Hit_
+from whoosh.searching import Results, Searcher
+
+from search.acronyms import SynonymTable
+from search.highlight import Highlighter
+from search.query import ParsedQuery, QueryBuilder
+from search.store import open_index
+
+SORTS = ("relevance", "date")
+MAX_PER_PAGE = 50
+MAX_RESULT_WINDOW = 1000
+SNIPPET_CHARS = 240
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """What the user asked for; validated by the caller (the API or the CLI)."""
+
+    q: str
+    page: int = 1
+    per_page: int = 10
+    sort: str = "relevance"
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    source: str | None = None
+
+
+@dataclass
+class Hit:
+    id: str
+    title: str
+    date: str | None
+    source: str | None
+    author: str | None
+    score: float | None
+    title_html: str
+    snippet_html: str
+
+
+@dataclass
+class SearchResult:
+    total: int
+    page: int
+    per_page: int
+    took_ms: float
+    hits: list[Hit]
+    facets: dict[str, dict[str, int]]
+
+    def to_json(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass
+class ArticleView:
+    """A stored article, and its text highlighted when a query is given."""
+
+    fields: dict[str, object]
+    title_html: str | None = None
+    body_html: str | None = None
+    first_match: int | None = None
+
+    def to_json(self) -> dict[str, object]:
+        data = {k: self.fields.get(k) for k in ("id", "title", "date", "source", "author", "url", "topic", "body")}
+        if self.body_html is not None:
+            data.update(title_html=self.title_html, body_html=self.body_html, first_match=self.first_match)
+        return data
+
+
+_DATE_RE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
+
+
+def date_bound(text: str, end: bool = False) -> dt.date:
+    """Parse YYYY, YYYY-MM or YYYY-MM-DD for a date filter; a partial date stands for the
+    first day of its period, or the last when it is the `end` of a range."""
+    match = _DATE_RE.match(text.strip())
+    if match is None:
+        raise ValueError(f"{text!r} is not a date as YYYY-MM-DD, YYYY-MM or YYYY")
+    year, month, day = int(match[1]), int(match[2] or 0), int(match[3] or 0)
+    try:
+        if day:
+            return dt.date(year, month, day)
+        if not end:
+            return dt.date(year, month or 1, 1)
+        if month:
+            return dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)
+        return dt.date(year, 12, 31)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a valid date") from None
+
+
+def _filter(request: SearchRequest) -> Query | None:
+    parts: list[Query] = []
+    if request.date_from or request.date_to:
+        start = dt.datetime.combine(request.date_from, dt.time.min) if request.date_from else None
+        end = dt.datetime.combine(request.date_to, dt.time.max) if request.date_to else None
+        parts.append(DateRange("day", start, end))
+    if request.source:
+        parts.append(Term("source", request.source))
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else And(parts)
+
+
+def _count_facet(name: str) -> sorting.FieldFacet:
+    return sorting.FieldFacet(name, maptype=sorting.Count)
+
+
+def _counts(results: Results, name: str) -> list[tuple[str, int]]:
+    """Facet counts, leaving out the articles that lack the field."""
+    return [(key, count) for key, count in results.groups(name).items() if key]
+
+
+class SearchIndex:
+    """The index as one process sees it: one open index, a searcher refreshed per request."""
+
+    def __init__(self, index_dir: Path, synonyms: SynonymTable) -> None:
+        self.index_dir = index_dir
+        self._ix = open_index(index_dir)
+        self._searcher: Searcher = self._ix.searcher()
+        self._lock = threading.Lock()
+        self.queries = QueryBuilder(synonyms)
+
+    def searcher(self) -> Searcher:
+        """The searcher for the newest complete commit."""
+        with self._lock:
+            self._searcher = self._searcher.refresh()
+            return self._searcher
+
+    def close(self) -> None:
+        with self._lock:
+            self._searcher.close()
+
+    def stats(self) -> dict[str, object]:
+        searcher = self.searcher()
+        modified = dt.datetime.fromtimestamp(self._ix.last_modified(), dt.timezone.utc)
+        return {
+            "articles": searcher.doc_count(),
+            "generation": searcher.reader().generation(),
+            "last_indexed": modified.isoformat(timespec="seconds"),
+        }
+
+    def search(self, request: SearchRequest) -> SearchResult:
+        """One page of hits; articles matching every clause come before partial matches."""
+        started = time.perf_counter()
+        parsed = self.queries.parse(request.q)
+        searcher = self.searcher()
+        filter_q = _filter(request)
+        facets = sorting.Facets()
+        facets.add_facet("source", _count_facet("source"))
+        facets.add_facet("year", _count_facet("year"))
+        everything = searcher.search(parsed.any_word(), limit=1, filter=filter_q, groupedby=facets)
+        highlighter = Highlighter(parsed.highlight)
+        hits = [self._hit(hit, request, highlighter) for hit in self._page(searcher, parsed, request, filter_q)]
+        return SearchResult(
+            total=len(everything),
+            page=request.page,
+            per_page=request.per_page,
+            took_ms=round((time.perf_counter() - started) * 1000, 2),
+            hits=hits,
+            facets={
+                "source": dict(sorted(_counts(everything, "source"), key=lambda kv: (-kv[1], kv[0]))),
+                "year": dict(sorted(_counts(everything, "year"), reverse=True)),
+            },
+        )
+
+    def _page(self, searcher: Searcher, parsed: ParsedQuery, request: SearchRequest,
+              filter_q: Query | None) -> list[Hit_]:
+        """The requested window over the first tier (all clauses) followed by the second."""
+        start = (request.page - 1) * request.per_page
+        end = start + request.per_page
+        sortedby = sorting.FieldFacet("date", reverse=True) if request.sort == "date" else None
+        first = searcher.search(parsed.all_words(), limit=end, filter=filter_q, sortedby=sortedby)
+        window = list(first[start:end])
+        if parsed.tiered and len(window) < end - start:
+            skipped = len(first)
+            rest = searcher.search(parsed.any_word(), limit=end - skipped, filter=filter_q,
+                                   mask=parsed.all_words(), sortedby=sortedby)
+            window.extend(rest[max(0, start - skipped):end - skipped])
+        return window
+
+    @staticmethod
+    def _hit(hit: Hit_, request: SearchRequest, highlighter: Highlighter) -> Hit:
+        fields = hit.fields()
+        return Hit(
+            id=fields["id"],
+            title=fields["title"],
+            date=fields.get("date"),
+            source=fields.get("source"),
+            author=fields.get("author"),
+            score=round(hit.score, 4) if request.sort == "relevance" else None,
+            title_html=highlighter.mark(fields["title"]),
+            snippet_html=highlighter.snippet(fields["body"], SNIPPET_CHARS),
+        )
+
+    def article(self, article_id: str, q: str | None = None) -> ArticleView | None:
+        """The stored article, highlighted for `q` when given; None when there is no such id."""
+        fields = self.searcher().document(id=article_id)
+        if fields is None:
+            return None
+        view = ArticleView(fields)
+        if q:
+            highlighter = Highlighter(self.queries.parse(q).highlight)
+            view.title_html = highlighter.mark(fields["title"])
+            view.body_html = highlighter.mark(fields["body"])
+            view.first_match = highlighter.first_match(fields["body"])
+        return view

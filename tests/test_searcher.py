@@ -1,0 +1,177 @@
+import datetime as dt
+import unicodedata
+
+import pytest
+
+from search.query import QueryError
+from search.searcher import SearchRequest, date_bound
+from tests.conftest import ids
+
+ALL_SEEDS = {"000_c966bd256c6a0fd6", "001_00436422ff627eb7", "002_627964d7656b8044",
+             "003_50a1d9bb06e22414", "004_7bdadf58e2716509"}
+
+
+def search(index, q, **kw):
+    return index.search(SearchRequest(q=q, **kw))
+
+
+@pytest.mark.parametrize("q", ["bảo hiểm xã hội", "bao hiem xa hoi", "BHXH", "bhxh"])
+def test_acronym_and_full_form_find_every_seed(seed_index, q):
+    assert set(ids(search(seed_index, q))) == ALL_SEEDS
+
+
+def test_acronym_finds_article_that_only_writes_the_full_form(seed_index):
+    assert "004_7bdadf58e2716509" in ids(search(seed_index, "BHXH"))
+
+
+@pytest.mark.parametrize("q, expected", [
+    ("96/NQ-BCS", "003_50a1d9bb06e22414"),
+    ("NQ-BCS", "003_50a1d9bb06e22414"),
+    ("05/2019/NQ-HĐTP", "003_50a1d9bb06e22414"),
+    ("05/2019/nq-hdtp", "003_50a1d9bb06e22414"),
+    ("81-KH/TU", "002_627964d7656b8044"),
+    ("139.986", "004_7bdadf58e2716509"),
+    ("19,55%", "004_7bdadf58e2716509"),
+])
+def test_document_numbers_and_numbers_as_written(seed_index, q, expected):
+    assert ids(search(seed_index, q)) == [expected]
+
+
+def test_number_part_finds_document_number(seed_index):
+    assert "003_50a1d9bb06e22414" in ids(search(seed_index, "96"))
+
+
+def test_headline_only_in_related_links_does_not_match(seed_index):
+    assert ids(search(seed_index, '"Hội thi Báo cáo viên giỏi tỉnh Nghệ An năm 2019"')) == []
+    assert ids(search(seed_index, '"Giao ban báo chí định kỳ tháng 8/2020"')) == []
+
+
+def test_place_name_without_diacritics_ranks_its_article_first(seed_index):
+    assert ids(search(seed_index, "quang ngai"))[0] == "004_7bdadf58e2716509"
+
+
+def test_nfd_query_matches_like_nfc(seed_index):
+    nfd = unicodedata.normalize("NFD", "Quảng Ngãi")
+    assert ids(search(seed_index, nfd)) == ids(search(seed_index, "Quảng Ngãi"))
+
+
+def test_exclusion(seed_index):
+    with_nghe = set(ids(search(seed_index, '"tuyên truyền"')))
+    without = set(ids(search(seed_index, '"tuyên truyền" -Nghệ')))
+    assert "002_627964d7656b8044" in with_nghe - without
+    assert without
+
+
+def test_hits_carry_metadata_and_marked_snippets(seed_index):
+    result = search(seed_index, "quang ngai")
+    hit = result.hits[0]
+    assert hit.title == "Quảng Ngãi tăng cường phối hợp tuyên truyền chính sách bảo hiểm xã hội"
+    assert hit.title_html.startswith("<mark>Quảng Ngãi</mark>")
+    assert "<mark>" in hit.snippet_html
+    assert hit.source == "Nhân Dân"
+    assert result.facets["source"]["Nhân Dân"] == 1
+
+
+def test_facets_count_sources_and_years(seed_index):
+    result = search(seed_index, "BHXH")
+    assert result.facets["year"] == {"2022": 2, "2018": 1}
+    assert result.facets["source"] == {"Báo Dân sinh": 1, "Nhân Dân": 1, "VTC News": 1}
+
+
+def test_filters_by_source_and_date(seed_index):
+    assert ids(search(seed_index, "BHXH", source="VTC News")) == ["003_50a1d9bb06e22414"]
+    in_2022 = search(seed_index, "BHXH", date_from=date_bound("2022"), date_to=date_bound("2022", end=True))
+    assert set(ids(in_2022)) == {"002_627964d7656b8044", "003_50a1d9bb06e22414"}
+    assert in_2022.total == 2
+    assert ids(search(seed_index, "BHXH", date_to=date_bound("2018-01-31", end=True))) == ["001_00436422ff627eb7"]
+
+
+def test_sort_by_date_puts_newest_first_and_undated_last(seed_index):
+    result = search(seed_index, "BHXH", sort="date")
+    assert ids(result)[:3] == ["003_50a1d9bb06e22414", "002_627964d7656b8044", "001_00436422ff627eb7"]
+    assert all(hit.score is None for hit in result.hits)
+
+
+def test_article_view_highlights_query(seed_index):
+    view = seed_index.article("004_7bdadf58e2716509", "bao hiem")
+    assert view.fields["source"] == "Nhân Dân"
+    assert "<mark>" in view.body_html
+    assert view.first_match is not None
+    assert seed_index.article("nope") is None
+
+
+def test_stats(seed_index):
+    stats = seed_index.stats()
+    assert stats["articles"] == 5 and stats["generation"] >= 0 and stats["last_indexed"]
+
+
+def test_bad_query_raises(seed_index):
+    with pytest.raises(QueryError):
+        search(seed_index, "-bhxh")
+
+
+# Small made-up indexes for ranking rules.
+
+def test_exact_diacritics_rank_above_fold_only_matches(make_index):
+    index = make_index(
+        {"id": "nam", "title": "Miền nam", "body": "Thời tiết miền nam hôm nay."},
+        {"id": "năm", "title": "Miền năm", "body": "Thời tiết miền năm hôm nay."},
+    )
+    assert ids(search(index, "năm")) == ["năm", "nam"]
+    assert set(ids(search(index, "nam"))) == {"nam", "năm"}
+    scores = [h.score for h in search(index, "nam").hits]
+    assert len(scores) == 2 and scores[0] == scores[1]
+
+
+def test_both_tone_placements_match_each_other(make_index):
+    index = make_index(
+        {"id": "old", "title": "Hòa bình", "body": "Thủy lợi và sức khỏe."},
+        {"id": "new", "title": "Hoà bình", "body": "Thuỷ lợi và sức khoẻ."},
+    )
+    for q in ("hòa bình", "hoà bình", "thủy", "thuỷ", "khỏe", "khoẻ", "hoa binh"):
+        assert set(ids(search(index, q))) == {"old", "new"}, q
+
+
+def test_d_with_stroke_folds_to_d(make_index):
+    index = make_index({"id": "a", "title": "Đảng bộ", "body": "Ðại hội Đảng bộ tỉnh."})
+    assert ids(search(index, "dang bo")) == ["a"]
+    assert ids(search(index, "đại hội")) == ["a"]  # stored with U+00D0
+
+
+def test_all_words_matches_rank_before_partial_matches(make_index):
+    index = make_index(
+        {"id": "partial", "title": "Bảo hiểm", "body": "Bảo hiểm bảo hiểm bảo hiểm bảo hiểm."},
+        {"id": "all", "title": "Tin", "body": "Chính sách bảo hiểm thất nghiệp ở Huế."},
+    )
+    result = search(index, "bảo hiểm Huế")
+    assert ids(result) == ["all", "partial"] and result.total == 2
+
+
+def test_pagination_runs_across_both_tiers(make_index):
+    docs = [{"id": f"all{i}", "title": f"Bài {i}", "body": "alpha beta"} for i in range(3)]
+    docs += [{"id": f"some{i}", "title": f"Bài {i}", "body": "alpha"} for i in range(4)]
+    index = make_index(*docs)
+    pages = [ids(search(index, "alpha beta", page=p, per_page=2)) for p in (1, 2, 3, 4, 5)]
+    flat = [i for page in pages for i in page]
+    assert sorted(flat) == sorted(d["id"] for d in docs) and len(flat) == 7
+    assert set(flat[:3]) == {"all0", "all1", "all2"}
+    assert pages[4] == []
+    assert search(index, "alpha beta", page=2, per_page=2).total == 7
+
+
+def test_phrase_words_adjacent_score_higher(make_index):
+    index = make_index(
+        {"id": "scattered", "title": "Tin", "body": "Xã hội phát triển, ngành bảo hiểm mở rộng."},
+        {"id": "unit", "title": "Tin", "body": "Ngành bảo hiểm xã hội phát triển mở rộng."},
+    )
+    assert ids(search(index, "hiểm xã"))[0] == "unit"
+
+
+def test_date_bound_parses_partial_dates():
+    assert date_bound("2022") == dt.date(2022, 1, 1)
+    assert date_bound("2022", end=True) == dt.date(2022, 12, 31)
+    assert date_bound("2022-02", end=True) == dt.date(2022, 2, 28)
+    assert date_bound("2022-12", end=True) == dt.date(2022, 12, 31)
+    for bad in ("2022-13", "22-01-01", "2022-02-30", "yesterday"):
+        with pytest.raises(ValueError):
+            date_bound(bad)

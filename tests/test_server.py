@@ -1,0 +1,78 @@
+"""The API once through a real gunicorn process, configured only by environment variables."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _get(url: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            return resp.status, json.load(resp)
+    except urllib.error.HTTPError as err:
+        return err.code, json.load(err)
+
+
+@pytest.fixture(scope="module")
+def server(seed_index_dir: Path, tmp_path_factory: pytest.TempPathFactory):
+    port = _free_port()
+    home = tmp_path_factory.mktemp("home")
+    env = dict(os.environ, VNSEARCH_INDEX_DIR=str(seed_index_dir), VNSEARCH_PORT=str(port),
+               VNSEARCH_WORKERS="2", HOME=str(home))
+    env.pop("XDG_RUNTIME_DIR", None)
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "wsgi:application"], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            _get(base + "/healthz")
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail("gunicorn did not start: " + proc.stderr.read().decode(errors="replace")[-2000:])
+            time.sleep(0.2)
+    yield base, home
+    proc.terminate()
+    proc.wait(timeout=15)
+
+
+def test_search_through_gunicorn(server):
+    base, _ = server
+    status, body = _get(base + "/search?" + urllib.parse.urlencode({"q": "BHXH", "per_page": 2}))
+    assert status == 200 and body["total"] == 5 and len(body["hits"]) == 2
+
+
+def test_every_worker_answers(server):
+    base, _ = server
+    statuses = [_get(base + "/search?q=quang+ngai")[0] for _ in range(20)]
+    assert statuses == [200] * 20
+
+
+def test_errors_through_gunicorn_are_json_400(server):
+    base, _ = server
+    status, body = _get(base + "/search?q=bhxh&page=0")
+    assert status == 400 and "page" in body["description"]
+
+
+def test_no_shared_control_socket(server):
+    _, home = server
+    assert not (home / ".gunicorn").exists()
