@@ -21,7 +21,7 @@ from whoosh.searching import Results, Searcher
 
 from search.acronyms import SynonymTable
 from search.highlight import Highlighter
-from search.query import ParsedQuery, QueryBuilder
+from search.query import WEIGHTING, ParsedQuery, QueryBuilder
 from search.store import open_index
 
 SORTS = ("relevance", "date")
@@ -134,7 +134,7 @@ class SearchIndex:
     def __init__(self, index_dir: Path, synonyms: SynonymTable) -> None:
         self.index_dir = index_dir
         self._ix = open_index(index_dir)
-        self._searcher: Searcher = self._ix.searcher()
+        self._searcher: Searcher = self._ix.searcher(weighting=WEIGHTING)
         self._lock = threading.Lock()
         self.queries = QueryBuilder(synonyms)
 
