@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 from whoosh.query import And, AndNot, Or, Phrase, Query, Term
+from whoosh.reading import IndexReader
 from whoosh.scoring import BM25F
 
 from search.acronyms import SynonymTable
@@ -28,6 +29,10 @@ MAX_WORDS = 64
 PAIR_BOOST = 1.0
 #: BM25 as Whoosh implements it, with parameters tuned on the judged dev sets (bench/eval.py).
 WEIGHTING = BM25F(B=0.75, K1=1.2)
+#: Queries with up to this many clauses rank articles with all of them first.
+TIER_MAX_CLAUSES = 64
+#: A word in more than this share of the articles is scored through its pairs only.
+COMMON_SHARE = 0.2
 
 _EXACT = exact_analyzer()
 _FOLDED = folded_analyzer()
@@ -100,6 +105,25 @@ class ParsedQuery:
     boosts: list[Query] = field(default_factory=list)
     excluded: list[Query] = field(default_factory=list)
     highlight: set[str] = field(default_factory=set)
+    #: Clause index -> its folded word, for clauses that are one plain word.
+    words: dict[int, str] = field(default_factory=dict)
+    #: Indexes of clauses whose word is in so many articles that it says little on its own.
+    common: set[int] = field(default_factory=set)
+
+    def mark_common(self, reader: IndexReader) -> None:
+        """Find the clauses that are words in more than `COMMON_SHARE` of the articles.
+
+        Questions are full of "của", "các", "là", "được", "có": scored on their own they cost
+        the most (their posting lists are nearly the whole index) and rank nothing, while their
+        pairs ("có_thai" against "có" and "thai") still carry what they add. A query made only
+        of such words keeps them all.
+        """
+        total = reader.doc_count()
+        if not total:
+            return
+        common = {index for index, word in self.words.items()
+                  if reader.doc_frequency("folded", word) > COMMON_SHARE * total}
+        self.common = common if len(common) < len(self.clauses) else set()
 
     def _finish(self, positive: Query) -> Query:
         if self.excluded:
@@ -107,24 +131,26 @@ class ParsedQuery:
         return positive
 
     def _scored(self, pair_weight: float = 1.0) -> Query:
-        """Every clause and pair term, each adding its score: what ranks the hits.
+        """The clauses (but common words) and the pair terms, each adding its score: what
+        ranks the hits.
 
-        A pair term only matches where one of the clauses does (see `_add_pairs`), so the
-        union matches what the clauses match. Whoosh's AndMaybe and Require would say the same
-        but lose top hits or fail when its collector replaces their matchers mid-search.
+        A pair term only matches where one of its words does, so the union matches what the
+        clauses match, less the articles that only have common words alone. Whoosh's AndMaybe
+        and Require would say the same but lose top hits or fail when its collector replaces
+        their matchers mid-search.
         """
         boosts = [Term(b.fieldname, b.text, boost=b.boost * pair_weight) for b in self.boosts]
-        parts = self.clauses + boosts
+        parts = [clause for index, clause in enumerate(self.clauses) if index not in self.common] + boosts
         return Or(parts) if len(parts) > 1 else parts[0]
 
     def all_words(self) -> Query:
         """Articles matching every clause: the first tier of results.
 
         The intersection adds each clause's score once more, so the pair terms are counted
-        twice over to keep the same ranking as `any_word` within the tier.
+        twice over to keep about the same ranking as `any_word` within the tier.
         """
-        if len(self.clauses) == 1:
-            return self._finish(self._scored())
+        if not self.tiered:
+            return self.any_word()
         return self._finish(And([self._scored(pair_weight=2.0), *self.clauses]))
 
     def any_word(self) -> Query:
@@ -134,7 +160,7 @@ class ParsedQuery:
     @property
     def tiered(self) -> bool:
         """True when some results match only part of the query (a second tier exists)."""
-        return len(self.clauses) > 1
+        return 1 < len(self.clauses) <= TIER_MAX_CLAUSES
 
 
 class QueryBuilder:
@@ -143,7 +169,9 @@ class QueryBuilder:
     def __init__(self, synonyms: SynonymTable) -> None:
         self.synonyms = synonyms
 
-    def parse(self, text: str) -> ParsedQuery:
+    def parse(self, text: str, reader: IndexReader | None = None) -> ParsedQuery:
+        """The query's clauses; with the index's `reader`, common words are scored by their
+        pairs only (see `ParsedQuery.mark_common`)."""
         text = normalize(text).translate(_QUOTES).strip()
         if not text:
             raise QueryError("the query is empty")
@@ -162,6 +190,7 @@ class QueryBuilder:
                 parsed.excluded.extend(self._exclusion(item))
             elif after_or:
                 parsed.clauses[-1] = Or([parsed.clauses[-1], self._item(item, diacritics, parsed)])
+                parsed.words.pop(len(parsed.clauses) - 1, None)
             elif joined or item.phrase:
                 self._flush(run, diacritics, parsed)
                 run = []
@@ -174,6 +203,8 @@ class QueryBuilder:
                              else "the query only excludes words; add a word to search for")
         if len(parsed.highlight) > MAX_WORDS:
             raise QueryError(f"the query has more than {MAX_WORDS} distinct words")
+        if reader is not None:
+            parsed.mark_common(reader)
         return parsed
 
     def _match(self, exact: list[str], folded: list[str] | tuple[str, ...], diacritics: bool) -> Query:
@@ -232,5 +263,6 @@ class QueryBuilder:
             parsed.clauses.append(self._with_synonyms([t[0] for t in span], [t[1] for t in span], diacritics, parsed))
             if end == pos + 1:
                 alone.add(pos)
+                parsed.words[len(parsed.clauses) - 1] = span[0][1]
             pos = end
         _add_pairs(folded_seq, alone, parsed)

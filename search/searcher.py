@@ -23,6 +23,7 @@ from search.acronyms import SynonymTable
 from search.highlight import Highlighter
 from search.query import WEIGHTING, ParsedQuery, QueryBuilder
 from search.store import open_index
+from search.suggest import Suggester
 
 SORTS = ("relevance", "date")
 MAX_PER_PAGE = 50
@@ -63,6 +64,8 @@ class SearchResult:
     took_ms: float
     hits: list[Hit]
     facets: dict[str, dict[str, int]]
+    #: "Did you mean": the query with marks restored or a misspelling corrected, else None.
+    suggestion: str | None = None
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
@@ -137,6 +140,7 @@ class SearchIndex:
         self._searcher: Searcher = self._ix.searcher(weighting=WEIGHTING)
         self._lock = threading.Lock()
         self.queries = QueryBuilder(synonyms)
+        self._suggester: Suggester | None = None
 
     def searcher(self) -> Searcher:
         """The searcher for the newest complete commit."""
@@ -160,15 +164,18 @@ class SearchIndex:
     def search(self, request: SearchRequest) -> SearchResult:
         """One page of hits; articles matching every clause come before partial matches."""
         started = time.perf_counter()
-        parsed = self.queries.parse(request.q)
         searcher = self.searcher()
+        parsed = self.queries.parse(request.q, searcher.reader())
         filter_q = _filter(request)
         facets = sorting.Facets()
         facets.add_facet("source", _count_facet("source"))
         facets.add_facet("year", _count_facet("year"))
         everything = searcher.search(parsed.any_word(), limit=1, filter=filter_q, groupedby=facets)
         highlighter = Highlighter(parsed.highlight)
-        hits = [self._hit(hit, request, highlighter) for hit in self._page(searcher, parsed, request, filter_q)]
+        window = self._page(searcher, parsed, request, filter_q)
+        hits = [self._hit(hit, request, highlighter) for hit in window]
+        texts = (f"{hit['title']}\n\n{hit['body']}" for hit in window)
+        suggestion = self.suggester(searcher).suggest(request.q, texts)
         return SearchResult(
             total=len(everything),
             page=request.page,
@@ -179,7 +186,15 @@ class SearchIndex:
                 "source": dict(sorted(_counts(everything, "source"), key=lambda kv: (-kv[1], kv[0]))),
                 "year": dict(sorted(_counts(everything, "year"), reverse=True)),
             },
+            suggestion=suggestion,
         )
+
+    def suggester(self, searcher: Searcher) -> Suggester:
+        """The suggester for the searcher's generation: its lexicon cache is only valid there."""
+        with self._lock:
+            if self._suggester is None or self._suggester.reader is not searcher.reader():
+                self._suggester = Suggester(searcher.reader())
+            return self._suggester
 
     def _page(self, searcher: Searcher, parsed: ParsedQuery, request: SearchRequest,
               filter_q: Query | None) -> list[Hit_]:
