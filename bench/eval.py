@@ -4,8 +4,9 @@ Runs every question of ViNewsQA dev and ALQAC 2022/2023 through vnsearch's real 
 (`SearchIndex.search`, the same query builder and ranking the HTTP API uses) and, on the same
 documents and the same query strings, through SQLite FTS5 (`unicode61 remove_diacritics 2`) and
 Tantivy (simple tokenizer, lower case, ASCII folding), each ranked by its own BM25. Each query is
-asked three ways: as written, with every diacritic removed ("đ" to "d", as typed on a phone
-without a Vietnamese keyboard) and in NFD. Prints one table, engine × set × variant, with MRR@10,
+asked up to four ways: as written, with every diacritic removed ("đ" to "d", as typed on a phone
+without a Vietnamese keyboard), in NFD, and with acronyms and full forms swapped ("BHXH" for
+"bảo hiểm xã hội" and back, from vnsearch's acronym file; only the questions that have one). Prints one table, engine × set × variant, with MRR@10,
 Recall@1 and Recall@10, and writes it to `--out`.
 
     python bench/eval.py [--data-dir ../shared/data] [--limit N] [--out eval.md]
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import json
 import os
 import platform
@@ -31,12 +33,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from search.acronyms import DEFAULT_FILE as ACRONYM_FILE
 from search.acronyms import load_synonyms
+from search.analysis import folded_analyzer
 from search.article import Article
 from search.indexer import build
 from search.query import QueryError
 from search.searcher import SearchIndex, SearchRequest
-from search.text import normalize
+from search.text import WORD_RE, fold, normalize
 
 K = 10
 DEFAULT_DATA_DIR = "../shared/data"
@@ -103,6 +107,7 @@ LOADERS: dict[str, Callable[[Path], JudgedSet]] = {
 
 # Query variants
 
+_FOLDED = folded_analyzer()
 _NO_MARKS = str.maketrans({"đ": "d", "Đ": "D", "\u00f0": "d", "\u00d0": "D"})
 
 
@@ -112,10 +117,53 @@ def strip_diacritics(text: str) -> str:
     return unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
 
 
-VARIANTS: dict[str, Callable[[str], str]] = {
+def _folded_words(text: str) -> tuple[str, ...]:
+    return tuple(token.text for token in _FOLDED(text))
+
+
+@functools.lru_cache(maxsize=1)
+def _swaps() -> dict[tuple[str, ...], str]:
+    """Folded form -> what to write instead: an acronym's full form, a full form's acronym,
+    as written in vnsearch's own acronym file."""
+    swaps: dict[tuple[str, ...], str] = {}
+    for line in ACRONYM_FILE.read_text(encoding="utf-8").splitlines():
+        line = normalize(line).split("#", 1)[0].strip()
+        acronym, _, full = line.partition("=")
+        if not full:
+            continue
+        fulls = [form.strip() for form in full.split("|")]
+        swaps.setdefault(_folded_words(acronym), fulls[0])
+        for form in fulls:
+            swaps.setdefault(_folded_words(form), acronym.strip())
+    return swaps
+
+
+def swap_acronyms(text: str) -> str | None:
+    """The query with each acronym written out and each full form abbreviated ("Bộ luật Hình
+    sự" as "BLHS"), as a reader might type it; None when it has neither."""
+    swaps = _swaps()
+    text = normalize(text)
+    words = list(WORD_RE.finditer(text))
+    folded = [fold(word.group()) for word in words]
+    pieces, last, start = [], 0, 0
+    while start < len(words):
+        for end in range(min(len(words), start + 8), start, -1):
+            replacement = swaps.get(tuple(folded[start:end]))
+            if replacement is not None:
+                pieces += [text[last:words[start].start()], replacement]
+                last, start = words[end - 1].end(), end
+                break
+        else:
+            start += 1
+    return "".join(pieces) + text[last:] if pieces else None
+
+
+#: How a reader may type each question; a variant returns None for a question it does not apply to.
+VARIANTS: dict[str, Callable[[str], str | None]] = {
     "as-written": lambda text: text,
     "no-diacritics": strip_diacritics,
     "nfd": lambda text: unicodedata.normalize("NFD", text),
+    "acronyms-swapped": swap_acronyms,
 }
 
 
@@ -253,10 +301,12 @@ class Scores:
         }
 
 
-def evaluate(ranker: Ranker, queries: list[Query], variant: Callable[[str], str]) -> Scores:
+def evaluate(ranker: Ranker, queries: list[Query], variant: Callable[[str], str | None]) -> Scores:
     scores = Scores()
     for query in queries:
         text = variant(query.text)
+        if text is None:
+            continue
         started = time.perf_counter()
         ranked = ranker(text)
         scores.add(ranked, query.relevant, time.perf_counter() - started)
@@ -312,7 +362,10 @@ def main(argv: list[str] | None = None) -> int:
                 try:
                     for variant in args.variants:
                         scores = evaluate(engine, queries, VARIANTS[variant])
-                        rows.append((engine_name, f"{name} ({len(queries)} q)", variant, scores.row()))
+                        if not scores.queries:
+                            continue
+                        label = variant if scores.queries == len(queries) else f"{variant} ({scores.queries} q)"
+                        rows.append((engine_name, f"{name} ({len(queries)} q)", label, scores.row()))
                         order.append((args.sets.index(name), args.variants.index(variant),
                                       args.engines.index(engine_name)))
                         print(table(rows[-1:]).splitlines()[-1], file=sys.stderr)

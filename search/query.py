@@ -30,7 +30,7 @@ PAIR_BOOST = 1.0
 #: BM25 as Whoosh implements it, with parameters tuned on the judged dev sets (bench/eval.py).
 WEIGHTING = BM25F(B=0.75, K1=1.2)
 #: Queries with up to this many clauses rank articles with all of them first.
-TIER_MAX_CLAUSES = 64
+TIER_MAX_CLAUSES = 4
 #: A word in more than this share of the articles is scored through its pairs only.
 COMMON_SHARE = 0.2
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -17,6 +18,7 @@ DOCS = [
 QUESTIONS = [
     {"qid": "q1", "question": "Ai chi trả lương hưu của bảo hiểm xã hội?", "doc": "d1"},
     {"qid": "q2", "question": "Đường sắt tốc độ cao được ai thông qua?", "doc": "d2"},
+    {"qid": "q3", "question": "Lương hưu do BHXH chi trả?", "doc": "d1"},
 ]
 LAWS = [{"id": "45/2019/QH14", "articles": [
     {"id": "1", "text": "Phạm vi điều chỉnh\n\nBộ luật này quy định tiêu chuẩn lao động."},
@@ -48,14 +50,17 @@ def test_harness_prints_and_writes_one_row_per_engine_set_and_variant(tmp_path: 
     rows = [line.split("|")[1:-1] for line in out.read_text(encoding="utf-8").splitlines() if line.startswith("| ")]
     header, body = rows[0], rows[2:]
     assert [cell.strip() for cell in header[:6]] == ["engine", "set", "variant", "MRR@10", "R@1", "R@10"]
-    cells = {(e.strip(), s.split("(")[0].strip(), v.strip()): float(mrr) for e, s, v, mrr, *_ in body}
+    cells = {(e.strip(), s.split("(")[0].strip(), v.split("(")[0].strip()): float(mrr) for e, s, v, mrr, *_ in body}
     engines, sets, variants = ({key[i] for key in cells} for i in range(3))
     assert engines == {"vnsearch", "sqlite-fts5", "tantivy"}
     assert sets == {"vinewsqa-dev", "alqac-2022", "alqac-2023"}
-    assert variants == {"as-written", "no-diacritics", "nfd"}
-    assert len(body) == 27
+    assert variants == {"as-written", "no-diacritics", "nfd", "acronyms-swapped"}
+    # Only the ViNewsQA fixture has questions with an acronym or a full form ("BHXH"), swapped.
+    assert len(body) == 27 + 3
+    assert "| vnsearch | vinewsqa-dev (3 q) | acronyms-swapped (2 q) |" in run.stdout
     # Each question has one obvious answer: vnsearch ranks it first however it is typed.
-    assert all(cells[("vnsearch", s, v)] == 1.0 for s in sets for v in variants)
+    assert all(cells[("vnsearch", s, v)] == 1.0 for s, v in itertools.product(sets, variants) if
+               ("vnsearch", s, v) in cells)
     assert "| vnsearch | alqac-2022 (1 q) | as-written | 1.000 |" in run.stdout
 
 
