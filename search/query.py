@@ -27,6 +27,8 @@ MAX_WORDS = 64
 #: How much a pair of adjacent query words found together counts against the words alone;
 #: tuned on the judged dev sets (bench/eval.py).
 PAIR_BOOST = 1.0
+#: What an exact-diacritic match adds on top of the folded match, when the query has marks.
+EXACT_BOOST = 1.0
 #: BM25 as Whoosh implements it, with parameters tuned on the judged dev sets (bench/eval.py).
 WEIGHTING = BM25F(B=0.75, K1=1.2)
 #: Queries with up to this many clauses rank articles with all of them first.
@@ -93,8 +95,10 @@ def _add_pairs(folded: list[str], alone: set[int], parsed: "ParsedQuery") -> Non
             parsed.boosts.append(Term("pairs", text, boost=PAIR_BOOST))
 
 
-def _term_or_phrase(fieldname: str, words: list[str] | tuple[str, ...]) -> Query:
-    return Term(fieldname, words[0]) if len(words) == 1 else Phrase(fieldname, list(words))
+def _term_or_phrase(fieldname: str, words: list[str] | tuple[str, ...], boost: float = 1.0) -> Query:
+    if len(words) == 1:
+        return Term(fieldname, words[0], boost=boost)
+    return Phrase(fieldname, list(words), boost=boost)
 
 
 @dataclass
@@ -210,7 +214,7 @@ class QueryBuilder:
     def _match(self, exact: list[str], folded: list[str] | tuple[str, ...], diacritics: bool) -> Query:
         query = _term_or_phrase("folded", folded)
         if diacritics:
-            return Or([_term_or_phrase("exact", exact), query])
+            return Or([_term_or_phrase("exact", exact, boost=EXACT_BOOST), query])
         return query
 
     def _with_synonyms(self, exact: list[str], folded: list[str], diacritics: bool, parsed: ParsedQuery) -> Query:

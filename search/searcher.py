@@ -23,7 +23,7 @@ from search.acronyms import SynonymTable
 from search.highlight import Highlighter
 from search.query import WEIGHTING, ParsedQuery, QueryBuilder
 from search.store import open_index
-from search.suggest import Suggester
+from search.spelling import Speller
 
 SORTS = ("relevance", "date")
 MAX_PER_PAGE = 50
@@ -140,7 +140,7 @@ class SearchIndex:
         self._searcher: Searcher = self._ix.searcher(weighting=WEIGHTING)
         self._lock = threading.Lock()
         self.queries = QueryBuilder(synonyms)
-        self._suggester: Suggester | None = None
+        self._speller: Speller | None = None
 
     def searcher(self) -> Searcher:
         """The searcher for the newest complete commit."""
@@ -175,7 +175,7 @@ class SearchIndex:
         window = self._page(searcher, parsed, request, filter_q)
         hits = [self._hit(hit, request, highlighter) for hit in window]
         texts = (f"{hit['title']}\n\n{hit['body']}" for hit in window)
-        suggestion = self.suggester(searcher).suggest(request.q, texts)
+        suggestion = self.speller(searcher).suggest(request.q, texts)
         return SearchResult(
             total=len(everything),
             page=request.page,
@@ -189,12 +189,12 @@ class SearchIndex:
             suggestion=suggestion,
         )
 
-    def suggester(self, searcher: Searcher) -> Suggester:
-        """The suggester for the searcher's generation: its lexicon cache is only valid there."""
+    def speller(self, searcher: Searcher) -> Speller:
+        """The speller for the searcher's generation: its lexicon cache is only valid there."""
         with self._lock:
-            if self._suggester is None or self._suggester.reader is not searcher.reader():
-                self._suggester = Suggester(searcher.reader())
-            return self._suggester
+            if self._speller is None or self._speller.reader is not searcher.reader():
+                self._speller = Speller(searcher.reader())
+            return self._speller
 
     def _page(self, searcher: Searcher, parsed: ParsedQuery, request: SearchRequest,
               filter_q: Query | None) -> list[Hit_]:

@@ -1,5 +1,5 @@
 from search.searcher import SearchRequest
-from search.suggest import Suggester, accented_forms
+from search.spelling import Speller, accented_forms
 
 
 def test_accented_forms_cover_every_mark_in_canonical_tone_place():
@@ -30,8 +30,8 @@ def test_nothing_to_suggest(seed_index):
         assert suggest(seed_index, q) is None, q
 
 
-def test_a_suggester_belongs_to_one_generation(make_index):
+def test_a_speller_belongs_to_one_generation(make_index):
     index = make_index({"id": "a", "title": "Bảo hiểm", "body": "bảo hiểm y tế"})
-    first = index.suggester(index.searcher())
-    assert index.suggester(index.searcher()) is first
-    assert Suggester(index.searcher().reader()).suggest("bao hiem") == "bảo hiểm"
+    first = index.speller(index.searcher())
+    assert index.speller(index.searcher()) is first
+    assert Speller(index.searcher().reader()).suggest("bao hiem") == "bảo hiểm"

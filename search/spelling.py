@@ -68,8 +68,8 @@ def _cased(form: str, typed: str) -> str:
     return form
 
 
-class Suggester:
-    """Suggestions for one index generation (one reader); make a new one per generation."""
+class Speller:
+    """Did-you-mean suggestions for one index generation (one reader); make a new one per generation."""
 
     def __init__(self, reader: IndexReader) -> None:
         self.reader = reader
