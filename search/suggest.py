@@ -1,0 +1,223 @@
+"""Autocomplete: titles and frequent phrases that start with what the reader has typed.
+
+Why titles: a news title is the text people remember and retype, and its word runs are the
+phrases of the day ("bảo hiểm xã hội", "Quảng Ngãi"). Phrases are runs of two to four words
+that stand together in titles, counted over all titles; a run that never occurs without the
+same next word ("hiểm xã" is always followed by "hội") is left out in favour of the longer one,
+and a run may not start or end with a function word ("về", "của"), so what is offered reads as
+a term and not as a fragment.
+
+Why no schema field: everything comes from the stored titles, read once per index generation
+per worker into two sorted arrays of folded keys. A lookup is a binary search for the range of
+keys starting with the folded prefix, so "bao hi" finds "bảo hiểm xã hội" whatever the marks,
+and the best few of that range are picked by weight (phrases by count, titles by date); for
+prefixes of one to three characters, whose ranges are large, the answers are precomputed.
+`bench/suggest.py` measures the build and the lookups on the 84k-article VNTC corpus.
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+import re
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from search.store import open_index
+from search.text import WORD_RE, fold, normalize
+
+MAX_LIMIT = 10
+#: Prefixes up to this many characters have their answers precomputed.
+SHORT_PREFIX = 3
+#: Phrases of two to this many words.
+MAX_PHRASE_WORDS = 4
+#: The most frequent phrases kept; bounds the memory a worker spends on a large index.
+MAX_PHRASES = 100_000
+
+#: Words that join others but mean little alone; a phrase neither starts nor ends with one.
+_FUNCTION_WORDS = frozenset(fold(w) for w in (
+    "và", "của", "các", "những", "là", "với", "cho", "về", "tại", "trong", "ngoài", "theo", "từ",
+    "đến", "được", "bị", "có", "không", "đã", "đang", "sẽ", "này", "đó", "khi", "thì", "mà",
+    "để", "do", "vì", "nên", "như", "hay", "hoặc", "cũng", "vẫn", "còn", "rất", "một", "người",
+    "lên", "ra", "vào", "trên", "dưới", "sau", "trước", "qua", "ở", "nhưng", "nếu",
+))
+#: What may stand between two words of one phrase: one space, or one in-token joiner, so
+#: "96/NQ-BCS" is a phrase but "bảo hiểm xã hội, bảo hiểm y tế" is not one. In the folded copy
+#: the joiners become spaces (one for one, keeping offsets) so a phrase's key is one slice.
+_JOINERS = " -/&."
+_AS_SPACES = str.maketrans("-/&.", "    ")
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    text: str
+    kind: str  # "phrase" or "title"
+    id: str | None = None
+
+    def to_json(self) -> dict[str, str]:
+        data = {"text": self.text, "kind": self.kind}
+        if self.id is not None:
+            data["id"] = self.id
+        return data
+
+
+def key(text: str) -> str:
+    """The folded words of `text` joined by single spaces: what prefixes are compared on."""
+    return " ".join(WORD_RE.findall(fold(normalize(text))))
+
+
+def prefix_key(typed: str) -> str:
+    """The key of a typed prefix; a trailing space or mark means the last word is complete,
+    so "bao " does not suggest "baobab"."""
+    k = key(typed)
+    if k and not typed[-1:].isalnum():
+        k += " "
+    return k
+
+
+class _Table:
+    """Sorted keys with a display text, an id and a weight each; top-k by weight per prefix."""
+
+    def __init__(self, rows: Iterable[tuple[str, str, str | None, object]]) -> None:
+        ordered = sorted(rows, key=lambda r: r[0])
+        self.keys = [r[0] for r in ordered]
+        self.rows = [(r[1], r[2]) for r in ordered]
+        self.weights = [r[3] for r in ordered]
+        self._short: dict[str, list[int]] = defaultdict(list)
+        for i in sorted(range(len(ordered)), key=self.weights.__getitem__, reverse=True):
+            k = self.keys[i]
+            for n in range(1, min(SHORT_PREFIX, len(k)) + 1):
+                bucket = self._short[k[:n]]
+                if len(bucket) < MAX_LIMIT:
+                    bucket.append(i)
+        self._short = dict(self._short)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def top(self, prefix: str, limit: int) -> list[tuple[str, str | None]]:
+        if len(prefix) <= SHORT_PREFIX:
+            best = self._short.get(prefix, [])[:limit]
+        else:
+            lo = bisect.bisect_left(self.keys, prefix)
+            hi = bisect.bisect_left(self.keys, prefix + "\U0010ffff", lo)
+            best = heapq.nlargest(limit, range(lo, hi), key=self.weights.__getitem__)
+        return [self.rows[i] for i in best]
+
+
+def _count_phrases(title: str, stats: dict[str, list]) -> None:
+    """Count every run of 2..MAX_PHRASE_WORDS words of `title` in `stats` ({key: [count,
+    written form]}). The hot loop of the build: one dictionary look-up per run."""
+    folded = fold(title)  # length-preserving: offsets found here hold in `title`
+    spaced = folded.translate(_AS_SPACES)
+    words = [(m.start(), m.end(), m.group()) for m in WORD_RE.finditer(folded)]
+    n = len(words)
+    for i in range(n - 1):
+        start, _, first = words[i]
+        if first in _FUNCTION_WORDS or first.isdigit():
+            continue
+        for j in range(i + 1, min(i + MAX_PHRASE_WORDS, n)):
+            gap_start, end = words[j - 1][1], words[j][0]
+            if end - gap_start != 1 or title[gap_start] not in _JOINERS:
+                break
+            end = words[j][1]
+            if words[j][2] in _FUNCTION_WORDS:
+                continue
+            k = spaced[start:end]
+            entry = stats.get(k)
+            if entry is None:
+                stats[k] = [1, title[start:end]]
+            else:
+                entry[0] += 1
+                # Show a lower-case form once one is met: a capital usually only starts a
+                # title, while names are never written in lower case.
+                if title[start].islower() and not entry[1][0].islower():
+                    entry[1] = title[start:end]
+
+
+class Suggester:
+    """Answers prefixes from a fixed set of titles; immutable once built, shared by threads."""
+
+    def __init__(self, articles: Iterable[tuple[str, str, str | None]]) -> None:
+        """`articles` are (id, title, date) triples; titles should be normalised (stored ones are)."""
+        stats: dict[str, list] = {}
+        title_rows = []
+        for article_id, title, date in articles:
+            title = normalize(title)
+            _count_phrases(title, stats)
+            title_key = key(title)
+            if title_key:
+                title_rows.append((title_key, title, article_id, (date or "", article_id)))
+        # A run always followed by the same word is a fragment of the longer run.
+        fragments = set()
+        for k, (n, _) in stats.items():
+            shorter = k.rsplit(" ", 1)[0]
+            if " " in shorter and (entry := stats.get(shorter)) is not None and entry[0] == n:
+                fragments.add(shorter)
+        kept = heapq.nlargest(MAX_PHRASES, (item for item in stats.items() if item[0] not in fragments),
+                              key=lambda item: item[1][0])
+        self.phrases = _Table((k, form, None, n) for k, (n, form) in kept)
+        self.titles = _Table(title_rows)
+
+    def suggest(self, typed: str, limit: int = 5) -> list[Suggestion]:
+        """Up to `limit` phrases, then up to `limit` titles, starting with `typed`."""
+        prefix = prefix_key(typed)
+        if not prefix.strip():
+            return []
+        phrases = [Suggestion(text, "phrase") for text, _ in self.phrases.top(prefix, limit)]
+        titles = [Suggestion(text, "title", article_id) for text, article_id in self.titles.top(prefix, limit)]
+        return phrases + titles
+
+
+def read_titles(index_dir: Path) -> list[tuple[str, str, str | None]]:
+    """(id, title, date) of every live article, from a reader of its own.
+
+    A reader of its own because this may run in a background thread while the request
+    threads use the shared searcher, whose files are not safe to read from two threads.
+    """
+    with open_index(index_dir).reader() as reader:
+        return [(f["id"], f.get("title", ""), f.get("date")) for f in reader.all_stored_fields()]
+
+
+class GenerationalSuggester:
+    """The suggester for the newest index generation a worker has seen.
+
+    Built in a background thread: on the 84k-article corpus a build takes seconds, which no
+    keystroke should wait for and no request should spend under gunicorn's timeout. After a
+    commit the previous suggester keeps answering until the next one is ready; before the
+    first one is ready a call waits up to `wait` seconds (enough for a small index), then gets
+    None.
+    """
+
+    def __init__(self, index_dir: Path, load: Callable[[Path], Sequence[tuple[str, str, str | None]]] = read_titles) -> None:
+        self.index_dir = index_dir
+        self._load = load
+        self._lock = threading.Lock()
+        self._current: tuple[int, Suggester] | None = None
+        self._building: threading.Thread | None = None
+
+    def get(self, generation: int, wait: float = 2.0) -> Suggester | None:
+        with self._lock:
+            current = self._current
+            if (current is None or current[0] < generation) and self._building is None:
+                self._building = threading.Thread(target=self._build, args=(generation,), daemon=True)
+                self._building.start()
+            building = self._building
+        if current is None and building is not None:
+            building.join(wait)
+            with self._lock:
+                current = self._current
+        return current[1] if current is not None else None
+
+    def _build(self, generation: int) -> None:
+        try:
+            suggester = Suggester(self._load(self.index_dir))
+            with self._lock:
+                if self._current is None or self._current[0] < generation:
+                    self._current = (generation, suggester)
+        finally:
+            with self._lock:
+                self._building = None
