@@ -117,7 +117,7 @@ def _count_phrases(title: str, stats: dict[str, list]) -> None:
     n = len(words)
     for i in range(n - 1):
         start, _, first = words[i]
-        if first in _FUNCTION_WORDS or first.isdigit():
+        if first in _FUNCTION_WORDS:
             continue
         for j in range(i + 1, min(i + MAX_PHRASE_WORDS, n)):
             gap_start, end = words[j - 1][1], words[j][0]

@@ -126,10 +126,10 @@ class StaticResource:
             raise falcon.HTTPNotFound(title="No such file", description=f"There is no static file {name!r}.")
         resp.etag = static.etag
         resp.cache_control = [STATIC_CACHE]
-        resp.content_type = static.content_type
         if req.if_none_match and any(tag == static.etag or tag == "*" for tag in req.if_none_match):
             resp.status = falcon.HTTP_304
             return
+        resp.content_type = static.content_type
         resp.data = static.body
 
 
