@@ -110,7 +110,10 @@ class _Table:
 
 def _count_phrases(title: str, stats: dict[str, list]) -> None:
     """Count every run of 2..MAX_PHRASE_WORDS words of `title` in `stats` ({key: [count,
-    written form]}). The hot loop of the build: one dictionary look-up per run."""
+    written form, votes]}). The hot loop of the build: one dictionary look-up per run.
+
+    The written form shown is the most common one, found by a majority vote (Boyer-Moore) over
+    the forms met, which needs no count per form."""
     folded = fold(title)  # length-preserving: offsets found here hold in `title`
     spaced = folded.translate(_AS_SPACES)
     words = [(m.start(), m.end(), m.group()) for m in WORD_RE.finditer(folded)]
@@ -127,15 +130,27 @@ def _count_phrases(title: str, stats: dict[str, list]) -> None:
             if words[j][2] in _FUNCTION_WORDS:
                 continue
             k = spaced[start:end]
+            form = title[start:end]
             entry = stats.get(k)
             if entry is None:
-                stats[k] = [1, title[start:end]]
+                stats[k] = [1, form, 1]
+                continue
+            entry[0] += 1
+            if entry[1] == form:
+                entry[2] += 1
+            elif entry[2]:
+                entry[2] -= 1
             else:
-                entry[0] += 1
-                # Show a lower-case form once one is met: a capital usually only starts a
-                # title, while names are never written in lower case.
-                if title[start].islower() and not entry[1][0].islower():
-                    entry[1] = title[start:end]
+                entry[1], entry[2] = form, 1
+
+
+def _sentence_case(form: str) -> str:
+    """"Bảo hiểm xã hội" (a title's first words) as "bảo hiểm xã hội"; names ("Quảng Ngãi",
+    "Nguyễn Thành") and acronyms ("BHXH tỉnh") keep their capitals."""
+    first, *rest = WORD_RE.findall(form)
+    if first[1:].islower() and first[0].isupper() and not any(word[0].isupper() for word in rest):
+        return form[0].lower() + form[1:]
+    return form
 
 
 class Suggester:
@@ -153,13 +168,13 @@ class Suggester:
                 title_rows.append((title_key, title, article_id, (date or "", article_id)))
         # A run always followed by the same word is a fragment of the longer run.
         fragments = set()
-        for k, (n, _) in stats.items():
+        for k, (n, _, _) in stats.items():
             shorter = k.rsplit(" ", 1)[0]
             if " " in shorter and (entry := stats.get(shorter)) is not None and entry[0] == n:
                 fragments.add(shorter)
         kept = heapq.nlargest(MAX_PHRASES, (item for item in stats.items() if item[0] not in fragments),
                               key=lambda item: item[1][0])
-        self.phrases = _Table((k, form, None, n) for k, (n, form) in kept)
+        self.phrases = _Table((k, _sentence_case(form), None, n) for k, (n, form, _) in kept)
         self.titles = _Table(title_rows)
 
     def suggest(self, typed: str, limit: int = 5) -> list[Suggestion]:

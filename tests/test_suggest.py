@@ -78,7 +78,7 @@ def test_short_and_long_prefixes_rank_alike():
             for i, word in enumerate(["tăng", "giảm", "đứng", "lên"] * 10)]
     many += [(f"x{i}", f"Giá xăng giảm {i}", None) for i in range(5)]
     suggester = Suggester(many)
-    assert texts(suggester.suggest("g"), "phrase")[0] == texts(suggester.suggest("gia v"), "phrase")[0] == "Giá vàng"
+    assert texts(suggester.suggest("g"), "phrase")[0] == texts(suggester.suggest("gia v"), "phrase")[0] == "giá vàng"
 
 
 def test_reads_live_titles_from_the_index(web_index_dir: Path):
@@ -120,3 +120,13 @@ def test_before_the_first_build_is_ready_the_answer_is_none():
     assert suggesters.get(1, wait=0.05) is None
     release.set()
     assert suggesters.get(1, wait=5) is not None
+
+
+def test_the_most_common_written_form_is_shown_in_sentence_case():
+    rows = [("1", "nguyên nhân cháy", None), ("2", "Nguyễn Thành thắng", None), ("3", "Nguyễn Thành thua", None),
+            ("4", "Ông Nguyễn Thành nói", None), ("5", "Thủ tướng Chính phủ họp", None), ("6", "BHXH tỉnh họp", None)]
+    suggester = Suggester(rows)
+    assert texts(suggester.suggest("nguyen th"), "phrase")[0] == "Nguyễn Thành"
+    assert texts(suggester.suggest("thu tuong chinh"), "phrase")[0] == "Thủ tướng Chính phủ"
+    assert texts(suggester.suggest("bhxh t"), "phrase") == ["BHXH tỉnh"]
+    assert texts(Suggester([("1", "Giá vàng tăng", None), ("2", "Giá vàng giảm", None)]).suggest("gia"), "phrase") == ["giá vàng"]

@@ -204,3 +204,15 @@ def test_the_widget_renders_no_markup_from_data():
     """The widget turns highlighted HTML into text nodes and <mark> elements by itself."""
     source = (Path(__file__).resolve().parent.parent / "search" / "static" / "widget.js").read_text()
     assert "innerHTML" not in source and "insertAdjacentHTML" not in source and "eval(" not in source
+
+
+def test_the_readme_states_the_widget_size():
+    import gzip
+    import re
+
+    root = Path(__file__).resolve().parent.parent
+    body = (root / "search" / "static" / "widget.js").read_bytes()
+    stated = re.search(r"`widget.js` is ([\d.]+) KB \(([\d.]+) KB gzipped\)", (root / "README.md").read_text())
+    assert stated, "the README says how big widget.js is"
+    assert float(stated[1]) == round(len(body) / 1000, 1)
+    assert float(stated[2]) == round(len(gzip.compress(body, 9)) / 1000, 1)
