@@ -124,7 +124,8 @@ def test_before_the_first_build_is_ready_the_answer_is_none():
 
 def test_the_most_common_written_form_is_shown_in_sentence_case():
     rows = [("1", "nguyên nhân cháy", None), ("2", "Nguyễn Thành thắng", None), ("3", "Nguyễn Thành thua", None),
-            ("4", "Ông Nguyễn Thành nói", None), ("5", "Thủ tướng Chính phủ họp", None), ("6", "BHXH tỉnh họp", None)]
+            ("4", "Ông Nguyễn Thành nói", None), ("5", "Thủ tướng Chính phủ họp", None), ("6", "BHXH tỉnh họp", None),
+            ("7", "BHXH tỉnh thu", None)]
     suggester = Suggester(rows)
     assert texts(suggester.suggest("nguyen th"), "phrase")[0] == "Nguyễn Thành"
     assert texts(suggester.suggest("thu tuong chinh"), "phrase")[0] == "Thủ tướng Chính phủ"
