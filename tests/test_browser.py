@@ -61,14 +61,29 @@ class HostPage(SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="module")
-def host(tmp_path_factory: pytest.TempPathFactory):
-    """Another site (another origin): a plain page that embeds the widget, with CSS that would
-    restyle the widget if it could reach into it."""
-    root = tmp_path_factory.mktemp("host")
+def _serve_folder(root: Path):
     server = ThreadingHTTPServer(("127.0.0.1", 0), partial(HostPage, directory=str(root)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield root, f"http://127.0.0.1:{server.server_address[1]}"
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+@pytest.fixture(scope="module")
+def host(tmp_path_factory: pytest.TempPathFactory):
+    """Another site (another origin), listed in VNSEARCH_CORS_ORIGINS: a plain page that
+    embeds the widget, with CSS that would restyle the widget if it could reach into it."""
+    root = tmp_path_factory.mktemp("host")
+    server, origin = _serve_folder(root)
+    yield root, origin
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def unlisted_host(tmp_path_factory: pytest.TempPathFactory):
+    """A site whose origin is not listed."""
+    root = tmp_path_factory.mktemp("unlisted")
+    server, origin = _serve_folder(root)
+    yield root, origin
     server.shutdown()
     server.server_close()
 
@@ -276,3 +291,16 @@ def test_the_xss_article_stays_inert_in_the_page_the_article_and_the_widget(page
     page.get_by_role("region", name="Kết quả").hover()
     assert_inert(page)
     assert page.errors == []
+
+
+def test_the_widget_on_an_unlisted_origin_gets_nothing(page, service, unlisted_host):
+    root, origin = unlisted_host
+    write_host_page(root, service)
+    page.goto(origin + "/index.html")
+    box = page.get_by_role("combobox")
+    box.press_sequentially("bao hi", delay=20)
+    box.press("Enter")
+    results = page.get_by_role("region", name="Kết quả")
+    expect(results).to_contain_text("Không tìm được")  # the browser refused the answer (no CORS header)
+    expect(page.get_by_role("option")).to_have_count(0)
+    assert any("CORS" in error for error in page.errors)
