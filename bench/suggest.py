@@ -5,7 +5,7 @@ in memory, and how long a lookup takes.
 
 Titles come from `vntc.jsonl.gz` (84k articles) in the data folder (`VNSEARCH_DATA_DIR`,
 default `../shared/data`), or from a built index with `--index-dir` (which also times reading
-the stored titles, the other half of a rebuild).
+the stored titles, and a whole build in a child process as the server does it).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import statistics
 import time
 from pathlib import Path
 
-from search.suggest import Suggester, read_titles
+from search.suggest import Suggester, build_in_child, read_titles
 
 PREFIXES = ["b", "ng", "bao hi", "bao hiem xa", "thu tuong", "viet nam ", "gia v", "nguye", "hlv", "cong an tp"]
 
@@ -45,6 +45,12 @@ def main() -> None:
     suggester = Suggester(titles)
     print(f"build: {time.perf_counter() - started:.2f} s, {len(suggester.phrases)} phrases, "
           f"{len(suggester.titles)} titles, peak RSS +{(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024:.0f} MB")
+
+    if args.index_dir:
+        started = time.perf_counter()
+        build_in_child(args.index_dir)
+        print(f"build in a child process, as a worker does (read, build, hand over): "
+              f"{time.perf_counter() - started:.2f} s")
 
     for prefix in PREFIXES:
         times = []

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from search.suggest import GenerationalSuggester, Suggester, key, prefix_key, read_titles
+from search.suggest import GenerationalSuggester, Suggester, build_in_child, key, prefix_key, read_titles
 
 TITLES = [
     ("a", "Tăng cường tuyên truyền chính sách bảo hiểm xã hội", "2022-05-01"),
@@ -86,6 +86,13 @@ def test_reads_live_titles_from_the_index(web_index_dir: Path):
     assert len(rows) == 6 and all(isinstance(title, str) for _, title, _ in rows)
 
 
+def test_the_suggester_is_built_in_a_child_process(web_index_dir: Path, tmp_path: Path):
+    suggester = build_in_child(web_index_dir)
+    assert "bảo hiểm xã hội" in texts(suggester.suggest("bao hi"), "phrase")
+    with pytest.raises(RuntimeError, match="no index"):
+        build_in_child(tmp_path)
+
+
 def test_generational_suggester_rebuilds_in_the_background():
     loads: list[int] = []
     release = threading.Event()
@@ -94,7 +101,7 @@ def test_generational_suggester_rebuilds_in_the_background():
         loads.append(len(loads))
         if len(loads) > 1:
             release.wait(5)
-        return [(str(len(loads)), f"Bản tin số {len(loads)}", None)]
+        return Suggester([(str(len(loads)), f"Bản tin số {len(loads)}", None)])
 
     suggesters = GenerationalSuggester(Path("unused"), load)
     first = suggesters.get(1)
@@ -114,7 +121,7 @@ def test_before_the_first_build_is_ready_the_answer_is_none():
 
     def slow(_: Path):
         release.wait(5)
-        return []
+        return Suggester([])
 
     suggesters = GenerationalSuggester(Path("unused"), slow)
     assert suggesters.get(1, wait=0.05) is None
