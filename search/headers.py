@@ -43,7 +43,7 @@ class SecurityHeaders:
         resp.set_header("Cross-Origin-Opener-Policy", "same-origin")
         resp.set_header("Cross-Origin-Resource-Policy",
                         "cross-origin" if req.path in EMBEDDABLE_PATHS else "same-origin")
-        resp.set_header("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()")
+        resp.set_header("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
 
 
 class ListedOriginsCORS(falcon.CORSMiddleware):

@@ -13,7 +13,7 @@ import html
 from collections.abc import Mapping
 from urllib.parse import quote, urlencode
 
-from search.searcher import date_bound
+from search.searcher import MAX_RESULT_WINDOW, date_bound
 
 #: The parameters that make up a search page's state, in the order they appear in its URL.
 STATE_PARAMS = ("q", "from", "to", "source", "sort", "page")
@@ -180,7 +180,7 @@ def _results(state: Mapping[str, str], result: Mapping[str, object]) -> str:
 </section>"""
     per_page = int(result["per_page"])
     page = int(result["page"])
-    pages = min((total + per_page - 1) // per_page, 1000 // per_page)
+    pages = min((total + per_page - 1) // per_page, MAX_RESULT_WINDOW // per_page)
     first = (page - 1) * per_page + 1
     facets = result.get("facets", {})
     return f"""<p class="summary">{first}–{first + len(hits) - 1} trong {total} kết quả cho “{_e(q)}” <span class="took">({result["took_ms"]} ms)</span></p>

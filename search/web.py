@@ -10,11 +10,15 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from importlib import resources as package_files
+from typing import TYPE_CHECKING, Protocol
 
 import falcon
 
 from search import pages
 from search.suggest import MAX_LIMIT, GenerationalSuggester
+
+if TYPE_CHECKING:
+    from search.api import IndexHolder
 
 MAX_SUGGEST_CHARS = 100
 #: Static files are not fingerprinted (embedders reference /widget.js itself), so they are
@@ -26,10 +30,14 @@ SUGGEST_CACHE = "public, max-age=60"
 _TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
 
 
-def _media(responder: object, req: falcon.Request, **params: str) -> dict:
+class JSONResource(Protocol):
+    def on_get(self, req: falcon.Request, resp: falcon.Response, **params: str) -> None: ...
+
+
+def _media(resource: JSONResource, req: falcon.Request, **params: str) -> dict:
     """What a JSON resource would answer to `req`; its HTTP errors propagate."""
     scratch = falcon.Response()
-    responder.on_get(req, scratch, **params)  # type: ignore[attr-defined]
+    resource.on_get(req, scratch, **params)
     return scratch.media
 
 
@@ -40,7 +48,7 @@ def _state(req: falcon.Request) -> dict[str, str]:
 class SearchPage:
     """`/`: the form, and the results for the query in the URL."""
 
-    def __init__(self, search: object) -> None:
+    def __init__(self, search: JSONResource) -> None:
         self.search = search
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
@@ -61,7 +69,7 @@ class SearchPage:
 class ArticlePage:
     """`/read/{id}`: the article, with the words of `q` marked."""
 
-    def __init__(self, article: object) -> None:
+    def __init__(self, article: JSONResource) -> None:
         self.article = article
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, article_id: str) -> None:
@@ -79,7 +87,7 @@ class ArticlePage:
 class SuggestResource:
     """`/suggest?q=`: phrases and titles starting with what was typed, for autocomplete."""
 
-    def __init__(self, holder: object) -> None:
+    def __init__(self, holder: IndexHolder) -> None:
         self.holder = holder
         self._suggesters: GenerationalSuggester | None = None
 
@@ -88,7 +96,7 @@ class SuggestResource:
         if len(q) > MAX_SUGGEST_CHARS:
             raise falcon.HTTPInvalidParam(f"Expected at most {MAX_SUGGEST_CHARS} characters.", "q")
         limit = req.get_param_as_int("limit", min_value=1, max_value=MAX_LIMIT, default=5)
-        index = self.holder.get()  # type: ignore[attr-defined]
+        index = self.holder.get()
         if self._suggesters is None:
             self._suggesters = GenerationalSuggester(index.index_dir)
         suggester = self._suggesters.get(index.searcher().reader().generation())
