@@ -188,6 +188,13 @@ def test_the_page_works_without_javascript(browser, service):
     expect(page.locator(".hit mark").first).to_have_text("Quảng Ngãi")
     page.locator(".hit h2 a").first.click()
     expect(page.locator("#first-match")).to_be_in_viewport()
+    page.goto(service + "/?q=vssid&source=VTC+News")
+    page.get_by_role("link", name="tìm “vssid” trong mọi tin").click()
+    expect(page).to_have_url(service + "/?q=vssid")
+    expect(page.locator(".hit mark").first).to_have_text("VssID")
+    page.goto(service + "/?q=xyzzy+qwerty&from=2022&to=2022")
+    expect(page.locator(".empty h1")).to_have_text("Không tìm thấy kết quả cho “xyzzy qwerty”")
+    shot(page, "empty-state.png")
     context.close()
 
 
