@@ -40,6 +40,8 @@ def _unavailable(reason: str) -> None:
 
 try:
     from playwright.sync_api import Page, expect, sync_playwright
+
+    expect.set_options(timeout=TIMEOUT_MS)
 except ImportError:  # pragma: no cover - the test extra installs it
     sync_playwright = None
 

@@ -107,7 +107,11 @@
         if (this.suggesting) this.suggesting.abort();
         this.suggesting = new AbortController();
         getJSON("/suggest", { q: q }, this.suggesting.signal)
-          .then(function (body) { this.showOptions(body.suggestions); }.bind(this))
+          .then(function (body) {
+            // Not ready: the server is still building suggestions after a start; ask again soon.
+            if (!body.ready) this.timer = setTimeout(this.onInput.bind(this), 1000);
+            else this.showOptions(body.suggestions);
+          }.bind(this))
           .catch(function () { this.close(); }.bind(this));
       }.bind(this), 150);
     }
