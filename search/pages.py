@@ -16,7 +16,7 @@ from urllib.parse import quote, urlencode
 from search.searcher import MAX_RESULT_WINDOW, date_bound
 
 #: The parameters that make up a search page's state, in the order they appear in its URL.
-STATE_PARAMS = ("q", "from", "to", "source", "sort", "page")
+STATE_PARAMS = ("q", "from", "to", "source", "sort", "per_page", "page")
 #: Pages linked on each side of the current one.
 PAGE_SPAN = 2
 
@@ -90,7 +90,9 @@ def _form(state: Mapping[str, str], sources: Mapping[str, int]) -> str:
         options.append(_option(current, current, True))
     sort = state.get("sort", "relevance")
     sorts = "".join(_option(value, label, value == sort) for value, label in SORT_LABELS.items())
-    return f"""<form id="search-form" class="search-form" action="/" method="get" role="search">
+    per_page = state.get("per_page")
+    hidden = f'<input type="hidden" name="per_page" value="{_e(per_page)}">' if per_page else ""
+    return f"""<form id="search-form" class="search-form" action="/" method="get" role="search">{hidden}
 <div class="box">
 <label class="visually-hidden" for="q">Từ khóa</label>
 <input id="q" name="q" type="search" value="{_e(state.get("q", ""))}" placeholder="Tìm tin, ví dụ: bảo hiểm xã hội" autocomplete="off" spellcheck="false" maxlength="500">

@@ -313,3 +313,18 @@ def test_the_widget_on_an_unlisted_origin_gets_nothing(page, service, unlisted_h
     expect(results).to_contain_text("Không tìm được")  # the browser refused the answer (no CORS header)
     expect(page.get_by_role("option")).to_have_count(0)
     assert any("CORS" in error for error in page.errors)
+
+
+def test_pagination_without_reloading_and_back(page, service):
+    page.goto(service + "/?q=bao+hiem&per_page=2")
+    page.evaluate("() => { window.__sameDocument = true; }")
+    first_titles = page.locator(".hit h2").all_inner_texts()
+    page.get_by_role("link", name="Sau ›").click()
+    expect(page).to_have_url(service + "/?q=bao+hiem&per_page=2&page=2")
+    expect(page.locator(".pages [aria-current=page]")).to_have_text("2")
+    assert page.locator(".hit h2").all_inner_texts() != first_titles
+    page.go_back()
+    expect(page.locator(".pages [aria-current=page]")).to_have_text("1")
+    assert page.locator(".hit h2").all_inner_texts() == first_titles
+    assert page.evaluate("() => window.__sameDocument") is True
+    assert page.errors == []

@@ -85,7 +85,8 @@ def test_dates_sort_and_year_links(client):
 def test_pagination_links_keep_the_state(client):
     resp = client.simulate_get("/", params={"q": "bao hiem", "per_page": "2", "source": ""})
     assert 'aria-current="page">1<' in resp.text
-    assert 'href="/?q=bao+hiem&amp;page=2"' in resp.text
+    assert 'href="/?q=bao+hiem&amp;per_page=2&amp;page=2"' in resp.text
+    assert '<input type="hidden" name="per_page" value="2">' in resp.text
     page2 = client.simulate_get("/", params={"q": "bao hiem", "page": "2", "per_page": "2"})
     assert 'aria-current="page">2<' in page2.text and 'rel="prev"' in page2.text
 
