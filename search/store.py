@@ -121,9 +121,12 @@ def remove_abandoned(index_dir: Path) -> None:
     """Delete what is not the live index: generations being built by a run that died, earlier
     generations, and the files of an index written straight into the folder once `CURRENT`
     exists (or of another schema version). Only a holder of the write lock may call this."""
+    try:
+        live = live_dir(index_dir)
+    except IndexMissing:  # a damaged pointer: nothing can be told apart until a rebuild
+        return
     if not index_dir.is_dir():
         return
-    live = live_dir(index_dir)
     for path in index_dir.iterdir():
         if path == live:
             continue
