@@ -454,7 +454,13 @@ def _decode_line(raw: bytes, line_no: int) -> object:
         raise _LineError("invalid JSON: nested too deeply") from None
 
 
-def _article_from_json(value: object, rel: str) -> Article:
+def article_from_json(value: object, path: str | None = None) -> Article:
+    """One article from a decoded JSON object: a JSONL line, or an article sent to the HTTP API
+    (which has no file: `path` None). `ValueError` says what is wrong, for a person."""
+    return _article_from_json(value, path)
+
+
+def _article_from_json(value: object, rel: str | None) -> Article:
     """Validate one decoded line and build its article; `_LineError` says what is wrong."""
     if not isinstance(value, dict):
         raise _LineError(f"expected a JSON object, got {type(value).__name__}")

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from whoosh.index import FileIndex
+from whoosh.searching import Searcher
 
 from search.article import Article
 from search.corpus import ParseError
@@ -116,9 +117,12 @@ def build(
 
 def _write(ix: FileIndex, items: Iterable[Article | ParseError],
            on_item: Callable[[Article | ParseError], None] | None, keep_missing: bool, fresh: bool) -> IndexReport:
-    known = {} if fresh else _stored(ix)
     report = IndexReport()
     seen: set[str] = set()
+    # Removing missing articles needs every stored id; otherwise each article is looked up
+    # alone, which keeps a one-article write (the HTTP API) fast on a large index.
+    known = {} if fresh or keep_missing else _stored(ix)
+    searcher = None if fresh or not keep_missing else ix.searcher()
     writer = ix.writer(timeout=WRITE_LOCK_TIMEOUT, limitmb=256)
     try:
         for item in items:
@@ -131,7 +135,7 @@ def _write(ix: FileIndex, items: Iterable[Article | ParseError],
                 report.skipped.append(ParseError(item.path or item.id, None, f"duplicate id {item.id!r} in this run"))
                 continue
             seen.add(item.id)
-            digest = known.get(item.id, (None, 0))[0]
+            digest = _stored_hash(searcher, item.id) if searcher else known.get(item.id, (None, 0))[0]
             if digest == item.content_hash:
                 report.unchanged += 1
             elif digest is None:
@@ -147,11 +151,36 @@ def _write(ix: FileIndex, items: Iterable[Article | ParseError],
     except BaseException:
         writer.cancel()
         raise
+    finally:
+        if searcher is not None:
+            searcher.close()
     if report.written or fresh:
         writer.commit()
     else:
         writer.cancel()
     return report
+
+
+def _stored_hash(searcher: Searcher, article_id: str) -> str | None:
+    docnum = searcher.document_number(id=article_id)
+    return None if docnum is None else searcher.reader().column_reader("hash")[docnum]
+
+
+def delete(index_dir: Path, article_id: str, lock_timeout: float = WRITE_LOCK_TIMEOUT) -> bool:
+    """Remove one article (a takedown); False when the index does not hold it."""
+    with write_lock(index_dir, lock_timeout):
+        ix = open_index(index_dir)
+        with ix.searcher() as searcher:
+            if searcher.document_number(id=article_id) is None:
+                return False
+        writer = ix.writer(timeout=WRITE_LOCK_TIMEOUT)
+        try:
+            writer.delete_by_term("id", article_id)
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit()
+        return True
 
 
 def _removable(ix: FileIndex, known: dict[str, tuple[str, int]], seen: set[str], report: IndexReport) -> list[str]:

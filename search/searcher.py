@@ -1,8 +1,8 @@
 """Searching the index: ranked, filtered, faceted, paginated hits with highlighted snippets.
 
 A `SearchIndex` is opened once per process (per gunicorn worker, after the fork) and refreshes
-its Whoosh searcher before each request: opening the index per request races with commits,
-while `refresh()` moves to a new commit only once it is completely written. A rebuild switches
+its Whoosh searcher before each request when a new commit has landed: opening the index per
+request races with commits, while a commit becomes visible only once completely written. A rebuild switches
 the index folder to a new generation (see `search.store`); the next request notices and opens it.
 """
 
@@ -152,7 +152,10 @@ class SearchIndex:
                 self._open()
                 return self._searcher
             try:
-                self._searcher = self._searcher.refresh()
+                # Not `Searcher.refresh()`: it reuses the reader of a segment that gained
+                # deletions since, so a replaced or deleted article would still be found.
+                if self._ix.latest_generation() != self._searcher.reader().generation():
+                    self._searcher = self._ix.searcher()
             except OSError:  # the generation was switched and removed since the check above
                 self._open()
             return self._searcher

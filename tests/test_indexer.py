@@ -6,7 +6,7 @@ import pytest
 from search.acronyms import load_synonyms
 from search.article import Article
 from search.corpus import ParseError
-from search.indexer import build, stored_hashes
+from search.indexer import build, delete, stored_hashes
 from search.schema import SchemaMismatch, to_document
 from search.searcher import SearchIndex
 from search.store import create_index, live_dir, open_index
@@ -169,3 +169,15 @@ def test_an_older_generation_is_refused_by_the_service(tmp_path: Path):
         build(tmp_path, [article("a")])
     build(tmp_path, [article("a")], rebuild=True)
     assert not old.exists() and SearchIndex(tmp_path, load_synonyms()).searcher().doc_count() == 1
+
+
+def test_an_open_reader_sees_an_update_and_a_delete_once_committed(tmp_path: Path):
+    """Whoosh's `Searcher.refresh()` would keep the old version of a replaced article."""
+    build(tmp_path, [article("a", "Bản cũ."), article("b")])
+    reader = SearchIndex(tmp_path, load_synonyms())
+    assert reader.article("a").fields["body"] == "Bản cũ."
+    build(tmp_path, [article("a", "Bản mới."), article("b")], keep_missing=True)
+    assert reader.article("a").fields["body"] == "Bản mới."
+    assert reader.searcher().doc_count() == 2
+    delete(tmp_path, "b")
+    assert reader.article("b") is None and reader.searcher().doc_count() == 1
