@@ -96,7 +96,7 @@ class IndexingError(click.ClickException):
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def index_command(corpus: tuple[Path, ...], index_dir: Path | None, rebuild: bool, keep_missing: bool,
                   wait: float, as_json: bool) -> None:
-    """Build or update the index from CORPUS folders and files (.txt, .jsonl, .jsonl.gz).
+    """Build or update the index from CORPUS folders and files (.txt, .html, .jsonl; or .gz).
 
     Without CORPUS, reads VNSEARCH_CORPUS_DIR (default ./corpus). New articles are added,
     changed ones updated, unchanged ones left alone, and articles no longer in CORPUS removed
