@@ -636,6 +636,6 @@ def _parse_text(data: bytes, article_id: str) -> Article:
 
 def _parse_page(data: bytes, article_id: str) -> Article:
     # Imported here: trafilatura and lxml take a while to import, and most corpora have no pages.
-    from search.pages import parse_page
+    from search.saved_pages import parse_page
 
     return parse_page(data, article_id)
