@@ -12,18 +12,20 @@ Layout of an index folder:
   a `.building` folder that the next writer removes.
 - An index folder without `CURRENT` holding a Whoosh index itself (the layout before
   generations) is still opened and updated in place; a rebuild moves it to the new layout.
-- `WRITELOCK` is an advisory `flock` taken by every writer (the CLI, the HTTP ingest endpoint,
+- `WRITELOCK` is an advisory lock taken by every writer (the CLI, the HTTP ingest endpoint,
   a rebuild) for its whole run: the kernel releases it when its holder dies, even by SIGKILL, so
   a stale lock never blocks the next run, while a live holder makes the next writer wait.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import re
 import secrets
 import shutil
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -142,39 +144,59 @@ def discard(building: Path) -> None:
     shutil.rmtree(building, ignore_errors=True)
 
 
+#: One lock per index folder for the threads of this process: POSIX record locks are held by
+#: a process, so they do not keep two threads of one process (gthread workers) apart.
+_THREAD_LOCKS: dict[str, threading.Lock] = {}
+_THREAD_LOCKS_GUARD = threading.Lock()
+
+
 @contextmanager
 def write_lock(index_dir: Path, timeout: float) -> Iterator[None]:
     """Hold the index folder's write lock, waiting up to `timeout` seconds for another writer.
 
-    The holder's pid and start time are written into the lock file only to make the message
-    of a waiting writer useful; the lock itself is the `flock`, which dies with its holder.
+    The lock is a POSIX record lock (`lockf`) rather than `flock`: the kernel drops it when its
+    process dies, and unlike `flock` it is not shared with forked children (Whoosh's
+    multiprocessing writer forks), which could outlive a killed parent and keep it held. The
+    holder's pid and start time are written into the file only for the message of a waiting
+    writer.
     """
     index_dir.mkdir(parents=True, exist_ok=True)
     path = index_dir / LOCK_FILE
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    deadline = time.monotonic() + timeout
+    with _THREAD_LOCKS_GUARD:
+        in_process = _THREAD_LOCKS.setdefault(str(path.resolve()), threading.Lock())
+    if not in_process.acquire(timeout=max(0.0, timeout)):
+        raise _busy(index_dir, f"another thread of this process (pid {os.getpid()})", timeout)
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
-                    raise IndexBusy(
-                        f"the index in {index_dir} is being written by another process"
-                        f"{f' ({holder})' if holder else ''}; gave up after {timeout:g} s, try again later"
-                    ) from None
-                time.sleep(0.05)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"pid {os.getpid()}, since {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}".encode(), 0)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            yield
-        finally:
+            while True:
+                try:
+                    fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except OSError as exc:
+                    if exc.errno not in (errno.EACCES, errno.EAGAIN):
+                        raise
+                    if time.monotonic() >= deadline:
+                        raise _busy(index_dir, os.pread(fd, 200, 0).decode("utf-8", "replace").strip(),
+                                    timeout) from None
+                    time.sleep(0.05)
             os.ftruncate(fd, 0)
-            fcntl.flock(fd, fcntl.LOCK_UN)
+            stamp = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+            os.pwrite(fd, f"pid {os.getpid()}, since {stamp}".encode(), 0)
+            try:
+                yield
+            finally:
+                os.ftruncate(fd, 0)
+        finally:
+            os.close(fd)  # releases the record lock
     finally:
-        os.close(fd)
+        in_process.release()
+
+
+def _busy(index_dir: Path, holder: str, timeout: float) -> IndexBusy:
+    return IndexBusy(f"the index in {index_dir} is being written by another process"
+                     f"{f' ({holder})' if holder else ''}; gave up after {timeout:g} s, try again later")
 
 
 def _fsync_dir(path: Path) -> None:

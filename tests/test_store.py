@@ -64,7 +64,7 @@ def test_a_writer_waits_for_the_lock_and_then_proceeds(tmp_path: Path, holder):
 def test_the_lock_of_a_killed_writer_does_not_block(tmp_path: Path, holder):
     os.kill(holder.pid, signal.SIGKILL)
     holder.wait(timeout=10)
-    assert (tmp_path / "WRITELOCK").exists()  # the file stays; the flock died with its holder
+    assert (tmp_path / "WRITELOCK").exists()  # the file stays; the lock died with its holder
     with write_lock(tmp_path, timeout=0):
         pass
     assert build(tmp_path, [article("a")], lock_timeout=0).added == 1
@@ -85,3 +85,30 @@ def test_a_damaged_pointer_is_reported_not_followed(tmp_path: Path):
     assert not index_exists(tmp_path)
     build(tmp_path, [article("a")], rebuild=True)
     assert open_index(tmp_path).doc_count() == 1
+
+
+_HOLD_AND_FORK = """
+import os, signal, sys, time
+from pathlib import Path
+from search.store import write_lock
+with write_lock(Path(sys.argv[1]), timeout=5):
+    child = os.fork()
+    if child == 0:  # a worker process the writer started, outliving it
+        time.sleep(60)
+        os._exit(0)
+    print(child, flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_killed_writers_forked_children_do_not_keep_its_lock(tmp_path: Path):
+    proc = subprocess.Popen([sys.executable, "-c", _HOLD_AND_FORK, str(tmp_path)], cwd=ROOT,
+                            stdout=subprocess.PIPE, text=True)
+    child = int(proc.stdout.readline())
+    proc.wait(timeout=10)
+    try:
+        assert proc.returncode == -signal.SIGKILL and os.kill(child, 0) is None  # the child lives on
+        with write_lock(tmp_path, timeout=0):
+            pass
+    finally:
+        os.kill(child, signal.SIGKILL)
