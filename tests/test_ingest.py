@@ -116,3 +116,12 @@ def test_put_creates_the_index_when_there_is_none(tmp_path: Path):
     assert client.simulate_get("/healthz").status == falcon.HTTP_503
     assert put(client, "first", ARTICLE).status == falcon.HTTP_201
     assert client.simulate_get("/healthz").json["articles"] == 1
+
+
+def test_write_settings_come_from_the_environment():
+    settings = Settings.from_env({"VNSEARCH_ADMIN_TOKEN": "t", "VNSEARCH_WRITE_TIMEOUT": "0.5",
+                                  "VNSEARCH_MAX_ARTICLE_BYTES": "4096"})
+    assert (settings.admin_token, settings.write_timeout, settings.max_article_bytes) == ("t", 0.5, 4096)
+    assert Settings.from_env({"VNSEARCH_ADMIN_TOKEN": ""}).admin_token is None
+    with pytest.raises(ValueError, match="VNSEARCH_WRITE_TIMEOUT must be a number"):
+        Settings.from_env({"VNSEARCH_WRITE_TIMEOUT": "soon"})
