@@ -16,6 +16,7 @@ import falcon
 from search.acronyms import load_synonyms
 from search.config import Settings
 from search.headers import ListedOriginsCORS, SecurityHeaders
+from search.ingest import ArticleWriter
 from search.query import QueryError
 from search.schema import SchemaMismatch
 from search.searcher import MAX_PER_PAGE, MAX_RESULT_WINDOW, SORTS, SearchIndex, SearchRequest, date_bound
@@ -110,8 +111,9 @@ class SearchResource:
 
 
 class ArticleResource:
-    def __init__(self, holder: IndexHolder) -> None:
+    def __init__(self, holder: IndexHolder, writer: ArticleWriter) -> None:
         self.holder = holder
+        self.writer = writer
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, article_id: str) -> None:
         q = _one(req, "q")
@@ -122,6 +124,12 @@ class ArticleResource:
         if view is None:
             raise falcon.HTTPNotFound(title="No such article", description=f"No article has the id {article_id!r}.")
         resp.media = view.to_json()
+
+    def on_put(self, req: falcon.Request, resp: falcon.Response, article_id: str) -> None:
+        self.writer.put(req, resp, article_id)
+
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, article_id: str) -> None:
+        self.writer.delete(req, resp, article_id)
 
 
 class HealthResource:
@@ -152,7 +160,7 @@ def create_app(settings: Settings | None = None) -> falcon.App:
     holder = IndexHolder(settings)
     app = falcon.App(middleware=[SecurityHeaders(), ListedOriginsCORS(settings.cors_origins)])
     app.req_options.keep_blank_qs_values = False
-    search, article = SearchResource(holder), ArticleResource(holder)
+    search, article = SearchResource(holder), ArticleResource(holder, ArticleWriter(settings))
     app.add_route("/search", search)
     app.add_route("/articles/{article_id:path}", article)
     app.add_route("/", SearchPage(search))

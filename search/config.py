@@ -35,6 +35,12 @@ class Settings:
     workers: int = 2
     #: Origins (scheme://host[:port]) whose pages may call /search and /suggest from a browser.
     cors_origins: tuple[str, ...] = ()
+    #: Enables PUT/DELETE /articles/{id} for clients sending it as a Bearer token; None: off.
+    admin_token: str | None = None
+    #: Seconds an HTTP write waits for the index lock before answering 503.
+    write_timeout: float = 5.0
+    #: Largest JSON article body PUT accepts, in bytes.
+    max_article_bytes: int = 2 * 1024 * 1024
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -51,11 +57,14 @@ class Settings:
             values["host"] = env["VNSEARCH_HOST"]
         if env.get("VNSEARCH_CORS_ORIGINS"):
             values["cors_origins"] = cors_origins(env["VNSEARCH_CORS_ORIGINS"])
-        for name in ("port", "workers"):
+        if env.get("VNSEARCH_ADMIN_TOKEN"):
+            values["admin_token"] = env["VNSEARCH_ADMIN_TOKEN"]
+        for name, kind in (("port", int), ("workers", int), ("write_timeout", float), ("max_article_bytes", int)):
             raw = env.get(f"VNSEARCH_{name.upper()}")
             if raw:
                 try:
-                    values[name] = int(raw)
+                    values[name] = kind(raw)
                 except ValueError:
-                    raise ValueError(f"VNSEARCH_{name.upper()} must be a whole number, got {raw!r}") from None
+                    what = "a whole number" if kind is int else "a number"
+                    raise ValueError(f"VNSEARCH_{name.upper()} must be {what}, got {raw!r}") from None
         return cls(**values)  # type: ignore[arg-type]

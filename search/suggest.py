@@ -23,7 +23,7 @@ import multiprocessing
 import re
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -235,27 +235,29 @@ def _build_and_send(index_dir: Path, sender: Connection) -> None:
 
 
 class GenerationalSuggester:
-    """The suggester for the newest index generation a worker has seen.
+    """The suggester for the index state a worker saw last.
 
     Built in a background thread: on the 84k-article corpus a build takes seconds, which no
     keystroke should wait for and no request should spend under gunicorn's timeout. After a
-    commit the previous suggester keeps answering until the next one is ready; before the
-    first one is ready a call waits up to `wait` seconds (enough for a small index), then gets
-    None.
+    commit or a switch to a rebuilt generation the previous suggester keeps answering until
+    the next one is ready; before the first one is ready a call waits up to `wait` seconds
+    (enough for a small index), then gets None.
     """
 
     def __init__(self, index_dir: Path, build: Callable[[Path], Suggester] = build_in_child) -> None:
         self.index_dir = index_dir
         self._build_one = build
         self._lock = threading.Lock()
-        self._current: tuple[int, Suggester] | None = None
+        self._current: tuple[Hashable, Suggester] | None = None
         self._building: threading.Thread | None = None
 
-    def get(self, generation: int, wait: float = 2.0) -> Suggester | None:
+    def get(self, version: Hashable, wait: float = 2.0) -> Suggester | None:
+        """The suggester, rebuilt in the background when `version` (what identifies the
+        index's state, e.g. its live folder and Whoosh generation) has changed."""
         with self._lock:
             current = self._current
-            if (current is None or current[0] < generation) and self._building is None:
-                self._building = threading.Thread(target=self._build, args=(generation,), daemon=True)
+            if (current is None or current[0] != version) and self._building is None:
+                self._building = threading.Thread(target=self._build, args=(version,), daemon=True)
                 self._building.start()
             building = self._building
         if current is None and building is not None:
@@ -264,12 +266,11 @@ class GenerationalSuggester:
                 current = self._current
         return current[1] if current is not None else None
 
-    def _build(self, generation: int) -> None:
+    def _build(self, version: Hashable) -> None:
         try:
             suggester = self._build_one(self.index_dir)
             with self._lock:
-                if self._current is None or self._current[0] < generation:
-                    self._current = (generation, suggester)
+                self._current = (version, suggester)
         finally:
             with self._lock:
                 self._building = None

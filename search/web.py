@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 import falcon
 
 from search import pages
+from search.store import live_dir
 from search.suggest import MAX_LIMIT, GenerationalSuggester
 
 if TYPE_CHECKING:
@@ -99,7 +100,9 @@ class SuggestResource:
         index = self.holder.get()
         if self._suggesters is None:
             self._suggesters = GenerationalSuggester(index.index_dir)
-        suggester = self._suggesters.get(index.searcher().reader().generation())
+        # A rebuild switches to a new folder whose Whoosh generations count from the start again.
+        version = (live_dir(index.index_dir), index.searcher().reader().generation())
+        suggester = self._suggesters.get(version)
         if suggester is None:
             resp.media = {"q": q, "ready": False, "suggestions": []}
             resp.cache_control = ["no-store"]

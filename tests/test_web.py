@@ -217,3 +217,30 @@ def test_the_readme_states_the_widget_size():
     assert stated, "the README says how big widget.js is"
     assert float(stated[1]) == round(len(body) / 1000, 1)
     assert float(stated[2]) == round(len(gzip.compress(body, 9)) / 1000, 1)
+
+
+def test_suggestions_follow_updates_and_rebuilds(tmp_path: Path):
+    import time
+
+    from search.article import Article
+    from search.indexer import build
+
+    index_dir = tmp_path / "index"
+    build(index_dir, [Article(id="a", title="Giá vàng tăng mạnh", body="x")])
+    client = testing.TestClient(create_app(Settings(index_dir=index_dir)))
+
+    def titles_for(q: str, expected: list[str]) -> list[str]:
+        deadline = time.monotonic() + 20
+        while True:  # the first answer may still come from the suggester of the previous state
+            found = [s["text"] for s in client.simulate_get("/suggest", params={"q": q}).json["suggestions"]
+                     if s["kind"] == "title"]
+            if found == expected or time.monotonic() > deadline:
+                return found
+            time.sleep(0.1)
+
+    assert titles_for("gia v", ["Giá vàng tăng mạnh"]) == ["Giá vàng tăng mạnh"]
+    build(index_dir, [Article(id="a", title="Giá vàng tăng mạnh", body="x"),
+                      Article(id="b", title="Giá vé tàu Tết", body="y", date="2024-01-01")])
+    assert titles_for("gia v", ["Giá vé tàu Tết", "Giá vàng tăng mạnh"]) == ["Giá vé tàu Tết", "Giá vàng tăng mạnh"]
+    build(index_dir, [Article(id="c", title="Giá xăng giảm", body="z")], rebuild=True)
+    assert titles_for("gia", ["Giá xăng giảm"]) == ["Giá xăng giảm"]
