@@ -138,3 +138,11 @@ def test_the_most_common_written_form_is_shown_in_sentence_case():
     assert texts(suggester.suggest("thu tuong chinh"), "phrase")[0] == "Thủ tướng Chính phủ"
     assert texts(suggester.suggest("bhxh t"), "phrase")[0] == "BHXH tỉnh"
     assert texts(Suggester([("1", "Giá vàng tăng", None), ("2", "Giá vàng giảm", None)]).suggest("gia"), "phrase")[0] == "giá vàng"
+
+
+def test_function_words_are_told_apart_by_their_diacritics():
+    suggester = Suggester([("1", "Cơ quan thuế họp", None), ("2", "Cơ quan chức năng", None),
+                           ("3", "Tủ lạnh giá rẻ", None), ("4", "Tủ lạnh mới", None), ("5", "Có người nói", None)])
+    assert texts(suggester.suggest("co q"), "phrase")[0] == "cơ quan"
+    assert texts(suggester.suggest("tu l"), "phrase")[0] == "tủ lạnh"
+    assert not [t for t in texts(suggester.suggest("co ng"), "phrase") if t.startswith("Có")]
