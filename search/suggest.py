@@ -23,6 +23,7 @@ import bisect
 import heapq
 import multiprocessing
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
@@ -39,6 +40,9 @@ SHORT_PREFIX = 3
 MAX_PHRASE_WORDS = 4
 #: The most frequent phrases kept; bounds the memory a worker spends on a large index.
 MAX_PHRASES = 100_000
+#: After a failed build, seconds before the next try: a broken index must not make every
+#: keystroke start a process.
+RETRY_SECONDS = 10.0
 
 #: Words that join others but mean little alone; a phrase neither starts nor ends with one.
 #: Compared with diacritics: folded, "có" would also stop "cơ quan" and "từ" "tủ lạnh".
@@ -253,13 +257,15 @@ class GenerationalSuggester:
         self._lock = threading.Lock()
         self._current: tuple[Hashable, Suggester] | None = None
         self._building: threading.Thread | None = None
+        self._retry_at = 0.0
 
     def get(self, version: Hashable, wait: float = 2.0) -> Suggester | None:
         """The suggester, rebuilt in the background when `version` (what identifies the
         index's state, e.g. its live folder and Whoosh generation) has changed."""
         with self._lock:
             current = self._current
-            if (current is None or current[0] != version) and self._building is None:
+            if ((current is None or current[0] != version) and self._building is None
+                    and time.monotonic() >= self._retry_at):
                 self._building = threading.Thread(target=self._build, args=(version,), daemon=True)
                 self._building.start()
             building = self._building
@@ -274,6 +280,10 @@ class GenerationalSuggester:
             suggester = self._build_one(self.index_dir)
             with self._lock:
                 self._current = (version, suggester)
+        except Exception:
+            with self._lock:
+                self._retry_at = time.monotonic() + RETRY_SECONDS
+            raise  # to the thread's excepthook: the worker's log shows why
         finally:
             with self._lock:
                 self._building = None
