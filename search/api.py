@@ -15,10 +15,13 @@ import falcon
 
 from search.acronyms import load_synonyms
 from search.config import Settings
+from search.limits import Limits
+from search.middleware import RequestGuard, serialize_error
 from search.query import QueryError
 from search.schema import SchemaMismatch
 from search.searcher import MAX_PER_PAGE, MAX_RESULT_WINDOW, SORTS, SearchIndex, SearchRequest, date_bound
 from search.store import IndexMissing
+
 
 class IndexUnavailable(falcon.HTTPServiceUnavailable):
     """No usable index: the service is up but has nothing to search yet."""
@@ -34,8 +37,9 @@ class InvalidParam(falcon.HTTPInvalidParam):
 class IndexHolder:
     """Opens the index on first use in this process and keeps it open."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, limits: Limits | None = None) -> None:
         self.settings = settings
+        self.limits = limits or Limits()
         self._index: SearchIndex | None = None
         self._lock = threading.Lock()
 
@@ -45,9 +49,13 @@ class IndexHolder:
                 if self._index is None:
                     try:
                         synonyms = load_synonyms(self.settings.acronym_files)
-                        self._index = SearchIndex(self.settings.index_dir, synonyms)
-                    except (IndexMissing, SchemaMismatch) as exc:
-                        raise IndexUnavailable(str(exc)) from None
+                        self._index = SearchIndex(self.settings.index_dir, synonyms,
+                                                  time_budget=self.limits.search_budget_ms / 1000)
+                    except IndexMissing:  # the CLI's message names the directory; a client gets no paths
+                        raise IndexUnavailable("no index has been built yet; run `vnsearch index`") from None
+                    except SchemaMismatch:
+                        raise IndexUnavailable("the index was built by another version of vnsearch; "
+                                               "run `vnsearch index --rebuild`") from None
         return self._index
 
 
@@ -118,7 +126,8 @@ class ArticleResource:
         except QueryError as exc:
             raise InvalidParam(str(exc).capitalize() + ".", "q") from None
         if view is None:
-            raise falcon.HTTPNotFound(title="No such article", description=f"No article has the id {article_id!r}.")
+            shown = article_id if len(article_id) <= 80 else article_id[:80] + "…"
+            raise falcon.HTTPNotFound(title="No such article", description=f"No article has the id {shown!r}.")
         resp.media = view.to_json()
 
 
@@ -144,10 +153,12 @@ class StatsResource:
         resp.media = self.holder.get().stats()
 
 
-def create_app(settings: Settings | None = None) -> falcon.App:
+def create_app(settings: Settings | None = None, limits: Limits | None = None) -> falcon.App:
     """The WSGI app; `wsgi.py` builds it from the environment for gunicorn."""
-    holder = IndexHolder(settings or Settings.from_env())
-    app = falcon.App()
+    limits = limits or Limits.from_env()
+    holder = IndexHolder(settings or Settings.from_env(), limits)
+    app = falcon.App(middleware=[RequestGuard(limits)])
+    app.set_error_serializer(serialize_error)
     app.req_options.keep_blank_qs_values = False
     app.add_route("/search", SearchResource(holder))
     app.add_route("/articles/{article_id:path}", ArticleResource(holder))

@@ -18,10 +18,13 @@ from whoosh.query import And, AndMaybe, AndNot, Or, Phrase, Query, Term
 
 from search.acronyms import SynonymTable
 from search.analysis import exact_analyzer, folded_analyzer
-from search.text import has_diacritics, normalize
+from search.text import WORD_RE, has_diacritics, normalize
 
 MAX_QUERY_CHARS = 500
 MAX_WORDS = 40
+#: Words counted as typed, repeats, excluded words and "OR" included: each one is a clause or
+#: a nesting level in the Whoosh query, so this bounds its size whatever the distinct words.
+MAX_TERMS = 64
 
 _EXACT = exact_analyzer()
 _FOLDED = folded_analyzer()
@@ -111,6 +114,8 @@ class QueryBuilder:
             raise QueryError("the query is empty")
         if len(text) > MAX_QUERY_CHARS:
             raise QueryError(f"the query is longer than {MAX_QUERY_CHARS} characters")
+        if len(WORD_RE.findall(text)) > MAX_TERMS:
+            raise QueryError(f"the query has more than {MAX_TERMS} words")
         diacritics = has_diacritics(text)
         parsed = ParsedQuery()
         run: list[Item] = []

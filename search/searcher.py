@@ -20,6 +20,7 @@ from whoosh.searching import Hit as Hit_
 from whoosh.searching import Results, Searcher
 
 from search.acronyms import SynonymTable
+from search.budget import Budget
 from search.highlight import Highlighter
 from search.query import ParsedQuery, QueryBuilder
 from search.store import open_index
@@ -63,6 +64,8 @@ class SearchResult:
     took_ms: float
     hits: list[Hit]
     facets: dict[str, dict[str, int]]
+    #: True when the time budget ran out: the hits and counts are what was found by then.
+    partial: bool = False
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
@@ -131,8 +134,9 @@ def _counts(results: Results, name: str) -> list[tuple[str, int]]:
 class SearchIndex:
     """The index as one process sees it: one open index, a searcher refreshed per request."""
 
-    def __init__(self, index_dir: Path, synonyms: SynonymTable) -> None:
+    def __init__(self, index_dir: Path, synonyms: SynonymTable, time_budget: float | None = None) -> None:
         self.index_dir = index_dir
+        self.time_budget = time_budget
         self._ix = open_index(index_dir)
         self._searcher: Searcher = self._ix.searcher()
         self._lock = threading.Lock()
@@ -158,19 +162,25 @@ class SearchIndex:
         }
 
     def search(self, request: SearchRequest) -> SearchResult:
-        """One page of hits; articles matching every clause come before partial matches."""
+        """One page of hits; articles matching every clause come before partial matches.
+
+        Within the time budget the page is found first and counted second, so a slow query
+        still shows its best hits; past it, the result is marked partial.
+        """
         started = time.perf_counter()
+        budget = Budget(self.time_budget)
         parsed = self.queries.parse(request.q)
         searcher = self.searcher()
         filter_q = _filter(request)
         facets = sorting.Facets()
         facets.add_facet("source", _count_facet("source"))
         facets.add_facet("year", _count_facet("year"))
-        everything = searcher.search(parsed.any_word(), limit=1, filter=filter_q, groupedby=facets)
         highlighter = Highlighter(parsed.highlight)
-        hits = [self._hit(hit, request, highlighter) for hit in self._page(searcher, parsed, request, filter_q)]
+        page = self._page(searcher, parsed, request, filter_q, budget)
+        everything = budget.search(searcher, parsed.any_word(), limit=1, filter=filter_q, groupedby=facets)
+        hits = [self._hit(hit, request, highlighter) for hit in page]
         return SearchResult(
-            total=len(everything),
+            total=max(len(everything), (request.page - 1) * request.per_page + len(hits)),
             page=request.page,
             per_page=request.per_page,
             took_ms=round((time.perf_counter() - started) * 1000, 2),
@@ -179,20 +189,21 @@ class SearchIndex:
                 "source": dict(sorted(_counts(everything, "source"), key=lambda kv: (-kv[1], kv[0]))),
                 "year": dict(sorted(_counts(everything, "year"), reverse=True)),
             },
+            partial=budget.partial,
         )
 
     def _page(self, searcher: Searcher, parsed: ParsedQuery, request: SearchRequest,
-              filter_q: Query | None) -> list[Hit_]:
+              filter_q: Query | None, budget: Budget) -> list[Hit_]:
         """The requested window over the first tier (all clauses) followed by the second."""
         start = (request.page - 1) * request.per_page
         end = start + request.per_page
         sortedby = sorting.FieldFacet("date", reverse=True) if request.sort == "date" else None
-        first = searcher.search(parsed.all_words(), limit=end, filter=filter_q, sortedby=sortedby)
+        first = budget.search(searcher, parsed.all_words(), limit=end, filter=filter_q, sortedby=sortedby)
         window = list(first[start:end])
-        if parsed.tiered and len(window) < end - start:
+        if parsed.tiered and len(window) < end - start and not budget.partial:
             skipped = len(first)
-            rest = searcher.search(parsed.any_word(), limit=end - skipped, filter=filter_q,
-                                   mask=parsed.all_words(), sortedby=sortedby)
+            rest = budget.search(searcher, parsed.any_word(), limit=end - skipped, filter=filter_q,
+                                 mask=parsed.all_words(), sortedby=sortedby)
             window.extend(rest[max(0, start - skipped):end - skipped])
         return window
 

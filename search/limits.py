@@ -1,0 +1,57 @@
+"""How much the service accepts from one request and the indexer from one file.
+
+A public search box gets every kind of input: these bounds keep any single request from holding
+a worker, filling memory or echoing back more than it sent. The query-shape limits are fixed
+(they live next to the code they protect: `search.query` and `search.searcher`); the ones an
+operator may need to tune are read from `VNSEARCH_*` variables here.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+#: Default time one search may take before it answers with what it has, marked partial.
+SEARCH_BUDGET_MS = 2000
+#: Default largest request body; larger ones get 413 before a byte of them is read.
+MAX_BODY_BYTES = 1 << 20
+#: Default largest single article as read from the corpus: a scraped .txt file or one JSONL line.
+#: A news article is tens of kilobytes; anything near this is a dump or a mistake, and refusing
+#: it (with a per-file error) keeps the indexer from holding it in memory.
+MAX_ARTICLE_BYTES = 10 << 20
+#: Longest path (URL without the query string) and query string, in bytes as sent.
+MAX_PATH_BYTES = 2048
+MAX_QUERY_STRING_BYTES = 4096
+
+
+def _positive_int(env: dict[str, str] | os._Environ, name: str, default: int) -> int:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, got {raw!r}") from None
+    if value <= 0:
+        raise ValueError(f"{name} must be above 0, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The tunable limits: the search time budget, the largest request body and article."""
+
+    search_budget_ms: int = SEARCH_BUDGET_MS
+    max_body_bytes: int = MAX_BODY_BYTES
+    max_article_bytes: int = MAX_ARTICLE_BYTES
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> "Limits":
+        """Read `VNSEARCH_SEARCH_BUDGET_MS`, `VNSEARCH_MAX_BODY_BYTES` and
+        `VNSEARCH_MAX_ARTICLE_BYTES`; an unset or empty variable keeps the default."""
+        env = os.environ if environ is None else environ
+        return cls(
+            search_budget_ms=_positive_int(env, "VNSEARCH_SEARCH_BUDGET_MS", SEARCH_BUDGET_MS),
+            max_body_bytes=_positive_int(env, "VNSEARCH_MAX_BODY_BYTES", MAX_BODY_BYTES),
+            max_article_bytes=_positive_int(env, "VNSEARCH_MAX_ARTICLE_BYTES", MAX_ARTICLE_BYTES),
+        )
