@@ -73,7 +73,8 @@ def _int(req: falcon.Request, name: str, default: int, low: int, high: int) -> i
     raw = _one(req, name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    # ASCII digits only: "¹" and "٣" pass str.isdigit, and int() refuses the first.
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
         raise InvalidParam(f"Expected a whole number from {low} to {high}.", name)
     return int(raw)
 

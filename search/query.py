@@ -124,7 +124,10 @@ class QueryBuilder:
             if item is OR:
                 continue
             joined = index + 1 < len(items) and items[index + 1] is OR and not item.negated
-            after_or = index > 0 and items[index - 1] is OR and not item.negated
+            # Only an OR between two searchable items joins them: a leading OR, or one after
+            # an exclusion or another OR, is ignored like a trailing one.
+            after_or = (index > 1 and items[index - 1] is OR and items[index - 2] is not OR
+                        and not items[index - 2].negated and not item.negated)
             if item.negated:
                 parsed.excluded.extend(self._exclusion(item))
             elif after_or:
