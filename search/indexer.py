@@ -72,9 +72,15 @@ def build(
             if item.id in seen:
                 report.skipped.append(ParseError(item.path or item.id, None, f"duplicate id {item.id!r} in this run"))
                 continue
+            try:
+                content_hash = item.content_hash  # also proves every field can be written as UTF-8
+            except UnicodeEncodeError:
+                where = item.path or item.id.encode("utf-8", "backslashreplace").decode("utf-8")
+                report.failed.append(ParseError(where, None, "a field is not Unicode text (lone surrogate)"))
+                continue
             seen.add(item.id)
             digest = known.get(item.id)
-            if digest == item.content_hash:
+            if digest == content_hash:
                 report.unchanged += 1
             elif digest is None:
                 writer.add_document(**to_document(item))
