@@ -46,6 +46,14 @@ def _run_build(paths: tuple[Path, ...], index_dir: Path, rebuild: bool) -> Index
         return build(index_dir, iter_corpus(list(paths)), rebuild=rebuild, on_item=advance)
 
 
+def _write_failed(exc: OSError, index_dir: Path) -> click.ClickException:
+    """A failed write (disk full, file size limit, permissions) as one line for a person."""
+    reason = exc.strerror or str(exc)
+    return click.ClickException(
+        f"cannot write the index in {index_dir}: {reason}. Nothing was committed: the index keeps "
+        f"its previous state and is still served; free some space and run `vnsearch index` again.")
+
+
 def _summary(report: IndexReport, index_dir: Path) -> None:
     if report.written:
         click.echo(f"Indexed {report.written} articles into {index_dir} "
@@ -83,6 +91,8 @@ def index_command(corpus: tuple[Path, ...], index_dir: Path | None, rebuild: boo
         report = _run_build(corpus or settings.corpus_dirs, index_dir, rebuild)
     except SchemaMismatch as exc:
         raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        raise _write_failed(exc, index_dir) from None
     _summary(report, index_dir)
     if report.failed:
         sys.exit(1)
@@ -150,6 +160,8 @@ def serve(host: str | None, port: int | None, workers: int | None, index_dir: Pa
             _summary(_run_build(settings.corpus_dirs, index_dir, rebuild=False), index_dir)
         except SchemaMismatch as exc:
             raise click.ClickException(str(exc)) from None
+        except OSError as exc:
+            raise _write_failed(exc, index_dir) from None
     env = dict(os.environ, VNSEARCH_INDEX_DIR=str(index_dir.resolve()),
                VNSEARCH_HOST=host or settings.host, VNSEARCH_PORT=str(port or settings.port),
                VNSEARCH_WORKERS=str(workers or settings.workers))

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from whoosh.index import FileIndex
+from whoosh.writing import SegmentWriter
 
 from search.article import Article
 from search.corpus import ParseError
@@ -44,6 +45,23 @@ def stored_hashes(ix: FileIndex) -> dict[str, str]:
         ids = reader.column_reader("id")
         hashes = reader.column_reader("hash")
         return {ids[n]: hashes[n] for n in reader.all_doc_ids()}
+
+
+def _abandon(writer: SegmentWriter) -> None:
+    """Give up a failed write, keeping the last commit as the index.
+
+    Whoosh's cancel() flushes the new segment first, which fails again when the disk is full,
+    and a failed commit() never releases the lock: either way the lock would stay held until
+    the process exits. `_finish` (whoosh-reloaded 2.7.5, pinned) releases it and removes the
+    writer's temporary files; the segment files a failed run leaves are not in any table of
+    contents, so readers never see them and the next successful commit deletes them.
+    """
+    if writer.is_closed:
+        return
+    try:
+        writer.cancel()
+    except OSError:
+        writer._finish()
 
 
 def build(
@@ -88,13 +106,13 @@ def build(
             else:
                 writer.update_document(**to_document(item))
                 report.updated += 1
+        if report.written or fresh:
+            writer.commit()
+        else:
+            writer.cancel()
     except BaseException:
-        writer.cancel()
+        _abandon(writer)
         raise
-    if report.written or fresh:
-        writer.commit()
-    else:
-        writer.cancel()
     if fresh:
         remove_other_versions(index_dir)
     return report
