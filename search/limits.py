@@ -14,11 +14,11 @@ from dataclasses import dataclass
 #: Default time one search may take before it answers with what it has, marked partial.
 SEARCH_BUDGET_MS = 2000
 #: Default largest request body; larger ones get 413 before a byte of them is read.
-MAX_BODY_BYTES = 1 << 20
+MAX_BODY_BYTES = 4 << 20
 #: Default largest single article as read from the corpus: a scraped .txt file or one JSONL line.
 #: A news article is tens of kilobytes; anything near this is a dump or a mistake, and refusing
 #: it (with a per-file error) keeps the indexer from holding it in memory.
-MAX_ARTICLE_BYTES = 10 << 20
+MAX_ARTICLE_BYTES = 2 << 20
 #: Longest path (URL without the query string) and query string, in bytes as sent.
 MAX_PATH_BYTES = 2048
 MAX_QUERY_STRING_BYTES = 4096

@@ -153,3 +153,27 @@ def test_prefixes_cannot_enumerate_the_vocabulary(client, q):
 def test_star_is_a_separator_in_the_parsed_query():
     parsed = QueryBuilder(load_synonyms()).parse("bh* *xh")
     assert {term for _, term in parsed.any_word().iter_all_terms()} == {"bh", "xh"}
+
+
+def test_unavailable_index_errors_name_no_paths(tmp_path: Path):
+    missing = testing.TestClient(create_app(Settings(index_dir=tmp_path / "none")))
+    stale_dir = tmp_path / "stale"
+    stale_dir.mkdir()
+    (stale_dir / "_articles_v0_3.toc").write_bytes(b"old")
+    stale = testing.TestClient(create_app(Settings(index_dir=stale_dir)))
+    for client, says in ((missing, "vnsearch index"), (stale, "--rebuild")):
+        for path in ("/search?q=bhxh", "/healthz", "/stats", "/articles/x"):
+            resp = client.simulate_get(path)
+            assert resp.status == falcon.HTTP_503 and says in resp.json["description"]
+            assert str(tmp_path) not in resp.text and not _LEAK_RE.search(resp.text)
+
+
+@pytest.mark.parametrize("article_id", [
+    "..", "../..", "../../etc/passwd", "%2e%2e/%2e%2e/etc/passwd", "..%2F..%2Fetc%2Fpasswd", "/etc/passwd",
+    "//etc/passwd", "C:%5Cwindows%5Cwin.ini", "003_50a1d9bb06e22414/../../../etc/passwd", "x%00.txt",
+    "_articles_v1_1.toc", "articles_v1_WRITELOCK", "~root/.ssh/id_rsa", "a" * 600,
+])
+def test_article_ids_never_reach_the_file_system(client, article_id):
+    resp = client.simulate_get("/articles/" + article_id)
+    assert resp.status_code in (400, 404)
+    assert "root:" not in resp.text and not _LEAK_RE.search(resp.text)
