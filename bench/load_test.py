@@ -289,7 +289,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"reindex exit {reindex.returncode} after {reindex_seconds:.1f} s: "
               f"{(out.strip().splitlines() or [''])[0]}", flush=True)
 
-        missing_added, missing_base, not_found = check_articles(port, seed_items + base, added, use_vntc)
+        print(json.dumps({"load_phase": figures(tally, load_seconds, args.concurrency, errors_before_kill,
+                                                replaced_after, reindex_seconds)}, ensure_ascii=False), flush=True)
+        missing_added, missing_base, not_found = check_articles(port, seed_items + base, added)
         status, body = get(port, "/stats")
         count = json.loads(body)["articles"] if status == 200 else None
         expected = len({a.id for a in seed_items + base + added})
@@ -305,22 +307,8 @@ def run(args: argparse.Namespace) -> int:
         subprocess.run(["rm", "-rf", str(tmp)], check=False)
 
     fivexx = sum(n for status, n in tally.statuses.items() if status >= 500)
-    lat = sorted(tally.latencies)
-    pct = (lambda p: lat[min(len(lat) - 1, int(p * len(lat)))] * 1000) if lat else (lambda p: 0.0)
     print(json.dumps({
-        "load_seconds": round(load_seconds, 1),
-        "concurrency": args.concurrency,
-        "requests_sent": tally.sent,
-        "requests_per_second": round(tally.sent / load_seconds, 1),
-        "by_status": dict(sorted(tally.statuses.items())),
-        "no_answer": dict(tally.errors),
-        "no_answer_before_kill": errors_before_kill,
-        "partial_results": tally.partial,
-        "latency_ms": {"p50": round(pct(0.5), 1), "p95": round(pct(0.95), 1), "p99": round(pct(0.99), 1),
-                       "max": round(lat[-1] * 1000, 1) if lat else 0,
-                       "mean": round(statistics.fmean(lat) * 1000, 1) if lat else 0},
-        "worker_replaced_after_s": None if replaced_after is None else round(replaced_after, 2),
-        "reindex_seconds": round(reindex_seconds, 1),
+        **figures(tally, load_seconds, args.concurrency, errors_before_kill, replaced_after, reindex_seconds),
         "articles_added": len(added),
         "articles_expected": expected,
         "articles_counted": count,
@@ -349,16 +337,47 @@ def run(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
-def check_articles(port: int, base: list[Article], added: list[Article],
-                   real_titles: bool) -> tuple[list[str], list[str], list[str]]:
-    """Every article fetched by id; every added one searched for by its title (a made-up word
-    for generated articles, a quoted phrase of the title's first words for VNTC)."""
+def _finding_query(article: Article, df: Counter) -> str:
+    """A query that must bring `article` into the first 100 results: its title's rarest word
+    (folded) when at most 50 articles have it, else the quoted start of its title."""
+    words = WORD_RE.findall(article.title)
+    rarest = min((fold(w) for w in words), key=lambda w: df[w])
+    return rarest if df[rarest] <= 50 else '"' + " ".join(words[:6]) + '"'
+
+
+def figures(tally: Tally, load_seconds: float, concurrency: int, errors_before_kill: int,
+            replaced_after: float | None, reindex_seconds: float) -> dict[str, object]:
+    lat = sorted(tally.latencies)
+
+    def pct(p: float) -> float:
+        return round(lat[min(len(lat) - 1, int(p * len(lat)))] * 1000, 1) if lat else 0.0
+
+    return {
+        "load_seconds": round(load_seconds, 1),
+        "concurrency": concurrency,
+        "requests_sent": tally.sent,
+        "requests_per_second": round(tally.sent / load_seconds, 1),
+        "by_status": dict(sorted(tally.statuses.items())),
+        "no_answer": dict(tally.errors),
+        "no_answer_before_kill": errors_before_kill,
+        "partial_results": tally.partial,
+        "latency_ms": {"p50": pct(0.5), "p95": pct(0.95), "p99": pct(0.99), "max": pct(1.0),
+                       "mean": round(statistics.fmean(lat) * 1000, 1) if lat else 0.0},
+        "worker_replaced_after_s": None if replaced_after is None else round(replaced_after, 2),
+        "reindex_seconds": round(reindex_seconds, 1),
+    }
+
+
+def check_articles(port: int, base: list[Article], added: list[Article]) -> tuple[list[str], list[str], list[str]]:
+    """Every article fetched by id, and every added one found by searching for its title's
+    rarest word (one-term queries: thousands of phrase searches would take longer than the run)."""
+    df = Counter(word for a in base + added for word in {fold(w) for w in WORD_RE.findall(f"{a.title} {a.body}")})
+
     def fetch(article: Article) -> bool:
         return get(port, "/articles/" + quote(article.id, safe="/"))[0] == 200
 
     def found(article: Article) -> bool:
-        words = WORD_RE.findall(article.title)
-        q = ('"' + " ".join(words[:6]) + '"') if real_titles else words[-1]
+        q = _finding_query(article, df)
         for page in (1, 2):
             status, body = get(port, "/search?" + urlencode({"q": q, "per_page": 50, "page": page}))
             if status == 200 and any(hit["id"] == article.id for hit in json.loads(body)["hits"]):
