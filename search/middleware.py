@@ -30,8 +30,9 @@ def _has_control(text: str) -> bool:
 def _decode(raw: str, what: str) -> str:
     """Percent-decode `raw` strictly: as UTF-8, with every "%" starting an escape."""
     if _BAD_ESCAPE_RE.search(raw):
-        raise falcon.HTTPBadRequest(title="Malformed request",
-                                    description=f"The {what} has a '%' not followed by two hex digits; send '%' as %25.")
+        raise falcon.HTTPBadRequest(
+            title="Malformed request",
+            description=f"The {what} has a '%' not followed by two hex digits; send '%' as %25.")
     try:
         return unquote_to_bytes(raw.encode("latin-1")).decode("utf-8")
     except (UnicodeEncodeError, UnicodeDecodeError):

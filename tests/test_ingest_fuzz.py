@@ -96,7 +96,8 @@ def test_random_bytes_as_txt_give_one_article_or_one_error(tmp_path_factory, dat
 
 @fuzz
 @given(st.lists(st.one_of(st.binary(max_size=200), st.sampled_from([
-    b'{"id": "a", "title": "t", "body": "b"}', b'{"id": "a"', b"[" * 5000, b'{"id": "\\udfff", "title": "t", "body": "b"}',
+    b'{"id": "a", "title": "t", "body": "b"}', b'{"id": "a"', b"[" * 5000,
+    b'{"id": "\\udfff", "title": "t", "body": "b"}',
     b'{"id": "b", "title": "t", "body": "b", "date": "2022-02-30"}', b"\xef\xbb\xbf{}", b"null", b"\x00"])),
     max_size=20))
 def test_random_jsonl_lines_never_stop_the_batch(tmp_path_factory, lines):
