@@ -316,7 +316,7 @@ def run(args: argparse.Namespace) -> int:
         "articles_counted": count,
         "added_missing": len(missing_added),
         "original_missing": len(missing_base),
-        "added_not_found_by_title": len(not_found),
+        "added_not_found_by_search": len(not_found),
         "loadavg": os.getloadavg(),
     }, indent=2, ensure_ascii=False))
     problems = []
@@ -332,7 +332,7 @@ def run(args: argparse.Namespace) -> int:
         problems.append(f"articles lost: {len(missing_added)} added, {len(missing_base)} original, "
                         f"count {count} != {expected}; e.g. {(missing_added + missing_base)[:3]}")
     if not_found:
-        problems.append(f"{len(not_found)} added articles not found by their title, e.g. {not_found[:3]}")
+        problems.append(f"{len(not_found)} added articles not found by searching for their words, e.g. {not_found[:3]}")
     for problem in problems:
         print("FAIL:", problem)
     print("PASS" if not problems else "FAILED")
