@@ -15,12 +15,15 @@ import falcon
 
 from search.acronyms import load_synonyms
 from search.config import Settings
+from search.headers import ListedOriginsCORS, SecurityHeaders
+from search.ingest import ArticleWriter
 from search.limits import Limits
 from search.middleware import RequestGuard, serialize_error
 from search.query import QueryError
 from search.schema import SchemaMismatch
 from search.searcher import MAX_PER_PAGE, MAX_RESULT_WINDOW, SORTS, SearchIndex, SearchRequest, date_bound
 from search.store import IndexMissing
+from search.web import ArticlePage, SearchPage, StaticResource, SuggestResource, WidgetResource
 
 
 class IndexUnavailable(falcon.HTTPServiceUnavailable):
@@ -117,8 +120,9 @@ class SearchResource:
 
 
 class ArticleResource:
-    def __init__(self, holder: IndexHolder) -> None:
+    def __init__(self, holder: IndexHolder, writer: ArticleWriter) -> None:
         self.holder = holder
+        self.writer = writer
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, article_id: str) -> None:
         q = _one(req, "q")
@@ -130,6 +134,12 @@ class ArticleResource:
             shown = article_id if len(article_id) <= 80 else article_id[:80] + "…"
             raise falcon.HTTPNotFound(title="No such article", description=f"No article has the id {shown!r}.")
         resp.media = view.to_json()
+
+    def on_put(self, req: falcon.Request, resp: falcon.Response, article_id: str) -> None:
+        self.writer.put(req, resp, article_id)
+
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, article_id: str) -> None:
+        self.writer.delete(req, resp, article_id)
 
 
 class HealthResource:
@@ -156,13 +166,21 @@ class StatsResource:
 
 def create_app(settings: Settings | None = None, limits: Limits | None = None) -> falcon.App:
     """The WSGI app; `wsgi.py` builds it from the environment for gunicorn."""
+    settings = settings or Settings.from_env()
     limits = limits or Limits.from_env()
-    holder = IndexHolder(settings or Settings.from_env(), limits)
-    app = falcon.App(middleware=[RequestGuard(limits)])
+    holder = IndexHolder(settings, limits)
+    # The headers first: their process_response also runs for what the guard refuses.
+    app = falcon.App(middleware=[SecurityHeaders(), ListedOriginsCORS(settings.cors_origins), RequestGuard(limits)])
     app.set_error_serializer(serialize_error)
     app.req_options.keep_blank_qs_values = False
-    app.add_route("/search", SearchResource(holder))
-    app.add_route("/articles/{article_id:path}", ArticleResource(holder))
+    search, article = SearchResource(holder), ArticleResource(holder, ArticleWriter(settings))
+    app.add_route("/search", search)
+    app.add_route("/articles/{article_id:path}", article)
+    app.add_route("/", SearchPage(search))
+    app.add_route("/read/{article_id:path}", ArticlePage(article))
+    app.add_route("/suggest", SuggestResource(holder))
+    app.add_route("/static/{name}", StaticResource(("app.js", "style.css")))
+    app.add_route("/widget.js", WidgetResource())
     app.add_route("/healthz", HealthResource(holder))
     app.add_route("/stats", StatsResource(holder))
     return app

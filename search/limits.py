@@ -15,10 +15,6 @@ from dataclasses import dataclass
 SEARCH_BUDGET_MS = 2000
 #: Default largest request body; larger ones get 413 before a byte of them is read.
 MAX_BODY_BYTES = 4 << 20
-#: Default largest single article as read from the corpus: a scraped .txt file or one JSONL line.
-#: A news article is tens of kilobytes; anything near this is a dump or a mistake, and refusing
-#: it (with a per-file error) keeps the indexer from holding it in memory.
-MAX_ARTICLE_BYTES = 2 << 20
 #: Longest path (URL without the query string) and query string, in bytes as sent.
 MAX_PATH_BYTES = 2048
 MAX_QUERY_STRING_BYTES = 4096
@@ -39,19 +35,19 @@ def _positive_int(env: dict[str, str] | os._Environ, name: str, default: int) ->
 
 @dataclass(frozen=True)
 class Limits:
-    """The tunable limits: the search time budget, the largest request body and article."""
+    """The tunable limits of a request: the search time budget and the largest body. (The
+    largest article, `VNSEARCH_MAX_ARTICLE_BYTES`, is a `search.config.Settings` field: the
+    corpus reader and `PUT /articles/{id}` share it.)"""
 
     search_budget_ms: int = SEARCH_BUDGET_MS
     max_body_bytes: int = MAX_BODY_BYTES
-    max_article_bytes: int = MAX_ARTICLE_BYTES
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Limits":
-        """Read `VNSEARCH_SEARCH_BUDGET_MS`, `VNSEARCH_MAX_BODY_BYTES` and
-        `VNSEARCH_MAX_ARTICLE_BYTES`; an unset or empty variable keeps the default."""
+        """Read `VNSEARCH_SEARCH_BUDGET_MS` and `VNSEARCH_MAX_BODY_BYTES`; an unset or empty
+        variable keeps the default."""
         env = os.environ if environ is None else environ
         return cls(
             search_budget_ms=_positive_int(env, "VNSEARCH_SEARCH_BUDGET_MS", SEARCH_BUDGET_MS),
             max_body_bytes=_positive_int(env, "VNSEARCH_MAX_BODY_BYTES", MAX_BODY_BYTES),
-            max_article_bytes=_positive_int(env, "VNSEARCH_MAX_ARTICLE_BYTES", MAX_ARTICLE_BYTES),
         )

@@ -1,8 +1,9 @@
 """Searching the index: ranked, filtered, faceted, paginated hits with highlighted snippets.
 
 A `SearchIndex` is opened once per process (per gunicorn worker, after the fork) and refreshes
-its Whoosh searcher before each request: opening the index per request races with commits,
-while `refresh()` moves to a new generation only once it is completely written.
+its Whoosh searcher before each request when a new commit has landed: opening the index per
+request races with commits, while a commit becomes visible only once completely written. A rebuild switches
+the index folder to a new generation (see `search.store`); the next request notices and opens it.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from whoosh.searching import Results, Searcher
 from search.acronyms import SynonymTable
 from search.budget import Budget
 from search.highlight import Highlighter
-from search.query import ParsedQuery, QueryBuilder
-from search.store import open_index
+from search.query import WEIGHTING, ParsedQuery, QueryBuilder
+from search.spelling import Speller
+from search.store import live_dir, open_index
 
 SORTS = ("relevance", "date")
 MAX_PER_PAGE = 50
@@ -64,6 +66,8 @@ class SearchResult:
     took_ms: float
     hits: list[Hit]
     facets: dict[str, dict[str, int]]
+    #: "Did you mean": the query with marks restored or a misspelling corrected, else None.
+    suggestion: str | None = None
     #: True when the time budget ran out: the hits and counts are what was found by then.
     partial: bool = False
 
@@ -137,15 +141,31 @@ class SearchIndex:
     def __init__(self, index_dir: Path, synonyms: SynonymTable, time_budget: float | None = None) -> None:
         self.index_dir = index_dir
         self.time_budget = time_budget
-        self._ix = open_index(index_dir)
-        self._searcher: Searcher = self._ix.searcher()
         self._lock = threading.Lock()
+        self._open()
         self.queries = QueryBuilder(synonyms)
+        self._speller: Speller | None = None
+
+    def _open(self) -> None:
+        """Open the live generation; the one replaced is left to the garbage collector, as
+        `refresh()` does, because a request in another thread may still be reading it."""
+        self._ix = open_index(self.index_dir)
+        self._live = Path(self._ix.storage.folder)
+        self._searcher: Searcher = self._ix.searcher(weighting=WEIGHTING)
 
     def searcher(self) -> Searcher:
-        """The searcher for the newest complete commit."""
+        """The searcher for the newest complete commit of the live generation."""
         with self._lock:
-            self._searcher = self._searcher.refresh()
+            if live_dir(self.index_dir) != self._live:
+                self._open()
+                return self._searcher
+            try:
+                # Not `Searcher.refresh()`: it reuses the reader of a segment that gained
+                # deletions since, so a replaced or deleted article would still be found.
+                if self._ix.latest_generation() != self._searcher.reader().generation():
+                    self._searcher = self._ix.searcher(weighting=WEIGHTING)
+            except OSError:  # the generation was switched and removed since the check above
+                self._open()
             return self._searcher
 
     def close(self) -> None:
@@ -169,16 +189,18 @@ class SearchIndex:
         """
         started = time.perf_counter()
         budget = Budget(self.time_budget)
-        parsed = self.queries.parse(request.q)
         searcher = self.searcher()
+        parsed = self.queries.parse(request.q, searcher.reader())
         filter_q = _filter(request)
         facets = sorting.Facets()
         facets.add_facet("source", _count_facet("source"))
         facets.add_facet("year", _count_facet("year"))
         highlighter = Highlighter(parsed.highlight)
-        page = self._page(searcher, parsed, request, filter_q, budget)
+        window = self._page(searcher, parsed, request, filter_q, budget)
         everything = budget.search(searcher, parsed.any_word(), limit=1, filter=filter_q, groupedby=facets)
-        hits = [self._hit(hit, request, highlighter) for hit in page]
+        hits = [self._hit(hit, request, highlighter) for hit in window]
+        texts = (f"{hit['title']}\n\n{hit['body']}" for hit in window)
+        suggestion = self.speller(searcher).suggest(request.q, texts)
         return SearchResult(
             total=max(len(everything), (request.page - 1) * request.per_page + len(hits)),
             page=request.page,
@@ -189,8 +211,16 @@ class SearchIndex:
                 "source": dict(sorted(_counts(everything, "source"), key=lambda kv: (-kv[1], kv[0]))),
                 "year": dict(sorted(_counts(everything, "year"), reverse=True)),
             },
+            suggestion=suggestion,
             partial=budget.partial,
         )
+
+    def speller(self, searcher: Searcher) -> Speller:
+        """The speller for the searcher's generation: its lexicon cache is only valid there."""
+        with self._lock:
+            if self._speller is None or self._speller.reader is not searcher.reader():
+                self._speller = Speller(searcher.reader())
+            return self._speller
 
     def _page(self, searcher: Searcher, parsed: ParsedQuery, request: SearchRequest,
               filter_q: Query | None, budget: Budget) -> list[Hit_]:

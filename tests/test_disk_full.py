@@ -50,7 +50,7 @@ def test_disk_full_fails_clearly_and_the_previous_index_keeps_serving(tmp_path: 
 
     proc = subprocess.run([sys.executable, "-m", "search", "index", str(big_corpus), "--index-dir", str(index_dir)],
                           cwd=ROOT, capture_output=True, text=True, timeout=120, preexec_fn=_limit_file_size)
-    assert proc.returncode == 1
+    assert proc.returncode == 2
     assert "cannot write the index" in proc.stderr and "File too large" in proc.stderr
     assert "still served" in proc.stderr and "Traceback" not in proc.stderr
 

@@ -9,9 +9,8 @@ def test_defaults_without_environment():
 
 
 def test_limits_from_environment():
-    limits = Limits.from_env({"VNSEARCH_SEARCH_BUDGET_MS": "250", "VNSEARCH_MAX_BODY_BYTES": "10",
-                              "VNSEARCH_MAX_ARTICLE_BYTES": "99"})
-    assert (limits.search_budget_ms, limits.max_body_bytes, limits.max_article_bytes) == (250, 10, 99)
+    limits = Limits.from_env({"VNSEARCH_SEARCH_BUDGET_MS": "250", "VNSEARCH_MAX_BODY_BYTES": "10"})
+    assert (limits.search_budget_ms, limits.max_body_bytes) == (250, 10)
 
 
 @pytest.mark.parametrize("bad", ["0", "-5", "ten", "1.5"])
