@@ -261,7 +261,7 @@ def run(args: argparse.Namespace) -> int:
 
         time.sleep(args.duration * 0.1)
         reindex_started = time.monotonic()
-        reindex = subprocess.Popen([sys.executable, "-m", "search", "index", str(added_file),
+        reindex = subprocess.Popen([sys.executable, "-m", "search", "index", str(added_file), "--keep-missing",
                                     "--index-dir", str(index_dir)], cwd=ROOT, env=env,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 

@@ -48,7 +48,8 @@ def test_disk_full_fails_clearly_and_the_previous_index_keeps_serving(tmp_path: 
     serving = SearchIndex(index_dir, load_synonyms())
     before = serving.search(SearchRequest(q="bảo hiểm xã hội")).to_json()
 
-    proc = subprocess.run([sys.executable, "-m", "search", "index", str(big_corpus), "--index-dir", str(index_dir)],
+    proc = subprocess.run([sys.executable, "-m", "search", "index", str(big_corpus), "--keep-missing",
+                           "--index-dir", str(index_dir)],
                           cwd=ROOT, capture_output=True, text=True, timeout=120, preexec_fn=_limit_file_size)
     assert proc.returncode == 2
     assert "cannot write the index" in proc.stderr and "File too large" in proc.stderr
@@ -59,9 +60,9 @@ def test_disk_full_fails_clearly_and_the_previous_index_keeps_serving(tmp_path: 
     assert after == before and serving.stats()["articles"] == 5
     assert open_index(index_dir).doc_count() == 5
 
-    report = build(index_dir, iter_corpus([big_corpus]))  # space again: the same run now succeeds
+    report = build(index_dir, iter_corpus([big_corpus]), keep_missing=True)  # space again: it succeeds
     assert report.added == 400 and open_index(index_dir).doc_count() == 405
-    assert not list(index_dir.glob("*.tmp"))
+    assert not list(index_dir.rglob("*.tmp"))
 
 
 _SAME_PROCESS = textwrap.dedent("""

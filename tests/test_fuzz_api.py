@@ -113,7 +113,7 @@ def test_nasty_queries_stay_answered(client, query_string):
 
 
 @pytest.mark.parametrize("query_string, says", [
-    ("q=" + "+".join(["bhxh"] * 129), "128 words"),
+    ("q=" + "+".join(["a"] * 129), "128 words"),
     ("q=" + "+OR+".join(["a"] * 65), "128 words"),
     ("q=" + quote("1/" * 130), "128 words"),
     ("q=" + "x" * 501, "500 characters"),
@@ -152,7 +152,7 @@ def test_prefixes_cannot_enumerate_the_vocabulary(client, q):
 
 def test_star_is_a_separator_in_the_parsed_query():
     parsed = QueryBuilder(load_synonyms()).parse("bh* *xh")
-    assert {term for _, term in parsed.any_word().iter_all_terms()} == {"bh", "xh"}
+    assert {term for field, term in parsed.any_word().iter_all_terms() if field == "folded"} == {"bh", "xh"}
 
 
 def test_unavailable_index_errors_name_no_paths(tmp_path: Path):
