@@ -94,3 +94,38 @@ def test_a_failed_write_releases_the_lock_in_a_long_lived_process(tmp_path: Path
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert json.loads(proc.stdout) == {"failed": "File too large", "articles": 1}
+
+
+_HTTP_WRITE = textwrap.dedent("""
+    import json, resource, signal, sys
+    from pathlib import Path
+    from falcon import testing
+    from search.api import create_app
+    from search.article import Article
+    from search.config import Settings
+    from search.indexer import build
+    index_dir = Path(sys.argv[1])
+    build(index_dir, [Article(id="a", title="bảo hiểm", body="xã hội")])
+    client = testing.TestClient(create_app(Settings(index_dir=index_dir, admin_token="t")))
+    def put(article_id, words):
+        body = json.dumps({"title": "bài", "body": " ".join(f"từ{k}" for k in range(words))}).encode()
+        return client.simulate_put("/articles/" + article_id, body=body,
+                                   headers={"Authorization": "Bearer t", "Content-Type": "application/json"})
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (%d, resource.RLIM_INFINITY))
+    full = put("big", 20000)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    again = put("small", 5)
+    print(json.dumps({"full": [full.status_code, full.text], "again": again.status_code,
+                      "articles": client.simulate_get("/stats").json["articles"]}))
+""" % FILE_LIMIT)
+
+
+def test_disk_full_during_an_http_write_is_a_503_and_the_next_write_works(tmp_path: Path):
+    proc = subprocess.run([sys.executable, "-c", _HTTP_WRITE, str(tmp_path / "index")], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    status, text = result["full"]
+    assert status == 503 and "File too large" in text and str(tmp_path) not in text
+    assert result["again"] == 201 and result["articles"] == 2

@@ -78,3 +78,9 @@ def test_unknown_paths_are_404_json_whatever_the_client_accepts(client, accept):
     assert resp.headers["content-type"].startswith("application/json")
     assert resp.json["title"]
 
+
+
+def test_refused_requests_carry_the_security_headers(client):
+    resp = client.simulate_get("/search", query_string="q=%FF")
+    assert resp.status == falcon.HTTP_400
+    assert resp.headers["x-content-type-options"] == "nosniff" and "content-security-policy" in resp.headers
