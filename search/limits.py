@@ -1,4 +1,4 @@
-"""How much the service accepts from one request and the indexer from one file.
+"""How much the service accepts from one request.
 
 A public search box gets every kind of input: these bounds keep any single request from holding
 a worker, filling memory or echoing back more than it sent. The query-shape limits are fixed
