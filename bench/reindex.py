@@ -6,9 +6,9 @@ reused on the next run: it takes a while on Whoosh), then measures:
 
 1. a no-op incremental run over the same BASE articles (reads, hashes, compares, writes nothing);
 2. an incremental run over the first BASE + ADD articles on a copy of that index (adds ADD),
-   while a reader in another process, opened as a gunicorn worker opens it, searches in a loop:
-   its errors, its latency before, during and after the run, and how long after the commit it
-   saw the new articles.
+   while a reader in another process, opened as a gunicorn worker opens it, looks articles up
+   and searches in a loop: its errors, its latency before, during and after the run, and how
+   long after the run it saw the new articles.
 
     python bench/reindex.py [DATA] [--base 80000] [--add 1000] [--work DIR]
 """
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import json
 import multiprocessing as mp
 import os
 import shutil
@@ -53,37 +54,46 @@ def _slice(data: Path, target: Path, count: int) -> Path:
 
 
 def _timed(label: str, func):
-    started = time.perf_counter()
+    """Run `func`, printing wall time and this process's CPU time (on a shared machine the
+    second says how much of the first was waiting for a CPU)."""
+    started, cpu = time.perf_counter(), time.process_time()
     result = func()
     seconds = time.perf_counter() - started
-    print(f"{label}: {seconds:.1f} s")
+    print(f"{label}: {seconds:.1f} s wall, {time.process_time() - cpu:.1f} s CPU, "
+          f"load average {os.getloadavg()[0]:.1f}")
     return result, seconds
 
 
-def _reader(index_dir: str, stop, out) -> None:
-    """Search in a loop as a service worker does: one SearchIndex, refreshed per query."""
+def _reader(index_dir: str, ids: list[str], stop, out) -> None:
+    """Read in a loop as a service worker does, one SearchIndex refreshed per request: article
+    lookups (`GET /articles/{id}`: refresh, find, load) and, every tenth request, a search."""
     index = SearchIndex(Path(index_dir), load_synonyms())
     samples = []
     n = 0
     while not stop.is_set():
-        q = QUERIES[n % len(QUERIES)]
-        n += 1
+        kind = "search" if n % 10 == 0 else "lookup"
         started = time.perf_counter()
         try:
             count = index.searcher().doc_count()
-            index.search(SearchRequest(q=q))
-            samples.append((time.time(), time.perf_counter() - started, count, None))
+            if kind == "search":
+                index.search(SearchRequest(q=QUERIES[(n // 10) % len(QUERIES)]))
+            elif index.article(ids[n % len(ids)]) is None:
+                raise LookupError(f"article {ids[n % len(ids)]!r} not found")
+            samples.append((time.time(), time.perf_counter() - started, count, kind, None))
         except Exception as exc:  # the point is to count them
-            samples.append((time.time(), time.perf_counter() - started, -1, repr(exc)))
+            samples.append((time.time(), time.perf_counter() - started, -1, kind, repr(exc)))
+        n += 1
     out.put(samples)
 
 
-def _latency(samples: list, start: float, end: float) -> str:
-    times = sorted(s[1] * 1000 for s in samples if start <= s[0] < end and s[3] is None)
+def _latency(samples: list, kind: str, start: float, end: float) -> str:
+    times = sorted(s[1] * 1000 for s in samples if s[3] == kind and start <= s[0] < end and s[4] is None)
+    plural = {"search": "searches", "lookup": "lookups"}[kind]
     if not times:
-        return "no queries"
+        return f"no {plural}"
     p95 = times[min(len(times) - 1, int(len(times) * 0.95))]
-    return f"{len(times)} queries, p50 {statistics.median(times):.0f} ms, p95 {p95:.0f} ms, max {times[-1]:.0f} ms"
+    return (f"{len(times)} {plural}, p50 {statistics.median(times):.0f} ms, p95 {p95:.0f} ms, "
+            f"max {times[-1]:.0f} ms")
 
 
 def main() -> None:
@@ -113,8 +123,10 @@ def main() -> None:
     shutil.rmtree(run_index, ignore_errors=True)
     shutil.copytree(base_index, run_index)
 
+    with open(base_file, "rb") as stream:
+        ids = [json.loads(line)["id"] for _, line in zip(range(500), stream)]
     stop, out = mp.Event(), mp.Queue()
-    reader = mp.Process(target=_reader, args=(str(run_index), stop, out))
+    reader = mp.Process(target=_reader, args=(str(run_index), ids, stop, out))
     reader.start()
     time.sleep(5)  # the reader's steady state before the run
     run_start = time.time()
@@ -127,14 +139,14 @@ def main() -> None:
     samples = out.get()
     reader.join()
 
-    errors = [s[3] for s in samples if s[3]]
-    counts = sorted({s[2] for s in samples if s[3] is None})
+    errors = [s[4] for s in samples if s[4]]
+    counts = sorted({s[2] for s in samples if s[4] is None})
     new_seen = [s[0] for s in samples if s[2] == args.base + report.added]
-    print(f"reader: {len(samples)} queries, {len(errors)} errors{': ' + errors[0] if errors else ''}")
+    print(f"reader: {len(samples)} requests, {len(errors)} errors{': ' + errors[0] if errors else ''}")
     print(f"  article counts seen: {counts}")
-    print(f"  before the run: {_latency(samples, run_start - 5, run_start)}")
-    print(f"  during the run: {_latency(samples, run_start, committed)}")
-    print(f"  after the commit: {_latency(samples, committed, committed + 5)}")
+    for label, start, end in (("before the run", run_start - 5, run_start), ("during the run", run_start, committed),
+                              ("after the run", committed, committed + 5)):
+        print(f"  {label}: {_latency(samples, 'lookup', start, end)}; {_latency(samples, 'search', start, end)}")
     if new_seen:
         print(f"  new articles seen {max(0.0, min(new_seen) - committed):.2f} s after the run returned")
     shutil.rmtree(run_index, ignore_errors=True)
