@@ -15,11 +15,13 @@ import falcon
 
 from search.acronyms import load_synonyms
 from search.config import Settings
+from search.headers import ListedOriginsCORS, SecurityHeaders
 from search.ingest import ArticleWriter
 from search.query import QueryError
 from search.schema import SchemaMismatch
 from search.searcher import MAX_PER_PAGE, MAX_RESULT_WINDOW, SORTS, SearchIndex, SearchRequest, date_bound
 from search.store import IndexMissing
+from search.web import ArticlePage, SearchPage, StaticResource, SuggestResource, WidgetResource
 
 class IndexUnavailable(falcon.HTTPServiceUnavailable):
     """No usable index: the service is up but has nothing to search yet."""
@@ -156,10 +158,16 @@ def create_app(settings: Settings | None = None) -> falcon.App:
     """The WSGI app; `wsgi.py` builds it from the environment for gunicorn."""
     settings = settings or Settings.from_env()
     holder = IndexHolder(settings)
-    app = falcon.App()
+    app = falcon.App(middleware=[SecurityHeaders(), ListedOriginsCORS(settings.cors_origins)])
     app.req_options.keep_blank_qs_values = False
-    app.add_route("/search", SearchResource(holder))
-    app.add_route("/articles/{article_id:path}", ArticleResource(holder, ArticleWriter(settings)))
+    search, article = SearchResource(holder), ArticleResource(holder, ArticleWriter(settings))
+    app.add_route("/search", search)
+    app.add_route("/articles/{article_id:path}", article)
+    app.add_route("/", SearchPage(search))
+    app.add_route("/read/{article_id:path}", ArticlePage(article))
+    app.add_route("/suggest", SuggestResource(holder))
+    app.add_route("/static/{name}", StaticResource(("app.js", "style.css")))
+    app.add_route("/widget.js", WidgetResource())
     app.add_route("/healthz", HealthResource(holder))
     app.add_route("/stats", StatsResource(holder))
     return app
