@@ -5,13 +5,15 @@ phrases of the day ("bảo hiểm xã hội", "Quảng Ngãi"). Phrases are runs
 that stand together in titles, counted over all titles; a run that never occurs without the
 same next word ("hiểm xã" is always followed by "hội") is left out in favour of the longer one,
 and a run may not start or end with a function word ("về", "của"), so what is offered reads as
-a term and not as a fragment.
+a term and not as a fragment. Each phrase is shown in its most common written form, in
+lower case unless it is a name or an acronym ("bảo hiểm xã hội", "Quảng Ngãi", "BHXH tỉnh").
 
 Why no schema field: everything comes from the stored titles, read once per index generation
-per worker into two sorted arrays of folded keys. A lookup is a binary search for the range of
-keys starting with the folded prefix, so "bao hi" finds "bảo hiểm xã hội" whatever the marks,
-and the best few of that range are picked by weight (phrases by count, titles by date); for
-prefixes of one to three characters, whose ranges are large, the answers are precomputed.
+per worker (in a child process, see `build_in_child`) into two sorted arrays of folded keys.
+A lookup is a binary search for the range of keys starting with the folded prefix, so
+"bao hi" finds "bảo hiểm xã hội" whatever the marks, and the best few of that range are picked
+by weight (phrases by count, titles by date); for prefixes of one to three characters, whose
+ranges are large, the answers are precomputed.
 `bench/suggest.py` measures the build and the lookups on the 84k-article VNTC corpus.
 """
 
@@ -20,8 +22,8 @@ from __future__ import annotations
 import bisect
 import heapq
 import multiprocessing
-import re
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
@@ -38,12 +40,16 @@ SHORT_PREFIX = 3
 MAX_PHRASE_WORDS = 4
 #: The most frequent phrases kept; bounds the memory a worker spends on a large index.
 MAX_PHRASES = 100_000
+#: After a failed build, seconds before the next try: a broken index must not make every
+#: keystroke start a process.
+RETRY_SECONDS = 10.0
 
 #: Words that join others but mean little alone; a phrase neither starts nor ends with one.
-_FUNCTION_WORDS = frozenset(fold(w) for w in (
+#: Compared with diacritics: folded, "có" would also stop "cơ quan" and "từ" "tủ lạnh".
+_FUNCTION_WORDS = frozenset((
     "và", "của", "các", "những", "là", "với", "cho", "về", "tại", "trong", "ngoài", "theo", "từ",
     "đến", "được", "bị", "có", "không", "đã", "đang", "sẽ", "này", "đó", "khi", "thì", "mà",
-    "để", "do", "vì", "nên", "như", "hay", "hoặc", "cũng", "vẫn", "còn", "rất", "một", "người",
+    "để", "do", "vì", "nên", "như", "hay", "hoặc", "cũng", "vẫn", "còn", "rất", "một",
     "lên", "ra", "vào", "trên", "dưới", "sau", "trước", "qua", "ở", "nhưng", "nếu",
 ))
 #: What may stand between two words of one phrase: one space, or one in-token joiner, so
@@ -118,18 +124,19 @@ def _count_phrases(title: str, stats: dict[str, list]) -> None:
     the forms met, which needs no count per form."""
     folded = fold(title)  # length-preserving: offsets found here hold in `title`
     spaced = folded.translate(_AS_SPACES)
-    words = [(m.start(), m.end(), m.group()) for m in WORD_RE.finditer(folded)]
+    words = [(m.start(), m.end(), title[m.start():m.end()].lower() in _FUNCTION_WORDS)
+             for m in WORD_RE.finditer(folded)]
     n = len(words)
     for i in range(n - 1):
-        start, _, first = words[i]
-        if first in _FUNCTION_WORDS:
+        start, _, function_word = words[i]
+        if function_word:
             continue
         for j in range(i + 1, min(i + MAX_PHRASE_WORDS, n)):
             gap_start, end = words[j - 1][1], words[j][0]
             if end - gap_start != 1 or title[gap_start] not in _JOINERS:
                 break
             end = words[j][1]
-            if words[j][2] in _FUNCTION_WORDS:
+            if words[j][2]:
                 continue
             k = spaced[start:end]
             form = title[start:end]
@@ -250,13 +257,15 @@ class GenerationalSuggester:
         self._lock = threading.Lock()
         self._current: tuple[Hashable, Suggester] | None = None
         self._building: threading.Thread | None = None
+        self._retry_at = 0.0
 
     def get(self, version: Hashable, wait: float = 2.0) -> Suggester | None:
         """The suggester, rebuilt in the background when `version` (what identifies the
         index's state, e.g. its live folder and Whoosh generation) has changed."""
         with self._lock:
             current = self._current
-            if (current is None or current[0] != version) and self._building is None:
+            if ((current is None or current[0] != version) and self._building is None
+                    and time.monotonic() >= self._retry_at):
                 self._building = threading.Thread(target=self._build, args=(version,), daemon=True)
                 self._building.start()
             building = self._building
@@ -271,6 +280,10 @@ class GenerationalSuggester:
             suggester = self._build_one(self.index_dir)
             with self._lock:
                 self._current = (version, suggester)
+        except Exception:
+            with self._lock:
+                self._retry_at = time.monotonic() + RETRY_SECONDS
+            raise  # to the thread's excepthook: the worker's log shows why
         finally:
             with self._lock:
                 self._building = None

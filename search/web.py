@@ -90,7 +90,7 @@ class SuggestResource:
 
     def __init__(self, holder: IndexHolder) -> None:
         self.holder = holder
-        self._suggesters: GenerationalSuggester | None = None
+        self._suggesters = GenerationalSuggester(holder.settings.index_dir)
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         q = req.get_param("q", required=True)
@@ -98,8 +98,6 @@ class SuggestResource:
             raise falcon.HTTPInvalidParam(f"Expected at most {MAX_SUGGEST_CHARS} characters.", "q")
         limit = req.get_param_as_int("limit", min_value=1, max_value=MAX_LIMIT, default=5)
         index = self.holder.get()
-        if self._suggesters is None:
-            self._suggesters = GenerationalSuggester(index.index_dir)
         # A rebuild switches to a new folder whose Whoosh generations count from the start again.
         version = (live_dir(index.index_dir), index.searcher().reader().generation())
         suggester = self._suggesters.get(version)

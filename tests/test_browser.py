@@ -287,6 +287,7 @@ def test_the_xss_article_stays_inert_in_the_page_the_article_and_the_widget(page
     page.locator(".body").hover()
     assert_inert(page)
     assert page.get_by_role("link", name="link").count() == 0
+    shot(page, "xss-article.png")
 
     root, origin = host
     write_host_page(root, service)

@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 
+from search import suggest
 from search.suggest import GenerationalSuggester, Suggester, build_in_child, key, prefix_key, read_titles
 
 TITLES = [
@@ -138,3 +139,28 @@ def test_the_most_common_written_form_is_shown_in_sentence_case():
     assert texts(suggester.suggest("thu tuong chinh"), "phrase")[0] == "Thủ tướng Chính phủ"
     assert texts(suggester.suggest("bhxh t"), "phrase")[0] == "BHXH tỉnh"
     assert texts(Suggester([("1", "Giá vàng tăng", None), ("2", "Giá vàng giảm", None)]).suggest("gia"), "phrase")[0] == "giá vàng"
+
+
+def test_function_words_are_told_apart_by_their_diacritics():
+    suggester = Suggester([("1", "Cơ quan thuế họp", None), ("2", "Cơ quan chức năng", None),
+                           ("3", "Tủ lạnh giá rẻ", None), ("4", "Tủ lạnh mới", None), ("5", "Có người nói", None)])
+    assert texts(suggester.suggest("co q"), "phrase")[0] == "cơ quan"
+    assert texts(suggester.suggest("tu l"), "phrase")[0] == "tủ lạnh"
+    assert not [t for t in texts(suggester.suggest("co ng"), "phrase") if t.startswith("Có")]
+
+
+def test_a_failed_build_is_retried_only_after_a_pause(monkeypatch):
+    calls: list[int] = []
+
+    def broken(_: Path):
+        calls.append(1)
+        raise RuntimeError("index switched away")
+
+    monkeypatch.setattr(threading, "excepthook", lambda args: None)
+    monkeypatch.setattr(suggest, "RETRY_SECONDS", 0.3)
+    suggesters = GenerationalSuggester(Path("unused"), broken)
+    assert suggesters.get(1, wait=5) is None
+    assert suggesters.get(1, wait=5) is None and suggesters.get(2, wait=5) is None
+    assert len(calls) == 1
+    threading.Event().wait(0.4)
+    assert suggesters.get(1, wait=5) is None and len(calls) == 2
