@@ -24,7 +24,8 @@ from whoosh.searching import Results, Searcher
 
 from search.acronyms import SynonymTable
 from search.highlight import Highlighter
-from search.query import ParsedQuery, QueryBuilder
+from search.query import WEIGHTING, ParsedQuery, QueryBuilder
+from search.spelling import Speller
 from search.store import live_dir, open_index
 
 SORTS = ("relevance", "date")
@@ -66,6 +67,8 @@ class SearchResult:
     took_ms: float
     hits: list[Hit]
     facets: dict[str, dict[str, int]]
+    #: "Did you mean": the query with marks restored or a misspelling corrected, else None.
+    suggestion: str | None = None
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
@@ -139,13 +142,14 @@ class SearchIndex:
         self._lock = threading.Lock()
         self._open()
         self.queries = QueryBuilder(synonyms)
+        self._speller: Speller | None = None
 
     def _open(self) -> None:
         """Open the live generation; the one replaced is left to the garbage collector, as
         `refresh()` does, because a request in another thread may still be reading it."""
         self._ix = open_index(self.index_dir)
         self._live = Path(self._ix.storage.folder)
-        self._searcher: Searcher = self._ix.searcher()
+        self._searcher: Searcher = self._ix.searcher(weighting=WEIGHTING)
 
     def searcher(self) -> Searcher:
         """The searcher for the newest complete commit of the live generation."""
@@ -176,10 +180,10 @@ class SearchIndex:
                 reader = SegmentReader(self._ix.storage, toc.schema, segment, generation=toc.generation)
             readers.append(reader)
         if not readers:
-            return self._ix.searcher()
+            return self._ix.searcher(weighting=WEIGHTING)
         if len(readers) == 1 and readers[0].generation() == toc.generation:
-            return Searcher(readers[0], fromindex=self._ix)
-        return Searcher(MultiReader(readers, generation=toc.generation), fromindex=self._ix)
+            return Searcher(readers[0], weighting=WEIGHTING, fromindex=self._ix)
+        return Searcher(MultiReader(readers, generation=toc.generation), weighting=WEIGHTING, fromindex=self._ix)
 
     def close(self) -> None:
         with self._lock:
@@ -197,15 +201,18 @@ class SearchIndex:
     def search(self, request: SearchRequest) -> SearchResult:
         """One page of hits; articles matching every clause come before partial matches."""
         started = time.perf_counter()
-        parsed = self.queries.parse(request.q)
         searcher = self.searcher()
+        parsed = self.queries.parse(request.q, searcher.reader())
         filter_q = _filter(request)
         facets = sorting.Facets()
         facets.add_facet("source", _count_facet("source"))
         facets.add_facet("year", _count_facet("year"))
         everything = searcher.search(parsed.any_word(), limit=1, filter=filter_q, groupedby=facets)
         highlighter = Highlighter(parsed.highlight)
-        hits = [self._hit(hit, request, highlighter) for hit in self._page(searcher, parsed, request, filter_q)]
+        window = self._page(searcher, parsed, request, filter_q)
+        hits = [self._hit(hit, request, highlighter) for hit in window]
+        texts = (f"{hit['title']}\n\n{hit['body']}" for hit in window)
+        suggestion = self.speller(searcher).suggest(request.q, texts)
         return SearchResult(
             total=len(everything),
             page=request.page,
@@ -216,7 +223,15 @@ class SearchIndex:
                 "source": dict(sorted(_counts(everything, "source"), key=lambda kv: (-kv[1], kv[0]))),
                 "year": dict(sorted(_counts(everything, "year"), reverse=True)),
             },
+            suggestion=suggestion,
         )
+
+    def speller(self, searcher: Searcher) -> Speller:
+        """The speller for the searcher's generation: its lexicon cache is only valid there."""
+        with self._lock:
+            if self._speller is None or self._speller.reader is not searcher.reader():
+                self._speller = Speller(searcher.reader())
+            return self._speller
 
     def _page(self, searcher: Searcher, parsed: ParsedQuery, request: SearchRequest,
               filter_q: Query | None) -> list[Hit_]:

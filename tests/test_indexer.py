@@ -8,6 +8,7 @@ from search.article import Article
 from search.corpus import ParseError
 from search.indexer import build, delete, stored_hashes
 from search.schema import SchemaMismatch, to_document
+from search.query import WEIGHTING
 from search.searcher import SearchIndex, SearchRequest
 from search.store import create_index, live_dir, open_index
 
@@ -192,7 +193,7 @@ def test_a_reader_reuses_unchanged_segments_and_drops_merged_ones(tmp_path: Path
     writer.commit(merge=False)
     leaves = [leaf for leaf, _ in reader.searcher().reader().leaf_readers()]
     assert len(leaves) == 2 and leaves[0] is first  # the untouched segment was not reopened
-    assert reader.searcher().doc_count() == 3
+    assert reader.searcher().doc_count() == 3 and reader.searcher().weighting is WEIGHTING
 
     open_index(tmp_path).writer().commit(optimize=True)  # merges both segments into one
     assert len(reader.searcher().reader().leaf_readers()) == 1
