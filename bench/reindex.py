@@ -115,9 +115,9 @@ def main() -> None:
     plus_file = _slice(args.data, args.work / f"first-{args.base + args.add}.jsonl", args.base + args.add)
     base_index = args.work / f"index-{args.base}"
     print(f"load average: {os.getloadavg()[0]:.1f}, cpus: {os.cpu_count()}")
-    if not index_exists(base_index):
+    if not index_exists(base_index):  # none yet, or one of an older schema version: rebuild
         report, _ = _timed(f"initial build of {args.base} articles",
-                           lambda: build(base_index, iter_corpus([base_file]), lock_timeout=0))
+                           lambda: build(base_index, iter_corpus([base_file]), rebuild=True, lock_timeout=0))
         print(f"  added {report.added}, failed {len(report.failed)}")
 
     report, _ = _timed(f"no-op incremental run over {args.base} articles",
