@@ -20,10 +20,13 @@ from whoosh.scoring import BM25F
 
 from search.acronyms import SynonymTable
 from search.analysis import exact_analyzer, folded_analyzer, pair
-from search.text import has_diacritics, normalize
+from search.text import WORD_RE, has_diacritics, normalize
 
 MAX_QUERY_CHARS = 500
 MAX_WORDS = 64
+#: Words counted as typed, repeats, excluded words and "OR" included: each one is a clause or
+#: a nesting level in the Whoosh query, so this bounds its size whatever the distinct words.
+MAX_TERMS = 128
 #: How much a pair of adjacent query words found together counts against the words alone;
 #: tuned on the judged dev sets (bench/eval.py).
 PAIR_BOOST = 1.0
@@ -181,6 +184,8 @@ class QueryBuilder:
             raise QueryError("the query is empty")
         if len(text) > MAX_QUERY_CHARS:
             raise QueryError(f"the query is longer than {MAX_QUERY_CHARS} characters")
+        if len(WORD_RE.findall(text)) > MAX_TERMS:
+            raise QueryError(f"the query has more than {MAX_TERMS} words")
         diacritics = has_diacritics(text)
         parsed = ParsedQuery()
         run: list[Item] = []
@@ -189,7 +194,10 @@ class QueryBuilder:
             if item is OR:
                 continue
             joined = index + 1 < len(items) and items[index + 1] is OR and not item.negated
-            after_or = index > 0 and items[index - 1] is OR and not item.negated
+            # Only an OR between two searchable items joins them: a leading OR, or one after
+            # an exclusion or another OR, is ignored like a trailing one.
+            after_or = (index > 1 and items[index - 1] is OR and items[index - 2] is not OR
+                        and not items[index - 2].negated and not item.negated)
             if item.negated:
                 parsed.excluded.extend(self._exclusion(item))
             elif after_or:

@@ -16,11 +16,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from whoosh import sorting
+from whoosh.index import TOC
 from whoosh.query import And, DateRange, Query, Term
+from whoosh.reading import MultiReader, SegmentReader
 from whoosh.searching import Hit as Hit_
 from whoosh.searching import Results, Searcher
 
 from search.acronyms import SynonymTable
+from search.budget import Budget
 from search.highlight import Highlighter
 from search.query import WEIGHTING, ParsedQuery, QueryBuilder
 from search.spelling import Speller
@@ -67,6 +70,8 @@ class SearchResult:
     facets: dict[str, dict[str, int]]
     #: "Did you mean": the query with marks restored or a misspelling corrected, else None.
     suggestion: str | None = None
+    #: True when the time budget ran out: the hits and counts are what was found by then.
+    partial: bool = False
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
@@ -135,8 +140,9 @@ def _counts(results: Results, name: str) -> list[tuple[str, int]]:
 class SearchIndex:
     """The index as one process sees it: one open index, a searcher refreshed per request."""
 
-    def __init__(self, index_dir: Path, synonyms: SynonymTable) -> None:
+    def __init__(self, index_dir: Path, synonyms: SynonymTable, time_budget: float | None = None) -> None:
         self.index_dir = index_dir
+        self.time_budget = time_budget
         self._lock = threading.Lock()
         self._open()
         self.queries = QueryBuilder(synonyms)
@@ -156,13 +162,32 @@ class SearchIndex:
                 self._open()
                 return self._searcher
             try:
-                # Not `Searcher.refresh()`: it reuses the reader of a segment that gained
-                # deletions since, so a replaced or deleted article would still be found.
                 if self._ix.latest_generation() != self._searcher.reader().generation():
-                    self._searcher = self._ix.searcher(weighting=WEIGHTING)
+                    self._searcher = self._newest_searcher()
             except OSError:  # the generation was switched and removed since the check above
                 self._open()
             return self._searcher
+
+    def _newest_searcher(self) -> Searcher:
+        """A searcher on the newest commit, reusing the open readers of segments it left as
+        they were: opening a large segment copies its term index (about a second for 80,000
+        articles). Not `Searcher.refresh()`: it reuses a segment's reader even when the segment
+        gained deletions (a replaced or deleted article would still be found), and keeps
+        segments a merge removed (their articles twice)."""
+        toc = TOC.read(self._ix.storage, self._ix.indexname)
+        old = {r.segment().segment_id(): r for r, _ in self._searcher.reader().leaf_readers()
+               if r.segment() is not None}
+        readers = []
+        for segment in toc.segments:
+            reader = old.get(segment.segment_id())
+            if reader is None or reader.segment().deleted_count() != segment.deleted_count():
+                reader = SegmentReader(self._ix.storage, toc.schema, segment, generation=toc.generation)
+            readers.append(reader)
+        if not readers:
+            return self._ix.searcher(weighting=WEIGHTING)
+        if len(readers) == 1 and readers[0].generation() == toc.generation:
+            return Searcher(readers[0], weighting=WEIGHTING, fromindex=self._ix)
+        return Searcher(MultiReader(readers, generation=toc.generation), weighting=WEIGHTING, fromindex=self._ix)
 
     def close(self) -> None:
         with self._lock:
@@ -178,22 +203,27 @@ class SearchIndex:
         }
 
     def search(self, request: SearchRequest) -> SearchResult:
-        """One page of hits; articles matching every clause come before partial matches."""
+        """One page of hits; articles matching every clause come before partial matches.
+
+        Within the time budget the page is found first and counted second, so a slow query
+        still shows its best hits; past it, the result is marked partial.
+        """
         started = time.perf_counter()
+        budget = Budget(self.time_budget)
         searcher = self.searcher()
         parsed = self.queries.parse(request.q, searcher.reader())
         filter_q = _filter(request)
         facets = sorting.Facets()
         facets.add_facet("source", _count_facet("source"))
         facets.add_facet("year", _count_facet("year"))
-        everything = searcher.search(parsed.any_word(), limit=1, filter=filter_q, groupedby=facets)
         highlighter = Highlighter(parsed.highlight)
-        window = self._page(searcher, parsed, request, filter_q)
+        window = self._page(searcher, parsed, request, filter_q, budget)
+        everything = budget.search(searcher, parsed.any_word(), limit=1, filter=filter_q, groupedby=facets)
         hits = [self._hit(hit, request, highlighter) for hit in window]
         texts = (f"{hit['title']}\n\n{hit['body']}" for hit in window)
         suggestion = self.speller(searcher).suggest(request.q, texts)
         return SearchResult(
-            total=len(everything),
+            total=max(len(everything), (request.page - 1) * request.per_page + len(hits)),
             page=request.page,
             per_page=request.per_page,
             took_ms=round((time.perf_counter() - started) * 1000, 2),
@@ -203,6 +233,7 @@ class SearchIndex:
                 "year": dict(sorted(_counts(everything, "year"), reverse=True)),
             },
             suggestion=suggestion,
+            partial=budget.partial,
         )
 
     def speller(self, searcher: Searcher) -> Speller:
@@ -213,17 +244,17 @@ class SearchIndex:
             return self._speller
 
     def _page(self, searcher: Searcher, parsed: ParsedQuery, request: SearchRequest,
-              filter_q: Query | None) -> list[Hit_]:
+              filter_q: Query | None, budget: Budget) -> list[Hit_]:
         """The requested window over the first tier (all clauses) followed by the second."""
         start = (request.page - 1) * request.per_page
         end = start + request.per_page
         sortedby = sorting.FieldFacet("date", reverse=True) if request.sort == "date" else None
-        first = searcher.search(parsed.all_words(), limit=end, filter=filter_q, sortedby=sortedby)
+        first = budget.search(searcher, parsed.all_words(), limit=end, filter=filter_q, sortedby=sortedby)
         window = list(first[start:end])
-        if parsed.tiered and len(window) < end - start:
+        if parsed.tiered and len(window) < end - start and not budget.partial:
             skipped = len(first)
-            rest = searcher.search(parsed.any_word(), limit=end - skipped, filter=filter_q,
-                                   mask=parsed.all_words(), sortedby=sortedby)
+            rest = budget.search(searcher, parsed.any_word(), limit=end - skipped, filter=filter_q,
+                                 mask=parsed.all_words(), sortedby=sortedby)
             window.extend(rest[max(0, start - skipped):end - skipped])
         return window
 

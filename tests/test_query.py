@@ -98,3 +98,13 @@ def test_overlong_query_is_refused(builder):
 def test_wildcards_are_separators_not_expansions(builder):
     parsed = builder.parse("bao*")
     assert parsed.clauses == [Term("folded", "bao")]
+
+
+@pytest.mark.parametrize("text, words", [
+    ("OR bhxh", {"bhxh"}),
+    ("-bhyt OR bhxh", {"bhxh"}),
+    ("bhxh OR OR y", {"bhxh", "y"}),
+])
+def test_an_or_without_a_searchable_item_before_it_is_ignored(builder, text, words):
+    parsed = builder.parse(text)
+    assert {term for field, term in parsed.any_word().iter_all_terms() if field == "folded"} >= words
