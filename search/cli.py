@@ -39,11 +39,11 @@ def _index_dir_option(func):
                         help="Where the index lives [env VNSEARCH_INDEX_DIR; default ./index].")(func)
 
 
-def _run_build(paths: tuple[Path, ...], index_dir: Path, rebuild: bool) -> IndexReport:
+def _run_build(paths: tuple[Path, ...], index_dir: Path, rebuild: bool, procs: int = 1) -> IndexReport:
     with tqdm(unit=" articles", desc="Indexing", disable=None, leave=False) as bar:
         def advance(item: object) -> None:
             bar.update()
-        return build(index_dir, iter_corpus(list(paths)), rebuild=rebuild, on_item=advance)
+        return build(index_dir, iter_corpus(list(paths)), rebuild=rebuild, on_item=advance, procs=procs)
 
 
 def _summary(report: IndexReport, index_dir: Path) -> None:
@@ -80,7 +80,7 @@ def index_command(corpus: tuple[Path, ...], index_dir: Path | None, rebuild: boo
     settings = _settings()
     index_dir = index_dir or settings.index_dir
     try:
-        report = _run_build(corpus or settings.corpus_dirs, index_dir, rebuild)
+        report = _run_build(corpus or settings.corpus_dirs, index_dir, rebuild, settings.index_procs)
     except SchemaMismatch as exc:
         raise click.ClickException(str(exc)) from None
     _summary(report, index_dir)
@@ -147,7 +147,7 @@ def serve(host: str | None, port: int | None, workers: int | None, index_dir: Pa
     if not index_exists(index_dir):
         try:
             click.echo(f"No index in {index_dir}: building it from {', '.join(map(str, settings.corpus_dirs))}.")
-            _summary(_run_build(settings.corpus_dirs, index_dir, rebuild=False), index_dir)
+            _summary(_run_build(settings.corpus_dirs, index_dir, False, settings.index_procs), index_dir)
         except SchemaMismatch as exc:
             raise click.ClickException(str(exc)) from None
     env = dict(os.environ, VNSEARCH_INDEX_DIR=str(index_dir.resolve()),

@@ -23,6 +23,8 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 2
+    #: Processes a full build uses (`VNSEARCH_INDEX_PROCS`): all the CPUs by default.
+    index_procs: int = field(default_factory=lambda: os.cpu_count() or 1)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -37,7 +39,7 @@ class Settings:
             values["acronym_files"] = _paths(env["VNSEARCH_ACRONYMS"])
         if env.get("VNSEARCH_HOST"):
             values["host"] = env["VNSEARCH_HOST"]
-        for name in ("port", "workers"):
+        for name in ("port", "workers", "index_procs"):
             raw = env.get(f"VNSEARCH_{name.upper()}")
             if raw:
                 try:
