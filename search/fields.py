@@ -9,14 +9,20 @@ but that token. So a word's term never depends on where it stands: the text is s
 the word numbers. The terms, frequencies and positions are exactly those of the analyzer (a
 test compares them on awkward text); queries still go through the analyzer itself.
 
-Whoosh pickles field objects into the index schema: this class must stay importable here.
+Positions are stored as packed deltas (`CompactPositions`) instead of Whoosh's pickled lists,
+which made them most of the index: four to nine times smaller before compression.
+
+Whoosh pickles field objects into the index schema: these classes must stay importable here.
 """
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterator
+from itertools import accumulate
 
 from whoosh.fields import TEXT
+from whoosh.formats import Positions
 
 from search.text import WORD_RE, normalize
 
@@ -24,8 +30,43 @@ from search.text import WORD_RE, normalize
 _CACHE_LIMIT = 1 << 18
 
 
+class CompactPositions(Positions):
+    """Positions as their deltas in the narrowest of 1, 2 or 4 bytes, after a byte that says
+    which. The frequency is the number of deltas, so it needs no bytes of its own."""
+
+    def encode(self, poslist: list[int]) -> bytes:
+        deltas = [b - a for a, b in zip([0, *poslist], poslist)]
+        top = max(deltas)
+        if top < 0x100:
+            return b"\x01" + bytes(deltas)
+        typecode = "H" if top < 0x10000 else "I"
+        packed = array(typecode, deltas)
+        return bytes([packed.itemsize]) + packed.tobytes()
+
+    def decode_positions(self, valuestring: bytes) -> list[int]:
+        return list(accumulate(self._deltas(valuestring)))
+
+    @staticmethod
+    def _deltas(valuestring: bytes) -> bytes | array:
+        width = valuestring[0]
+        if width == 1:
+            return valuestring[1:]
+        return array("H" if width == 2 else "I", valuestring[1:])
+
+    def decode_frequency(self, valuestring: bytes) -> int:
+        return (len(valuestring) - 1) // valuestring[0]
+
+    def decode_weight(self, valuestring: bytes) -> float:
+        return self.decode_frequency(valuestring) * self.field_boost
+
+
 class VietnameseText(TEXT):
-    """TEXT whose analyzer is a `VietnameseTokenizer` followed by one-token-to-one-token filters."""
+    """TEXT whose analyzer is a `VietnameseTokenizer` followed by one-token-to-one-token filters,
+    with positions stored as `CompactPositions`."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self.format = CompactPositions(field_boost=self.format.field_boost)
 
     def _term(self, word: str) -> str:
         cache = self.__dict__.setdefault("_terms", {})

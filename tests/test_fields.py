@@ -25,8 +25,13 @@ AWKWARD = [
 def test_index_matches_the_analyzer(make, text):
     fast = VietnameseText(analyzer=make(), phrase=True)
     stock = TEXT(analyzer=make(), phrase=True)
-    assert sorted(fast.index(text)) == sorted(stock.index(text))
-    assert sorted(fast.index(text)) == sorted(stock.index(text))  # and again from the cache
+
+    def postings(field):
+        return sorted((term, freq, weight, field.format.decode_positions(value))
+                      for term, freq, weight, value in field.index(text))
+
+    assert postings(fast) == postings(stock)
+    assert postings(fast) == postings(stock)  # and again from the cache
 
 
 def test_term_cache_is_not_pickled_into_the_schema():
@@ -35,3 +40,12 @@ def test_term_cache_is_not_pickled_into_the_schema():
     copy = pickle.loads(pickle.dumps(field))
     assert "_terms" not in copy.__dict__
     assert sorted(copy.index("bảo hiểm")) == sorted(field.index("bảo hiểm"))
+
+
+@pytest.mark.parametrize("positions", [[0], [3, 7, 300], [5, 70000, 70001], list(range(0, 5000, 3))])
+def test_compact_positions_round_trip(positions):
+    fmt = VietnameseText(analyzer=folded_analyzer(), phrase=True).format
+    value = fmt.encode(positions)
+    assert fmt.decode_positions(value) == positions
+    assert fmt.decode_frequency(value) == len(positions)
+    assert fmt.decode_position_boosts(value) == [(p, 1) for p in positions]
