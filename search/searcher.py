@@ -14,12 +14,13 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
 from whoosh import sorting
 from whoosh.query import And, DateRange, Query, Term
-from whoosh.searching import Hit as Hit_
 from whoosh.searching import Results, Searcher
 
 from search.acronyms import SynonymTable
+from search.evaluate import Evaluator, Unsupported, top
 from search.highlight import Highlighter
 from search.query import ParsedQuery, QueryBuilder
 from search.store import open_index
@@ -128,6 +129,67 @@ def _counts(results: Results, name: str) -> list[tuple[str, int]]:
     return [(key, count) for key, count in results.groups(name).items() if key]
 
 
+#: (document number, score) for each hit of a page, in order.
+Page = list[tuple[int, float]]
+#: Facet name -> (value, count) pairs, values the articles lack left out.
+FacetCounts = dict[str, list[tuple[str, int]]]
+
+
+def _evaluated_page(evaluator: Evaluator, parsed: ParsedQuery, request: SearchRequest,
+                    filter_q: Query | None) -> tuple[int, FacetCounts, Page]:
+    """Total, facets and the requested window, from one evaluation of each tier: the facets
+    and the total count the same documents the second tier ranks."""
+    memo: dict = {}
+    any_word = parsed.any_word()
+    everything = evaluator.evaluate(any_word, memo)
+    matching = everything.mask if filter_q is None else everything.mask & evaluator.docs(filter_q)
+    if parsed.tiered:
+        all_words = parsed.all_words()
+        first = evaluator.evaluate(all_words, memo)
+        first_mask = first.mask & matching
+    else:
+        first, first_mask = everything, matching
+    if request.sort == "date":
+        codes, _ = evaluator.column("date")
+        first_keys = rest_keys = codes
+    else:
+        first_keys, rest_keys = first.scores, everything.scores
+    start = (request.page - 1) * request.per_page
+    end = start + request.per_page
+    page = [(int(d), float(first.scores[d])) for d in top(first_mask, first_keys, end)[start:end]]
+    if parsed.tiered and len(page) < end - start:
+        skipped = int(first_mask.sum())
+        rest = top(matching & ~first_mask, rest_keys, end - skipped)[max(0, start - skipped):]
+        page.extend((int(d), float(everything.scores[d])) for d in rest)
+    facets: FacetCounts = {}
+    for name in ("source", "year"):
+        codes, values = evaluator.column(name)
+        counts = np.bincount(codes[matching], minlength=len(values))
+        facets[name] = [(values[code], int(n)) for code, n in enumerate(counts) if n and values[code]]
+    return int(matching.sum()), facets, page
+
+
+def _whoosh_page(searcher: Searcher, parsed: ParsedQuery, request: SearchRequest,
+                 filter_q: Query | None) -> tuple[int, FacetCounts, Page]:
+    """The same through Whoosh's own searches, for queries `Evaluator` does not handle."""
+    facets = sorting.Facets()
+    facets.add_facet("source", _count_facet("source"))
+    facets.add_facet("year", _count_facet("year"))
+    everything = searcher.search(parsed.any_word(), limit=1, filter=filter_q, groupedby=facets)
+    start = (request.page - 1) * request.per_page
+    end = start + request.per_page
+    sortedby = sorting.FieldFacet("date", reverse=True) if request.sort == "date" else None
+    first = searcher.search(parsed.all_words(), limit=end, filter=filter_q, sortedby=sortedby)
+    window = list(first[start:end])
+    if parsed.tiered and len(window) < end - start:
+        skipped = len(first)
+        rest = searcher.search(parsed.any_word(), limit=end - skipped, filter=filter_q,
+                               mask=parsed.all_words(), sortedby=sortedby)
+        window.extend(rest[max(0, start - skipped):end - skipped])
+    counts = {name: _counts(everything, name) for name in ("source", "year")}
+    return len(everything), counts, [(hit.docnum, hit.score) for hit in window]
+
+
 class SearchIndex:
     """The index as one process sees it: one open index, a searcher refreshed per request."""
 
@@ -136,6 +198,8 @@ class SearchIndex:
         self._ix = open_index(index_dir)
         self._searcher: Searcher = self._ix.searcher()
         self._lock = threading.Lock()
+        self._evaluated: Searcher | None = None
+        self._eval: Evaluator | None = None
         self.queries = QueryBuilder(synonyms)
 
     def searcher(self) -> Searcher:
@@ -157,55 +221,53 @@ class SearchIndex:
             "last_indexed": modified.isoformat(timespec="seconds"),
         }
 
+    def _evaluator(self, searcher: Searcher) -> Evaluator | None:
+        """The evaluator for this searcher's generation, made on its first request."""
+        with self._lock:
+            if self._evaluated is not searcher:
+                self._evaluated = searcher
+                try:
+                    self._eval = Evaluator(searcher)
+                except Unsupported:
+                    self._eval = None
+            return self._eval
+
     def search(self, request: SearchRequest) -> SearchResult:
         """One page of hits; articles matching every clause come before partial matches."""
         started = time.perf_counter()
         parsed = self.queries.parse(request.q)
         searcher = self.searcher()
         filter_q = _filter(request)
-        facets = sorting.Facets()
-        facets.add_facet("source", _count_facet("source"))
-        facets.add_facet("year", _count_facet("year"))
-        everything = searcher.search(parsed.any_word(), limit=1, filter=filter_q, groupedby=facets)
+        evaluator = self._evaluator(searcher)
+        try:
+            if evaluator is None:
+                raise Unsupported("no evaluator for this index")
+            total, facets, page = _evaluated_page(evaluator, parsed, request, filter_q)
+        except Unsupported:
+            total, facets, page = _whoosh_page(searcher, parsed, request, filter_q)
         highlighter = Highlighter(parsed.highlight)
-        hits = [self._hit(hit, request, highlighter) for hit in self._page(searcher, parsed, request, filter_q)]
+        hits = [self._hit(searcher.stored_fields(docnum), score, request, highlighter) for docnum, score in page]
         return SearchResult(
-            total=len(everything),
+            total=total,
             page=request.page,
             per_page=request.per_page,
             took_ms=round((time.perf_counter() - started) * 1000, 2),
             hits=hits,
             facets={
-                "source": dict(sorted(_counts(everything, "source"), key=lambda kv: (-kv[1], kv[0]))),
-                "year": dict(sorted(_counts(everything, "year"), reverse=True)),
+                "source": dict(sorted(facets["source"], key=lambda kv: (-kv[1], kv[0]))),
+                "year": dict(sorted(facets["year"], reverse=True)),
             },
         )
 
-    def _page(self, searcher: Searcher, parsed: ParsedQuery, request: SearchRequest,
-              filter_q: Query | None) -> list[Hit_]:
-        """The requested window over the first tier (all clauses) followed by the second."""
-        start = (request.page - 1) * request.per_page
-        end = start + request.per_page
-        sortedby = sorting.FieldFacet("date", reverse=True) if request.sort == "date" else None
-        first = searcher.search(parsed.all_words(), limit=end, filter=filter_q, sortedby=sortedby)
-        window = list(first[start:end])
-        if parsed.tiered and len(window) < end - start:
-            skipped = len(first)
-            rest = searcher.search(parsed.any_word(), limit=end - skipped, filter=filter_q,
-                                   mask=parsed.all_words(), sortedby=sortedby)
-            window.extend(rest[max(0, start - skipped):end - skipped])
-        return window
-
     @staticmethod
-    def _hit(hit: Hit_, request: SearchRequest, highlighter: Highlighter) -> Hit:
-        fields = hit.fields()
+    def _hit(fields: dict, score: float, request: SearchRequest, highlighter: Highlighter) -> Hit:
         return Hit(
             id=fields["id"],
             title=fields["title"],
             date=fields.get("date"),
             source=fields.get("source"),
             author=fields.get("author"),
-            score=round(hit.score, 4) if request.sort == "relevance" else None,
+            score=round(score, 4) if request.sort == "relevance" else None,
             title_html=highlighter.mark(fields["title"]),
             snippet_html=highlighter.snippet(fields["body"], SNIPPET_CHARS),
         )
