@@ -15,6 +15,7 @@ import falcon
 
 from search.acronyms import load_synonyms
 from search.config import Settings
+from search.ingest import ArticleWriter
 from search.query import QueryError
 from search.schema import SchemaMismatch
 from search.searcher import MAX_PER_PAGE, MAX_RESULT_WINDOW, SORTS, SearchIndex, SearchRequest, date_bound
@@ -108,8 +109,9 @@ class SearchResource:
 
 
 class ArticleResource:
-    def __init__(self, holder: IndexHolder) -> None:
+    def __init__(self, holder: IndexHolder, writer: ArticleWriter) -> None:
         self.holder = holder
+        self.writer = writer
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, article_id: str) -> None:
         q = _one(req, "q")
@@ -120,6 +122,12 @@ class ArticleResource:
         if view is None:
             raise falcon.HTTPNotFound(title="No such article", description=f"No article has the id {article_id!r}.")
         resp.media = view.to_json()
+
+    def on_put(self, req: falcon.Request, resp: falcon.Response, article_id: str) -> None:
+        self.writer.put(req, resp, article_id)
+
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, article_id: str) -> None:
+        self.writer.delete(req, resp, article_id)
 
 
 class HealthResource:
@@ -146,11 +154,12 @@ class StatsResource:
 
 def create_app(settings: Settings | None = None) -> falcon.App:
     """The WSGI app; `wsgi.py` builds it from the environment for gunicorn."""
-    holder = IndexHolder(settings or Settings.from_env())
+    settings = settings or Settings.from_env()
+    holder = IndexHolder(settings)
     app = falcon.App()
     app.req_options.keep_blank_qs_values = False
     app.add_route("/search", SearchResource(holder))
-    app.add_route("/articles/{article_id:path}", ArticleResource(holder))
+    app.add_route("/articles/{article_id:path}", ArticleResource(holder, ArticleWriter(settings)))
     app.add_route("/healthz", HealthResource(holder))
     app.add_route("/stats", StatsResource(holder))
     return app

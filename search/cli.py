@@ -19,10 +19,10 @@ from tqdm import tqdm
 from search.acronyms import load_synonyms
 from search.config import Settings
 from search.corpus import iter_corpus
-from search.indexer import IndexReport, build
+from search.indexer import WRITE_LOCK_TIMEOUT, IndexIncomplete, IndexReport, build
 from search.schema import SchemaMismatch
 from search.searcher import MAX_PER_PAGE, SORTS, SearchIndex, SearchRequest, date_bound
-from search.store import IndexMissing, index_exists
+from search.store import IndexBusy, IndexMissing, index_exists
 
 _MARK_RE = re.compile(r"<mark>(.*?)</mark>", re.S)
 
@@ -39,20 +39,31 @@ def _index_dir_option(func):
                         help="Where the index lives [env VNSEARCH_INDEX_DIR; default ./index].")(func)
 
 
-def _run_build(paths: tuple[Path, ...], index_dir: Path, rebuild: bool, procs: int = 1) -> IndexReport:
+def _run_build(paths: tuple[Path, ...], index_dir: Path, rebuild: bool, keep_missing: bool = False,
+               wait: float = WRITE_LOCK_TIMEOUT, procs: int = 1) -> IndexReport:
     with tqdm(unit=" articles", desc="Indexing", disable=None, leave=False) as bar:
         def advance(item: object) -> None:
             bar.update()
-        return build(index_dir, iter_corpus(list(paths)), rebuild=rebuild, on_item=advance, procs=procs)
+        return build(index_dir, iter_corpus(list(paths)), rebuild=rebuild, on_item=advance,
+                     keep_missing=keep_missing, lock_timeout=wait, procs=procs)
 
 
 def _summary(report: IndexReport, index_dir: Path) -> None:
-    if report.written:
-        click.echo(f"Indexed {report.written} articles into {index_dir} "
-                   f"({report.added} added, {report.updated} updated).")
+    if report.rebuilt:
+        click.echo(f"Indexed {report.added} articles into a new index in {index_dir} and switched to it.")
+    elif report.written:
+        click.echo(f"Indexed {report.added + report.updated} articles into {index_dir} "
+                   f"({report.added} added, {report.updated} updated, {len(report.removed)} removed).")
     else:
         click.echo(f"Nothing to write: the index in {index_dir} is up to date.")
-    click.echo(f"{report.unchanged} unchanged, {len(report.skipped)} skipped, {len(report.failed)} failed.")
+    click.echo(f"{report.unchanged} unchanged, {len(report.removed)} removed, {len(report.skipped)} skipped, "
+               f"{len(report.failed)} failed.")
+    if report.removed:
+        click.echo("Removed (no longer in the corpus; --keep-missing keeps them):")
+        for article_id in report.removed:
+            click.echo(f"  {article_id}")
+    for note in report.kept:
+        click.echo(f"Note: {note}", err=True)
     for label, errors in (("Skipped", report.skipped), ("Failed", report.failed)):
         if errors:
             click.echo(f"{label}:", err=True)
@@ -67,23 +78,44 @@ def main() -> None:
     """Full-text search over Vietnamese news articles."""
 
 
+class IndexingError(click.ClickException):
+    """The run could not be done at all (as opposed to some files failing): exit status 2."""
+
+    exit_code = 2
+
+
 @main.command("index")
 @click.argument("corpus", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @_index_dir_option
-@click.option("--rebuild", is_flag=True, help="Build the index from scratch instead of updating it.")
-def index_command(corpus: tuple[Path, ...], index_dir: Path | None, rebuild: bool) -> None:
-    """Build or update the index from CORPUS folders and files (.txt, .jsonl, .jsonl.gz).
+@click.option("--rebuild", is_flag=True,
+              help="Build a fresh index beside the live one and switch to it when complete.")
+@click.option("--keep-missing", is_flag=True,
+              help="Keep indexed articles that CORPUS no longer contains (default: remove them).")
+@click.option("--wait", type=click.FloatRange(0), default=WRITE_LOCK_TIMEOUT, show_default=True,
+              help="Seconds to wait for another process writing to the index.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def index_command(corpus: tuple[Path, ...], index_dir: Path | None, rebuild: bool, keep_missing: bool,
+                  wait: float, as_json: bool) -> None:
+    """Build or update the index from CORPUS folders and files (.txt, .html, .jsonl; or .gz).
 
-    Without CORPUS, reads VNSEARCH_CORPUS_DIR (default ./corpus). Exits with status 1 when
-    any file or line failed; the others are indexed all the same.
+    Without CORPUS, reads VNSEARCH_CORPUS_DIR (default ./corpus). New articles are added,
+    changed ones updated, unchanged ones left alone, and articles no longer in CORPUS removed
+    (unless --keep-missing). Exit status 1 when any file or line failed (the others are
+    indexed all the same), 2 when the run could not be done (index locked, older index).
     """
     settings = _settings()
     index_dir = index_dir or settings.index_dir
     try:
-        report = _run_build(corpus or settings.corpus_dirs, index_dir, rebuild, settings.index_procs)
-    except SchemaMismatch as exc:
-        raise click.ClickException(str(exc)) from None
-    _summary(report, index_dir)
+        report = _run_build(corpus or settings.corpus_dirs, index_dir, rebuild, keep_missing, wait,
+                            procs=settings.index_procs)
+    except (SchemaMismatch, IndexBusy, IndexMissing, IndexIncomplete) as exc:
+        if as_json:
+            click.echo(json.dumps({"error": str(exc)}, ensure_ascii=False))
+        raise IndexingError(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(dict(index_dir=str(index_dir), **report.to_json()), ensure_ascii=False, indent=2))
+    else:
+        _summary(report, index_dir)
     if report.failed:
         sys.exit(1)
 
@@ -147,8 +179,8 @@ def serve(host: str | None, port: int | None, workers: int | None, index_dir: Pa
     if not index_exists(index_dir):
         try:
             click.echo(f"No index in {index_dir}: building it from {', '.join(map(str, settings.corpus_dirs))}.")
-            _summary(_run_build(settings.corpus_dirs, index_dir, False, settings.index_procs), index_dir)
-        except SchemaMismatch as exc:
+            _summary(_run_build(settings.corpus_dirs, index_dir, rebuild=False, procs=settings.index_procs), index_dir)
+        except (SchemaMismatch, IndexBusy) as exc:
             raise click.ClickException(str(exc)) from None
     env = dict(os.environ, VNSEARCH_INDEX_DIR=str(index_dir.resolve()),
                VNSEARCH_HOST=host or settings.host, VNSEARCH_PORT=str(port or settings.port),

@@ -23,6 +23,12 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 2
+    #: Enables PUT/DELETE /articles/{id} for clients sending it as a Bearer token; None: off.
+    admin_token: str | None = None
+    #: Seconds an HTTP write waits for the index lock before answering 503.
+    write_timeout: float = 5.0
+    #: Largest JSON article body PUT accepts, in bytes.
+    max_article_bytes: int = 2 * 1024 * 1024
     #: Processes a full build uses (`VNSEARCH_INDEX_PROCS`): all the CPUs by default.
     index_procs: int = field(default_factory=lambda: os.cpu_count() or 1)
 
@@ -39,11 +45,15 @@ class Settings:
             values["acronym_files"] = _paths(env["VNSEARCH_ACRONYMS"])
         if env.get("VNSEARCH_HOST"):
             values["host"] = env["VNSEARCH_HOST"]
-        for name in ("port", "workers", "index_procs"):
+        if env.get("VNSEARCH_ADMIN_TOKEN"):
+            values["admin_token"] = env["VNSEARCH_ADMIN_TOKEN"]
+        for name, kind in (("port", int), ("workers", int), ("write_timeout", float), ("max_article_bytes", int),
+                           ("index_procs", int)):
             raw = env.get(f"VNSEARCH_{name.upper()}")
             if raw:
                 try:
-                    values[name] = int(raw)
+                    values[name] = kind(raw)
                 except ValueError:
-                    raise ValueError(f"VNSEARCH_{name.upper()} must be a whole number, got {raw!r}") from None
+                    what = "a whole number" if kind is int else "a number"
+                    raise ValueError(f"VNSEARCH_{name.upper()} must be {what}, got {raw!r}") from None
         return cls(**values)  # type: ignore[arg-type]

@@ -16,22 +16,24 @@ one broken input never stops a batch and every problem is reported with its file
 
 from __future__ import annotations
 
-import codecs
 import datetime as dt
 import gzip
 import json
 import os
 import re
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from search.article import Article
+from search.encodings import EncodingError, decode_text
 from search.text import normalize
 
 TEXT_SUFFIX = ".txt"
+TEXT_SUFFIXES = (TEXT_SUFFIX, ".txt.gz")
 JSONL_SUFFIXES = (".jsonl", ".jsonl.gz")
+PAGE_SUFFIXES = (".html", ".htm", ".html.gz", ".htm.gz")
 
 #: Outlet names by their abbreviation, domain or the name as written in a dateline (casefolded
 #: keys). Only these are recognised in a lead prefix ("NDO - ") or a standalone domain line.
@@ -454,7 +456,13 @@ def _decode_line(raw: bytes, line_no: int) -> object:
         raise _LineError("invalid JSON: nested too deeply") from None
 
 
-def _article_from_json(value: object, rel: str) -> Article:
+def article_from_json(value: object, path: str | None = None) -> Article:
+    """One article from a decoded JSON object: a JSONL line, or an article sent to the HTTP API
+    (which has no file: `path` None). `ValueError` says what is wrong, for a person."""
+    return _article_from_json(value, path)
+
+
+def _article_from_json(value: object, rel: str | None) -> Article:
     """Validate one decoded line and build its article; `_LineError` says what is wrong."""
     if not isinstance(value, dict):
         raise _LineError(f"expected a JSON object, got {type(value).__name__}")
@@ -537,7 +545,7 @@ def _has_suffix(path: Path, suffixes: Sequence[str]) -> bool:
 
 
 def _is_supported(path: Path) -> bool:
-    return _has_suffix(path, (TEXT_SUFFIX, *JSONL_SUFFIXES))
+    return _has_suffix(path, (*TEXT_SUFFIXES, *JSONL_SUFFIXES, *PAGE_SUFFIXES))
 
 
 def _walk(root: Path) -> list[Path]:
@@ -587,38 +595,47 @@ def _relative(path: Path, root: Path) -> str:
 def read_file(path: Path, root: Path) -> Iterator[Article | ParseError]:
     """The articles in one corpus file; `root` is the corpus folder its id is relative to.
 
-    A scraped ".txt" file is one article whose id is its relative path without the extension;
-    JSONL articles carry their own ids.
+    A scraped text file (".txt") or a saved web page (".html", ".htm") is one article whose id
+    is its relative path without the extension; JSONL articles carry their own ids. Each may
+    be gzip-compressed (".gz" added to the name).
     """
     rel = _relative(path, root)
     if not path.exists():
         yield ParseError(rel, None, "no such file or directory")
     elif _has_suffix(path, JSONL_SUFFIXES):
         yield from read_jsonl(path, rel)
-    elif _has_suffix(path, (TEXT_SUFFIX,)):
-        yield _read_scraped(path, rel)
+    elif _has_suffix(path, TEXT_SUFFIXES):
+        yield _read_one(path, rel, _parse_text)
+    elif _has_suffix(path, PAGE_SUFFIXES):
+        yield _read_one(path, rel, _parse_page)
     else:
-        yield ParseError(rel, None, "unsupported file type (expected .txt, .jsonl or .jsonl.gz)")
+        yield ParseError(rel, None, "unsupported file type (expected .txt, .html, .htm or .jsonl, "
+                                    "each optionally .gz)")
 
 
-def _read_scraped(path: Path, rel: str) -> Article | ParseError:
-    """One scraped text file as an article, or the reason it is not one."""
+def _read_one(path: Path, rel: str, parse: Callable[[bytes, str], Article]) -> Article | ParseError:
+    """One file holding one article, or the reason it is not one."""
     try:
-        data = path.read_bytes()
-    except OSError as exc:
+        data = gzip.decompress(path.read_bytes()) if path.name.lower().endswith(".gz") else path.read_bytes()
+    except (OSError, EOFError, zlib.error) as exc:
         return ParseError(rel, None, f"cannot read file: {_os_reason(exc)}")
     if not data.strip():
         return ParseError(rel, None, "empty file")
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return ParseError(rel, None, "UTF-16 text: only UTF-8 is read, re-save the file as UTF-8")
+    article_id = re.sub(r"\.[^./]+(?:\.gz)?$", "", rel, flags=re.I)
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        return ParseError(rel, None, f"not UTF-8 text (undecodable byte at offset {exc.start})")
-    if "\x00" in text:
-        return ParseError(rel, None, "binary data, not text (contains NUL bytes; UTF-16?)")
-    try:
-        article = parse_scraped(text, rel[: -len(TEXT_SUFFIX)])
-    except NoContentError as exc:
+        article = parse(data, article_id)
+    except (NoContentError, EncodingError) as exc:
         return ParseError(rel, None, str(exc))
     return replace(article, path=rel)
+
+
+def _parse_text(data: bytes, article_id: str) -> Article:
+    """A scraped text file in UTF-8 or one of the legacy encodings `search.encodings` reads."""
+    return parse_scraped(decode_text(data).text, article_id)
+
+
+def _parse_page(data: bytes, article_id: str) -> Article:
+    # Imported here: trafilatura and lxml take a while to import, and most corpora have no pages.
+    from search.saved_pages import parse_page
+
+    return parse_page(data, article_id)

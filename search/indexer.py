@@ -1,7 +1,11 @@
-"""Bringing articles into the index: adds new ones, replaces changed ones, skips unchanged ones.
+"""Bringing articles into the index: adds new ones, replaces changed ones, skips unchanged ones,
+and removes the ones whose source is gone.
 
 Each article carries a content hash, so re-running on an unchanged corpus writes nothing. All
-changes go into one commit: readers keep seeing the previous complete state until it lands.
+changes of a run go into one commit: readers keep seeing the previous complete state until it
+lands, and a run killed at any point leaves that state as it was for the next run to complete.
+A fresh index (the first build, or a rebuild) is built in a new generation beside the live one
+and switched to only once complete (see `search.store`).
 """
 
 from __future__ import annotations
@@ -12,16 +16,22 @@ from pathlib import Path
 
 from whoosh.index import FileIndex
 from whoosh.writing import IndexWriter
+from whoosh.searching import Searcher
 
 from search.article import Article
 from search.corpus import ParseError
 from search.schema import other_versions, to_document
-from search.store import create_index, index_exists, open_index, remove_other_versions
+from search.store import (create_index, discard, index_exists, live_dir, new_generation, open_index, publish,
+                          remove_abandoned, write_lock)
 
 #: How long a second writer waits for the index lock before giving up with a clear message.
 WRITE_LOCK_TIMEOUT = 60.0
 #: Memory for each writer's in-memory posting pool before it spills a sorted run to disk.
 WRITER_LIMIT_MB = 256
+
+
+class IndexIncomplete(RuntimeError):
+    """A multi-process build lost a process; the fresh index is not published."""
 
 
 @dataclass
@@ -31,22 +41,51 @@ class IndexReport:
     added: int = 0
     updated: int = 0
     unchanged: int = 0
+    removed: list[str] = field(default_factory=list)
     skipped: list[ParseError] = field(default_factory=list)
     failed: list[ParseError] = field(default_factory=list)
+    #: Why articles that look missing were kept anyway (see `_removable`).
+    kept: list[str] = field(default_factory=list)
+    rebuilt: bool = False
 
     @property
     def written(self) -> int:
-        return self.added + self.updated
+        """Changes committed; 0 means the run left the index exactly as it was."""
+        return self.added + self.updated + len(self.removed)
+
+    def to_json(self) -> dict[str, object]:
+        def error(e: ParseError) -> dict[str, object]:
+            return {"path": e.path, "line": e.line, "reason": e.reason}
+
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "removed": len(self.removed),
+            "skipped": len(self.skipped),
+            "failed": len(self.failed),
+            "written": self.written,
+            "rebuilt": self.rebuilt,
+            "removed_ids": self.removed,
+            "skipped_items": [error(e) for e in self.skipped],
+            "failures": [error(e) for e in self.failed],
+            "kept": self.kept,
+        }
 
 
 def stored_hashes(ix: FileIndex) -> dict[str, str]:
     """Article id -> content hash for every article in the index, read from the columns."""
+    return {article_id: digest for article_id, (digest, _) in _stored(ix).items()}
+
+
+def _stored(ix: FileIndex) -> dict[str, tuple[str, int]]:
+    """Article id -> (content hash, document number), read from the columns."""
     with ix.reader() as reader:
         if reader.doc_count_all() == 0:
             return {}
         ids = reader.column_reader("id")
         hashes = reader.column_reader("hash")
-        return {ids[n]: hashes[n] for n in reader.all_doc_ids()}
+        return {ids[n]: (hashes[n], n) for n in reader.all_doc_ids()}
 
 
 def build(
@@ -54,18 +93,46 @@ def build(
     items: Iterable[Article | ParseError],
     rebuild: bool = False,
     on_item: Callable[[Article | ParseError], None] | None = None,
+    keep_missing: bool = False,
+    lock_timeout: float = WRITE_LOCK_TIMEOUT,
     procs: int = 1,
 ) -> IndexReport:
     """Index `items` into `index_dir`, creating the index when there is none (or on `rebuild`).
 
+    Unless `keep_missing`, an indexed article that `items` no longer contains is removed: the
+    index mirrors the corpus it is given. Articles that did not come from a corpus file (sent
+    through the HTTP API: no `path`) are never removed this way.
+
     An index left by another schema version is not replaced silently: that takes `rebuild`.
+    Waits up to `lock_timeout` seconds for another writer, then raises `IndexBusy`.
     A fresh build spreads the analysis and writing over `procs` processes.
     """
-    fresh = rebuild or not (index_exists(index_dir) or other_versions(index_dir))
-    ix = create_index(index_dir) if fresh else open_index(index_dir)
-    known = {} if fresh else stored_hashes(ix)
+    with write_lock(index_dir, lock_timeout):
+        remove_abandoned(index_dir)
+        fresh = rebuild or not (index_exists(index_dir) or other_versions(live_dir(index_dir)))
+        building = new_generation(index_dir) if fresh else None
+        try:
+            ix = create_index(building) if building else open_index(index_dir)
+            report = _write(ix, items, on_item, keep_missing or fresh, fresh, procs)
+        except BaseException:
+            if building:
+                discard(building)
+            raise
+        if building:
+            publish(index_dir, building)
+            report.rebuilt = True
+        return report
+
+
+def _write(ix: FileIndex, items: Iterable[Article | ParseError],
+           on_item: Callable[[Article | ParseError], None] | None, keep_missing: bool, fresh: bool,
+           procs: int = 1) -> IndexReport:
     report = IndexReport()
     seen: set[str] = set()
+    # Removing missing articles needs every stored id; otherwise each article is looked up
+    # alone, which keeps a one-article write (the HTTP API) fast on a large index.
+    known = {} if fresh or keep_missing else _stored(ix)
+    searcher = None if fresh or not keep_missing else ix.searcher()
     writer = _writer(ix, procs if fresh else 1)
     try:
         for item in items:
@@ -78,7 +145,7 @@ def build(
                 report.skipped.append(ParseError(item.path or item.id, None, f"duplicate id {item.id!r} in this run"))
                 continue
             seen.add(item.id)
-            digest = known.get(item.id)
+            digest = _stored_hash(searcher, item.id) if searcher else known.get(item.id, (None, 0))[0]
             if digest == item.content_hash:
                 report.unchanged += 1
             elif digest is None:
@@ -87,15 +154,24 @@ def build(
             else:
                 writer.update_document(**to_document(item))
                 report.updated += 1
+        if not keep_missing:
+            for article_id in _removable(ix, known, seen, report):
+                writer.delete_by_term("id", article_id)
+                report.removed.append(article_id)
     except BaseException:
         writer.cancel()
         raise
+    finally:
+        if searcher is not None:
+            searcher.close()
     if report.written or fresh:
         writer.commit()
     else:
         writer.cancel()
-    if fresh:
-        remove_other_versions(index_dir)
+    if procs > 1 and fresh and ix.doc_count_all() != report.added:
+        # Whoosh's MpWriter commits whatever segments its processes handed back: one killed
+        # (out of memory, say) would silently take its documents with it.
+        raise IndexIncomplete(f"a build process died: {ix.doc_count_all()} of {report.added} articles written")
     return report
 
 
@@ -108,3 +184,47 @@ def _writer(ix: FileIndex, procs: int) -> IndexWriter:
     if procs > 1:
         return ix.writer(procs=procs, multisegment=True, timeout=WRITE_LOCK_TIMEOUT, limitmb=WRITER_LIMIT_MB)
     return ix.writer(timeout=WRITE_LOCK_TIMEOUT, limitmb=WRITER_LIMIT_MB)
+def _stored_hash(searcher: Searcher, article_id: str) -> str | None:
+    docnum = searcher.document_number(id=article_id)
+    return None if docnum is None else searcher.reader().column_reader("hash")[docnum]
+
+
+def delete(index_dir: Path, article_id: str, lock_timeout: float = WRITE_LOCK_TIMEOUT) -> bool:
+    """Remove one article (a takedown); False when the index does not hold it."""
+    with write_lock(index_dir, lock_timeout):
+        ix = open_index(index_dir)
+        with ix.searcher() as searcher:
+            if searcher.document_number(id=article_id) is None:
+                return False
+        writer = ix.writer(timeout=WRITE_LOCK_TIMEOUT)
+        try:
+            writer.delete_by_term("id", article_id)
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit()
+        return True
+
+
+def _removable(ix: FileIndex, known: dict[str, tuple[str, int]], seen: set[str], report: IndexReport) -> list[str]:
+    """Indexed articles this run did not see, except where their absence may be our failure to
+    read rather than a removal: a file that failed (wholly or on some line) keeps its articles,
+    and a run that read no article at all removes nothing (an unmounted or mistyped folder)."""
+    missing = sorted(article_id for article_id in known if article_id not in seen)
+    if not missing:
+        return []
+    if not seen:
+        report.kept.append(f"{len(missing)} indexed articles were kept: this run read no article at all")
+        return []
+    failed_paths = {error.path for error in report.failed}
+    removable = []
+    with ix.reader() as reader:
+        for article_id in missing:
+            path = reader.stored_fields(known[article_id][1]).get("path")
+            if path is None:
+                continue
+            if path in failed_paths:
+                report.kept.append(f"{article_id}: kept, its file {path} could not be read completely")
+                continue
+            removable.append(article_id)
+    return removable

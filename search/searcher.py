@@ -1,8 +1,9 @@
 """Searching the index: ranked, filtered, faceted, paginated hits with highlighted snippets.
 
 A `SearchIndex` is opened once per process (per gunicorn worker, after the fork) and refreshes
-its Whoosh searcher before each request: opening the index per request races with commits,
-while `refresh()` moves to a new generation only once it is completely written.
+its Whoosh searcher before each request when a new commit has landed: opening the index per
+request races with commits, while a commit becomes visible only once completely written. A rebuild switches
+the index folder to a new generation (see `search.store`); the next request notices and opens it.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from search.acronyms import SynonymTable
 from search.evaluate import Evaluator, Unsupported, top
 from search.highlight import Highlighter
 from search.query import ParsedQuery, QueryBuilder
-from search.store import open_index
+from search.store import live_dir, open_index
 
 SORTS = ("relevance", "date")
 MAX_PER_PAGE = 50
@@ -195,17 +196,32 @@ class SearchIndex:
 
     def __init__(self, index_dir: Path, synonyms: SynonymTable) -> None:
         self.index_dir = index_dir
-        self._ix = open_index(index_dir)
-        self._searcher: Searcher = self._ix.searcher()
         self._lock = threading.Lock()
         self._evaluated: Searcher | None = None
         self._eval: Evaluator | None = None
+        self._open()
         self.queries = QueryBuilder(synonyms)
 
+    def _open(self) -> None:
+        """Open the live generation; the one replaced is left to the garbage collector, as
+        `refresh()` does, because a request in another thread may still be reading it."""
+        self._ix = open_index(self.index_dir)
+        self._live = Path(self._ix.storage.folder)
+        self._searcher: Searcher = self._ix.searcher()
+
     def searcher(self) -> Searcher:
-        """The searcher for the newest complete commit."""
+        """The searcher for the newest complete commit of the live generation."""
         with self._lock:
-            self._searcher = self._searcher.refresh()
+            if live_dir(self.index_dir) != self._live:
+                self._open()
+                return self._searcher
+            try:
+                # Not `Searcher.refresh()`: it reuses the reader of a segment that gained
+                # deletions since, so a replaced or deleted article would still be found.
+                if self._ix.latest_generation() != self._searcher.reader().generation():
+                    self._searcher = self._ix.searcher()
+            except OSError:  # the generation was switched and removed since the check above
+                self._open()
             return self._searcher
 
     def close(self) -> None:

@@ -48,3 +48,56 @@ def test_search_errors_are_messages_not_tracebacks(tmp_path: Path):
     assert missing.exit_code == 1 and "vnsearch index" in missing.output
     bad_date = runner.invoke(main, ["search", "bhxh", "--from", "2022-13", "--index-dir", str(tmp_path)])
     assert bad_date.exit_code == 1 and "not" in bad_date.output and "Traceback" not in bad_date.output
+
+
+def _jsonl(path: Path, *ids: str, body: str = "Bảo hiểm xã hội tỉnh.") -> None:
+    lines = [json.dumps({"id": i, "title": f"Bài {i}", "body": body}, ensure_ascii=False) for i in ids]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_incremental_run_reports_each_kind_of_change_as_json(tmp_path: Path):
+    corpus, index_dir = tmp_path / "corpus", tmp_path / "idx"
+    corpus.mkdir()
+    _jsonl(corpus / "a.jsonl", "a1", "a2")
+    _jsonl(corpus / "b.jsonl", "b1")
+    runner = CliRunner()
+    args = ["index", str(corpus), "--index-dir", str(index_dir), "--json"]
+    assert json.loads(runner.invoke(main, args).output)["added"] == 3
+
+    _jsonl(corpus / "a.jsonl", "a1", "a3")
+    (corpus / "a.jsonl").write_text((corpus / "a.jsonl").read_text(encoding="utf-8").replace(
+        '"Bài a1"', '"Bài a1 (sửa)"'), encoding="utf-8")
+    (corpus / "b.jsonl").unlink()
+    (corpus / "c.jsonl").write_text('{"id": "c1", "title": "x"\n', encoding="utf-8")
+    result = runner.invoke(main, args)
+    assert result.exit_code == 1
+    summary = json.loads(result.stdout)
+    assert {k: summary[k] for k in ("added", "updated", "unchanged", "removed", "failed")} == \
+        {"added": 1, "updated": 1, "unchanged": 0, "removed": 2, "failed": 1}
+    assert sorted(summary["removed_ids"]) == ["a2", "b1"]
+    assert summary["failures"][0]["path"] == "c.jsonl" and summary["failures"][0]["line"] == 1
+
+    (corpus / "c.jsonl").unlink()
+    noop = runner.invoke(main, args)
+    assert noop.exit_code == 0 and json.loads(noop.output)["written"] == 0
+
+
+def test_keep_missing_and_the_text_summary(tmp_path: Path):
+    corpus, extra, index_dir = tmp_path / "corpus", tmp_path / "extra", tmp_path / "idx"
+    corpus.mkdir(), extra.mkdir()
+    _jsonl(corpus / "a.jsonl", "a1")
+    _jsonl(extra / "new.jsonl", "n1")
+    runner = CliRunner()
+    runner.invoke(main, ["index", str(corpus), "--index-dir", str(index_dir)])
+    kept = runner.invoke(main, ["index", str(extra), "--index-dir", str(index_dir), "--keep-missing"])
+    assert kept.exit_code == 0 and "1 added" in kept.output and "0 removed" in kept.output
+    mirrored = runner.invoke(main, ["index", str(extra), "--index-dir", str(index_dir)])
+    assert mirrored.exit_code == 0 and "1 removed" in mirrored.output and "  a1" in mirrored.output
+    rebuilt = runner.invoke(main, ["index", str(corpus), "--index-dir", str(index_dir), "--rebuild"])
+    assert rebuilt.exit_code == 0 and "new index" in rebuilt.output and "switched" in rebuilt.output
+
+
+def test_an_older_index_is_a_clear_error_with_exit_status_2(tmp_path: Path):
+    (tmp_path / "_articles_v0_1.toc").write_bytes(b"old")
+    result = CliRunner().invoke(main, ["index", str(CORPUS), "--index-dir", str(tmp_path), "--json"])
+    assert result.exit_code == 2 and "--rebuild" in json.loads(result.stdout)["error"]
