@@ -376,7 +376,7 @@ def main() -> None:
         "VNSEARCH_BENCH_DATA", Path(os.environ.get("VNSEARCH_DATA_DIR", "../shared/data")) / "vntc.jsonl.gz")))
     parser.add_argument("--limit", type=int, default=None, help="only the first N articles")
     parser.add_argument("--engines", default=",".join(ENGINES))
-    parser.add_argument("--rounds", type=int, default=3, help="timed passes over the query list in process")
+    parser.add_argument("--rounds", type=int, default=3, help="timed passes over the query list in process (0: skip)")
     parser.add_argument("--duration", type=int, default=60, help="seconds of HTTP load per engine (0: skip)")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--work-dir", type=Path, default=None, help="where indexes go (default: a temp dir)")
@@ -417,8 +417,9 @@ def main() -> None:
                 phases["build"] = build(engine, corpus, target, count, raw_mib)
                 saved.write_text(json.dumps(phases["build"]))
                 print(engine, "build", phases["build"], file=sys.stderr)
-            phases["query"] = query(engine, target, args.rounds)
-            print(engine, "query", phases["query"], file=sys.stderr)
+            if args.rounds:
+                phases["query"] = query(engine, target, args.rounds)
+                print(engine, "query", phases["query"], file=sys.stderr)
             if args.duration:
                 phases["http"] = http(engine, target, args.duration, args.connections, work)
                 print(engine, "http", phases["http"], file=sys.stderr)
