@@ -15,11 +15,16 @@ import falcon
 
 from search.acronyms import load_synonyms
 from search.config import Settings
+from search.headers import ListedOriginsCORS, SecurityHeaders
 from search.ingest import ArticleWriter
+from search.limits import Limits
+from search.middleware import RequestGuard, serialize_error
 from search.query import QueryError
 from search.schema import SchemaMismatch
 from search.searcher import MAX_PER_PAGE, MAX_RESULT_WINDOW, SORTS, SearchIndex, SearchRequest, date_bound
 from search.store import IndexMissing
+from search.web import ArticlePage, SearchPage, StaticResource, SuggestResource, WidgetResource
+
 
 class IndexUnavailable(falcon.HTTPServiceUnavailable):
     """No usable index: the service is up but has nothing to search yet."""
@@ -35,8 +40,9 @@ class InvalidParam(falcon.HTTPInvalidParam):
 class IndexHolder:
     """Opens the index on first use in this process and keeps it open."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, limits: Limits | None = None) -> None:
         self.settings = settings
+        self.limits = limits or Limits()
         self._index: SearchIndex | None = None
         self._lock = threading.Lock()
 
@@ -46,9 +52,13 @@ class IndexHolder:
                 if self._index is None:
                     try:
                         synonyms = load_synonyms(self.settings.acronym_files)
-                        self._index = SearchIndex(self.settings.index_dir, synonyms)
-                    except (IndexMissing, SchemaMismatch) as exc:
-                        raise IndexUnavailable(str(exc)) from None
+                        self._index = SearchIndex(self.settings.index_dir, synonyms,
+                                                  time_budget=self.limits.search_budget_ms / 1000)
+                    except IndexMissing:  # the CLI's message names the directory; a client gets no paths
+                        raise IndexUnavailable("no index has been built yet; run `vnsearch index`") from None
+                    except SchemaMismatch:
+                        raise IndexUnavailable("the index was built by another version of vnsearch; "
+                                               "run `vnsearch index --rebuild`") from None
         return self._index
 
 
@@ -66,7 +76,8 @@ def _int(req: falcon.Request, name: str, default: int, low: int, high: int) -> i
     raw = _one(req, name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    # ASCII digits only: "¹" and "٣" pass str.isdigit, and int() refuses the first.
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
         raise InvalidParam(f"Expected a whole number from {low} to {high}.", name)
     return int(raw)
 
@@ -120,7 +131,8 @@ class ArticleResource:
         except QueryError as exc:
             raise InvalidParam(str(exc).capitalize() + ".", "q") from None
         if view is None:
-            raise falcon.HTTPNotFound(title="No such article", description=f"No article has the id {article_id!r}.")
+            shown = article_id if len(article_id) <= 80 else article_id[:80] + "…"
+            raise falcon.HTTPNotFound(title="No such article", description=f"No article has the id {shown!r}.")
         resp.media = view.to_json()
 
     def on_put(self, req: falcon.Request, resp: falcon.Response, article_id: str) -> None:
@@ -152,14 +164,23 @@ class StatsResource:
         resp.media = self.holder.get().stats()
 
 
-def create_app(settings: Settings | None = None) -> falcon.App:
+def create_app(settings: Settings | None = None, limits: Limits | None = None) -> falcon.App:
     """The WSGI app; `wsgi.py` builds it from the environment for gunicorn."""
     settings = settings or Settings.from_env()
-    holder = IndexHolder(settings)
-    app = falcon.App()
+    limits = limits or Limits.from_env()
+    holder = IndexHolder(settings, limits)
+    # The headers first: their process_response also runs for what the guard refuses.
+    app = falcon.App(middleware=[SecurityHeaders(), ListedOriginsCORS(settings.cors_origins), RequestGuard(limits)])
+    app.set_error_serializer(serialize_error)
     app.req_options.keep_blank_qs_values = False
-    app.add_route("/search", SearchResource(holder))
-    app.add_route("/articles/{article_id:path}", ArticleResource(holder, ArticleWriter(settings)))
+    search, article = SearchResource(holder), ArticleResource(holder, ArticleWriter(settings))
+    app.add_route("/search", search)
+    app.add_route("/articles/{article_id:path}", article)
+    app.add_route("/", SearchPage(search))
+    app.add_route("/read/{article_id:path}", ArticlePage(article))
+    app.add_route("/suggest", SuggestResource(holder))
+    app.add_route("/static/{name}", StaticResource(("app.js", "style.css")))
+    app.add_route("/widget.js", WidgetResource())
     app.add_route("/healthz", HealthResource(holder))
     app.add_route("/stats", StatsResource(holder))
     return app

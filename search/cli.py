@@ -48,6 +48,13 @@ def _run_build(paths: tuple[Path, ...], index_dir: Path, rebuild: bool, keep_mis
                      keep_missing=keep_missing, lock_timeout=wait, procs=procs)
 
 
+def _write_failed(exc: OSError, index_dir: Path) -> str:
+    """A failed write (disk full, file size limit, permissions) as one line for a person."""
+    reason = exc.strerror or str(exc)
+    return (f"cannot write the index in {index_dir}: {reason}. Nothing was committed: the index keeps "
+            f"its previous state and is still served; free some space and run `vnsearch index` again.")
+
+
 def _summary(report: IndexReport, index_dir: Path) -> None:
     if report.rebuilt:
         click.echo(f"Indexed {report.added} articles into a new index in {index_dir} and switched to it.")
@@ -108,10 +115,11 @@ def index_command(corpus: tuple[Path, ...], index_dir: Path | None, rebuild: boo
     try:
         report = _run_build(corpus or settings.corpus_dirs, index_dir, rebuild, keep_missing, wait,
                             procs=settings.index_procs)
-    except (SchemaMismatch, IndexBusy, IndexMissing, IndexIncomplete) as exc:
+    except (SchemaMismatch, IndexBusy, IndexMissing, IndexIncomplete, OSError) as exc:
+        message = _write_failed(exc, index_dir) if isinstance(exc, OSError) else str(exc)
         if as_json:
-            click.echo(json.dumps({"error": str(exc)}, ensure_ascii=False))
-        raise IndexingError(str(exc)) from None
+            click.echo(json.dumps({"error": message}, ensure_ascii=False))
+        raise IndexingError(message) from None
     if as_json:
         click.echo(json.dumps(dict(index_dir=str(index_dir), **report.to_json()), ensure_ascii=False, indent=2))
     else:
@@ -182,6 +190,8 @@ def serve(host: str | None, port: int | None, workers: int | None, index_dir: Pa
             _summary(_run_build(settings.corpus_dirs, index_dir, rebuild=False, procs=settings.index_procs), index_dir)
         except (SchemaMismatch, IndexBusy) as exc:
             raise click.ClickException(str(exc)) from None
+        except OSError as exc:
+            raise click.ClickException(_write_failed(exc, index_dir)) from None
     env = dict(os.environ, VNSEARCH_INDEX_DIR=str(index_dir.resolve()),
                VNSEARCH_HOST=host or settings.host, VNSEARCH_PORT=str(port or settings.port),
                VNSEARCH_WORKERS=str(workers or settings.workers))

@@ -15,6 +15,16 @@ def _paths(value: str) -> tuple[Path, ...]:
     return tuple(Path(p) for p in value.split(os.pathsep) if p)
 
 
+def cors_origins(value: str) -> tuple[str, ...]:
+    """Origins separated by commas or spaces; a trailing "/" is dropped because browsers send
+    the Origin header without one. "*" is refused: cross-origin use must be listed, not open."""
+    origins = tuple(o.rstrip("/") for o in value.replace(",", " ").split())
+    for origin in origins:
+        if origin == "*" or not origin.startswith(("http://", "https://")):
+            raise ValueError(f"VNSEARCH_CORS_ORIGINS lists origins like https://example.com, got {origin!r}")
+    return origins
+
+
 @dataclass(frozen=True)
 class Settings:
     index_dir: Path = Path("index")
@@ -23,6 +33,8 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 2
+    #: Origins (scheme://host[:port]) whose pages may call /search and /suggest from a browser.
+    cors_origins: tuple[str, ...] = ()
     #: Enables PUT/DELETE /articles/{id} for clients sending it as a Bearer token; None: off.
     admin_token: str | None = None
     #: Seconds an HTTP write waits for the index lock before answering 503.
@@ -45,6 +57,8 @@ class Settings:
             values["acronym_files"] = _paths(env["VNSEARCH_ACRONYMS"])
         if env.get("VNSEARCH_HOST"):
             values["host"] = env["VNSEARCH_HOST"]
+        if env.get("VNSEARCH_CORS_ORIGINS"):
+            values["cors_origins"] = cors_origins(env["VNSEARCH_CORS_ORIGINS"])
         if env.get("VNSEARCH_ADMIN_TOKEN"):
             values["admin_token"] = env["VNSEARCH_ADMIN_TOKEN"]
         for name, kind in (("port", int), ("workers", int), ("write_timeout", float), ("max_article_bytes", int),

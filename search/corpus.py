@@ -21,6 +21,7 @@ import gzip
 import json
 import os
 import re
+import unicodedata
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -28,12 +29,19 @@ from pathlib import Path
 
 from search.article import Article
 from search.encodings import EncodingError, decode_text
+from search.config import Settings
 from search.text import normalize
 
 TEXT_SUFFIX = ".txt"
 TEXT_SUFFIXES = (TEXT_SUFFIX, ".txt.gz")
 JSONL_SUFFIXES = (".jsonl", ".jsonl.gz")
 PAGE_SUFFIXES = (".html", ".htm", ".html.gz", ".htm.gz")
+#: An id is looked up as a URL path (/articles/{id}): longer ones could not be asked for.
+MAX_ID_CHARS = 512
+#: Share of control characters (other than line breaks, tabs and form feeds) above which a
+#: text file is taken for binary data that happens to decode.
+_BINARY_CONTROL_SHARE = 0.01
+_TEXT_CONTROLS = frozenset("\t\n\r\f\v")
 
 #: Outlet names by their abbreviation, domain or the name as written in a dateline (casefolded
 #: keys). Only these are recognised in a lead prefix ("NDO - ") or a standalone domain line.
@@ -412,18 +420,44 @@ class _LineError(ValueError):
     """Why one JSONL line is not an article; becomes a `ParseError`."""
 
 
-def read_jsonl(path: Path, rel: str) -> Iterator[Article | ParseError]:
+def _max_article_bytes(value: int | None) -> int:
+    return Settings.from_env().max_article_bytes if value is None else value
+
+
+def _bounded_lines(stream, limit: int) -> Iterator[bytes | None]:
+    """The lines of a binary stream, or None for a line longer than `limit` bytes: such a line
+    is skipped in bounded chunks, so a file that is one 200 MB line never sits in memory."""
+    while True:
+        line = stream.readline(limit + 1)
+        if not line:
+            return
+        if len(line) > limit and not line.endswith(b"\n"):
+            while line and not line.endswith(b"\n"):
+                line = stream.readline(1 << 20)
+            yield None
+        else:
+            yield line
+
+
+def read_jsonl(path: Path, rel: str, max_article_bytes: int | None = None) -> Iterator[Article | ParseError]:
     """Articles from a JSON Lines file (gzip-compressed when it ends in ".gz").
 
     A broken line gives a `ParseError` naming its line number and the rest of the file is still
-    read; blank lines are skipped. A corrupt gzip stream ends the file with one error.
+    read; blank lines are skipped. A corrupt gzip stream ends the file with one error. Lines are
+    read one at a time, and one longer than `max_article_bytes` (default: the
+    `VNSEARCH_MAX_ARTICLE_BYTES` limit) is an error without being read whole.
     """
+    limit = _max_article_bytes(max_article_bytes)
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     found = False
     line_no = 0
     try:
         with opener(path, "rb") as stream:
-            for line_no, raw in enumerate(stream, start=1):
+            for line_no, raw in enumerate(_bounded_lines(stream, limit), start=1):
+                if raw is None:
+                    found = True
+                    yield ParseError(rel, line_no, f"line longer than {limit} bytes (VNSEARCH_MAX_ARTICLE_BYTES)")
+                    continue
                 if not raw.strip():
                     continue
                 found = True
@@ -469,6 +503,10 @@ def _article_from_json(value: object, rel: str | None) -> Article:
     article_id = normalize(_required_str(value, "id")).strip()
     if not article_id:
         raise _LineError("field 'id' is empty")
+    if len(article_id) > MAX_ID_CHARS:
+        raise _LineError(f"field 'id' is longer than {MAX_ID_CHARS} characters")
+    if any(unicodedata.category(char) == "Cc" for char in article_id):
+        raise _LineError("field 'id' contains control characters")
     title = _collapse(_required_str(value, "title"))
     body = json_body(_required_str(value, "body"))
     if not title and not body:
@@ -489,7 +527,22 @@ def _required_str(value: dict, name: str) -> str:
         raise _LineError(f"missing field '{name}'")
     if not isinstance(value[name], str):
         raise _LineError(f"field '{name}' must be a string, got {type(value[name]).__name__}")
-    return value[name]
+    return _unicode(value[name], name)
+
+
+def _unicode(text: str, name: str) -> str:
+    """`text` when it can be stored: JSON's "\\ud800" escapes decode to lone surrogates, which
+    are not Unicode text and cannot be written as UTF-8."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _LineError(f"field '{name}' contains a lone surrogate (\\u{ord(text[_surrogate_at(text)]):04x}), "
+                         "not Unicode text") from None
+    return text
+
+
+def _surrogate_at(text: str) -> int:
+    return next(i for i, char in enumerate(text) if 0xD800 <= ord(char) <= 0xDFFF)
 
 
 def _optional_str(value: dict, name: str) -> str | None:
@@ -499,7 +552,7 @@ def _optional_str(value: dict, name: str) -> str | None:
         return None
     if not isinstance(field, str):
         raise _LineError(f"field '{name}' must be a string or null, got {type(field).__name__}")
-    return _collapse(field) or None
+    return _collapse(_unicode(field, name)) or None
 
 
 def json_body(text: str) -> str:
@@ -577,11 +630,12 @@ def corpus_files(paths: Sequence[Path]) -> list[Path]:
     return [file for file, _ in _corpus_entries(paths)]
 
 
-def iter_corpus(paths: Sequence[Path]) -> Iterator[Article | ParseError]:
+def iter_corpus(paths: Sequence[Path], max_article_bytes: int | None = None) -> Iterator[Article | ParseError]:
     """Every article under `paths` (folders, walked recursively, or single files), and a
     `ParseError` for each input that could not be read; never raises for a bad input."""
+    limit = _max_article_bytes(max_article_bytes)
     for file, root in _corpus_entries(paths):
-        yield from read_file(file, root)
+        yield from read_file(file, root, limit)
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -592,33 +646,56 @@ def _relative(path: Path, root: Path) -> str:
     return normalize(rel)
 
 
-def read_file(path: Path, root: Path) -> Iterator[Article | ParseError]:
+def read_file(path: Path, root: Path, max_article_bytes: int | None = None) -> Iterator[Article | ParseError]:
     """The articles in one corpus file; `root` is the corpus folder its id is relative to.
 
     A scraped text file (".txt") or a saved web page (".html", ".htm") is one article whose id
     is its relative path without the extension; JSONL articles carry their own ids. Each may
-    be gzip-compressed (".gz" added to the name).
+    be gzip-compressed (".gz" added to the name). No article may be larger than
+    `max_article_bytes` (default: the `VNSEARCH_MAX_ARTICLE_BYTES` limit).
     """
     rel = _relative(path, root)
-    if not path.exists():
+    limit = _max_article_bytes(max_article_bytes)
+    if not _is_text(rel):
+        # A file name that is not UTF-8 reaches us with surrogate escapes (os.fsdecode).
+        shown = rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        yield ParseError(shown, None, "the file name is not UTF-8; rename the file")
+    elif not path.exists():
         yield ParseError(rel, None, "no such file or directory")
     elif _has_suffix(path, JSONL_SUFFIXES):
-        yield from read_jsonl(path, rel)
+        yield from read_jsonl(path, rel, limit)
     elif _has_suffix(path, TEXT_SUFFIXES):
-        yield _read_one(path, rel, _parse_text)
+        yield _read_one(path, rel, _parse_text, limit)
     elif _has_suffix(path, PAGE_SUFFIXES):
-        yield _read_one(path, rel, _parse_page)
+        yield _read_one(path, rel, _parse_page, limit)
     else:
         yield ParseError(rel, None, "unsupported file type (expected .txt, .html, .htm or .jsonl, "
                                     "each optionally .gz)")
 
 
-def _read_one(path: Path, rel: str, parse: Callable[[bytes, str], Article]) -> Article | ParseError:
-    """One file holding one article, or the reason it is not one."""
+def _is_text(name: str) -> bool:
     try:
-        data = gzip.decompress(path.read_bytes()) if path.name.lower().endswith(".gz") else path.read_bytes()
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _read_one(path: Path, rel: str, parse: Callable[[bytes, str], Article], limit: int) -> Article | ParseError:
+    """One file holding one article, or the reason it is not one.
+
+    At most `limit` + 1 bytes are read (decompressed, for ".gz"): a larger file, or a gzip
+    bomb, is refused without loading it.
+    """
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rb") as stream:
+            data = stream.read(limit + 1)
     except (OSError, EOFError, zlib.error) as exc:
         return ParseError(rel, None, f"cannot read file: {_os_reason(exc)}")
+    if len(data) > limit:
+        return ParseError(rel, None, f"file larger than {limit} bytes (VNSEARCH_MAX_ARTICLE_BYTES); "
+                                     "not a single article")
     if not data.strip():
         return ParseError(rel, None, "empty file")
     article_id = re.sub(r"\.[^./]+(?:\.gz)?$", "", rel, flags=re.I)
@@ -631,7 +708,11 @@ def _read_one(path: Path, rel: str, parse: Callable[[bytes, str], Article]) -> A
 
 def _parse_text(data: bytes, article_id: str) -> Article:
     """A scraped text file in UTF-8 or one of the legacy encodings `search.encodings` reads."""
-    return parse_scraped(decode_text(data).text, article_id)
+    text = decode_text(data).text
+    controls = sum(1 for char in text if unicodedata.category(char) == "Cc" and char not in _TEXT_CONTROLS)
+    if controls > len(text) * _BINARY_CONTROL_SHARE:
+        raise EncodingError(f"binary data, not text ({controls} control characters)")
+    return parse_scraped(text, article_id)
 
 
 def _parse_page(data: bytes, article_id: str) -> Article:

@@ -49,6 +49,10 @@ class Unsupported(Exception):
     """A query node or weighting this module does not evaluate; use Whoosh's own search."""
 
 
+class OutOfTime(Exception):
+    """The request's time budget ran out during an evaluation."""
+
+
 def check_whoosh_version() -> None:
     if tuple(whoosh.__version__[:3]) != WHOOSH_VERSION:
         raise Unsupported(f"written for Whoosh {WHOOSH_VERSION}, found {whoosh.__version__}")
@@ -264,20 +268,24 @@ class Evaluator:
         scores[postings.ids] = postings.scores * boost if boost != 1.0 else postings.scores
         return Match(mask, scores)
 
-    def evaluate(self, q: wq.Query, memo: dict[int, Match] | None = None) -> Match:
+    def evaluate(self, q: wq.Query, memo: dict[int, Match] | None = None,
+                 check: Callable[[], None] | None = None) -> Match:
         """The documents `q` matches and their scores; deleted documents never match.
 
-        `memo` (by query object identity) lets the tiers of one request share sub-results.
+        `memo` (by query object identity) lets the tiers of one request share sub-results;
+        `check` is called before each node and may raise `OutOfTime`.
         """
         memo = {} if memo is None else memo
         found = memo.get(id(q))
         if found is None:
-            found = self._evaluate(q, memo)
+            if check is not None:
+                check()
+            found = self._evaluate(q, memo, check)
             found.mask &= self.live
             memo[id(q)] = found
         return found
 
-    def _evaluate(self, q: wq.Query, memo: dict[int, Match]) -> Match:
+    def _evaluate(self, q: wq.Query, memo: dict[int, Match], check: Callable[[], None] | None) -> Match:
         kind = type(q)
         if kind is wq.Term:
             return self._dense(self.term(q.fieldname, q.text), q.boost)
@@ -290,7 +298,7 @@ class Evaluator:
         if kind is wq.Or or kind is wq.And:
             if kind is wq.Or and (q.minmatch or q.scale):
                 raise Unsupported("Or with minmatch or scale")
-            subs = [self.evaluate(sub, memo) for sub in q.subqueries]
+            subs = [self.evaluate(sub, memo, check) for sub in q.subqueries]
             if not subs:
                 return Match(np.zeros(self.size, dtype=bool), np.zeros(self.size, dtype=np.float64))
             mask = subs[0].mask.copy()
@@ -303,10 +311,10 @@ class Evaluator:
                 scores += sub.scores
             return Match(mask, _boosted(np.where(mask, scores, 0.0), q.boost))
         if kind is wq.AndMaybe:
-            a, b = self.evaluate(q.a, memo), self.evaluate(q.b, memo)
+            a, b = self.evaluate(q.a, memo, check), self.evaluate(q.b, memo, check)
             return Match(a.mask.copy(), _boosted(np.where(a.mask, a.scores + b.scores, 0.0), q.boost))
         if kind is wq.AndNot:
-            a, b = self.evaluate(q.a, memo), self.evaluate(q.b, memo)
+            a, b = self.evaluate(q.a, memo, check), self.evaluate(q.b, memo, check)
             mask = a.mask & ~b.mask
             return Match(mask, _boosted(np.where(mask, a.scores, 0.0), q.boost))
         raise Unsupported(kind.__name__)

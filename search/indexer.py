@@ -17,6 +17,7 @@ from pathlib import Path
 from whoosh.index import FileIndex
 from whoosh.writing import IndexWriter
 from whoosh.searching import Searcher
+from whoosh.writing import SegmentWriter
 
 from search.article import Article
 from search.corpus import ParseError
@@ -88,6 +89,23 @@ def _stored(ix: FileIndex) -> dict[str, tuple[str, int]]:
         return {ids[n]: (hashes[n], n) for n in reader.all_doc_ids()}
 
 
+def _abandon(writer: SegmentWriter) -> None:
+    """Give up a failed write, keeping the last commit as the index.
+
+    Whoosh's cancel() flushes the new segment first, which fails again when the disk is full,
+    and a failed commit() never releases the lock: either way the lock would stay held until
+    the process exits. `_finish` (whoosh-reloaded 2.7.5, pinned) releases it and removes the
+    writer's temporary files; the segment files a failed run leaves are not in any table of
+    contents, so readers never see them and the next successful commit deletes them.
+    """
+    if writer.is_closed:
+        return
+    try:
+        writer.cancel()
+    except OSError:
+        writer._finish()
+
+
 def build(
     index_dir: Path,
     items: Iterable[Article | ParseError],
@@ -144,9 +162,15 @@ def _write(ix: FileIndex, items: Iterable[Article | ParseError],
             if item.id in seen:
                 report.skipped.append(ParseError(item.path or item.id, None, f"duplicate id {item.id!r} in this run"))
                 continue
+            try:
+                content_hash = item.content_hash  # also proves every field can be written as UTF-8
+            except UnicodeEncodeError:
+                where = item.path or item.id.encode("utf-8", "backslashreplace").decode("utf-8")
+                report.failed.append(ParseError(where, None, "a field is not Unicode text (lone surrogate)"))
+                continue
             seen.add(item.id)
             digest = _stored_hash(searcher, item.id) if searcher else known.get(item.id, (None, 0))[0]
-            if digest == item.content_hash:
+            if digest == content_hash:
                 report.unchanged += 1
             elif digest is None:
                 writer.add_document(**to_document(item))
@@ -158,16 +182,16 @@ def _write(ix: FileIndex, items: Iterable[Article | ParseError],
             for article_id in _removable(ix, known, seen, report):
                 writer.delete_by_term("id", article_id)
                 report.removed.append(article_id)
+        if report.written or fresh:
+            writer.commit()
+        else:
+            writer.cancel()
     except BaseException:
-        writer.cancel()
+        _abandon(writer)
         raise
     finally:
         if searcher is not None:
             searcher.close()
-    if report.written or fresh:
-        writer.commit()
-    else:
-        writer.cancel()
     if procs > 1 and fresh and ix.doc_count_all() != report.added:
         # Whoosh's MpWriter commits whatever segments its processes handed back: one killed
         # (out of memory, say) would silently take its documents with it.
@@ -199,10 +223,10 @@ def delete(index_dir: Path, article_id: str, lock_timeout: float = WRITE_LOCK_TI
         writer = ix.writer(timeout=WRITE_LOCK_TIMEOUT)
         try:
             writer.delete_by_term("id", article_id)
+            writer.commit()
         except BaseException:
-            writer.cancel()
+            _abandon(writer)
             raise
-        writer.commit()
         return True
 
 

@@ -109,6 +109,12 @@ class ArticleWriter:
             raise falcon.HTTPServiceUnavailable(
                 title="Index busy", description="Another write is in progress; retry shortly.",
                 retry_after=max(1, math.ceil(self.settings.write_timeout))) from None
-        except SchemaMismatch as exc:
-            raise falcon.HTTPServiceUnavailable(title="Index unavailable", description=str(exc),
-                                                retry_after=60) from None
+        except SchemaMismatch:  # its message names the index folder: no paths go to clients
+            raise falcon.HTTPServiceUnavailable(
+                title="Index unavailable", retry_after=60,
+                description="The index was built by another version of vnsearch; run `vnsearch index --rebuild`.") from None
+        except OSError as exc:  # disk full: nothing was committed (see search.indexer._abandon)
+            raise falcon.HTTPServiceUnavailable(
+                title="Index not writable", retry_after=60,
+                description=f"The index cannot be written ({exc.strerror or type(exc).__name__}); "
+                            "nothing was changed.") from None

@@ -4,8 +4,8 @@ Syntax: words (articles with all of them rank first), "quoted phrases", `-word` 
 to exclude, and `OR` between two items. Every word is looked up in the folded field; when the
 query carries diacritics it is looked up in the exact field too, so exact matches add a second
 score and rank above fold-only matches. Acronyms and their full forms are expanded both ways
-from the synonym table, and adjacent words add a phrase bonus so a multi-syllable word scores
-as a unit. Characters outside words ("*", "?", "(", ":") are separators: nothing in the syntax
+from the synonym table, and adjacent words add the score of their pair term (the `pairs` field)
+so a multi-syllable word scores as a unit. Characters outside words ("*", "?", "(", ":") are separators: nothing in the syntax
 expands into the vocabulary, so no query can enumerate the index.
 """
 
@@ -14,14 +14,30 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from whoosh.query import And, AndMaybe, AndNot, Or, Phrase, Query, Term
+from whoosh.query import And, AndNot, Or, Phrase, Query, Term
+from whoosh.reading import IndexReader
+from whoosh.scoring import BM25F
 
 from search.acronyms import SynonymTable
-from search.analysis import exact_analyzer, folded_analyzer
-from search.text import has_diacritics, normalize
+from search.analysis import exact_analyzer, folded_analyzer, pair
+from search.text import WORD_RE, has_diacritics, normalize
 
 MAX_QUERY_CHARS = 500
-MAX_WORDS = 40
+MAX_WORDS = 64
+#: Words counted as typed, repeats, excluded words and "OR" included: each one is a clause or
+#: a nesting level in the Whoosh query, so this bounds its size whatever the distinct words.
+MAX_TERMS = 128
+#: How much a pair of adjacent query words found together counts against the words alone;
+#: tuned on the judged dev sets (bench/eval.py).
+PAIR_BOOST = 1.0
+#: What an exact-diacritic match adds on top of the folded match, when the query has marks.
+EXACT_BOOST = 0.5
+#: BM25 as Whoosh implements it, with parameters tuned on the judged dev sets (bench/eval.py).
+WEIGHTING = BM25F(B=0.75, K1=1.2)
+#: Queries with up to this many clauses rank articles with all of them first.
+TIER_MAX_CLAUSES = 4
+#: A word in more than this share of the articles is scored through its pairs only.
+COMMON_SHARE = 0.2
 
 _EXACT = exact_analyzer()
 _FOLDED = folded_analyzer()
@@ -65,8 +81,27 @@ def _words(text: str) -> tuple[list[str], list[str]]:
     return [t.text for t in _EXACT(text)], [t.text for t in _FOLDED(text)]
 
 
-def _term_or_phrase(fieldname: str, words: list[str] | tuple[str, ...]) -> Query:
-    return Term(fieldname, words[0]) if len(words) == 1 else Phrase(fieldname, list(words))
+def _add_pairs(folded: list[str], alone: set[int], parsed: "ParsedQuery") -> None:
+    """A pair term for two adjacent words, once each, to rank words standing together.
+
+    Only pairs with a word that is a clause by itself: an article with such a pair matches
+    that clause, so adding pair terms to the union of the clauses changes the scores but not
+    the matches. Words inside a phrase or an acronym's form are scored by that phrase.
+    """
+    known = {term.text for term in parsed.boosts}
+    for index, (first, second) in enumerate(zip(folded, folded[1:])):
+        if index not in alone and index + 1 not in alone:
+            continue
+        text = pair(first, second)
+        if text not in known:
+            known.add(text)
+            parsed.boosts.append(Term("pairs", text, boost=PAIR_BOOST))
+
+
+def _term_or_phrase(fieldname: str, words: list[str] | tuple[str, ...], boost: float = 1.0) -> Query:
+    if len(words) == 1:
+        return Term(fieldname, words[0], boost=boost)
+    return Phrase(fieldname, list(words), boost=boost)
 
 
 @dataclass
@@ -77,26 +112,62 @@ class ParsedQuery:
     boosts: list[Query] = field(default_factory=list)
     excluded: list[Query] = field(default_factory=list)
     highlight: set[str] = field(default_factory=set)
+    #: Clause index -> its folded word, for clauses that are one plain word.
+    words: dict[int, str] = field(default_factory=dict)
+    #: Indexes of clauses whose word is in so many articles that it says little on its own.
+    common: set[int] = field(default_factory=set)
+
+    def mark_common(self, reader: IndexReader) -> None:
+        """Find the clauses that are words in more than `COMMON_SHARE` of the articles.
+
+        Questions are full of "của", "các", "là", "được", "có": scored on their own they cost
+        the most (their posting lists are nearly the whole index) and rank nothing, while their
+        pairs ("có_thai" against "có" and "thai") still carry what they add. A query made only
+        of such words keeps them all.
+        """
+        total = reader.doc_count()
+        if not total:
+            return
+        common = {index for index, word in self.words.items()
+                  if reader.doc_frequency("folded", word) > COMMON_SHARE * total}
+        self.common = common if len(common) < len(self.clauses) else set()
 
     def _finish(self, positive: Query) -> Query:
-        if self.boosts:
-            positive = AndMaybe(positive, Or(self.boosts))
         if self.excluded:
             positive = AndNot(positive, Or(self.excluded))
         return positive
 
+    def _scored(self, pair_weight: float = 1.0) -> Query:
+        """The clauses (but common words) and the pair terms, each adding its score: what
+        ranks the hits.
+
+        A pair term only matches where one of its words does, so the union matches what the
+        clauses match, less the articles that only have common words alone. Whoosh's AndMaybe
+        and Require would say the same but lose top hits or fail when its collector replaces
+        their matchers mid-search.
+        """
+        boosts = [Term(b.fieldname, b.text, boost=b.boost * pair_weight) for b in self.boosts]
+        parts = [clause for index, clause in enumerate(self.clauses) if index not in self.common] + boosts
+        return Or(parts) if len(parts) > 1 else parts[0]
+
     def all_words(self) -> Query:
-        """Articles matching every clause: the first tier of results."""
-        return self._finish(And(self.clauses) if len(self.clauses) > 1 else self.clauses[0])
+        """Articles matching every clause: the first tier of results.
+
+        The intersection adds each clause's score once more, so the pair terms are counted
+        twice over to keep about the same ranking as `any_word` within the tier.
+        """
+        if not self.tiered:
+            return self.any_word()
+        return self._finish(And([self._scored(pair_weight=2.0), *self.clauses]))
 
     def any_word(self) -> Query:
         """Articles matching at least one clause: every result, whatever its tier."""
-        return self._finish(Or(self.clauses) if len(self.clauses) > 1 else self.clauses[0])
+        return self._finish(self._scored())
 
     @property
     def tiered(self) -> bool:
         """True when some results match only part of the query (a second tier exists)."""
-        return len(self.clauses) > 1
+        return 1 < len(self.clauses) <= TIER_MAX_CLAUSES
 
 
 class QueryBuilder:
@@ -105,12 +176,16 @@ class QueryBuilder:
     def __init__(self, synonyms: SynonymTable) -> None:
         self.synonyms = synonyms
 
-    def parse(self, text: str) -> ParsedQuery:
+    def parse(self, text: str, reader: IndexReader | None = None) -> ParsedQuery:
+        """The query's clauses; with the index's `reader`, common words are scored by their
+        pairs only (see `ParsedQuery.mark_common`)."""
         text = normalize(text).translate(_QUOTES).strip()
         if not text:
             raise QueryError("the query is empty")
         if len(text) > MAX_QUERY_CHARS:
             raise QueryError(f"the query is longer than {MAX_QUERY_CHARS} characters")
+        if len(WORD_RE.findall(text)) > MAX_TERMS:
+            raise QueryError(f"the query has more than {MAX_TERMS} words")
         diacritics = has_diacritics(text)
         parsed = ParsedQuery()
         run: list[Item] = []
@@ -119,11 +194,15 @@ class QueryBuilder:
             if item is OR:
                 continue
             joined = index + 1 < len(items) and items[index + 1] is OR and not item.negated
-            after_or = index > 0 and items[index - 1] is OR and not item.negated
+            # Only an OR between two searchable items joins them: a leading OR, or one after
+            # an exclusion or another OR, is ignored like a trailing one.
+            after_or = (index > 1 and items[index - 1] is OR and items[index - 2] is not OR
+                        and not items[index - 2].negated and not item.negated)
             if item.negated:
                 parsed.excluded.extend(self._exclusion(item))
             elif after_or:
                 parsed.clauses[-1] = Or([parsed.clauses[-1], self._item(item, diacritics, parsed)])
+                parsed.words.pop(len(parsed.clauses) - 1, None)
             elif joined or item.phrase:
                 self._flush(run, diacritics, parsed)
                 run = []
@@ -136,12 +215,14 @@ class QueryBuilder:
                              else "the query only excludes words; add a word to search for")
         if len(parsed.highlight) > MAX_WORDS:
             raise QueryError(f"the query has more than {MAX_WORDS} distinct words")
+        if reader is not None:
+            parsed.mark_common(reader)
         return parsed
 
     def _match(self, exact: list[str], folded: list[str] | tuple[str, ...], diacritics: bool) -> Query:
         query = _term_or_phrase("folded", folded)
         if diacritics:
-            return Or([_term_or_phrase("exact", exact), query])
+            return Or([_term_or_phrase("exact", exact, boost=EXACT_BOOST), query])
         return query
 
     def _with_synonyms(self, exact: list[str], folded: list[str], diacritics: bool, parsed: ParsedQuery) -> Query:
@@ -182,6 +263,7 @@ class QueryBuilder:
         starts = {0} | {i for i in range(1, len(tokens)) if tokens[i][2] != tokens[i - 1][2]}
         spans = {start: end for start, end, _ in self.synonyms.find(folded_seq)
                  if start in starts and (end in starts or end == len(tokens))}
+        alone: set[int] = set()  # tokens that are a clause by themselves
         pos = 0
         while pos < len(tokens):
             end = spans.get(pos)
@@ -191,7 +273,8 @@ class QueryBuilder:
                     end += 1
             span = tokens[pos:end]
             parsed.clauses.append(self._with_synonyms([t[0] for t in span], [t[1] for t in span], diacritics, parsed))
-            if pos > 0:
-                pair = tokens[pos - 1:pos + 1]
-                parsed.boosts.append(self._match([t[0] for t in pair], [t[1] for t in pair], diacritics))
+            if end == pos + 1:
+                alone.add(pos)
+                parsed.words[len(parsed.clauses) - 1] = span[0][1]
             pos = end
+        _add_pairs(folded_seq, alone, parsed)

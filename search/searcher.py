@@ -12,6 +12,7 @@ import datetime as dt
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -21,9 +22,11 @@ from whoosh.query import And, DateRange, Query, Term
 from whoosh.searching import Results, Searcher
 
 from search.acronyms import SynonymTable
-from search.evaluate import Evaluator, Unsupported, top
+from search.budget import Budget
+from search.evaluate import Evaluator, OutOfTime, Unsupported, top
 from search.highlight import Highlighter
-from search.query import ParsedQuery, QueryBuilder
+from search.query import WEIGHTING, ParsedQuery, QueryBuilder
+from search.spelling import Speller
 from search.store import live_dir, open_index
 
 SORTS = ("relevance", "date")
@@ -65,6 +68,10 @@ class SearchResult:
     took_ms: float
     hits: list[Hit]
     facets: dict[str, dict[str, int]]
+    #: "Did you mean": the query with marks restored or a misspelling corrected, else None.
+    suggestion: str | None = None
+    #: True when the time budget ran out: the hits and counts are what was found by then.
+    partial: bool = False
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
@@ -136,17 +143,29 @@ Page = list[tuple[int, float]]
 FacetCounts = dict[str, list[tuple[str, int]]]
 
 
+def _deadline(budget: Budget) -> Callable[[], None] | None:
+    """A check that raises `OutOfTime` once the budget is spent (None without a budget)."""
+    if budget.deadline is None:
+        return None
+
+    def check() -> None:
+        if budget.clock() >= budget.deadline:
+            raise OutOfTime
+
+    return check
+
+
 def _evaluated_page(evaluator: Evaluator, parsed: ParsedQuery, request: SearchRequest,
-                    filter_q: Query | None) -> tuple[int, FacetCounts, Page]:
+                    filter_q: Query | None, check: Callable[[], None] | None = None) -> tuple[int, FacetCounts, Page]:
     """Total, facets and the requested window, from one evaluation of each tier: the facets
     and the total count the same documents the second tier ranks."""
     memo: dict = {}
     any_word = parsed.any_word()
-    everything = evaluator.evaluate(any_word, memo)
+    everything = evaluator.evaluate(any_word, memo, check)
     matching = everything.mask if filter_q is None else everything.mask & evaluator.docs(filter_q)
     if parsed.tiered:
         all_words = parsed.all_words()
-        first = evaluator.evaluate(all_words, memo)
+        first = evaluator.evaluate(all_words, memo, check)
         first_mask = first.mask & matching
     else:
         first, first_mask = everything, matching
@@ -171,22 +190,23 @@ def _evaluated_page(evaluator: Evaluator, parsed: ParsedQuery, request: SearchRe
 
 
 def _whoosh_page(searcher: Searcher, parsed: ParsedQuery, request: SearchRequest,
-                 filter_q: Query | None) -> tuple[int, FacetCounts, Page]:
-    """The same through Whoosh's own searches, for queries `Evaluator` does not handle."""
-    facets = sorting.Facets()
-    facets.add_facet("source", _count_facet("source"))
-    facets.add_facet("year", _count_facet("year"))
-    everything = searcher.search(parsed.any_word(), limit=1, filter=filter_q, groupedby=facets)
+                 filter_q: Query | None, budget: Budget) -> tuple[int, FacetCounts, Page]:
+    """The same through Whoosh's own searches, for queries `Evaluator` does not handle: the
+    page first and the count second, so a query past its time budget still shows its best hits."""
     start = (request.page - 1) * request.per_page
     end = start + request.per_page
     sortedby = sorting.FieldFacet("date", reverse=True) if request.sort == "date" else None
-    first = searcher.search(parsed.all_words(), limit=end, filter=filter_q, sortedby=sortedby)
+    first = budget.search(searcher, parsed.all_words(), limit=end, filter=filter_q, sortedby=sortedby)
     window = list(first[start:end])
-    if parsed.tiered and len(window) < end - start:
+    if parsed.tiered and len(window) < end - start and not budget.partial:
         skipped = len(first)
-        rest = searcher.search(parsed.any_word(), limit=end - skipped, filter=filter_q,
-                               mask=parsed.all_words(), sortedby=sortedby)
+        rest = budget.search(searcher, parsed.any_word(), limit=end - skipped, filter=filter_q,
+                             mask=parsed.all_words(), sortedby=sortedby)
         window.extend(rest[max(0, start - skipped):end - skipped])
+    facets = sorting.Facets()
+    facets.add_facet("source", _count_facet("source"))
+    facets.add_facet("year", _count_facet("year"))
+    everything = budget.search(searcher, parsed.any_word(), limit=1, filter=filter_q, groupedby=facets)
     counts = {name: _counts(everything, name) for name in ("source", "year")}
     return len(everything), counts, [(hit.docnum, hit.score) for hit in window]
 
@@ -194,20 +214,22 @@ def _whoosh_page(searcher: Searcher, parsed: ParsedQuery, request: SearchRequest
 class SearchIndex:
     """The index as one process sees it: one open index, a searcher refreshed per request."""
 
-    def __init__(self, index_dir: Path, synonyms: SynonymTable) -> None:
+    def __init__(self, index_dir: Path, synonyms: SynonymTable, time_budget: float | None = None) -> None:
         self.index_dir = index_dir
+        self.time_budget = time_budget
         self._lock = threading.Lock()
         self._evaluated: Searcher | None = None
         self._eval: Evaluator | None = None
         self._open()
         self.queries = QueryBuilder(synonyms)
+        self._speller: Speller | None = None
 
     def _open(self) -> None:
         """Open the live generation; the one replaced is left to the garbage collector, as
         `refresh()` does, because a request in another thread may still be reading it."""
         self._ix = open_index(self.index_dir)
         self._live = Path(self._ix.storage.folder)
-        self._searcher: Searcher = self._ix.searcher()
+        self._searcher: Searcher = self._ix.searcher(weighting=WEIGHTING)
 
     def searcher(self) -> Searcher:
         """The searcher for the newest complete commit of the live generation."""
@@ -219,7 +241,7 @@ class SearchIndex:
                 # Not `Searcher.refresh()`: it reuses the reader of a segment that gained
                 # deletions since, so a replaced or deleted article would still be found.
                 if self._ix.latest_generation() != self._searcher.reader().generation():
-                    self._searcher = self._ix.searcher()
+                    self._searcher = self._ix.searcher(weighting=WEIGHTING)
             except OSError:  # the generation was switched and removed since the check above
                 self._open()
             return self._searcher
@@ -249,22 +271,36 @@ class SearchIndex:
             return self._eval
 
     def search(self, request: SearchRequest) -> SearchResult:
-        """One page of hits; articles matching every clause come before partial matches."""
+        """One page of hits; articles matching every clause come before partial matches.
+
+        The evaluator ranks and counts in one pass over the posting lists, checking the time
+        budget between query nodes; past it the answer is empty and marked partial. Queries it
+        does not handle go through Whoosh within the budget: the page is found first and counted
+        second, so a slow query still shows its best hits; past it, the result is marked partial.
+        """
         started = time.perf_counter()
-        parsed = self.queries.parse(request.q)
+        budget = Budget(self.time_budget)
         searcher = self.searcher()
+        parsed = self.queries.parse(request.q, searcher.reader())
         filter_q = _filter(request)
+        highlighter = Highlighter(parsed.highlight)
         evaluator = self._evaluator(searcher)
+        check = _deadline(budget)
         try:
             if evaluator is None:
                 raise Unsupported("no evaluator for this index")
-            total, facets, page = _evaluated_page(evaluator, parsed, request, filter_q)
+            total, facets, page = _evaluated_page(evaluator, parsed, request, filter_q, check)
         except Unsupported:
-            total, facets, page = _whoosh_page(searcher, parsed, request, filter_q)
-        highlighter = Highlighter(parsed.highlight)
-        hits = [self._hit(searcher.stored_fields(docnum), score, request, highlighter) for docnum, score in page]
+            total, facets, page = _whoosh_page(searcher, parsed, request, filter_q, budget)
+        except OutOfTime:  # nothing ranked yet: an empty page, marked partial
+            budget.partial = True
+            total, facets, page = 0, {"source": [], "year": []}, []
+        stored = [searcher.stored_fields(docnum) for docnum, _ in page]
+        hits = [self._hit(fields, score, request, highlighter) for fields, (_, score) in zip(stored, page)]
+        texts = (f"{fields['title']}\n\n{fields['body']}" for fields in stored)
+        suggestion = self.speller(searcher).suggest(request.q, texts)
         return SearchResult(
-            total=total,
+            total=max(total, (request.page - 1) * request.per_page + len(hits)),
             page=request.page,
             per_page=request.per_page,
             took_ms=round((time.perf_counter() - started) * 1000, 2),
@@ -273,7 +309,16 @@ class SearchIndex:
                 "source": dict(sorted(facets["source"], key=lambda kv: (-kv[1], kv[0]))),
                 "year": dict(sorted(facets["year"], reverse=True)),
             },
+            suggestion=suggestion,
+            partial=budget.partial,
         )
+
+    def speller(self, searcher: Searcher) -> Speller:
+        """The speller for the searcher's generation: its lexicon cache is only valid there."""
+        with self._lock:
+            if self._speller is None or self._speller.reader is not searcher.reader():
+                self._speller = Speller(searcher.reader())
+            return self._speller
 
     @staticmethod
     def _hit(fields: dict, score: float, request: SearchRequest, highlighter: Highlighter) -> Hit:

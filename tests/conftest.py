@@ -45,3 +45,26 @@ def make_index(tmp_path: Path) -> Callable[..., SearchIndex]:
 
 def ids(result) -> list[str]:
     return [hit.id for hit in result.hits]
+
+
+#: An article written to break out of HTML wherever its text lands: in a tag, an attribute
+#: (both quote styles), a <mark>, a link. Every page and the widget must show it as text.
+XSS_ARTICLE = Article(
+    id="xss/<b>1\"'",
+    title="Tin độc <script>alert('title')</script> \"bảo hiểm\" 'xã hội' </mark><img src=x onerror=alert(1)>",
+    body=("Đoạn đầu <script>window.__xss = 1</script> nói về bảo hiểm.\n\n"
+          "<img src=x onerror=\"window.__xss = 2\"> \" onmouseover=\"window.__xss=3\" ' "
+          "</mark><mark>bảo hiểm</mark> &lt;b&gt; &amp; <a href=\"javascript:window.__xss=4\">link</a>"),
+    date="2023-03-04",
+    source="<i>Báo \"Độc\"</i>",
+    url="javascript:window.__xss=5",
+)
+
+
+@pytest.fixture(scope="session")
+def web_index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The seed corpus plus `XSS_ARTICLE`: what the page, widget and browser tests search."""
+    index_dir = tmp_path_factory.mktemp("web-index")
+    report = build(index_dir, [*iter_corpus([CORPUS]), XSS_ARTICLE])
+    assert report.added == 6 and not report.failed
+    return index_dir

@@ -24,6 +24,11 @@ def test_search_returns_the_documented_json(client):
     assert set(hit) == {"id", "title", "date", "source", "author", "score", "title_html", "snippet_html"}
     assert "<mark>" in hit["snippet_html"]
     assert set(body["facets"]) == {"source", "year"}
+    assert body["suggestion"] == "bảo hiểm xã hội"
+
+
+def test_suggestion_is_null_when_the_query_is_fine(client):
+    assert client.simulate_get("/search", params={"q": "bảo hiểm xã hội"}).json["suggestion"] is None
 
 
 def test_query_without_diacritics_highlights_accented_words(client):

@@ -10,7 +10,8 @@ import pytest
 
 from search.acronyms import load_synonyms
 from search.article import Article
-from search.evaluate import Evaluator, top
+from search.budget import Budget
+from search.evaluate import Evaluator, OutOfTime, top
 from search.indexer import build
 from search.query import QueryBuilder
 from search.schema import to_document
@@ -52,7 +53,7 @@ def test_matches_and_scores_are_whooshs(index, q):
     searcher = index.searcher()
     assert searcher.reader().has_deletions() and len(list(searcher.reader().leaf_readers())) > 1
     evaluator = Evaluator(searcher)
-    parsed = QueryBuilder(load_synonyms()).parse(q)
+    parsed = QueryBuilder(load_synonyms()).parse(q, searcher.reader())
     for query in (parsed.any_word(), parsed.all_words()):
         expected = dict(searcher.search(query, limit=None).items())
         match = evaluator.evaluate(query)
@@ -68,9 +69,9 @@ def test_matches_and_scores_are_whooshs(index, q):
 def test_pages_totals_and_facets_are_whooshs(index, q, page, sort, source):
     searcher = index.searcher()
     request = SearchRequest(q=q, page=page, per_page=7, sort=sort, source=source)
-    parsed = QueryBuilder(load_synonyms()).parse(q)
+    parsed = QueryBuilder(load_synonyms()).parse(q, searcher.reader())
     ours = _evaluated_page(Evaluator(searcher), parsed, request, _filter(request))
-    theirs = _whoosh_page(searcher, parsed, request, _filter(request))
+    theirs = _whoosh_page(searcher, parsed, request, _filter(request), Budget(None))
     assert ours[0] == theirs[0]
     assert {k: sorted(v) for k, v in ours[1].items()} == {k: sorted(v) for k, v in theirs[1].items()}
     if sort == "relevance":  # ties may be broken differently: compare the scores, in order
@@ -98,3 +99,17 @@ def test_top_breaks_ties_by_document_number():
 def test_the_evaluator_serves_the_searches(index):
     index.search(SearchRequest(q="bảo hiểm xã hội"))
     assert index._eval is not None and index._eval._cache.size > 0
+
+
+def test_the_deadline_is_checked_between_query_nodes(index):
+    searcher = index.searcher()
+    parsed = QueryBuilder(load_synonyms()).parse("bảo hiểm xã hội y tế", searcher.reader())
+    calls = []
+
+    def check():
+        calls.append(1)
+        if len(calls) == 3:
+            raise OutOfTime
+
+    with pytest.raises(OutOfTime):
+        _evaluated_page(Evaluator(searcher), parsed, SearchRequest(q="x"), None, check)

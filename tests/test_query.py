@@ -1,8 +1,8 @@
 import pytest
-from whoosh.query import And, AndMaybe, AndNot, Or, Phrase, Term
+from whoosh.query import And, AndNot, Or, Phrase, Term
 
 from search.acronyms import load_synonyms
-from search.query import OR, Item, QueryBuilder, QueryError, lex
+from search.query import EXACT_BOOST, OR, Item, QueryBuilder, QueryError, lex
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +33,8 @@ def test_query_without_diacritics_uses_only_the_folded_field(builder):
 
 def test_query_with_diacritics_also_matches_the_exact_field(builder):
     parsed = builder.parse("Quảng Ngãi")
-    assert parsed.clauses[0] == Or([Term("exact", "quảng"), Term("folded", "quang")])
+    assert parsed.clauses[0] == Or([Term("exact", "quảng", boost=EXACT_BOOST), Term("folded", "quang")])
+    assert EXACT_BOOST > 0  # an exact match always adds to the folded one
 
 
 def test_tone_placement_and_nfd_do_not_change_the_query(builder):
@@ -61,10 +62,11 @@ def test_document_number_is_a_phrase_of_its_parts(builder):
     assert clause == Phrase("folded", ["96", "nq", "bcs"])
 
 
-def test_adjacent_words_get_a_phrase_boost(builder):
+def test_adjacent_words_score_their_pair_term(builder):
     parsed = builder.parse("chính sách mới")
-    assert isinstance(parsed.all_words(), AndMaybe)
-    assert len(parsed.boosts) == 2
+    assert [term.text for term in parsed.boosts] == ["chinh_sach", "sach_moi"]
+    assert all(term.fieldname == "pairs" for term in parsed.boosts)
+    assert isinstance(parsed.all_words(), And)
 
 
 def test_exclusion_and_or(builder):
@@ -78,7 +80,8 @@ def test_exclusion_and_or(builder):
 def test_all_words_requires_every_clause(builder):
     parsed = builder.parse('hội nghị "y tế"')
     assert parsed.tiered
-    assert isinstance(next(parsed.all_words().children()), And)
+    scored, *required = parsed.all_words().children()
+    assert required == parsed.clauses
 
 
 @pytest.mark.parametrize("text", ["", "   ", "***", "-bhxh", '""', "-a -b", "!!! ??"])
@@ -95,3 +98,13 @@ def test_overlong_query_is_refused(builder):
 def test_wildcards_are_separators_not_expansions(builder):
     parsed = builder.parse("bao*")
     assert parsed.clauses == [Term("folded", "bao")]
+
+
+@pytest.mark.parametrize("text, words", [
+    ("OR bhxh", {"bhxh"}),
+    ("-bhyt OR bhxh", {"bhxh"}),
+    ("bhxh OR OR y", {"bhxh", "y"}),
+])
+def test_an_or_without_a_searchable_item_before_it_is_ignored(builder, text, words):
+    parsed = builder.parse(text)
+    assert {term for field, term in parsed.any_word().iter_all_terms() if field == "folded"} >= words

@@ -2,8 +2,9 @@ import datetime as dt
 import unicodedata
 
 import pytest
+from whoosh.query import Term
 
-from search.query import QueryError
+from search.query import TIER_MAX_CLAUSES, QueryError
 from search.searcher import SearchRequest, date_bound
 from tests.conftest import ids
 
@@ -175,3 +176,43 @@ def test_date_bound_parses_partial_dates():
     for bad in ("2022-13", "22-01-01", "2022-02-30", "yesterday"):
         with pytest.raises(ValueError):
             date_bound(bad)
+
+
+def test_top_hits_are_the_best_of_all_hits(make_index):
+    # Whoosh replaces matchers mid-search to skip what cannot reach the top; with AndMaybe
+    # that dropped the best hits of long queries. The ranked query must not depend on it.
+    words = "người lao động được hưởng chế độ bảo hiểm thất nghiệp khi nghỉ việc".split()
+    articles = [{"id": f"n{i}", "title": f"tin {i}", "body": " ".join(words[i % 5:i % 5 + 3] * (i + 1))}
+                for i in range(40)]
+    articles.append({"id": "best", "title": "Bảo hiểm thất nghiệp", "body": " ".join(words)})
+    index = make_index(*articles)
+    query = "người lao động được hưởng bảo hiểm thất nghiệp khi nào"
+    parsed = index.queries.parse(query, index.searcher().reader())
+    searcher = index.searcher()
+    for tier in (parsed.any_word(), parsed.all_words()):
+        everything = [hit["id"] for hit in searcher.search(tier, limit=None)]
+        assert [hit["id"] for hit in searcher.search(tier, limit=3)] == everything[:3]
+    assert ids(search(index, query))[0] == "best"
+
+
+def test_common_words_count_through_their_pairs(make_index):
+    index = make_index(*({"id": f"a{i}", "title": "tin", "body": f"có việc số {i}"} for i in range(5)),
+                       {"id": "b", "title": "sức khỏe", "body": "khi có thai cần khám"})
+    parsed = index.queries.parse("có thai", index.searcher().reader())
+    assert parsed.words == {0: "co", 1: "thai"} and parsed.common == {0}
+    leaves = set(parsed.any_word().leaves())
+    assert Term("folded", "co") not in leaves and Term("pairs", "co_thai") in leaves
+    assert ids(search(index, "có thai")) == ["b"]
+    # A query of common words only keeps them all.
+    assert len(search(index, "có").hits) == 6
+
+
+def test_long_questions_are_ranked_as_a_whole(make_index):
+    index = make_index({"id": "most", "title": "Tiêm vắc xin", "body": "trẻ em tiêm vắc xin sởi miễn phí"},
+                       {"id": "some", "title": "Tin", "body": "trẻ em đi học tiêm"})
+    question = "trẻ em được tiêm vắc xin sởi ở đâu"
+    parsed = index.queries.parse(question, index.searcher().reader())
+    assert len(parsed.clauses) > TIER_MAX_CLAUSES and not parsed.tiered
+    assert parsed.all_words() == parsed.any_word()
+    assert ids(search(index, question)) == ["most", "some"]
+    assert index.queries.parse("vắc xin sởi").tiered

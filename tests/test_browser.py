@@ -1,0 +1,331 @@
+"""End to end in headless Chromium: the page, the article view and the widget on another origin.
+
+Runs Debian's chromium (`/usr/bin/chromium`, or `VNSEARCH_CHROMIUM`) through the `playwright`
+package against a real gunicorn serving a small index (the seed corpus and the XSS article).
+Without chromium these tests skip, except under CI, where a missing browser is a failure.
+Screenshots of the page, the article view and the widget go to `screenshots/` for a person to
+look at.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, XSS_ARTICLE
+from tests.test_server import _free_port
+
+CHROMIUM = Path(os.environ.get("VNSEARCH_CHROMIUM", "/usr/bin/chromium"))
+LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SCREENSHOTS = ROOT / "screenshots"
+TIMEOUT_MS = 10_000
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"browser tests cannot run under CI: {reason}")
+    pytest.skip(reason)
+
+
+try:
+    from playwright.sync_api import Page, expect, sync_playwright
+
+    expect.set_options(timeout=TIMEOUT_MS)
+except ImportError:  # pragma: no cover - the test extra installs it
+    sync_playwright = None
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if sync_playwright is None:
+        _unavailable("the playwright package is not installed (pip install -e '.[test]')")
+    if not CHROMIUM.exists():
+        _unavailable(f"no chromium at {CHROMIUM} (apt-get install chromium, or set VNSEARCH_CHROMIUM)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        yield browser
+        browser.close()
+
+
+class HostPage(SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def _serve_folder(root: Path):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(HostPage, directory=str(root)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+@pytest.fixture(scope="module")
+def host(tmp_path_factory: pytest.TempPathFactory):
+    """Another site (another origin), listed in VNSEARCH_CORS_ORIGINS: a plain page that
+    embeds the widget, with CSS that would restyle the widget if it could reach into it."""
+    root = tmp_path_factory.mktemp("host")
+    server, origin = _serve_folder(root)
+    yield root, origin
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def unlisted_host(tmp_path_factory: pytest.TempPathFactory):
+    """A site whose origin is not listed."""
+    root = tmp_path_factory.mktemp("unlisted")
+    server, origin = _serve_folder(root)
+    yield root, origin
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def service(web_index_dir: Path, host, tmp_path_factory: pytest.TempPathFactory):
+    """gunicorn serving the web index, with the host page's origin allowed for CORS."""
+    _, host_origin = host
+    port = _free_port()
+    home = tmp_path_factory.mktemp("home")
+    env = dict(os.environ, VNSEARCH_INDEX_DIR=str(web_index_dir), VNSEARCH_PORT=str(port),
+               VNSEARCH_WORKERS="2", VNSEARCH_CORS_ORIGINS=host_origin, HOME=str(home))
+    env.pop("XDG_RUNTIME_DIR", None)
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "wsgi:application"], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(base + "/healthz", timeout=5).close()
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail("gunicorn did not start: " + proc.stderr.read().decode(errors="replace")[-2000:])
+            time.sleep(0.2)
+    yield base
+    proc.terminate()
+    proc.wait(timeout=15)
+
+
+@pytest.fixture
+def page(browser, request):
+    """A fresh page that records dialogs, uncaught errors and console errors; a test fails if
+    anything it did raised a dialog (an injected alert would)."""
+    context = browser.new_context(viewport={"width": 1100, "height": 800}, locale="vi-VN")
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.dialogs, page.errors = [], []
+    page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    page.on("console", lambda msg: msg.type == "error" and page.errors.append(msg.text))
+    yield page
+    context.close()
+
+
+def shot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / name), full_page=False)
+
+
+def assert_inert(page: Page) -> None:
+    assert page.dialogs == []
+    assert page.evaluate("() => window.__xss") is None
+    assert page.locator("img").count() == 0  # playwright's CSS engine looks inside shadow roots too
+    assert page.locator("script:not([src])").count() == 0
+
+
+def test_type_without_diacritics_filter_by_outlet_and_open_an_article(page, service):
+    page.goto(service + "/")
+    page.evaluate("() => { window.__sameDocument = true; }")
+    page.locator("#q").press_sequentially("bao hiem xa hoi", delay=40)
+    expect(page.locator("#results mark").first).to_have_text("bảo hiểm xã hội", ignore_case=True)
+    expect(page).to_have_url(service + "/?q=bao+hiem+xa+hoi")
+    assert page.evaluate("() => window.__sameDocument") is True  # no page load while typing
+    hits = page.locator(".hit")
+    everything = hits.count()
+    assert everything >= 4
+    shot(page, "search-page.png")
+
+    page.select_option("select[name=source]", "VTC News")
+    expect(hits).to_have_count(1)
+    expect(page).to_have_url(service + "/?q=bao+hiem+xa+hoi&source=VTC+News")
+    expect(hits.first.locator("h2")).to_contain_text("Nghị quyết 96/NQ-BCS")
+    assert page.evaluate("() => window.__sameDocument") is True
+
+    page.go_back()  # the state lives in the URL: Back shows every outlet again
+    expect(page).to_have_url(service + "/?q=bao+hiem+xa+hoi")
+    expect(page.locator("select[name=source]")).to_have_value("")
+    expect(hits).to_have_count(everything)
+
+    page.select_option("select[name=source]", "VTC News")
+    expect(hits).to_have_count(1)
+    hits.first.locator("h2 a").click()
+    expect(page).to_have_url(service + "/read/003_50a1d9bb06e22414?q=bao+hiem+xa+hoi#first-match")
+    first = page.locator("#first-match")
+    expect(first).to_have_text(re.compile("bảo hiểm xã hội|BHXH", re.IGNORECASE))  # acronyms match too
+    expect(first).to_be_in_viewport()
+    assert page.locator(".body mark").count() > 1
+    shot(page, "article.png")
+    assert page.errors == []
+
+
+def test_the_page_works_without_javascript(browser, service):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(service + "/")
+    page.fill("#q", "quang ngai")
+    page.press("#q", "Enter")
+    expect(page).to_have_url(service + "/?q=quang+ngai&from=&to=&source=&sort=relevance")
+    expect(page.locator(".hit mark").first).to_have_text("Quảng Ngãi")
+    page.locator(".hit h2 a").first.click()
+    expect(page.locator("#first-match")).to_be_in_viewport()
+    page.goto(service + "/?q=vssid&source=VTC+News")
+    page.get_by_role("link", name="tìm “vssid” trong mọi tin").click()
+    expect(page).to_have_url(service + "/?q=vssid")
+    expect(page.locator(".hit mark").first).to_have_text("VssID")
+    page.goto(service + "/?q=xyzzy+qwerty&from=2022&to=2022")
+    expect(page.locator(".empty h1")).to_have_text("Không tìm thấy kết quả cho “xyzzy qwerty”")
+    shot(page, "empty-state.png")
+    context.close()
+
+
+def test_readable_on_a_phone(browser, service):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
+                                  has_touch=True)
+    page = context.new_page()
+    page.goto(service + "/?q=bhxh")
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+    assert page.evaluate("() => parseFloat(getComputedStyle(document.querySelector('.snippet')).fontSize)") >= 15
+    shot(page, "search-phone.png")
+    context.close()
+
+
+def write_host_page(root: Path, service: str) -> None:
+    (root / "index.html").write_text(f"""<!doctype html>
+<html lang="vi"><head><meta charset="utf-8"><title>Báo Địa Phương</title><link rel="icon" href="data:,">
+<style>
+  body {{ font-family: Georgia, serif; color: #700; margin: 2rem; background: #fffbe8; }}
+  input, button, li, mark, a {{ background: red !important; font-size: 40px !important; }}
+</style>
+<script src="{service}/widget.js" defer></script>
+</head><body>
+<h1>Báo Địa Phương</h1>
+<p>Tìm trong kho tin:</p>
+<vnsearch-box></vnsearch-box>
+<p>Nội dung khác của trang.</p>
+</body></html>
+""", encoding="utf-8")
+
+
+def test_widget_on_another_origin_with_the_keyboard(page, service, host):
+    root, origin = host
+    write_host_page(root, service)
+    page.goto(origin + "/index.html")
+    box = page.get_by_role("combobox")
+    expect(box).to_have_attribute("aria-expanded", "false")
+    box.press_sequentially("bao hi", delay=40)
+    listbox = page.get_by_role("listbox")
+    expect(listbox).to_be_visible()
+    expect(box).to_have_attribute("aria-expanded", "true")
+    options = page.get_by_role("option")
+    expect(options.filter(has_text="bảo hiểm xã hội")).to_have_count(1)
+    texts = options.all_inner_texts()
+    for _ in range(texts.index("bảo hiểm xã hội") + 1):
+        box.press("ArrowDown")
+    selected = page.locator("[role=option][aria-selected=true]")
+    expect(selected).to_have_text("bảo hiểm xã hội")
+    expect(box).to_have_attribute("aria-activedescendant", selected.get_attribute("id"))
+    # The host's `background: red !important` and 40px fonts do not reach inside.
+    assert page.evaluate("""() => {
+        const input = document.querySelector('vnsearch-box').shadowRoot.querySelector('input');
+        const style = getComputedStyle(input);
+        return style.backgroundColor !== 'rgb(255, 0, 0)' && parseFloat(style.fontSize) < 20;
+    }""")
+    shot(page, "widget-suggestions.png")
+
+    box.press("Enter")
+    expect(box).to_have_value("bảo hiểm xã hội")
+    expect(listbox).to_be_hidden()
+    results = page.get_by_role("region", name="Kết quả")
+    expect(results.locator(".hit").first).to_be_visible()
+    expect(results.locator("mark").first).to_have_text("bảo hiểm xã hội", ignore_case=True)
+    link = results.locator(".hit a").first
+    assert link.get_attribute("href").startswith(service + "/read/")
+    shot(page, "widget-results.png")
+
+    box.press("Escape")
+    expect(results).to_be_hidden()
+    box.press("Escape")
+    expect(box).to_have_value("")
+    assert page.errors == []
+
+
+def test_the_xss_article_stays_inert_in_the_page_the_article_and_the_widget(page, service, host):
+    page.goto(service + "/")
+    page.locator("#q").press_sequentially("tin doc bao hiem", delay=20)
+    title = page.locator(".hit h2").first
+    expect(title).to_contain_text("<script>alert('title')</script>")
+    expect(title).to_contain_text("</mark><img src=x onerror=alert(1)>")
+    expect(page.locator(".hit .meta").first).to_contain_text('<i>Báo "Độc"</i>')
+    assert_inert(page)
+
+    page.locator(".hit h2 a").first.click()
+    expect(page.locator("article h1")).to_contain_text("<script>alert('title')</script>")
+    expect(page.locator(".body")).to_contain_text('<img src=x onerror="window.__xss = 2">')
+    expect(page.locator("#first-match")).to_be_in_viewport()
+    page.locator(".body").hover()
+    assert_inert(page)
+    assert page.get_by_role("link", name="link").count() == 0
+    shot(page, "xss-article.png")
+
+    root, origin = host
+    write_host_page(root, service)
+    page.goto(origin + "/index.html")
+    box = page.get_by_role("combobox")
+    box.press_sequentially("tin doc", delay=20)
+    expect(page.get_by_role("option").filter(has_text=XSS_ARTICLE.title)).to_have_count(1)
+    box.press("Enter")
+    widget_title = page.get_by_role("region", name="Kết quả").locator(".hit a").first
+    expect(widget_title).to_contain_text("</mark><img src=x onerror=alert(1)>")
+    page.get_by_role("region", name="Kết quả").hover()
+    assert_inert(page)
+    assert page.errors == []
+
+
+def test_the_widget_on_an_unlisted_origin_gets_nothing(page, service, unlisted_host):
+    root, origin = unlisted_host
+    write_host_page(root, service)
+    page.goto(origin + "/index.html")
+    box = page.get_by_role("combobox")
+    box.press_sequentially("bao hi", delay=20)
+    box.press("Enter")
+    results = page.get_by_role("region", name="Kết quả")
+    expect(results).to_contain_text("Không tìm được")  # the browser refused the answer (no CORS header)
+    expect(page.get_by_role("option")).to_have_count(0)
+    assert any("CORS" in error for error in page.errors)
+
+
+def test_pagination_without_reloading_and_back(page, service):
+    page.goto(service + "/?q=bao+hiem&per_page=2")
+    page.evaluate("() => { window.__sameDocument = true; }")
+    first_titles = page.locator(".hit h2").all_inner_texts()
+    page.get_by_role("link", name="Sau ›").click()
+    expect(page).to_have_url(service + "/?q=bao+hiem&per_page=2&page=2")
+    expect(page.locator(".pages [aria-current=page]")).to_have_text("2")
+    assert page.locator(".hit h2").all_inner_texts() != first_titles
+    page.go_back()
+    expect(page.locator(".pages [aria-current=page]")).to_have_text("1")
+    assert page.locator(".hit h2").all_inner_texts() == first_titles
+    assert page.evaluate("() => window.__sameDocument") is True
+    assert page.errors == []

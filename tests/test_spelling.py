@@ -1,0 +1,37 @@
+from search.searcher import SearchRequest
+from search.spelling import Speller, accented_forms
+
+
+def test_accented_forms_cover_every_mark_in_canonical_tone_place():
+    forms = accented_forms("bao")
+    assert {"bao", "bảo", "báo", "bão", "bào", "bạo"} <= set(forms)
+    assert "hòa" in accented_forms("hoa") and "hoà" not in accented_forms("hoa")
+    assert {"đi", "di"} <= set(accented_forms("di"))
+    assert accented_forms("2019") == [] and accented_forms("internationally") == []
+
+
+def suggest(index, q):
+    return index.search(SearchRequest(q=q)).suggestion
+
+
+def test_query_without_marks_gets_the_form_its_hits_use(seed_index):
+    assert suggest(seed_index, "bao hiem xa hoi") == "bảo hiểm xã hội"
+    assert suggest(seed_index, "Tuyen truyen") == "Tuyên truyền"
+    assert suggest(seed_index, "bảo hiem") == "bảo hiểm"
+
+
+def test_misspelled_word_is_corrected_from_its_neighbours(seed_index):
+    # The seed corpus has "nhiệu quả" once, as a typo; "hiệu quả" is in most articles.
+    assert suggest(seed_index, "nhiệu quả") == "hiệu quả"
+
+
+def test_nothing_to_suggest(seed_index):
+    for q in ("bảo hiểm xã hội", "BHXH", "96/NQ-BCS", "hiệu quả"):
+        assert suggest(seed_index, q) is None, q
+
+
+def test_a_speller_belongs_to_one_generation(make_index):
+    index = make_index({"id": "a", "title": "Bảo hiểm", "body": "bảo hiểm y tế"})
+    first = index.speller(index.searcher())
+    assert index.speller(index.searcher()) is first
+    assert Speller(index.searcher().reader()).suggest("bao hiem") == "bảo hiểm"

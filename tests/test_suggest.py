@@ -1,0 +1,166 @@
+import threading
+from pathlib import Path
+
+import pytest
+
+from search import suggest
+from search.suggest import GenerationalSuggester, Suggester, build_in_child, key, prefix_key, read_titles
+
+TITLES = [
+    ("a", "Tăng cường tuyên truyền chính sách bảo hiểm xã hội", "2022-05-01"),
+    ("b", "Bảo hiểm xã hội tỉnh Quảng Ngãi tổng kết năm", "2023-01-02"),
+    ("c", "Người dân tham gia bảo hiểm y tế", "2021-07-09"),
+    ("d", "Nghị quyết 96/NQ-BCS về truyền thông", None),
+    ("e", "Bảo hiểm xã hội, bảo hiểm y tế: kết quả", "2020-01-01"),
+    ("f", "Quảng Ngãi mưa lớn", "2019-01-01"),
+]
+
+
+@pytest.fixture(scope="module")
+def suggester() -> Suggester:
+    return Suggester(TITLES)
+
+
+def texts(suggestions, kind=None):
+    return [s.text for s in suggestions if kind is None or s.kind == kind]
+
+
+def test_prefix_without_diacritics_suggests_the_accented_phrase(suggester):
+    phrases = texts(suggester.suggest("bao hi"), "phrase")
+    assert "bảo hiểm xã hội" in phrases and "bảo hiểm y tế" in phrases
+    assert phrases == texts(suggester.suggest("BẢO HI"), "phrase") == texts(suggester.suggest("bảo hi"), "phrase")
+
+
+def test_phrases_rank_by_how_many_titles_hold_them(suggester):
+    assert texts(suggester.suggest("bao"), "phrase")[:2] == ["bảo hiểm", "bảo hiểm xã hội"]
+
+
+def test_the_written_form_is_kept_and_lower_case_preferred(suggester):
+    assert "Quảng Ngãi" in texts(suggester.suggest("quang ng"))
+    assert "Bảo hiểm xã hội" not in texts(suggester.suggest("bao hiem"), "phrase")
+
+
+def test_fragments_and_function_word_edges_are_not_offered(suggester):
+    # "hiểm xã" only ever stands before "hội"; "về truyền" starts with a function word.
+    assert texts(suggester.suggest("hiem xa"), "phrase")[0] == "hiểm xã hội"
+    assert "hiểm xã" not in texts(suggester.suggest("hiem xa"))
+    assert texts(suggester.suggest("ve tr"), "phrase") == []
+
+
+def test_a_phrase_does_not_cross_punctuation_but_keeps_document_numbers(suggester):
+    assert "xã hội, bảo hiểm" not in " | ".join(texts(suggester.suggest("xa hoi"), "phrase"))
+    assert texts(suggester.suggest("96/nq"), "phrase")[0] == "96/NQ-BCS"
+    assert texts(suggester.suggest("96 nq b"), "phrase")[0] == "96/NQ-BCS"
+
+
+def test_titles_match_from_their_start_newest_first(suggester):
+    titles = suggester.suggest("bao hiem xa hoi")
+    assert [s.id for s in titles if s.kind == "title"] == ["b", "e"]
+    assert titles[-1].to_json() == {"text": TITLES[4][1], "kind": "title", "id": "e"}
+
+
+def test_a_finished_word_is_not_completed(suggester):
+    assert texts(suggester.suggest("tang")) and not texts(suggester.suggest("tan "))
+    assert prefix_key("bao ") == "bao " and prefix_key("bao") == "bao" and key("Bảo  Hiểm!") == "bao hiem"
+
+
+def test_nothing_typed_or_nothing_matching(suggester):
+    assert suggester.suggest("") == [] and suggester.suggest("  ,") == []
+    assert suggester.suggest("zzzz") == []
+
+
+def test_limit_applies_to_each_kind(suggester):
+    result = suggester.suggest("b", limit=1)
+    assert [s.kind for s in result] == ["phrase", "title"]
+
+
+def test_short_and_long_prefixes_rank_alike():
+    many = [(str(i), f"Giá vàng {word} {i}", f"2020-01-{i % 28 + 1:02d}")
+            for i, word in enumerate(["tăng", "giảm", "đứng", "lên"] * 10)]
+    many += [(f"x{i}", f"Giá xăng giảm {i}", None) for i in range(5)]
+    suggester = Suggester(many)
+    assert texts(suggester.suggest("g"), "phrase")[0] == texts(suggester.suggest("gia v"), "phrase")[0] == "giá vàng"
+
+
+def test_reads_live_titles_from_the_index(web_index_dir: Path):
+    rows = read_titles(web_index_dir)
+    assert len(rows) == 6 and all(isinstance(title, str) for _, title, _ in rows)
+
+
+def test_the_suggester_is_built_in_a_child_process(web_index_dir: Path, tmp_path: Path):
+    suggester = build_in_child(web_index_dir)
+    assert "bảo hiểm xã hội" in texts(suggester.suggest("bao hi"), "phrase")
+    with pytest.raises(RuntimeError, match="no index"):
+        build_in_child(tmp_path)
+
+
+def test_generational_suggester_rebuilds_in_the_background():
+    loads: list[int] = []
+    release = threading.Event()
+
+    def load(_: Path):
+        loads.append(len(loads))
+        if len(loads) > 1:
+            release.wait(5)
+        return Suggester([(str(len(loads)), f"Bản tin số {len(loads)}", None)])
+
+    suggesters = GenerationalSuggester(Path("unused"), load)
+    first = suggesters.get(1)
+    assert texts(first.suggest("ban tin"), "title") == ["Bản tin số 1"]
+    assert suggesters.get(1) is first and loads == [0]
+    assert suggesters.get(2) is first  # the rebuild runs; the old one answers meanwhile
+    release.set()
+    for _ in range(100):
+        if suggesters.get(2) is not first:
+            break
+        threading.Event().wait(0.02)
+    assert texts(suggesters.get(2).suggest("ban tin"), "title") == ["Bản tin số 2"] and len(loads) == 2
+
+
+def test_before_the_first_build_is_ready_the_answer_is_none():
+    release = threading.Event()
+
+    def slow(_: Path):
+        release.wait(5)
+        return Suggester([])
+
+    suggesters = GenerationalSuggester(Path("unused"), slow)
+    assert suggesters.get(1, wait=0.05) is None
+    release.set()
+    assert suggesters.get(1, wait=5) is not None
+
+
+def test_the_most_common_written_form_is_shown_in_sentence_case():
+    rows = [("1", "nguyên nhân cháy", None), ("2", "Nguyễn Thành thắng", None), ("3", "Nguyễn Thành thua", None),
+            ("4", "Ông Nguyễn Thành nói", None), ("5", "Thủ tướng Chính phủ họp", None), ("6", "BHXH tỉnh họp", None),
+            ("7", "BHXH tỉnh thu", None)]
+    suggester = Suggester(rows)
+    assert texts(suggester.suggest("nguyen th"), "phrase")[0] == "Nguyễn Thành"
+    assert texts(suggester.suggest("thu tuong chinh"), "phrase")[0] == "Thủ tướng Chính phủ"
+    assert texts(suggester.suggest("bhxh t"), "phrase")[0] == "BHXH tỉnh"
+    assert texts(Suggester([("1", "Giá vàng tăng", None), ("2", "Giá vàng giảm", None)]).suggest("gia"), "phrase")[0] == "giá vàng"
+
+
+def test_function_words_are_told_apart_by_their_diacritics():
+    suggester = Suggester([("1", "Cơ quan thuế họp", None), ("2", "Cơ quan chức năng", None),
+                           ("3", "Tủ lạnh giá rẻ", None), ("4", "Tủ lạnh mới", None), ("5", "Có người nói", None)])
+    assert texts(suggester.suggest("co q"), "phrase")[0] == "cơ quan"
+    assert texts(suggester.suggest("tu l"), "phrase")[0] == "tủ lạnh"
+    assert not [t for t in texts(suggester.suggest("co ng"), "phrase") if t.startswith("Có")]
+
+
+def test_a_failed_build_is_retried_only_after_a_pause(monkeypatch):
+    calls: list[int] = []
+
+    def broken(_: Path):
+        calls.append(1)
+        raise RuntimeError("index switched away")
+
+    monkeypatch.setattr(threading, "excepthook", lambda args: None)
+    monkeypatch.setattr(suggest, "RETRY_SECONDS", 0.3)
+    suggesters = GenerationalSuggester(Path("unused"), broken)
+    assert suggesters.get(1, wait=5) is None
+    assert suggesters.get(1, wait=5) is None and suggesters.get(2, wait=5) is None
+    assert len(calls) == 1
+    threading.Event().wait(0.4)
+    assert suggesters.get(1, wait=5) is None and len(calls) == 2
