@@ -8,6 +8,7 @@ from search.article import Article
 from search.corpus import ParseError
 from search.indexer import build, delete, stored_hashes
 from search.schema import SchemaMismatch, to_document
+from search.query import WEIGHTING
 from search.searcher import SearchIndex, SearchRequest
 from search.store import create_index, live_dir, open_index
 
@@ -199,3 +200,23 @@ def test_an_open_reader_sees_an_update_and_a_delete_once_committed(tmp_path: Pat
     assert reader.searcher().doc_count() == 2
     delete(tmp_path, "b")
     assert reader.article("b") is None and reader.searcher().doc_count() == 1
+
+
+def test_a_reader_reuses_unchanged_segments_and_drops_merged_ones(tmp_path: Path):
+    build(tmp_path, [article("a"), article("b")])
+    reader = SearchIndex(tmp_path, load_synonyms())
+    [(first, _)] = reader.searcher().reader().leaf_readers()
+    writer = open_index(tmp_path).writer()
+    writer.add_document(**to_document(article("c")))
+    writer.commit(merge=False)
+    leaves = [leaf for leaf, _ in reader.searcher().reader().leaf_readers()]
+    assert len(leaves) == 2 and leaves[0] is first  # the untouched segment was not reopened
+    assert reader.searcher().doc_count() == 3 and reader.searcher().weighting is WEIGHTING
+
+    open_index(tmp_path).writer().commit(optimize=True)  # merges both segments into one
+    assert len(reader.searcher().reader().leaf_readers()) == 1
+    assert reader.searcher().doc_count() == 3 and reader.search(SearchRequest(q="Tiêu đề a")).total == 3
+    assert len(list(reader.searcher().document_numbers(id="a"))) == 1
+
+    delete(tmp_path, "a")  # a deletion in the one segment: its reader must not be reused
+    assert reader.article("a") is None and reader.searcher().doc_count() == 2
