@@ -254,12 +254,13 @@ class TantivyEngine:
         self.searcher = self.index.searcher()
 
     def __call__(self, text: str) -> list[str]:
-        # The query parser ORs the terms by default; its operators are blanked out so that a
-        # question mark or a colon is not syntax.
-        cleaned = _TANTIVY_SYNTAX.sub(" ", text).strip()
+        # The query parser ORs the terms by default; its operators are blanked out and the
+        # text lower-cased (the analyzer does so anyway) so that "?", ":" or a capitalised
+        # "AND"/"OR"/"NOT"/"IN" in a question is not syntax; leniently, should more remain.
+        cleaned = _TANTIVY_SYNTAX.sub(" ", text).strip().lower()
         if not cleaned:
             return []
-        query = self.index.parse_query(cleaned, ["text"])
+        query, _ = self.index.parse_query_lenient(cleaned, ["text"])
         hits = self.searcher.search(query, K).hits
         return [self.searcher.doc(address)["id"][0] for _, address in hits]
 
