@@ -19,7 +19,7 @@ from tqdm import tqdm
 from search.acronyms import load_synonyms
 from search.config import Settings
 from search.corpus import iter_corpus
-from search.indexer import WRITE_LOCK_TIMEOUT, IndexReport, build
+from search.indexer import WRITE_LOCK_TIMEOUT, IndexIncomplete, IndexReport, build
 from search.schema import SchemaMismatch
 from search.searcher import MAX_PER_PAGE, SORTS, SearchIndex, SearchRequest, date_bound
 from search.store import IndexBusy, IndexMissing, index_exists
@@ -40,12 +40,12 @@ def _index_dir_option(func):
 
 
 def _run_build(paths: tuple[Path, ...], index_dir: Path, rebuild: bool, keep_missing: bool = False,
-               wait: float = WRITE_LOCK_TIMEOUT) -> IndexReport:
+               wait: float = WRITE_LOCK_TIMEOUT, procs: int = 1) -> IndexReport:
     with tqdm(unit=" articles", desc="Indexing", disable=None, leave=False) as bar:
         def advance(item: object) -> None:
             bar.update()
         return build(index_dir, iter_corpus(list(paths)), rebuild=rebuild, on_item=advance,
-                     keep_missing=keep_missing, lock_timeout=wait)
+                     keep_missing=keep_missing, lock_timeout=wait, procs=procs)
 
 
 def _write_failed(exc: OSError, index_dir: Path) -> str:
@@ -113,8 +113,9 @@ def index_command(corpus: tuple[Path, ...], index_dir: Path | None, rebuild: boo
     settings = _settings()
     index_dir = index_dir or settings.index_dir
     try:
-        report = _run_build(corpus or settings.corpus_dirs, index_dir, rebuild, keep_missing, wait)
-    except (SchemaMismatch, IndexBusy, IndexMissing, OSError) as exc:
+        report = _run_build(corpus or settings.corpus_dirs, index_dir, rebuild, keep_missing, wait,
+                            procs=settings.index_procs)
+    except (SchemaMismatch, IndexBusy, IndexMissing, IndexIncomplete, OSError) as exc:
         message = _write_failed(exc, index_dir) if isinstance(exc, OSError) else str(exc)
         if as_json:
             click.echo(json.dumps({"error": message}, ensure_ascii=False))
@@ -186,7 +187,7 @@ def serve(host: str | None, port: int | None, workers: int | None, index_dir: Pa
     if not index_exists(index_dir):
         try:
             click.echo(f"No index in {index_dir}: building it from {', '.join(map(str, settings.corpus_dirs))}.")
-            _summary(_run_build(settings.corpus_dirs, index_dir, rebuild=False), index_dir)
+            _summary(_run_build(settings.corpus_dirs, index_dir, rebuild=False, procs=settings.index_procs), index_dir)
         except (SchemaMismatch, IndexBusy) as exc:
             raise click.ClickException(str(exc)) from None
         except OSError as exc:

@@ -41,6 +41,8 @@ class Settings:
     write_timeout: float = 5.0
     #: Largest JSON article body PUT accepts, in bytes.
     max_article_bytes: int = 2 * 1024 * 1024
+    #: Processes a full build uses (`VNSEARCH_INDEX_PROCS`): all the CPUs by default.
+    index_procs: int = field(default_factory=lambda: os.cpu_count() or 1)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -59,7 +61,8 @@ class Settings:
             values["cors_origins"] = cors_origins(env["VNSEARCH_CORS_ORIGINS"])
         if env.get("VNSEARCH_ADMIN_TOKEN"):
             values["admin_token"] = env["VNSEARCH_ADMIN_TOKEN"]
-        for name, kind in (("port", int), ("workers", int), ("write_timeout", float), ("max_article_bytes", int)):
+        for name, kind in (("port", int), ("workers", int), ("write_timeout", float), ("max_article_bytes", int),
+                           ("index_procs", int)):
             raw = env.get(f"VNSEARCH_{name.upper()}")
             if raw:
                 try:

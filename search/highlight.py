@@ -173,7 +173,7 @@ class Highlighter:
             first = WORD_RE.search(folded, start, end)
             keep = first.end() if first and first.end() - start <= budget else start + budget
             return self._window(text, folded, start, end, start, keep, budget, [])
-        sentences = _sentences(text)
+        sentences = _sentences(text, after=matches[-1][1])
         best, best_score, best_matches = 0, (-1, -1), matches[:1]
         i = 0
         for index, (s_start, s_end) in enumerate(sentences):
@@ -238,11 +238,18 @@ def _within(matches: list[tuple[int, int, str]], lo: int, hi: int) -> list[tuple
     return [m for m in matches if m[0] >= lo and m[1] <= hi]
 
 
-def _sentences(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence of `text`, surrounding white space excluded."""
+def _sentences(text: str, after: int | None = None) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of `text`, surrounding white space excluded.
+
+    With `after`, the list stops at the first sentence starting at or after that offset: a
+    snippet needs no sentence beyond the one following its last match, and splitting the rest
+    of a long article was most of a search's time.
+    """
     out: list[tuple[int, int]] = []
     start = 0
     for m in _SENTENCE_END.finditer(text):
+        if after is not None and out and out[-1][0] >= after:
+            return out
         if m.group() != "\n":
             nxt = _NEXT_VISIBLE.match(text, m.end())
             if nxt and nxt.group(1).islower():

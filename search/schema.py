@@ -15,8 +15,9 @@ from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
 
 from search.analysis import exact_analyzer, folded_analyzer, pair_analyzer
 from search.article import Article
+from search.fields import VietnameseText
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 INDEX_NAME = f"articles_v{SCHEMA_VERSION}"
 _INDEX_NAME_RE = re.compile(r"^_(articles_v\d+)_\d+\.toc$")
 
@@ -32,8 +33,8 @@ def build_schema() -> Schema:
     return Schema(
         id=ID(stored=True, unique=True, sortable=True),
         hash=ID(sortable=True),
-        exact=TEXT(analyzer=exact_analyzer(), phrase=True),
-        folded=TEXT(analyzer=folded_analyzer(), phrase=True),
+        exact=VietnameseText(analyzer=exact_analyzer(), phrase=True),
+        folded=VietnameseText(analyzer=folded_analyzer(), phrase=True),
         pairs=TEXT(analyzer=pair_analyzer(), phrase=False),
         day=DATETIME(),
         date=ID(stored=True, sortable=True),

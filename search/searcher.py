@@ -12,18 +12,20 @@ import datetime as dt
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
 from whoosh import sorting
 from whoosh.index import TOC
 from whoosh.query import And, DateRange, Query, Term
 from whoosh.reading import MultiReader, SegmentReader
-from whoosh.searching import Hit as Hit_
 from whoosh.searching import Results, Searcher
 
 from search.acronyms import SynonymTable
 from search.budget import Budget
+from search.evaluate import Evaluator, OutOfTime, Unsupported, top
 from search.highlight import Highlighter
 from search.query import WEIGHTING, ParsedQuery, QueryBuilder
 from search.spelling import Speller
@@ -137,6 +139,80 @@ def _counts(results: Results, name: str) -> list[tuple[str, int]]:
     return [(key, count) for key, count in results.groups(name).items() if key]
 
 
+#: (document number, score) for each hit of a page, in order.
+Page = list[tuple[int, float]]
+#: Facet name -> (value, count) pairs, values the articles lack left out.
+FacetCounts = dict[str, list[tuple[str, int]]]
+
+
+def _deadline(budget: Budget) -> Callable[[], None] | None:
+    """A check that raises `OutOfTime` once the budget is spent (None without a budget)."""
+    if budget.deadline is None:
+        return None
+
+    def check() -> None:
+        if budget.clock() >= budget.deadline:
+            raise OutOfTime
+
+    return check
+
+
+def _evaluated_page(evaluator: Evaluator, parsed: ParsedQuery, request: SearchRequest,
+                    filter_q: Query | None, check: Callable[[], None] | None = None) -> tuple[int, FacetCounts, Page]:
+    """Total, facets and the requested window, from one evaluation of each tier: the facets
+    and the total count the same documents the second tier ranks."""
+    memo: dict = {}
+    any_word = parsed.any_word()
+    everything = evaluator.evaluate(any_word, memo, check)
+    matching = everything.mask if filter_q is None else everything.mask & evaluator.docs(filter_q)
+    if parsed.tiered:
+        all_words = parsed.all_words()
+        first = evaluator.evaluate(all_words, memo, check)
+        first_mask = first.mask & matching
+    else:
+        first, first_mask = everything, matching
+    if request.sort == "date":
+        codes, _ = evaluator.column("date")
+        first_keys = rest_keys = codes
+    else:
+        first_keys, rest_keys = first.scores, everything.scores
+    start = (request.page - 1) * request.per_page
+    end = start + request.per_page
+    page = [(int(d), float(first.scores[d])) for d in top(first_mask, first_keys, end)[start:end]]
+    if parsed.tiered and len(page) < end - start:
+        skipped = int(first_mask.sum())
+        rest = top(matching & ~first_mask, rest_keys, end - skipped)[max(0, start - skipped):]
+        page.extend((int(d), float(everything.scores[d])) for d in rest)
+    facets: FacetCounts = {}
+    for name in ("source", "year"):
+        codes, values = evaluator.column(name)
+        counts = np.bincount(codes[matching], minlength=len(values))
+        facets[name] = [(values[code], int(n)) for code, n in enumerate(counts) if n and values[code]]
+    return int(matching.sum()), facets, page
+
+
+def _whoosh_page(searcher: Searcher, parsed: ParsedQuery, request: SearchRequest,
+                 filter_q: Query | None, budget: Budget) -> tuple[int, FacetCounts, Page]:
+    """The same through Whoosh's own searches, for queries `Evaluator` does not handle: the
+    page first and the count second, so a query past its time budget still shows its best hits."""
+    start = (request.page - 1) * request.per_page
+    end = start + request.per_page
+    sortedby = sorting.FieldFacet("date", reverse=True) if request.sort == "date" else None
+    first = budget.search(searcher, parsed.all_words(), limit=end, filter=filter_q, sortedby=sortedby)
+    window = list(first[start:end])
+    if parsed.tiered and len(window) < end - start and not budget.partial:
+        skipped = len(first)
+        rest = budget.search(searcher, parsed.any_word(), limit=end - skipped, filter=filter_q,
+                             mask=parsed.all_words(), sortedby=sortedby)
+        window.extend(rest[max(0, start - skipped):end - skipped])
+    facets = sorting.Facets()
+    facets.add_facet("source", _count_facet("source"))
+    facets.add_facet("year", _count_facet("year"))
+    everything = budget.search(searcher, parsed.any_word(), limit=1, filter=filter_q, groupedby=facets)
+    counts = {name: _counts(everything, name) for name in ("source", "year")}
+    return len(everything), counts, [(hit.docnum, hit.score) for hit in window]
+
+
 class SearchIndex:
     """The index as one process sees it: one open index, a searcher refreshed per request."""
 
@@ -144,6 +220,8 @@ class SearchIndex:
         self.index_dir = index_dir
         self.time_budget = time_budget
         self._lock = threading.Lock()
+        self._evaluated: Searcher | None = None
+        self._eval: Evaluator | None = None
         self._open()
         self.queries = QueryBuilder(synonyms)
         self._speller: Speller | None = None
@@ -202,35 +280,55 @@ class SearchIndex:
             "last_indexed": modified.isoformat(timespec="seconds"),
         }
 
+    def _evaluator(self, searcher: Searcher) -> Evaluator | None:
+        """The evaluator for this searcher's generation, made on its first request."""
+        with self._lock:
+            if self._evaluated is not searcher:
+                self._evaluated = searcher
+                try:
+                    self._eval = Evaluator(searcher)
+                except Unsupported:
+                    self._eval = None
+            return self._eval
+
     def search(self, request: SearchRequest) -> SearchResult:
         """One page of hits; articles matching every clause come before partial matches.
 
-        Within the time budget the page is found first and counted second, so a slow query
-        still shows its best hits; past it, the result is marked partial.
+        The evaluator ranks and counts in one pass over the posting lists, checking the time
+        budget between query nodes; past it the answer is empty and marked partial. Queries it
+        does not handle go through Whoosh within the budget: the page is found first and counted
+        second, so a slow query still shows its best hits; past it, the result is marked partial.
         """
         started = time.perf_counter()
         budget = Budget(self.time_budget)
         searcher = self.searcher()
         parsed = self.queries.parse(request.q, searcher.reader())
         filter_q = _filter(request)
-        facets = sorting.Facets()
-        facets.add_facet("source", _count_facet("source"))
-        facets.add_facet("year", _count_facet("year"))
         highlighter = Highlighter(parsed.highlight)
-        window = self._page(searcher, parsed, request, filter_q, budget)
-        everything = budget.search(searcher, parsed.any_word(), limit=1, filter=filter_q, groupedby=facets)
-        hits = [self._hit(hit, request, highlighter) for hit in window]
-        texts = (f"{hit['title']}\n\n{hit['body']}" for hit in window)
+        evaluator = self._evaluator(searcher)
+        check = _deadline(budget)
+        try:
+            if evaluator is None:
+                raise Unsupported("no evaluator for this index")
+            total, facets, page = _evaluated_page(evaluator, parsed, request, filter_q, check)
+        except Unsupported:
+            total, facets, page = _whoosh_page(searcher, parsed, request, filter_q, budget)
+        except OutOfTime:  # nothing ranked yet: an empty page, marked partial
+            budget.partial = True
+            total, facets, page = 0, {"source": [], "year": []}, []
+        stored = [searcher.stored_fields(docnum) for docnum, _ in page]
+        hits = [self._hit(fields, score, request, highlighter) for fields, (_, score) in zip(stored, page)]
+        texts = (f"{fields['title']}\n\n{fields['body']}" for fields in stored)
         suggestion = self.speller(searcher).suggest(request.q, texts)
         return SearchResult(
-            total=max(len(everything), (request.page - 1) * request.per_page + len(hits)),
+            total=max(total, (request.page - 1) * request.per_page + len(hits)),
             page=request.page,
             per_page=request.per_page,
             took_ms=round((time.perf_counter() - started) * 1000, 2),
             hits=hits,
             facets={
-                "source": dict(sorted(_counts(everything, "source"), key=lambda kv: (-kv[1], kv[0]))),
-                "year": dict(sorted(_counts(everything, "year"), reverse=True)),
+                "source": dict(sorted(facets["source"], key=lambda kv: (-kv[1], kv[0]))),
+                "year": dict(sorted(facets["year"], reverse=True)),
             },
             suggestion=suggestion,
             partial=budget.partial,
@@ -243,31 +341,15 @@ class SearchIndex:
                 self._speller = Speller(searcher.reader())
             return self._speller
 
-    def _page(self, searcher: Searcher, parsed: ParsedQuery, request: SearchRequest,
-              filter_q: Query | None, budget: Budget) -> list[Hit_]:
-        """The requested window over the first tier (all clauses) followed by the second."""
-        start = (request.page - 1) * request.per_page
-        end = start + request.per_page
-        sortedby = sorting.FieldFacet("date", reverse=True) if request.sort == "date" else None
-        first = budget.search(searcher, parsed.all_words(), limit=end, filter=filter_q, sortedby=sortedby)
-        window = list(first[start:end])
-        if parsed.tiered and len(window) < end - start and not budget.partial:
-            skipped = len(first)
-            rest = budget.search(searcher, parsed.any_word(), limit=end - skipped, filter=filter_q,
-                                 mask=parsed.all_words(), sortedby=sortedby)
-            window.extend(rest[max(0, start - skipped):end - skipped])
-        return window
-
     @staticmethod
-    def _hit(hit: Hit_, request: SearchRequest, highlighter: Highlighter) -> Hit:
-        fields = hit.fields()
+    def _hit(fields: dict, score: float, request: SearchRequest, highlighter: Highlighter) -> Hit:
         return Hit(
             id=fields["id"],
             title=fields["title"],
             date=fields.get("date"),
             source=fields.get("source"),
             author=fields.get("author"),
-            score=round(hit.score, 4) if request.sort == "relevance" else None,
+            score=round(score, 4) if request.sort == "relevance" else None,
             title_html=highlighter.mark(fields["title"]),
             snippet_html=highlighter.snippet(fields["body"], SNIPPET_CHARS),
         )

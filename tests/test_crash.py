@@ -142,10 +142,16 @@ def _finish(index_dir: Path, corpus: Path, expected: dict[str, str], rebuild: bo
     assert [p for p in index_dir.iterdir() if p.is_dir()] == [live_dir(index_dir)]
 
 
-def _run_killed(index_dir: Path, corpus: Path, point: str, n: int, *extra: str) -> None:
+def _run_killed(index_dir: Path, corpus: Path, point: str, n: int, *extra: str,
+                procs: int = 1) -> subprocess.CompletedProcess:
+    """With `procs` > 1 a rebuild's documents are added in child processes: those are the
+    ones that die, and the run itself must fail instead of publishing what is left."""
     args = [sys.executable, "-c", _CHILD, point, str(n), "index", str(corpus), "--index-dir", str(index_dir), *extra]
-    proc = subprocess.run(args, cwd=ROOT, capture_output=True, timeout=60)
-    assert proc.returncode == -signal.SIGKILL, proc.stderr.decode(errors="replace")[-2000:]
+    env = dict(os.environ, VNSEARCH_INDEX_PROCS=str(procs))
+    proc = subprocess.run(args, cwd=ROOT, capture_output=True, timeout=60, env=env)
+    if procs == 1:
+        assert proc.returncode == -signal.SIGKILL, proc.stderr.decode(errors="replace")[-2000:]
+    return proc
 
 
 @pytest.mark.parametrize(("point", "n"), [("add", 1), ("add", 30), ("toc", 1), ("committed", 1)])
@@ -171,6 +177,17 @@ def test_rebuild_killed_before_its_switch(states, tmp_path: Path, point: str, n:
     _check_after_kill(index_dir, [before])
     assert any(p.name.endswith(".building") or p != live for p in index_dir.iterdir() if p.is_dir())
     _finish(index_dir, v2, after)
+
+
+def test_rebuild_whose_build_process_is_killed_is_not_published(states, tmp_path: Path):
+    base, v2, before, after = states
+    index_dir = _copy(base, tmp_path)
+    live = live_dir(index_dir)
+    proc = _run_killed(index_dir, v2, "add", 5, "--rebuild", procs=2)
+    assert proc.returncode not in (0, -signal.SIGKILL) and b"a build process died" in proc.stderr
+    assert live_dir(index_dir) == live
+    _check_after_kill(index_dir, [before])
+    _finish(index_dir, v2, after, rebuild=True)
 
 
 def test_killed_from_outside_at_a_random_moment(states, tmp_path: Path):

@@ -1,0 +1,43 @@
+"""Where a search spends its time: the benchmark's query list under cProfile, in process.
+
+    python -m bench.profile INDEX_DIR [--top 25] [--rounds 1]
+
+Prints the functions with the most own time and the most cumulative time. For the build, run
+py-spy on `vnsearch index` instead: `py-spy record --subprocesses -o build.svg -- vnsearch index ...`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+from pathlib import Path
+
+from bench.run import read_queries
+from search.acronyms import load_synonyms
+from search.searcher import SearchIndex, SearchRequest
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("index_dir", type=Path)
+    parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--rounds", type=int, default=1)
+    args = parser.parse_args()
+    index = SearchIndex(args.index_dir, load_synonyms())
+    requests = [SearchRequest(q=q, source=source or None, sort=sort or "relevance") for q, source, sort in read_queries()]
+    for request in requests:  # warm: the index's files are read once before timing
+        index.search(request)
+    profile = cProfile.Profile()
+    profile.enable()
+    for _ in range(args.rounds):
+        for request in requests:
+            index.search(request)
+    profile.disable()
+    stats = pstats.Stats(profile)
+    stats.sort_stats("tottime").print_stats(args.top)
+    stats.sort_stats("cumulative").print_stats(args.top)
+
+
+if __name__ == "__main__":
+    main()

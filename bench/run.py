@@ -1,0 +1,438 @@
+"""The archive-scale benchmark: build, query in process and query over HTTP, for vnsearch and
+its two peers (SQLite FTS5, Tantivy) on the same articles and the same query list.
+
+One command from the repository root (installs: `pip install -c constraints.txt -e '.[bench]'`,
+and Debian's `wrk`):
+
+    nice python -m bench.run [--data ../shared/data/vntc.jsonl.gz] [--limit N] [--duration 60]
+
+Figures go to `bench/results/<date>.json` and a Markdown table to `bench/results/latest.md`
+(copy it into the README). Every build runs in a child process whose whole process tree is
+sampled for peak RSS; the machine's load average is recorded with each phase, since the
+figures mean little without it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gzip
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+from search.article import Article
+from search.corpus import iter_corpus
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+QUERIES = HERE / "queries.tsv"
+ENGINES = ("vnsearch", "fts5", "tantivy")
+
+
+# -- measuring ----------------------------------------------------------------------------
+
+
+def _rss_kib(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(p) for p in f.read().split()]
+    except OSError:
+        return []
+
+
+def tree_rss_mib(pid: int) -> float:
+    """Resident memory of a process and all its descendants, in MiB."""
+    total, stack = 0, [pid]
+    while stack:
+        p = stack.pop()
+        total += _rss_kib(p)
+        stack.extend(_children(p))
+    return total / 1024
+
+
+class PeakRss(threading.Thread):
+    """Samples a process tree's RSS until stopped; keeps the peak."""
+
+    def __init__(self, pid: int, every: float = 0.2) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.every, self.peak = pid, every, 0.0
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        while not self._done.wait(self.every):
+            self.peak = max(self.peak, tree_rss_mib(self.pid))
+
+    def stop(self) -> float:
+        self._done.set()
+        self.join()
+        return self.peak
+
+
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def dir_mib(path: Path) -> float:
+    if path.is_file():
+        return path.stat().st_size / 2**20
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 2**20
+
+
+def percentiles(samples_ms: list[float]) -> dict[str, float]:
+    cuts = statistics.quantiles(samples_ms, n=100, method="inclusive")
+    return {"p50": round(cuts[49], 2), "p95": round(cuts[94], 2), "p99": round(cuts[98], 2),
+            "mean": round(statistics.fmean(samples_ms), 2)}
+
+
+# -- data ---------------------------------------------------------------------------------
+
+
+def articles(corpus: Path) -> Iterator[Article]:
+    """The articles exactly as vnsearch reads them (normalised, cleaned), for the peers too."""
+    return (a for a in iter_corpus([corpus]) if isinstance(a, Article))
+
+
+def prepare(data: Path, limit: int | None, work: Path) -> Path:
+    """The corpus file to index: `data` itself, or its first `limit` lines."""
+    if not limit:
+        return data
+    out = work / f"corpus-{limit}.jsonl"
+    opener = gzip.open if data.name.endswith(".gz") else open
+    with opener(data, "rt", encoding="utf-8") as src, open(out, "w", encoding="utf-8") as dst:
+        for n, line in enumerate(src):
+            if n >= limit:
+                break
+            dst.write(line)
+    return out
+
+
+def raw_text_mib(corpus: Path) -> tuple[int, float]:
+    """Article count and the UTF-8 size of their titles and bodies: what "raw text" means."""
+    count = size = 0
+    for a in articles(corpus):
+        count += 1
+        size += len(a.title.encode()) + len(a.body.encode())
+    return count, size / 2**20
+
+
+def read_queries(path: Path = QUERIES) -> list[tuple[str, str, str]]:
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        q, source, sort = (line.split("\t") + ["", ""])[:3]
+        rows.append((q, source, sort))
+    return rows
+
+
+# -- child processes: one build or one query run each ----------------------------------------
+
+
+def child_build(engine: str, corpus: Path, target: Path) -> None:
+    if engine == "vnsearch":
+        from search.cli import main
+        sys.argv = ["vnsearch", "index", str(corpus), "--index-dir", str(target), "--rebuild"]
+        try:
+            main()
+        except SystemExit as exc:
+            if exc.code:
+                raise
+        return
+    from bench.peers import PEERS
+    PEERS[engine].build(target, articles(corpus))
+
+
+def _vnsearch_searcher(target: Path):
+    from search.acronyms import load_synonyms
+    from search.searcher import SearchIndex, SearchRequest
+
+    index = SearchIndex(target, load_synonyms())
+
+    def search(q: str, source: str, sort: str) -> int:
+        return len(index.search(SearchRequest(q=q, source=source or None, sort=sort or "relevance")).hits)
+
+    return search
+
+
+def _peer_searcher(engine: str, target: Path):
+    from bench.peers import PEERS
+
+    peer = PEERS[engine](target)
+    return lambda q, source, sort: len(peer.search(q, source, sort)["hits"])
+
+
+def child_query(engine: str, target: Path, rounds: int) -> dict:
+    """Each query once to warm up (timed too: "first pass", with every cache cold), then
+    `rounds` timed passes; top 10 with snippets each."""
+    search = _vnsearch_searcher(target) if engine == "vnsearch" else _peer_searcher(engine, target)
+    queries = read_queries()
+    errors = 0
+    first = []
+    for q, source, sort in queries:
+        started = time.perf_counter()
+        try:
+            search(q, source, sort)
+        except Exception:  # counted and reported: a benchmark query must never fail
+            errors += 1
+        first.append((time.perf_counter() - started) * 1000)
+    samples, slow = [], []
+    for _ in range(rounds):
+        for q, source, sort in queries:
+            started = time.perf_counter()
+            try:
+                search(q, source, sort)
+            except Exception:
+                errors += 1
+            ms = (time.perf_counter() - started) * 1000
+            samples.append(ms)
+            slow.append((ms, q, source, sort))
+    slow.sort(reverse=True)
+    return {**percentiles(samples), "first_pass": percentiles(first), "queries": len(samples), "errors": errors,
+            "slowest": [[round(ms, 1), q, source, sort] for ms, q, source, sort in slow[:5]],
+            "rss_mib": round(tree_rss_mib(os.getpid()), 1)}
+
+
+# -- phases -------------------------------------------------------------------------------
+
+
+def build(engine: str, corpus: Path, target: Path, count: int, raw_mib: float) -> dict:
+    if target.exists():
+        shutil.rmtree(target) if target.is_dir() else target.unlink()
+    before = load()
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "bench.run", "--child-build", engine, str(corpus), str(target)],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    sampler = PeakRss(proc.pid)
+    sampler.start()
+    _, err = proc.communicate()
+    seconds = time.perf_counter() - started
+    peak = sampler.stop()
+    if proc.returncode:
+        raise RuntimeError(f"{engine} build failed: {err.decode()[-2000:]}")
+    size = dir_mib(target)
+    return {"seconds": round(seconds, 1), "articles_per_s": round(count / seconds, 1),
+            "peak_rss_mib": round(peak, 1), "index_mib": round(size, 1),
+            "index_vs_raw": round(size / raw_mib, 2), "load_before": before, "load_after": load()}
+
+
+def query(engine: str, target: Path, rounds: int) -> dict:
+    before = load()
+    out = subprocess.run([sys.executable, "-m", "bench.run", "--child-query", engine, str(target), str(rounds)],
+                         cwd=ROOT, capture_output=True, text=True, check=True)
+    return {**json.loads(out.stdout.splitlines()[-1]), "load_before": before, "load_after": load()}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _lua(paths: list[str], out: Path) -> None:
+    quoted = ",\n".join(json.dumps(p) for p in paths)
+    out.write_text(
+        "local paths = {\n" + quoted + "\n}\nlocal i = 0\n"
+        "request = function()\n  i = i % #paths + 1\n  return wrk.format('GET', paths[i])\nend\n"
+        "done = function(summary, latency, requests)\n"
+        "  local e = summary.errors\n"
+        "  io.write(string.format('RESULT %d %d %d %d %d %d %d %d %d %d\\n', summary.requests,"
+        " summary.duration, e.connect, e.read, e.write, e.status, e.timeout,"
+        " latency:percentile(50), latency:percentile(95), latency:percentile(99)))\nend\n",
+        encoding="utf-8")
+
+
+def _server(engine: str, target: Path, port: int) -> subprocess.Popen:
+    env = {**os.environ, "VNSEARCH_CONTROL_SOCKET": ""}
+    if engine == "vnsearch":
+        cmd = [sys.executable, "-m", "search", "serve", "--index-dir", str(target), "--port", str(port), "--workers", "2"]
+    else:
+        env.update(BENCH_PEER=engine, BENCH_PEER_PATH=str(target))
+        cmd = [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "--no-control-socket",
+               "bench.peer_app:application"]
+    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+
+
+def _get(url: str) -> int:
+    with urllib.request.urlopen(url, timeout=30) as resp:
+        resp.read()
+        return resp.status
+
+
+def http(engine: str, target: Path, duration: int, connections: int, work: Path) -> dict:
+    """Load from wrk (one thread, `connections` connections) rotating through the query list
+    against 2 gunicorn workers; RSS of the whole server at start (warm) and end."""
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    paths = []
+    for q, source, sort in read_queries():
+        params = {"q": q, **({"source": source} if source else {}), **({"sort": sort} if sort else {})}
+        paths.append("/search?" + urllib.parse.urlencode(params))
+    script = work / "rotate.lua"
+    _lua(paths, script)
+    server = _server(engine, target, port)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                _get(base + paths[0])
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError(f"{engine} server did not start")
+                time.sleep(0.3)
+        for path in paths[:20] * 2:  # both workers open their index and warm up
+            _get(base + path)
+        rss_start = tree_rss_mib(server.pid)
+        before = load()
+        out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--timeout", "10s",
+                              "-s", str(script), base], capture_output=True, text=True, check=True)
+        rss_end = tree_rss_mib(server.pid)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    line = next(l for l in out.stdout.splitlines() if l.startswith("RESULT "))
+    requests, micros, *errs, p50, p95, p99 = (int(x) for x in line.split()[1:])
+    return {"requests": requests, "req_per_s": round(requests / (micros / 1e6), 1),
+            "errors": sum(errs), "p50": round(p50 / 1000, 1), "p95": round(p95 / 1000, 1),
+            "p99": round(p99 / 1000, 1), "connections": connections, "seconds": duration,
+            "rss_start_mib": round(rss_start, 1), "rss_end_mib": round(rss_end, 1),
+            "load_before": before, "load_after": load()}
+
+
+# -- report -------------------------------------------------------------------------------
+
+
+def _ratio(ours: float, peer: float) -> str:
+    return f"{ours / peer:.1f}×" if peer else "–"
+
+
+def _value(figures: dict, key: str) -> float:
+    if key.startswith("first_"):
+        return figures["first_pass"][key[len("first_"):]]
+    return figures[key]
+
+
+def table(results: dict) -> str:
+    r = results["engines"]
+    rows = [
+        ("build time (s)", "build", "seconds"), ("articles/s", "build", "articles_per_s"),
+        ("build peak RSS (MiB)", "build", "peak_rss_mib"), ("index size (MiB)", "build", "index_mib"),
+        ("index / raw text", "build", "index_vs_raw"),
+        ("in-process p50 (ms)", "query", "p50"), ("in-process p95 (ms)", "query", "p95"),
+        ("in-process p99 (ms)", "query", "p99"),
+        ("in-process first pass p50 (ms)", "query", "first_p50"), ("in-process first pass p99 (ms)", "query", "first_p99"),
+        ("HTTP req/s", "http", "req_per_s"), ("HTTP p50 (ms)", "http", "p50"), ("HTTP p95 (ms)", "http", "p95"),
+        ("HTTP p99 (ms)", "http", "p99"), ("HTTP errors", "http", "errors"),
+        ("server RSS start → end (MiB)", "http", "rss"),
+    ]
+    out = ["| | vnsearch | SQLite FTS5 | Tantivy | vnsearch / FTS5 | vnsearch / Tantivy |",
+           "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for label, phase, key in rows:
+        if any(phase not in r.get(e, {}) for e in ENGINES):
+            continue
+        if key == "rss":
+            cells = [f"{r[e][phase]['rss_start_mib']:.0f} → {r[e][phase]['rss_end_mib']:.0f}" for e in ENGINES]
+            out.append(f"| {label} | " + " | ".join(cells) + " | | |")
+            continue
+        values = [_value(r[e][phase], key) for e in ENGINES]
+        out.append(f"| {label} | " + " | ".join(f"{v:g}" for v in values)
+                   + f" | {_ratio(values[0], values[1])} | {_ratio(values[0], values[2])} |")
+    meta = results["meta"]
+    out.append("")
+    out.append(f"{meta['date']}, {meta['articles']:,} articles ({meta['raw_text_mib']:.0f} MiB of text) from "
+               f"`{meta['data']}`, {meta['queries']} queries × {meta['rounds']} warm rounds in process, "
+               f"HTTP: wrk, {meta['connections']} connections, {meta['duration']} s, gunicorn with 2 workers. "
+               f"Machine: {meta['machine']}; load averages per phase in the JSON.")
+    return "\n".join(out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Build, query and load-test vnsearch, SQLite FTS5 and Tantivy.")
+    parser.add_argument("--data", type=Path, default=Path(os.environ.get(
+        "VNSEARCH_BENCH_DATA", Path(os.environ.get("VNSEARCH_DATA_DIR", "../shared/data")) / "vntc.jsonl.gz")))
+    parser.add_argument("--limit", type=int, default=None, help="only the first N articles")
+    parser.add_argument("--engines", default=",".join(ENGINES))
+    parser.add_argument("--rounds", type=int, default=3, help="timed passes over the query list in process (0: skip)")
+    parser.add_argument("--duration", type=int, default=60, help="seconds of HTTP load per engine (0: skip)")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--work-dir", type=Path, default=None, help="where indexes go (default: a temp dir)")
+    parser.add_argument("--keep", action="store_true", help="keep the indexes (in --work-dir) and reuse them")
+    parser.add_argument("--out", type=Path, default=HERE / "results")
+    parser.add_argument("--child-build", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--child-query", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child_build:
+        engine, corpus, target = args.child_build
+        child_build(engine, Path(corpus), Path(target))
+        return
+    if args.child_query:
+        engine, target, rounds = args.child_query
+        print(json.dumps(child_query(engine, Path(target), int(rounds)), ensure_ascii=False))
+        return
+
+    data = args.data.resolve()
+    work = args.work_dir or Path(tempfile.mkdtemp(prefix="vnsearch-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    corpus = prepare(data, args.limit, work)
+    count, raw_mib = raw_text_mib(corpus)
+    results: dict = {"meta": {
+        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "data": str(args.data),
+        "articles": count, "raw_text_mib": round(raw_mib, 1), "queries": len(read_queries()),
+        "rounds": args.rounds, "connections": args.connections, "duration": args.duration,
+        "machine": f"{os.cpu_count()} CPUs, {platform.processor() or platform.machine()}, Python {platform.python_version()}",
+    }, "engines": {}}
+    print(f"{count} articles, {raw_mib:.0f} MiB of text, work dir {work}", file=sys.stderr)
+    try:
+        for engine in args.engines.split(","):
+            target = work / engine
+            phases = results["engines"].setdefault(engine, {})
+            saved = work / f"{engine}.build.json"
+            if args.keep and target.exists() and saved.exists():  # built by an earlier --keep run
+                phases["build"] = json.loads(saved.read_text())
+            else:
+                phases["build"] = build(engine, corpus, target, count, raw_mib)
+                saved.write_text(json.dumps(phases["build"]))
+                print(engine, "build", phases["build"], file=sys.stderr)
+            if args.rounds:
+                phases["query"] = query(engine, target, args.rounds)
+                print(engine, "query", phases["query"], file=sys.stderr)
+            if args.duration:
+                phases["http"] = http(engine, target, args.duration, args.connections, work)
+                print(engine, "http", phases["http"], file=sys.stderr)
+    finally:
+        if not args.keep and args.work_dir is None:
+            shutil.rmtree(work, ignore_errors=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    stamp = results["meta"]["date"][:16].replace(" ", "T").replace(":", "")
+    (args.out / f"{stamp}.json").write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
+    text = table(results)
+    (args.out / "latest.md").write_text(text + "\n", encoding="utf-8")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

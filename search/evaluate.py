@@ -1,0 +1,343 @@
+"""Scoring a parsed query over whole posting lists at once, for the searcher's hot path.
+
+Whoosh walks a tree of matcher objects one posting at a time (about 3 µs a posting), and a
+page of our results took three such walks (facets over every match, then the two tiers), so an
+OR of common syllables cost seconds on the news archive. Here each term's postings are read a
+block at a time, scored with the searcher's own BM25F statistics in numpy, and combined as
+dense arrays over the document numbers: Or adds, And intersects and adds, AndMaybe adds the
+optional part where the required part matched, AndNot removes. That is exactly how Whoosh's
+matchers combine scores, so the scores are Whoosh's (a test compares them query by query);
+`Unsupported` is raised for any other query or weighting, and the caller then asks Whoosh.
+
+One `Evaluator` serves one searcher generation: the document lengths, the facet columns and
+the recently used terms and phrases (scored) are kept until the index changes.
+
+This reads private attributes of Whoosh's W3 codec (posting blocks, length columns): the
+Whoosh version is pinned in pyproject.toml and constraints.txt, and `check_whoosh_version`
+refuses any other version rather than risk wrong results.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from itertools import accumulate
+
+import numpy as np
+import whoosh
+from whoosh import query as wq
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
+from whoosh.scoring import BM25F
+from whoosh.searching import Searcher
+from whoosh.util.numeric import byte_to_length
+
+from search.fields import CompactPositions
+
+#: The Whoosh release whose internals this module reads.
+WHOOSH_VERSION = (2, 7, 5)
+
+#: Postings (terms and phrases, scored) kept per process between requests: 12 bytes each.
+CACHE_POSTINGS = 4_000_000
+
+#: Filter masks kept per generation.
+_FILTERS_KEPT = 64
+
+_LENGTH_TABLE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
+
+
+class Unsupported(Exception):
+    """A query node or weighting this module does not evaluate; use Whoosh's own search."""
+
+
+class OutOfTime(Exception):
+    """The request's time budget ran out during an evaluation."""
+
+
+def check_whoosh_version() -> None:
+    if tuple(whoosh.__version__[:3]) != WHOOSH_VERSION:
+        raise Unsupported(f"written for Whoosh {WHOOSH_VERSION}, found {whoosh.__version__}")
+
+
+class _Postings:
+    """Sorted document numbers (over the whole index) with their scores: one term or phrase."""
+
+    __slots__ = ("ids", "scores")
+
+    def __init__(self, ids: np.ndarray, scores: np.ndarray) -> None:
+        self.ids, self.scores = ids, scores
+
+
+_EMPTY = _Postings(np.zeros(0, np.int64), np.zeros(0, np.float64))
+
+
+class Match:
+    """Dense: which documents match, and their scores (0 where they do not)."""
+
+    __slots__ = ("mask", "scores")
+
+    def __init__(self, mask: np.ndarray, scores: np.ndarray) -> None:
+        self.mask, self.scores = mask, scores
+
+
+class _Lru:
+    """Least recently used entries, bounded by the total number of postings they hold."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget, self.size = budget, 0
+        self._items: OrderedDict[Hashable, _Postings] = OrderedDict()
+
+    def get(self, key: Hashable, make: Callable[[], _Postings]) -> _Postings:
+        found = self._items.get(key)
+        if found is not None:
+            self._items.move_to_end(key)
+            return found
+        value = make()
+        self._items[key] = value
+        self.size += len(value.ids)
+        while self.size > self.budget and len(self._items) > 1:
+            _, old = self._items.popitem(last=False)
+            self.size -= len(old.ids)
+        return value
+
+
+class Evaluator:
+    """Evaluates queries against one searcher (one index generation)."""
+
+    def __init__(self, searcher: Searcher, cache_postings: int = CACHE_POSTINGS) -> None:
+        check_whoosh_version()
+        if type(searcher.weighting) is not BM25F:
+            raise Unsupported(f"weighting {type(searcher.weighting).__name__}")
+        self.searcher = searcher
+        reader = searcher.reader()
+        self.size = reader.doc_count_all()
+        self.leaves = list(reader.leaf_readers())
+        self.live = np.ones(self.size, dtype=bool)
+        for leaf, offset in self.leaves:
+            if leaf.has_deletions():
+                count = leaf.doc_count_all()
+                self.live[offset:offset + count] = False
+                self.live[np.fromiter(leaf.all_doc_ids(), dtype=np.int64) + offset] = True
+        self._lengths: dict[str, np.ndarray] = {}
+        self._columns: dict[str, tuple[np.ndarray, list[str]]] = {}
+        self._cache = _Lru(cache_postings)
+        self._filters: dict[str, np.ndarray] = {}
+
+    # -- per-generation data ------------------------------------------------------------
+
+    def lengths(self, fieldname: str) -> np.ndarray:
+        """Every document's length in `fieldname`, as Whoosh's scorer sees it (one byte)."""
+        found = self._lengths.get(fieldname)
+        if found is None:
+            found = np.zeros(self.size, dtype=np.float64)
+            for leaf, offset in self.leaves:
+                column = leaf._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
+                if column is not None:
+                    count = leaf.doc_count_all()
+                    codes = np.fromiter((column[d] for d in range(count)), dtype=np.uint8, count=count)
+                    found[offset:offset + count] = _LENGTH_TABLE[codes]
+            self._lengths[fieldname] = found
+        return found
+
+    def column(self, fieldname: str) -> tuple[np.ndarray, list[str]]:
+        """A sortable column as codes per document and the sorted distinct values they index,
+        so that ordering by code is ordering by value."""
+        found = self._columns.get(fieldname)
+        if found is None:
+            reader = self.searcher.reader()
+            raw = [v or "" for v in reader.column_reader(fieldname)] if reader.has_column(fieldname) else [""] * self.size
+            values = sorted(set(raw))
+            index = {value: code for code, value in enumerate(values)}
+            found = (np.fromiter((index[v] for v in raw), dtype=np.int64, count=len(raw)), values)
+            self._columns[fieldname] = found
+        return found
+
+    def docs(self, q: wq.Query) -> np.ndarray:
+        """A mask of the documents a filter query matches (Whoosh evaluates filters; the last
+        few are kept, since readers filter by the same outlets and periods again and again)."""
+        key = repr(q)
+        mask = self._filters.get(key)
+        if mask is None:
+            mask = np.zeros(self.size, dtype=bool)
+            mask[list(self.searcher.docs_for_query(q))] = True
+            mask &= self.live
+            if len(self._filters) >= _FILTERS_KEPT:
+                self._filters.clear()
+            self._filters[key] = mask
+        return mask
+
+    # -- postings -------------------------------------------------------------------------
+
+    def _raw(self, fieldname: str, btext: bytes, values: bool) -> tuple[np.ndarray, np.ndarray, list[bytes]]:
+        """Document numbers, weights and (when asked) encoded positions of one term."""
+        ids: list[np.ndarray] = []
+        weights: list[np.ndarray] = []
+        vals: list[bytes] = []
+        fieldobj = self.searcher.schema[fieldname]
+        for leaf, offset in self.leaves:
+            if (fieldname, btext) not in leaf:
+                continue
+            m = leaf._terms.matcher(fieldname, btext, fieldobj.format)
+            if isinstance(m, W3LeafMatcher):
+                while True:
+                    m._read_data()
+                    count = m._blocklength
+                    ids.append(np.cumsum(np.asarray(m._data[0], dtype=np.int64)) + offset)
+                    raw = m._data[1]
+                    if raw is None or isinstance(raw, float):
+                        weights.append(np.full(count, 1.0 if raw is None else raw, dtype=np.float64))
+                    else:
+                        weights.append(np.asarray(raw, dtype=np.float64))
+                    if values:
+                        m._read_values()
+                        vals.extend(m._values)
+                    if m._lastblock:
+                        break
+                    m._goto(m._nextoffset)
+            else:  # inlined postings (a term in one document) come as a small ListMatcher
+                block_ids, block_weights = [], []
+                while m.is_active():
+                    block_ids.append(m.id() + offset)
+                    block_weights.append(m.weight())
+                    if values:
+                        vals.append(m.value())
+                    m.next()
+                ids.append(np.asarray(block_ids, dtype=np.int64))
+                weights.append(np.asarray(block_weights, dtype=np.float64))
+        if not ids:
+            return _EMPTY.ids, _EMPTY.scores, []
+        return np.concatenate(ids), np.concatenate(weights), vals
+
+    def _score(self, fieldname: str, btext: bytes, ids: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """BM25F exactly as `whoosh.scoring.bm25`, with the searcher's idf and average length."""
+        scorer = self.searcher.weighting.scorer(self.searcher, fieldname, btext)
+        idf, avgfl, b, k1 = scorer.idf, scorer.avgfl, scorer.B, scorer.K1
+        lengths = self.lengths(fieldname)[ids]
+        return idf * ((weights * (k1 + 1)) / (weights + k1 * ((1 - b) + b * lengths / avgfl)))
+
+    def term(self, fieldname: str, text: str) -> _Postings:
+        def make() -> _Postings:
+            btext = self.searcher.schema[fieldname].to_bytes(text)
+            ids, weights, _ = self._raw(fieldname, btext, values=False)
+            if not len(ids):
+                return _EMPTY
+            return _Postings(ids, self._score(fieldname, btext, ids, weights))
+
+        return self._cache.get(("term", fieldname, text), make)
+
+    def phrase(self, fieldname: str, words: tuple[str, ...]) -> _Postings:
+        """Documents where the words stand next to each other in order; the score is the sum of
+        the words' term scores, as Whoosh's phrase matcher (an intersection) gives it."""
+
+        def make() -> _Postings:
+            fieldobj = self.searcher.schema[fieldname]
+            if not isinstance(fieldobj.format, CompactPositions):
+                raise Unsupported(f"positions of {fieldname!r}")
+            parts = []
+            for word in words:
+                btext = fieldobj.to_bytes(word)
+                ids, weights, vals = self._raw(fieldname, btext, values=True)
+                if not len(ids):
+                    return _EMPTY
+                parts.append((ids, self._score(fieldname, btext, ids, weights), vals))
+            common = parts[0][0]
+            for ids, _, _ in parts[1:]:
+                common = np.intersect1d(common, ids, assume_unique=True)
+            rows = [np.searchsorted(ids, common) for ids, _, _ in parts]
+            keep = np.zeros(len(common), dtype=bool)
+            for n in range(len(common)):
+                starts = set(_positions(parts[0][2][rows[0][n]]))
+                for shift in range(1, len(parts)):
+                    starts.intersection_update(p - shift for p in _positions(parts[shift][2][rows[shift][n]]))
+                    if not starts:
+                        break
+                keep[n] = bool(starts)
+            ids = common[keep]
+            scores = np.zeros(len(ids), dtype=np.float64)
+            for (_, term_scores, _), row in zip(parts, rows):
+                scores += term_scores[row[keep]]
+            return _Postings(ids, scores)
+
+        return self._cache.get(("phrase", fieldname, words), make)
+
+    # -- queries --------------------------------------------------------------------------
+
+    def _dense(self, postings: _Postings, boost: float) -> Match:
+        mask = np.zeros(self.size, dtype=bool)
+        mask[postings.ids] = True
+        scores = np.zeros(self.size, dtype=np.float64)
+        scores[postings.ids] = postings.scores * boost if boost != 1.0 else postings.scores
+        return Match(mask, scores)
+
+    def evaluate(self, q: wq.Query, memo: dict[int, Match] | None = None,
+                 check: Callable[[], None] | None = None) -> Match:
+        """The documents `q` matches and their scores; deleted documents never match.
+
+        `memo` (by query object identity) lets the tiers of one request share sub-results;
+        `check` is called before each node and may raise `OutOfTime`.
+        """
+        memo = {} if memo is None else memo
+        found = memo.get(id(q))
+        if found is None:
+            if check is not None:
+                check()
+            found = self._evaluate(q, memo, check)
+            found.mask &= self.live
+            memo[id(q)] = found
+        return found
+
+    def _evaluate(self, q: wq.Query, memo: dict[int, Match], check: Callable[[], None] | None) -> Match:
+        kind = type(q)
+        if kind is wq.Term:
+            return self._dense(self.term(q.fieldname, q.text), q.boost)
+        if kind is wq.Phrase:
+            if q.slop != 1 or q.char_ranges:
+                raise Unsupported("phrase with slop")
+            if len(q.words) == 1:
+                return self._dense(self.term(q.fieldname, q.words[0]), q.boost)
+            return self._dense(self.phrase(q.fieldname, tuple(q.words)), q.boost)
+        if kind is wq.Or or kind is wq.And:
+            if kind is wq.Or and (q.minmatch or q.scale):
+                raise Unsupported("Or with minmatch or scale")
+            subs = [self.evaluate(sub, memo, check) for sub in q.subqueries]
+            if not subs:
+                return Match(np.zeros(self.size, dtype=bool), np.zeros(self.size, dtype=np.float64))
+            mask = subs[0].mask.copy()
+            scores = subs[0].scores.copy()
+            for sub in subs[1:]:
+                if kind is wq.Or:
+                    mask |= sub.mask
+                else:
+                    mask &= sub.mask
+                scores += sub.scores
+            return Match(mask, _boosted(np.where(mask, scores, 0.0), q.boost))
+        if kind is wq.AndMaybe:
+            a, b = self.evaluate(q.a, memo, check), self.evaluate(q.b, memo, check)
+            return Match(a.mask.copy(), _boosted(np.where(a.mask, a.scores + b.scores, 0.0), q.boost))
+        if kind is wq.AndNot:
+            a, b = self.evaluate(q.a, memo, check), self.evaluate(q.b, memo, check)
+            mask = a.mask & ~b.mask
+            return Match(mask, _boosted(np.where(mask, a.scores, 0.0), q.boost))
+        raise Unsupported(kind.__name__)
+
+
+def _boosted(scores: np.ndarray, boost: float) -> np.ndarray:
+    return scores * boost if boost != 1.0 else scores
+
+
+def _positions(value: bytes) -> list[int]:
+    return list(accumulate(CompactPositions._deltas(value)))
+
+
+def top(mask: np.ndarray, keys: np.ndarray, count: int) -> np.ndarray:
+    """Up to `count` document numbers where `mask` is set, by descending key and then by
+    ascending document number (so equal keys always come in the same order)."""
+    docs = np.flatnonzero(mask)
+    if count <= 0 or not len(docs):
+        return docs[:0]
+    values = keys[docs]
+    if len(docs) > count:
+        threshold = np.partition(values, len(docs) - count)[len(docs) - count]
+        chosen = values >= threshold
+        docs, values = docs[chosen], values[chosen]
+    order = np.lexsort((docs, -values))
+    return docs[order[:count]]

@@ -1,0 +1,115 @@
+"""The evaluator must give exactly Whoosh's matches and scores, only faster."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+import numpy as np
+import pytest
+
+from search.acronyms import load_synonyms
+from search.article import Article
+from search.budget import Budget
+from search.evaluate import Evaluator, OutOfTime, top
+from search.indexer import build
+from search.query import QueryBuilder
+from search.schema import to_document
+from search.searcher import SearchIndex, SearchRequest, _evaluated_page, _filter, _whoosh_page
+from search.store import open_index
+
+VOCABULARY = ("bảo hiểm xã hội y tế lao động Hà Nội thuế giáo dục năm nam hòa hoà người dân "
+              "BHXH UBND ủy ban nhân dân tỉnh thành phố 96/NQ-BCS 2019 trường học bệnh viện").split()
+QUERIES = ["bảo hiểm xã hội", "bao hiem", "BHXH", '"y tế"', "thuế -nam", "năm OR hòa", "lao dong ha noi",
+           "người", "xyz", "ủy ban nhân dân tỉnh", "96/NQ-BCS", '"bệnh viện" trường -"giáo dục"', "hoà"]
+
+
+def _articles(rng: random.Random, count: int, version: int) -> list[Article]:
+    out = []
+    for n in range(count):
+        words = [rng.choice(VOCABULARY) for _ in range(rng.randint(3, 60))]
+        out.append(Article(id=f"a{n}", title=" ".join(words[:5]), body=" ".join(words[5:]) + f" v{version}",
+                           source=rng.choice(["nld.com.vn", "tuoitre.vn", None]),
+                           date=rng.choice([None, "2019-05-01", "2020-01", "2021"])))
+    return out
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory: pytest.TempPathFactory) -> SearchIndex:
+    """Several segments and deleted documents: built by two processes, then a third of the
+    articles replaced in a commit that merges nothing."""
+    rng = random.Random(6)
+    index_dir = tmp_path_factory.mktemp("evaluate")
+    build(index_dir, _articles(rng, 300, 1), procs=2)
+    writer = open_index(index_dir).writer()
+    for article in _articles(rng, 100, 2):
+        writer.update_document(**to_document(article))
+    writer.commit(merge=False)
+    return SearchIndex(index_dir, load_synonyms())
+
+
+@pytest.mark.parametrize("q", QUERIES)
+def test_matches_and_scores_are_whooshs(index, q):
+    searcher = index.searcher()
+    assert searcher.reader().has_deletions() and len(list(searcher.reader().leaf_readers())) > 1
+    evaluator = Evaluator(searcher)
+    parsed = QueryBuilder(load_synonyms()).parse(q, searcher.reader())
+    for query in (parsed.any_word(), parsed.all_words()):
+        expected = dict(searcher.search(query, limit=None).items())
+        match = evaluator.evaluate(query)
+        got = {int(d): float(match.scores[d]) for d in np.flatnonzero(match.mask)}
+        assert got.keys() == expected.keys()
+        for docnum, score in expected.items():
+            assert got[docnum] == pytest.approx(score, rel=1e-12)
+
+
+@pytest.mark.parametrize("q", QUERIES[:-1])
+@pytest.mark.parametrize("page,sort,source", [(1, "relevance", None), (3, "relevance", None),
+                                              (1, "date", None), (2, "relevance", "nld.com.vn")])
+def test_pages_totals_and_facets_are_whooshs(index, q, page, sort, source):
+    searcher = index.searcher()
+    request = SearchRequest(q=q, page=page, per_page=7, sort=sort, source=source)
+    parsed = QueryBuilder(load_synonyms()).parse(q, searcher.reader())
+    ours = _evaluated_page(Evaluator(searcher), parsed, request, _filter(request))
+    theirs = _whoosh_page(searcher, parsed, request, _filter(request), Budget(None))
+    assert ours[0] == theirs[0]
+    assert {k: sorted(v) for k, v in ours[1].items()} == {k: sorted(v) for k, v in theirs[1].items()}
+    if sort == "relevance":  # ties may be broken differently: compare the scores, in order
+        assert [s for _, s in ours[2]] == pytest.approx([s for _, s in theirs[2]], rel=1e-12)
+    else:
+        dates = [[searcher.stored_fields(d).get("date") or "" for d, _ in page] for page in (ours[2], theirs[2])]
+        assert dates[0] == dates[1]
+
+
+def test_a_date_filter_goes_through_whoosh_and_matches(index):
+    request = SearchRequest(q="bảo hiểm", date_from=dt.date(2020, 1, 1))
+    result = index.search(request)
+    assert result.total > 0 and all(hit.date >= "2020" for hit in result.hits)
+
+
+def test_top_breaks_ties_by_document_number():
+    keys = np.array([1.0, 3.0, 3.0, 2.0, 3.0, 0.5])
+    mask = np.array([True, True, True, True, True, False])
+    assert top(mask, keys, 2).tolist() == [1, 2]
+    assert top(mask, keys, 4).tolist() == [1, 2, 4, 3]
+    assert top(mask, keys, 10).tolist() == [1, 2, 4, 3, 0]
+    assert top(~mask & False, keys, 3).tolist() == []
+
+
+def test_the_evaluator_serves_the_searches(index):
+    index.search(SearchRequest(q="bảo hiểm xã hội"))
+    assert index._eval is not None and index._eval._cache.size > 0
+
+
+def test_the_deadline_is_checked_between_query_nodes(index):
+    searcher = index.searcher()
+    parsed = QueryBuilder(load_synonyms()).parse("bảo hiểm xã hội y tế", searcher.reader())
+    calls = []
+
+    def check():
+        calls.append(1)
+        if len(calls) == 3:
+            raise OutOfTime
+
+    with pytest.raises(OutOfTime):
+        _evaluated_page(Evaluator(searcher), parsed, SearchRequest(q="x"), None, check)
