@@ -12,6 +12,9 @@ test compares them on awkward text); queries still go through the analyzer itsel
 Positions are stored as packed deltas (`CompactPositions`) instead of Whoosh's pickled lists,
 which made them most of the index: four to nine times smaller before compression.
 
+The pair field (`PairText`) gets the same treatment: its terms are counted straight from the
+text, split at the same sentence breaks as `PairTokenizer`, and its postings carry only a weight.
+
 Whoosh pickles field objects into the index schema: these classes must stay importable here.
 """
 
@@ -22,9 +25,10 @@ from collections.abc import Iterator
 from itertools import accumulate
 
 from whoosh.fields import TEXT
-from whoosh.formats import Positions
+from whoosh.formats import Format, Frequency, Positions
 
-from search.text import WORD_RE, normalize
+from search.analysis import _BREAK_RE, pair
+from search.text import WORD_RE, fold, normalize
 
 #: Distinct words remembered per field; Vietnamese news uses far fewer (syllables repeat).
 _CACHE_LIMIT = 1 << 18
@@ -102,4 +106,62 @@ class VietnameseText(TEXT):
         """The term cache is not part of the schema pickled into the index."""
         state = self.__dict__.copy()
         state.pop("_terms", None)
+        return state
+
+
+class Counts(Format):
+    """A term's frequency in the document as the posting's weight, and nothing else.
+
+    BM25 reads only the weight, and Whoosh's `Frequency` stored the same number a second time
+    as four value bytes per posting; with a block per term, most pair terms being in one or two
+    articles, those bytes were a large share of the pair field. Without them the postings of a
+    term are its document numbers and weights, as Whoosh's `Existence` format stores them for
+    ID fields, but with the real frequencies as weights.
+    """
+
+    posting_size = 0
+
+    def word_values(self, value: object, analyzer: object, **kwargs: object) -> Iterator[tuple[str, int, float, bytes]]:
+        for term, freq, weight, _ in Frequency(self.field_boost).word_values(value, analyzer, **kwargs):
+            yield term, freq, weight, b""
+
+    def encode(self, value: object) -> bytes:
+        return b""
+
+
+class PairText(TEXT):
+    """TEXT for `pair_analyzer`: adjacent folded words within a sentence as terms, counted in
+    one pass over the text with a cache of folded words, stored as `Counts` (no positions: pair
+    terms are never searched as phrases)."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(phrase=False, **kwargs)
+        self.format = Counts(field_boost=self.format.field_boost)
+
+    def index(self, value: object, **kwargs: object) -> Iterator[tuple[bytes, int, float, bytes]]:
+        if not isinstance(value, str) or kwargs.get("mode", "index") != "index":
+            yield from super().index(value, **kwargs)
+            return
+        cache = self.__dict__.setdefault("_folded", {})
+        if len(cache) >= _CACHE_LIMIT:
+            cache.clear()
+        counts: dict[str, int] = {}
+        for segment in _BREAK_RE.split(normalize(value)):
+            words = []
+            for word in WORD_RE.findall(segment):
+                folded = cache.get(word)
+                if folded is None:
+                    folded = cache[word] = fold(word)
+                words.append(folded)
+            for first, second in zip(words, words[1:]):
+                term = pair(first, second)
+                counts[term] = counts.get(term, 0) + 1
+        boost = self.format.field_boost
+        for term, freq in counts.items():
+            yield term.encode("utf-8"), freq, freq * boost, b""
+
+    def __getstate__(self) -> dict[str, object]:
+        """The word cache is not part of the schema pickled into the index."""
+        state = self.__dict__.copy()
+        state.pop("_folded", None)
         return state

@@ -11,13 +11,13 @@ import datetime as dt
 import re
 from pathlib import Path
 
-from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
+from whoosh.fields import DATETIME, ID, STORED, Schema
 
 from search.analysis import exact_analyzer, folded_analyzer, pair_analyzer
 from search.article import Article
-from search.fields import VietnameseText
+from search.fields import PairText, VietnameseText
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 INDEX_NAME = f"articles_v{SCHEMA_VERSION}"
 _INDEX_NAME_RE = re.compile(r"^_(articles_v\d+)_\d+\.toc$")
 
@@ -35,7 +35,7 @@ def build_schema() -> Schema:
         hash=ID(sortable=True),
         exact=VietnameseText(analyzer=exact_analyzer(), phrase=True),
         folded=VietnameseText(analyzer=folded_analyzer(), phrase=True),
-        pairs=TEXT(analyzer=pair_analyzer(), phrase=False),
+        pairs=PairText(analyzer=pair_analyzer()),
         day=DATETIME(),
         date=ID(stored=True, sortable=True),
         year=ID(sortable=True),

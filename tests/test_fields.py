@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import pickle
+from pathlib import Path
 
 import pytest
 from whoosh.fields import TEXT
 
-from search.analysis import exact_analyzer, folded_analyzer
-from search.fields import VietnameseText
+from search.analysis import exact_analyzer, folded_analyzer, pair_analyzer
+from search.article import Article
+from search.corpus import iter_corpus
+from search.fields import PairText, VietnameseText
+from search.indexer import build
+from search.schema import to_document
+from search.store import open_index
+
+CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 
 AWKWARD = [
     "Bảo hiểm xã hội (BHXH) tỉnh Hoà Bình, hòa bình; Thuý thúy THUỶ",
@@ -16,6 +24,7 @@ AWKWARD = [
     "Ba\u0309o hie\u0302\u0309m NFD text, and İstanbul, ǅemal, ß, ﬁ ligature",
     "zero\u200bwidth soft\u00adhyphen no\u00a0break \ufeffbom stray \u0301 mark a\u0301\u0301",
     "ồ ơ ư ươ ừ ỷ ỹ 2018 ABC abc abc abc",
+    "Câu một. Câu hai, vế ba; (ngoặc) \"trích\" – gạch\nxuống dòng… 252.199 đồng - hết! Hết? a:b",
     "",
 ]
 
@@ -49,3 +58,39 @@ def test_compact_positions_round_trip(positions):
     assert fmt.decode_positions(value) == positions
     assert fmt.decode_frequency(value) == len(positions)
     assert fmt.decode_position_boosts(value) == [(p, 1) for p in positions]
+
+
+def _pair_postings(field, text):
+    return sorted((term, freq, weight) for term, freq, weight, _ in field.index(text))
+
+
+@pytest.mark.parametrize("text", AWKWARD + [str(to_document(a)["pairs"]) for a in iter_corpus([CORPUS])])
+def test_pair_field_indexes_what_the_pair_analyzer_did(text):
+    """The same terms, frequencies and weights as the plain TEXT field the pairs used to be,
+    on awkward text and on the real Vietnamese articles of the seed corpus."""
+    fast = PairText(analyzer=pair_analyzer())
+    stock = TEXT(analyzer=pair_analyzer(), phrase=False)
+    expected = _pair_postings(stock, text)
+    assert _pair_postings(fast, text) == expected
+    assert _pair_postings(fast, text) == expected  # and again from the cache
+    assert all(value == b"" for *_, value in fast.index(text))
+
+
+def test_pair_postings_keep_their_frequencies_as_weights(tmp_path):
+    build(tmp_path, [Article(id="a", title="Bảo hiểm", body="bảo hiểm xã hội. Bao hiem y tế"),
+                     Article(id="b", title="Hiểm họa", body="bảo hiểm")])
+    with open_index(tmp_path).searcher() as searcher:
+        reader = searcher.reader()
+        docs = {searcher.stored_fields(d)["id"]: d for d in range(reader.doc_count_all())}
+        postings = dict(_weights(reader, "bao_hiem"))
+        assert postings == {docs["a"]: 3.0, docs["b"]: 1.0}
+        assert reader.frequency("pairs", "bao_hiem") == 4.0
+        assert reader.doc_frequency("pairs", "hiem_hoa") == 1
+        assert ("pairs", "hoi_bao") not in reader  # not paired across the full stop
+
+
+def _weights(reader, term):
+    matcher = reader.postings("pairs", term)
+    while matcher.is_active():
+        yield matcher.id(), matcher.weight()
+        matcher.next()
