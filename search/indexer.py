@@ -21,6 +21,7 @@ from whoosh.writing import SegmentWriter
 
 from search.article import Article
 from search.corpus import ParseError
+from search.codec import Codec
 from search.schema import other_versions, to_document
 from search.store import (create_index, discard, index_exists, live_dir, new_generation, open_index, publish,
                           remove_abandoned, write_lock)
@@ -211,8 +212,9 @@ def _writer(ix: FileIndex, procs: int) -> IndexWriter:
     back most of the time won, while searching two segments costs no measurable time. Updates
     stay in one process, where replacing a document is a delete and an add in one writer."""
     if procs > 1:
-        return ix.writer(procs=procs, multisegment=True, timeout=WRITE_LOCK_TIMEOUT, limitmb=WRITER_LIMIT_MB)
-    return ix.writer(timeout=WRITE_LOCK_TIMEOUT, limitmb=WRITER_LIMIT_MB)
+        return ix.writer(procs=procs, multisegment=True, timeout=WRITE_LOCK_TIMEOUT, limitmb=WRITER_LIMIT_MB,
+                         codec=Codec())
+    return ix.writer(timeout=WRITE_LOCK_TIMEOUT, limitmb=WRITER_LIMIT_MB, codec=Codec())
 
 
 def _stored_hash(searcher: Searcher, article_id: str) -> tuple[str | None, int | None]:
@@ -225,7 +227,7 @@ def delete(index_dir: Path, article_id: str, lock_timeout: float = WRITE_LOCK_TI
     """Remove one article (a takedown); False when the index does not hold it."""
     with write_lock(index_dir, lock_timeout):
         ix = open_index(index_dir)
-        writer = ix.writer(timeout=WRITE_LOCK_TIMEOUT)
+        writer = ix.writer(timeout=WRITE_LOCK_TIMEOUT, codec=Codec())
         try:
             with ix.searcher() as searcher:
                 docnum = searcher.document_number(id=article_id)
