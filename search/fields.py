@@ -39,6 +39,8 @@ class CompactPositions(Positions):
     which. The frequency is the number of deltas, so it needs no bytes of its own."""
 
     def encode(self, poslist: list[int]) -> bytes:
+        if len(poslist) == 1 and poslist[0] < 0x100:  # most terms of an article: skip the deltas
+            return bytes((1, poslist[0]))
         deltas = [b - a for a, b in zip([0, *poslist], poslist)]
         top = max(deltas)
         if top < 0x100:

@@ -51,7 +51,7 @@ def test_term_cache_is_not_pickled_into_the_schema():
     assert sorted(copy.index("bảo hiểm")) == sorted(field.index("bảo hiểm"))
 
 
-@pytest.mark.parametrize("positions", [[0], [3, 7, 300], [5, 70000, 70001], list(range(0, 5000, 3))])
+@pytest.mark.parametrize("positions", [[0], [255], [256], [70000], [3, 7, 300], [5, 70000, 70001], list(range(0, 5000, 3))])
 def test_compact_positions_round_trip(positions):
     fmt = VietnameseText(analyzer=folded_analyzer(), phrase=True).format
     value = fmt.encode(positions)
