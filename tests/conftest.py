@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -68,3 +76,38 @@ def web_index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     report = build(index_dir, [*iter_corpus([CORPUS]), XSS_ARTICLE])
     assert report.added == 6 and not report.failed
     return index_dir
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def gunicorn(home: Path, **env: str) -> Iterator[str]:
+    """A real `gunicorn wsgi:application` configured only by `VNSEARCH_*` variables (2 workers
+    unless given), with its own HOME; yields its base URL once /healthz answers."""
+    port = free_port()
+    environ = dict(os.environ, VNSEARCH_PORT=str(port), VNSEARCH_WORKERS="2", HOME=str(home), **env)
+    environ.pop("XDG_RUNTIME_DIR", None)
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "wsgi:application"], cwd=ROOT, env=environ,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(base + "/healthz", timeout=5).close()
+            break
+        except urllib.error.HTTPError:
+            break  # answering, if not healthy: the tests say what they expect
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail("gunicorn did not start: " + proc.stderr.read().decode(errors="replace")[-2000:])
+            time.sleep(0.2)
+    try:
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)

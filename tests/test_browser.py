@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 import threading
-import time
 import urllib.request
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -22,8 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, XSS_ARTICLE
-from tests.test_server import _free_port
+from tests.conftest import ROOT, XSS_ARTICLE, free_port, gunicorn
 
 CHROMIUM = Path(os.environ.get("VNSEARCH_CHROMIUM", "/usr/bin/chromium"))
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -94,27 +90,9 @@ def unlisted_host(tmp_path_factory: pytest.TempPathFactory):
 def service(web_index_dir: Path, host, tmp_path_factory: pytest.TempPathFactory):
     """gunicorn serving the web index, with the host page's origin allowed for CORS."""
     _, host_origin = host
-    port = _free_port()
-    home = tmp_path_factory.mktemp("home")
-    env = dict(os.environ, VNSEARCH_INDEX_DIR=str(web_index_dir), VNSEARCH_PORT=str(port),
-               VNSEARCH_WORKERS="2", VNSEARCH_CORS_ORIGINS=host_origin, HOME=str(home))
-    env.pop("XDG_RUNTIME_DIR", None)
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "wsgi:application"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(base + "/healthz", timeout=5).close()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail("gunicorn did not start: " + proc.stderr.read().decode(errors="replace")[-2000:])
-            time.sleep(0.2)
-    yield base
-    proc.terminate()
-    proc.wait(timeout=15)
+    with gunicorn(tmp_path_factory.mktemp("home"), VNSEARCH_INDEX_DIR=str(web_index_dir),
+                  VNSEARCH_CORS_ORIGINS=host_origin) as base:
+        yield base
 
 
 @pytest.fixture

@@ -4,9 +4,6 @@ library, from HTTP, and a rebuild, with readers checking what they see meanwhile
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -18,8 +15,8 @@ import pytest
 from search.article import Article
 from search.corpus import iter_corpus
 from search.indexer import build
-from tests.conftest import CORPUS, ROOT
-from tests.test_server import _free_port, _get
+from tests.conftest import CORPUS, gunicorn
+from tests.test_server import _get
 
 TOKEN = "live-test-token"
 
@@ -39,25 +36,11 @@ def _send(method: str, url: str, body: dict | None = None) -> int:
 def live(tmp_path_factory: pytest.TempPathFactory):
     index_dir = tmp_path_factory.mktemp("live") / "index"
     build(index_dir, iter_corpus([CORPUS]))
-    port = _free_port()
-    env = dict(os.environ, VNSEARCH_INDEX_DIR=str(index_dir), VNSEARCH_PORT=str(port), VNSEARCH_WORKERS="2",
-               VNSEARCH_ADMIN_TOKEN=TOKEN, HOME=str(tmp_path_factory.mktemp("home")))
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "wsgi:application"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
+    with gunicorn(tmp_path_factory.mktemp("home"), VNSEARCH_INDEX_DIR=str(index_dir),
+                  VNSEARCH_ADMIN_TOKEN=TOKEN) as base:
+        for _ in range(20):  # both workers open the index before the tests change it
             _get(base + "/healthz")
-            break
-        except OSError:
-            assert proc.poll() is None and time.monotonic() < deadline, "gunicorn did not start"
-            time.sleep(0.2)
-    for _ in range(20):  # both workers open the index before the tests change it
-        _get(base + "/healthz")
-    yield base, index_dir
-    proc.terminate()
-    proc.wait(timeout=15)
+        yield base, index_dir
 
 
 def _count(base: str, q: str) -> int:

@@ -1,11 +1,7 @@
 """The API once through a real gunicorn process, configured only by environment variables."""
 
 import json
-import os
 import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -13,13 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.conftest import gunicorn
 
 
 def _get(url: str) -> tuple[int, dict]:
@@ -32,27 +22,9 @@ def _get(url: str) -> tuple[int, dict]:
 
 @pytest.fixture(scope="module")
 def server(seed_index_dir: Path, tmp_path_factory: pytest.TempPathFactory):
-    port = _free_port()
     home = tmp_path_factory.mktemp("home")
-    env = dict(os.environ, VNSEARCH_INDEX_DIR=str(seed_index_dir), VNSEARCH_PORT=str(port),
-               VNSEARCH_WORKERS="2", HOME=str(home))
-    env.pop("XDG_RUNTIME_DIR", None)
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "wsgi:application"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            _get(base + "/healthz")
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail("gunicorn did not start: " + proc.stderr.read().decode(errors="replace")[-2000:])
-            time.sleep(0.2)
-    yield base, home
-    proc.terminate()
-    proc.wait(timeout=15)
+    with gunicorn(home, VNSEARCH_INDEX_DIR=str(seed_index_dir)) as base:
+        yield base, home
 
 
 def test_search_through_gunicorn(server):
