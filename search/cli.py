@@ -161,6 +161,8 @@ def search(query: str, index_dir: Path | None, page: int, per_page: int, sort: s
     first = (page - 1) * per_page + 1
     shown = f"{first}-{first + len(result.hits) - 1} of " if result.hits else ""
     click.echo(f"{shown}{result.total} results for {query!r} ({result.took_ms:.0f} ms)")
+    if result.suggestion:
+        click.echo(f"Did you mean: {result.suggestion}?")
     for rank, hit in enumerate(result.hits, start=first):
         meta = " · ".join(x for x in (hit.date, hit.source, hit.author) if x)
         click.echo()

@@ -20,6 +20,7 @@ def test_index_then_reindex_then_search(tmp_path: Path):
     found = runner.invoke(main, ["search", "quang ngai", "--index-dir", str(index_dir)])
     assert found.exit_code == 0, found.output
     assert "1. Quảng Ngãi tăng cường" in found.output
+    assert "Did you mean: quảng ngãi?" in found.output
     assert "<mark>" not in found.output and "004_7bdadf58e2716509" in found.output
 
     as_json = runner.invoke(main, ["search", "96/NQ-BCS", "--json", "--index-dir", str(index_dir)])
