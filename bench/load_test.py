@@ -17,7 +17,6 @@ stopped at the end.
 from __future__ import annotations
 
 import argparse
-import gzip
 import http.client
 import itertools
 import json

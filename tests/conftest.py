@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -31,6 +32,13 @@ def seed_index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     report = build(index_dir, iter_corpus([CORPUS]))
     assert report.added == 5 and not report.failed
     return index_dir
+
+
+@pytest.fixture
+def seed_copy(seed_index_dir: Path, tmp_path: Path) -> Path:
+    """A copy of the seed index that a test may write to."""
+    shutil.copytree(seed_index_dir, tmp_path / "index")
+    return tmp_path / "index"
 
 
 @pytest.fixture(scope="session")

@@ -84,7 +84,7 @@ def test_a_line_joining_two_groups_merges_them():
 def test_malformed_line_names_file_and_line(tmp_path, line):
     extra = tmp_path / "bad.txt"
     extra.write_text(f"# header\nUBND = ủy ban nhân dân\n{line}\n", encoding="utf-8")
-    with pytest.raises(ValueError, match=rf"bad\.txt, line 3\b"):
+    with pytest.raises(ValueError, match=r"bad\.txt, line 3\b"):
         load_synonyms([extra])
 
 

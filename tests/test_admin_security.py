@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hmac
 import json
-import shutil
 from pathlib import Path
 
 import falcon
@@ -16,27 +15,16 @@ from falcon import testing
 
 from search.api import create_app
 from search.config import Settings
-from search.corpus import iter_corpus
-from search.indexer import build
 from search.store import open_index
-from tests.conftest import CORPUS
 
 TOKEN = "Zq8-s3cret-T0ken-with-some-length"
 ARTICLE = json.dumps({"title": "Tin thử", "body": "Nội dung thử."}, ensure_ascii=False).encode()
 EXISTING = "003_50a1d9bb06e22414"
 
 
-@pytest.fixture(scope="module")
-def seed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("admin") / "index"
-    build(path, iter_corpus([CORPUS]))
-    return path
-
-
 @pytest.fixture
-def index_dir(seed: Path, tmp_path: Path) -> Path:
-    shutil.copytree(seed, tmp_path / "index")
-    return tmp_path / "index"
+def index_dir(seed_copy: Path) -> Path:
+    return seed_copy
 
 
 def client(index_dir: Path, token: str | None = TOKEN) -> testing.TestClient:

@@ -9,17 +9,18 @@ look at.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import threading
-import urllib.request
+from collections.abc import Iterator
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, XSS_ARTICLE, free_port, gunicorn
+from tests.conftest import ROOT, XSS_ARTICLE, gunicorn
 
 CHROMIUM = Path(os.environ.get("VNSEARCH_CHROMIUM", "/usr/bin/chromium"))
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -59,31 +60,31 @@ class HostPage(SimpleHTTPRequestHandler):
         pass
 
 
-def _serve_folder(root: Path):
+@contextlib.contextmanager
+def _site(root: Path) -> Iterator[tuple[Path, str]]:
+    """A static site serving `root` on its own origin: (root, origin)."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), partial(HostPage, directory=str(root)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        yield root, f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @pytest.fixture(scope="module")
 def host(tmp_path_factory: pytest.TempPathFactory):
     """Another site (another origin), listed in VNSEARCH_CORS_ORIGINS: a plain page that
     embeds the widget, with CSS that would restyle the widget if it could reach into it."""
-    root = tmp_path_factory.mktemp("host")
-    server, origin = _serve_folder(root)
-    yield root, origin
-    server.shutdown()
-    server.server_close()
+    with _site(tmp_path_factory.mktemp("host")) as site:
+        yield site
 
 
 @pytest.fixture(scope="module")
 def unlisted_host(tmp_path_factory: pytest.TempPathFactory):
     """A site whose origin is not listed."""
-    root = tmp_path_factory.mktemp("unlisted")
-    server, origin = _serve_folder(root)
-    yield root, origin
-    server.shutdown()
-    server.server_close()
+    with _site(tmp_path_factory.mktemp("unlisted")) as site:
+        yield site
 
 
 @pytest.fixture(scope="module")

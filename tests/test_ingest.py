@@ -1,7 +1,6 @@
 """PUT/DELETE /articles/{id}: authorization, validation, limits and the write lock."""
 
 import json
-import shutil
 from pathlib import Path
 
 import falcon
@@ -21,18 +20,9 @@ ARTICLE = {"title": "Quảng Ninh chi trả lương hưu", "body": "Bảo hiểm
            "date": "2024-03-01", "source": "Báo Quảng Ninh"}
 
 
-@pytest.fixture(scope="module")
-def seed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("ingest") / "index"
-    build(path, iter_corpus([CORPUS]))
-    return path
-
-
 @pytest.fixture
-def index_dir(seed: Path, tmp_path: Path) -> Path:
-    """A copy of the seed index each test may write to."""
-    shutil.copytree(seed, tmp_path / "index")
-    return tmp_path / "index"
+def index_dir(seed_copy: Path) -> Path:
+    return seed_copy
 
 
 def client_for(index_dir: Path, **settings) -> testing.TestClient:
