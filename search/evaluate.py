@@ -12,7 +12,9 @@ matchers combine scores, so the scores are Whoosh's (a test compares them query 
 One `Evaluator` serves one searcher generation: the document lengths, the facet columns and
 the recently used terms and phrases (scored) are kept until the index changes.
 
-This reads private attributes of Whoosh's W3 codec (posting blocks, length columns): the
+Postings are read straight from the blocks of our codec (`search.codec`: arrays numpy takes
+as they are); segments written by another codec go through Whoosh's matchers. The length
+columns are read through private attributes of Whoosh's W3 per-document reader: the
 Whoosh version is pinned in pyproject.toml and constraints.txt, and `check_whoosh_version`
 refuses any other version rather than risk wrong results.
 """
@@ -26,11 +28,12 @@ from itertools import accumulate
 import numpy as np
 import whoosh
 from whoosh import query as wq
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
 from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 
+from search.codec import ID_WIDTH, WEIGHT_MODE, WIDTHS, TermInfo, TermsReader, decode_body, iter_blocks
 from search.fields import CompactPositions
 
 #: The Whoosh release whose internals this module reads.
@@ -168,43 +171,41 @@ class Evaluator:
     # -- postings -------------------------------------------------------------------------
 
     def _raw(self, fieldname: str, btext: bytes, values: bool) -> tuple[np.ndarray, np.ndarray, list[bytes]]:
-        """Document numbers, weights and (when asked) encoded positions of one term."""
+        """Document numbers, weights and (when asked) encoded positions of one term: our codec's
+        blocks decoded with numpy; segments another codec wrote go through Whoosh's matcher."""
         ids: list[np.ndarray] = []
         weights: list[np.ndarray] = []
         vals: list[bytes] = []
         fieldobj = self.searcher.schema[fieldname]
         for leaf, offset in self.leaves:
-            if (fieldname, btext) not in leaf:
+            terms = leaf._terms
+            if not isinstance(terms, TermsReader):
+                if (fieldname, btext) in leaf:
+                    _matcher_postings(terms.matcher(fieldname, btext, fieldobj.format), offset, values,
+                                      ids, weights, vals)
                 continue
-            m = leaf._terms.matcher(fieldname, btext, fieldobj.format)
-            if isinstance(m, W3LeafMatcher):
-                while True:
-                    m._read_data()
-                    count = m._blocklength
-                    ids.append(np.cumsum(np.asarray(m._data[0], dtype=np.int64)) + offset)
-                    raw = m._data[1]
-                    if raw is None or isinstance(raw, float):
-                        weights.append(np.full(count, 1.0 if raw is None else raw, dtype=np.float64))
-                    else:
-                        weights.append(np.asarray(raw, dtype=np.float64))
-                    if values:
-                        m._read_values()
-                        vals.extend(m._values)
-                    if m._lastblock:
-                        break
-                    m._goto(m._nextoffset)
-            else:  # inlined postings (a term in one document) come as a small ListMatcher
-                block_ids, block_weights = [], []
-                while m.is_active():
-                    block_ids.append(m.id() + offset)
-                    block_weights.append(m.weight())
-                    if values:
-                        vals.append(m.value())
-                    m.next()
-                ids.append(np.asarray(block_ids, dtype=np.int64))
+            entry = terms.entry(fieldname, btext)
+            if entry is None:
+                continue
+            info = TermInfo.from_bytes(entry)
+            if info.is_inlined():
+                block_ids, block_weights, block_values = info.inlined_postings()
+                ids.append(np.asarray(block_ids, dtype=np.int64) + offset)
                 weights.append(np.asarray(block_weights, dtype=np.float64))
+                if values:
+                    vals.extend(block_values or [b""] * len(block_ids))
+                continue
+            for flags, count, first, last, body in iter_blocks(terms.postings_bytes(info)):
+                block_ids, block_weights = _block_arrays(flags, count, first, last, body)
+                ids.append(block_ids + offset if offset else block_ids)
+                weights.append(block_weights)
+                if values:
+                    block_values = decode_body(flags, count, first, last, body)[2]
+                    vals.extend(block_values or [b""] * count)
         if not ids:
             return _EMPTY.ids, _EMPTY.scores, []
+        if len(ids) == 1:
+            return ids[0], weights[0], vals
         return np.concatenate(ids), np.concatenate(weights), vals
 
     def _score(self, fieldname: str, btext: bytes, ids: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -318,6 +319,46 @@ class Evaluator:
             mask = a.mask & ~b.mask
             return Match(mask, _boosted(np.where(mask, a.scores, 0.0), q.boost))
         raise Unsupported(kind.__name__)
+
+
+_GAP_DTYPES = tuple(np.dtype(f"<u{w}") for w in WIDTHS)
+_WEIGHT_DTYPES = (None, np.dtype("<u1"), np.dtype("<u2"), np.dtype("<f4"))
+
+
+def _block_arrays(flags: int, count: int, first: int, last: int, body: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Ids and weights of one block of `search.codec` (see `encode_body`)."""
+    ids = np.empty(count, dtype=np.int64)
+    ids[0] = first
+    ids[-1] = last
+    pos = 0
+    if count > 2:
+        code = flags & ID_WIDTH
+        gaps = np.frombuffer(body, dtype=_GAP_DTYPES[code], count=count - 2)
+        inner = ids[1:-1]
+        np.cumsum(gaps, dtype=np.int64, out=inner)
+        inner += _STEPS[:count - 2] + first
+        pos = (count - 2) * WIDTHS[code]
+    mode = (flags & WEIGHT_MODE) >> 2
+    if not mode:
+        return ids, np.ones(count, dtype=np.float64)
+    return ids, np.frombuffer(body, dtype=_WEIGHT_DTYPES[mode], count=count, offset=pos).astype(np.float64)
+
+
+#: 1, 2, 3...: the "+ 1" of every stored gap, summed.
+_STEPS = np.arange(1, 1 << 16, dtype=np.int64)
+
+
+def _matcher_postings(m: object, offset: int, values: bool, ids: list[np.ndarray], weights: list[np.ndarray],
+                      vals: list[bytes]) -> None:
+    block_ids, block_weights = [], []
+    while m.is_active():
+        block_ids.append(m.id() + offset)
+        block_weights.append(m.weight())
+        if values:
+            vals.append(m.value())
+        m.next()
+    ids.append(np.asarray(block_ids, dtype=np.int64))
+    weights.append(np.asarray(block_weights, dtype=np.float64))
 
 
 def _boosted(scores: np.ndarray, boost: float) -> np.ndarray:
