@@ -12,7 +12,9 @@ lengths and index in the term file. Here:
   or 4 bytes (the first and last ids are in the header, so lists of one or two postings have no
   gaps at all), the weights left out when all are 1.0 and stored as 1- or 2-byte integers when
   integral (they are term frequencies for our text fields), and the values (packed positions)
-  as their lengths and their concatenation. zlib is used only on a body it shrinks by an eighth.
+  concatenated without their lengths (the weight is the number of positions) and, when all
+  position deltas of a block fit a byte, without their width bytes. zlib is used only on a
+  body it shrinks by an eighth.
 - A posting list of up to `inlinelimit` postings is kept in the term's entry in the term file,
   in the same encoding; other terms point at their blocks with varints.
 - The term file is sorted keys (a field number and the term), prefix-compressed in blocks of
@@ -56,7 +58,10 @@ _FLOAT = struct.Struct("<f")
 # Flags of a posting body (a block, or postings inlined in a term's entry).
 ID_WIDTH = 0x03  # gap width code: 0, 1, 2 -> 1, 2, 4 bytes
 WEIGHT_MODE = 0x0C  # >> 2: 0 all 1.0, 1 uint8, 2 uint16, 3 float32
-VALUE_MODE = 0x30  # >> 4: 0 no values, 1, 2, 3 -> value lengths in 1, 2, 4 bytes
+VALUE_MODE = 0x30  # no values, or one of:
+VALUES_SIZED = 0x10  # values' lengths (but the last's) as varints, then the values
+VALUES_COUNTED = 0x20  # `CompactPositions` values, whose lengths follow from their weights
+VALUES_PACKED = 0x30  # the same, every one of width 1 and stored without its width byte
 COMPRESSED = 0x40
 LAST_BLOCK = 0x80
 #: The first byte of a term entry with inlined postings (its other bits are the body's flags).
@@ -130,23 +135,38 @@ def encode_body(ids: list[int], weights: list[float], values: list[bytes]) -> tu
         flags |= code
         parts.append(_pack(TYPECODES[code], gaps))
     top = max(weights)
-    if weights.count(1.0) != count:
+    freqs: list[int] | None = None
+    if weights.count(1.0) == count:
+        freqs = [1] * count
+    else:
         ints = [int(w) for w in weights]
         if ints == weights and min(ints) >= 0 and top < 0x10000:
             mode = 1 if top < 0x100 else 2
             parts.append(_pack(_WEIGHT_TYPECODES[mode], ints))
+            freqs = ints
         else:
             mode = 3
             parts.append(_pack("f", weights))
             top = _FLOAT.unpack(_FLOAT.pack(top))[0]  # as stored
         flags |= mode << 2
     if any(values):
-        sizes = [len(v) for v in values[:-1]]
-        code = _width(max(sizes)) if sizes else 0
-        flags |= (code + 1) << 4
-        if sizes:
-            parts.append(_pack(TYPECODES[code], sizes))
-        parts.append(b"".join(values))
+        if freqs is not None and all(v and len(v) == 1 + v[0] * f for v, f in zip(values, freqs)):
+            # Positions as `CompactPositions` writes them (a width byte, then one delta of that
+            # width per occurrence): the length follows from the width and the frequency, and
+            # when every width is 1 (deltas under 256), so does the width byte.
+            if all(v[0] == 1 for v in values):
+                flags |= VALUES_PACKED
+                parts.append(b"".join([v[1:] for v in values]))
+            else:
+                flags |= VALUES_COUNTED
+                parts.append(b"".join(values))
+        else:
+            flags |= VALUES_SIZED
+            sizes = bytearray()
+            for v in values[:-1]:
+                put_varint(sizes, len(v))
+            parts.append(bytes(sizes))
+            parts.append(b"".join(values))
     return flags, b"".join(parts), top
 
 
@@ -167,6 +187,7 @@ def decode_body(flags: int, count: int, first: int, last: int, body: bytes,
         pos = end
     mode = (flags & WEIGHT_MODE) >> 2
     weights = None
+    raw = None
     if mode:
         typecode = _WEIGHT_TYPECODES[mode]
         end = pos + count * (4 if mode == 3 else mode)
@@ -174,17 +195,28 @@ def decode_body(flags: int, count: int, first: int, last: int, body: bytes,
         weights = raw if mode == 3 else array("d", raw)
         pos = end
     values = None
-    vmode = (flags & VALUE_MODE) >> 4
+    vmode = flags & VALUE_MODE
     if vmode and with_values:
         values = []
-        if count > 1:
-            code = vmode - 1
-            end = pos + (count - 1) * WIDTHS[code]
-            sizes = _unpack(TYPECODES[code], body[pos:end])
-            pos = end
-            for size in sizes:
-                values.append(body[pos:pos + size])
-                pos += size
+        freqs = raw if raw is not None else [1] * count
+        if vmode == VALUES_PACKED:
+            for freq in freqs:
+                values.append(b"\x01" + body[pos:pos + freq])
+                pos += freq
+            return ids, weights, values
+        if vmode == VALUES_COUNTED:
+            for freq in freqs:
+                end = pos + 1 + body[pos] * freq
+                values.append(body[pos:end])
+                pos = end
+            return ids, weights, values
+        sizes = []
+        for _ in range(count - 1):
+            size, pos = get_varint(body, pos)
+            sizes.append(size)
+        for size in sizes:
+            values.append(body[pos:pos + size])
+            pos += size
         values.append(body[pos:])
     return ids, weights, values
 

@@ -242,12 +242,14 @@ def test_term_dictionary_lookups_and_iteration(pair):
             assert cursor.find("zzz") is None
 
 
-@pytest.mark.parametrize("weights", [[1.0] * 5, [1.0, 3.0, 2.0, 300.0, 1.0], [0.5, 1.5, 2.25, 1.0, 7.0]])
+@pytest.mark.parametrize("weights", [[1.0] * 5, [1.0, 3.0, 2.0, 300.0, 1.0], [0.5, 1.5, 2.25, 1.0, 7.0],
+                                     [70.0, 1.0, 2.0, 1.0, 3.0]])
 @pytest.mark.parametrize("ids", [[7], [7, 9], [0, 1, 300, 70_000, 70_001], [5, 6, 7, 8, 9]])
 def test_bodies_round_trip(ids, weights):
     weights = weights[:len(ids)]
     values = [bytes([1, n % 256]) * (n % 3 + 1) for n in ids]
-    for vals in (values, [b""] * len(ids)):
+    packed = [b"\x01" + bytes([7]) * int(w) for w in weights]  # positions as VietnameseText's
+    for vals in (values, [b""] * len(ids), packed, [b"\x04" + bytes(4 * int(w)) for w in weights]):
         flags, body, top = encode_body(ids, weights, vals)
         got_ids, got_weights, got_values = decode_body(flags, len(ids), ids[0], ids[-1], body)
         assert got_ids == ids
