@@ -611,19 +611,6 @@ class LeafMatcher(W3LeafMatcher):
             self._next_block()
 
 
-class _Keys:
-    """The first key of every block of the term file, as a sequence for `bisect`."""
-
-    def __init__(self, blob: bytes, ends: array) -> None:
-        self._blob, self._ends = blob, ends
-
-    def __len__(self) -> int:
-        return len(self._ends)
-
-    def __getitem__(self, i: int) -> bytes:
-        return self._blob[self._ends[i - 1] if i else 0:self._ends[i]]
-
-
 class FieldCursor(base.FieldCursor):
     def __init__(self, terms: TermsReader, fieldname: str, fieldobj: Any) -> None:
         self._terms = terms
@@ -676,12 +663,13 @@ class TermsReader(base.TermsReader):
         ends = _unpack("Q", dbfile.get(index_pos + 8 * blocks, 8 * blocks))
         keys_pos = index_pos + 16 * blocks
         keys_len = ends[-1] if blocks else 0
-        self._keys = _Keys(bytes(dbfile.get(keys_pos, keys_len)), ends)
+        self._keyblob, self._keyends = bytes(dbfile.get(keys_pos, keys_len)), ends
         self._dataend = index_pos
         extras = pickle.loads(dbfile.get(keys_pos + keys_len, extras_len))
         self._fieldmap: dict[str, int] = extras["fieldmap"]
         self._fieldunmap = {num: name for name, num in self._fieldmap.items()}
         self._last: tuple[bytes, bytes | None] = (b"", None)
+        self._keylist: list[bytes] | None = None
 
     # keys and blocks
 
@@ -706,23 +694,52 @@ class TermsReader(base.TermsReader):
             pos += size
 
     def _find(self, key: bytes) -> bytes | None:
-        """The entry stored under `key`, or None."""
+        """The entry stored under `key`, or None. The search hot path: `_entries` unrolled."""
         last = self._last
         if last[0] == key:
             return last[1]
         found = None
-        i = bisect_right(self._keys, key) - 1
+        i = bisect_right(self._firstkeys(), key) - 1
         if i >= 0:
-            for k, value in self._entries(self._block(i)):
+            block = self._block(i)
+            pos, prev, end = 0, b"", len(block)
+            while pos < end:
+                shared = block[pos]
+                if shared < 0x80:
+                    pos += 1
+                else:
+                    shared, pos = get_varint(block, pos)
+                size = block[pos]
+                if size < 0x80:
+                    pos += 1
+                else:
+                    size, pos = get_varint(block, pos)
+                k = prev[:shared] + block[pos:pos + size]
+                pos += size
+                size = block[pos]
+                if size < 0x80:
+                    pos += 1
+                else:
+                    size, pos = get_varint(block, pos)
                 if k >= key:
                     if k == key:
-                        found = value
+                        found = block[pos:pos + size]
                     break
+                pos += size
+                prev = k
         self._last = (key, found)
         return found
 
+    def _firstkeys(self) -> list[bytes]:
+        """The blocks' first keys, made on the first lookup (a reader may never look one up)."""
+        keys = self._keylist
+        if keys is None:
+            blob, ends = self._keyblob, self._keyends
+            keys = self._keylist = [blob[start:end] for start, end in zip([0, *ends[:-1]], ends)]
+        return keys
+
     def _items_from(self, key: bytes) -> Iterator[tuple[bytes, bytes]]:
-        i = max(bisect_right(self._keys, key) - 1, 0)
+        i = max(bisect_right(self._firstkeys(), key) - 1, 0)
         for n in range(i, len(self._offsets)):
             for k, value in self._entries(self._block(n)):
                 if k >= key:
