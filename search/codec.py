@@ -13,8 +13,9 @@ lengths and index in the term file. Here:
   gaps at all), the weights left out when all are 1.0 and stored as 1- or 2-byte integers when
   integral (they are term frequencies for our text fields), and the values (packed positions)
   concatenated without their lengths (the weight is the number of positions) and, when all
-  position deltas of a block fit a byte, without their width bytes. zlib is used only on a
-  body it shrinks by an eighth.
+  position deltas of a block fit a byte, without their width bytes. zlib is used only on the
+  values, and only where it saves an eighth of them: ids and weights are what every search
+  reads, and decompressing the positions with them made reading them three times slower.
 - A posting list of up to `inlinelimit` postings is kept in the term's entry in the term file,
   in the same encoding; other terms point at their blocks with varints.
 - The term file is sorted keys (a field number and the term), prefix-compressed in blocks of
@@ -62,7 +63,7 @@ VALUE_MODE = 0x30  # no values, or one of:
 VALUES_SIZED = 0x10  # values' lengths (but the last's) as varints, then the values
 VALUES_COUNTED = 0x20  # `CompactPositions` values, whose lengths follow from their weights
 VALUES_PACKED = 0x30  # the same, every one of width 1 and stored without its width byte
-COMPRESSED = 0x40
+COMPRESSED = 0x40  # the values are zlib-compressed (ids and weights never are: searches read them)
 LAST_BLOCK = 0x80
 #: The first byte of a term entry with inlined postings (its other bits are the body's flags).
 INLINE = 0x80
@@ -73,7 +74,7 @@ TYPECODES = ("B", "H", "I")
 WIDTHS = (1, 2, 4)
 _WEIGHT_TYPECODES = (None, "B", "H", "f")
 
-#: A body shorter than this is never compressed.
+#: Values shorter than this (in bytes, for a block) are never compressed.
 _COMPRESS_MIN = 64
 
 _BIG_ENDIAN = sys.byteorder == "big"
@@ -124,8 +125,9 @@ def _width(top: int) -> int:
 # -- posting bodies -----------------------------------------------------------------------
 
 
-def encode_body(ids: list[int], weights: list[float], values: list[bytes]) -> tuple[int, bytes, float]:
-    """(flags, body, highest weight) for postings whose first and last ids are stored apart."""
+def encode_body(ids: list[int], weights: list[float], values: list[bytes], level: int = 0) -> tuple[int, bytes, float]:
+    """(flags, body, highest weight) for postings whose first and last ids are stored apart;
+    with a zlib `level`, the values are compressed when that saves an eighth of them."""
     count = len(ids)
     flags = 0
     parts = []
@@ -156,17 +158,22 @@ def encode_body(ids: list[int], weights: list[float], values: list[bytes]) -> tu
             # when every width is 1 (deltas under 256), so does the width byte.
             if all(v[0] == 1 for v in values):
                 flags |= VALUES_PACKED
-                parts.append(b"".join([v[1:] for v in values]))
+                packed = b"".join([v[1:] for v in values])
             else:
                 flags |= VALUES_COUNTED
-                parts.append(b"".join(values))
+                packed = b"".join(values)
         else:
             flags |= VALUES_SIZED
             sizes = bytearray()
             for v in values[:-1]:
                 put_varint(sizes, len(v))
-            parts.append(bytes(sizes))
-            parts.append(b"".join(values))
+            packed = bytes(sizes) + b"".join(values)
+        if level and len(packed) >= _COMPRESS_MIN:
+            compressed = zlib.compress(packed, level)
+            if len(compressed) * 8 < len(packed) * 7:
+                packed = compressed
+                flags |= COMPRESSED
+        parts.append(packed)
     return flags, b"".join(parts), top
 
 
@@ -198,6 +205,8 @@ def decode_body(flags: int, count: int, first: int, last: int, body: bytes,
     vmode = flags & VALUE_MODE
     if vmode and with_values:
         values = []
+        if flags & COMPRESSED:
+            body, pos = zlib.decompress(body[pos:]), 0
         freqs = raw if raw is not None else [1] * count
         if vmode == VALUES_PACKED:
             for freq in freqs:
@@ -438,12 +447,7 @@ class FieldWriter(base.FieldWriter):
             floats = False
             for i in range(0, count, limit):
                 block_ids = ids[i:i + limit]
-                flags, body, top = encode_body(block_ids, weights[i:i + limit], values[i:i + limit])
-                if self._level and len(body) >= _COMPRESS_MIN:
-                    packed = zlib.compress(body, self._level)
-                    if len(packed) * 8 < len(body) * 7:
-                        body = packed
-                        flags |= COMPRESSED
+                flags, body, top = encode_body(block_ids, weights[i:i + limit], values[i:i + limit], self._level)
                 if i + limit >= count:
                     flags |= LAST_BLOCK
                 block_lens = lens[i:i + limit]
@@ -515,15 +519,12 @@ def read_block_header(buf: bytes, pos: int, prev: int) -> tuple[int, int, int, i
 
 
 def iter_blocks(data: bytes) -> Iterator[tuple[int, int, int, int, bytes]]:
-    """(flags, count, first id, last id, uncompressed body) of each block of one posting list,
-    given all its bytes."""
+    """(flags, count, first id, last id, body) of each block of one posting list, given all its
+    bytes (for `decode_body`; ids and weights are never compressed)."""
     pos = prev = 0
     while True:
         flags, count, first, last, _, _, _, start, size = read_block_header(data, pos, prev)
-        body = data[start:start + size]
-        if flags & COMPRESSED:
-            body = zlib.decompress(body)
-        yield flags, count, first, last, body
+        yield flags, count, first, last, data[start:start + size]
         if flags & LAST_BLOCK:
             return
         pos, prev = start + size, last
@@ -579,8 +580,6 @@ class LeafMatcher(W3LeafMatcher):
 
     def _read_data(self) -> None:
         body = self._postfile.get(self._dataoffset, self._nextoffset - self._dataoffset)
-        if self._flags & COMPRESSED:
-            body = zlib.decompress(body)
         self._data = decode_body(self._flags, self._blocklength, self._minid, self._maxid, body)
 
     def _read_ids(self) -> None:

@@ -15,7 +15,7 @@ from whoosh.index import create_in
 from whoosh.scoring import BM25F
 
 from search.analysis import exact_analyzer, pair_analyzer
-from search.codec import Codec, TermsReader, decode_body, encode_body
+from search.codec import COMPRESSED, Codec, TermsReader, decode_body, encode_body
 from search.corpus import iter_corpus
 from search.evaluate import Evaluator
 from search.fields import PairText, VietnameseText
@@ -256,3 +256,17 @@ def test_bodies_round_trip(ids, weights):
         assert (list(got_weights) if got_weights is not None else [1.0] * len(ids)) == weights
         assert got_values == (vals if any(vals) else None)
         assert top == max(weights)
+
+
+def test_values_alone_are_compressed_where_it_pays():
+    ids = list(range(0, 400, 4))
+    weights = [3.0] * len(ids)
+    values = [b"\x02" + bytes([0, 1, 7, 1, 9, 1]) for _ in ids]  # positions 256, 263, 272 (2 bytes each)
+    flags, body, _ = encode_body(ids, weights, values, level=3)
+    assert flags & COMPRESSED
+    plain_flags, plain, _ = encode_body(ids, weights, values)
+    assert not plain_flags & COMPRESSED and len(body) < len(plain) / 4
+    assert body[:len(ids) - 2 + len(ids)] == plain[:len(ids) - 2 + len(ids)]  # ids and weights as they are
+    assert decode_body(flags, len(ids), ids[0], ids[-1], body) == decode_body(plain_flags, len(ids), ids[0], ids[-1], plain)
+    got_ids, _, no_values = decode_body(flags, len(ids), ids[0], ids[-1], body, with_values=False)
+    assert got_ids == ids and no_values is None
