@@ -10,8 +10,8 @@ lengths and index in the term file. Here:
   the shortest and longest field length: what a matcher needs to skip a block or bound its
   score) and a body without pickle: the gaps between ids as an array of the narrowest of 1, 2
   or 4 bytes (the first and last ids are in the header, so lists of one or two postings have no
-  gaps at all), the weights left out when all are 1.0 and stored as 1- or 2-byte integers when
-  integral (they are term frequencies for our text fields), and the values (packed positions)
+  gaps at all), the weights left out when all are 1.0 and stored in 4 bits (up to 16) or a byte
+  when integral (they are term frequencies for our text fields), and the values (positions)
   concatenated without their lengths (the weight is the number of positions) and, when all
   position deltas of a block fit a byte, without their width bytes. zlib is used only on the
   values, and only where it saves an eighth of them: ids and weights are what every search
@@ -58,7 +58,7 @@ _FLOAT = struct.Struct("<f")
 
 # Flags of a posting body (a block, or postings inlined in a term's entry).
 ID_WIDTH = 0x03  # gap width code: 0, 1, 2 -> 1, 2, 4 bytes
-WEIGHT_MODE = 0x0C  # >> 2: 0 all 1.0, 1 uint8, 2 uint16, 3 float32
+WEIGHT_MODE = 0x0C  # >> 2: 0 all 1.0, 1 uint8, 2 two to a byte (4 bits: weight - 1), 3 float32
 VALUE_MODE = 0x30  # no values, or one of:
 VALUES_SIZED = 0x10  # values' lengths (but the last's) as varints, then the values
 VALUES_COUNTED = 0x20  # `CompactPositions` values, whose lengths follow from their weights
@@ -72,7 +72,6 @@ _FLOAT_WEIGHTS = 0x01  # in the first byte of a term entry pointing at blocks
 #: Width code -> array typecode (little-endian on disk: see `_pack`).
 TYPECODES = ("B", "H", "I")
 WIDTHS = (1, 2, 4)
-_WEIGHT_TYPECODES = (None, "B", "H", "f")
 
 #: Values shorter than this (in bytes, for a block) are never compressed.
 _COMPRESS_MIN = 64
@@ -118,6 +117,11 @@ def _unpack(typecode: str, data: bytes) -> array:
     return unpacked
 
 
+def weights_size(mode: int, count: int) -> int:
+    """Bytes of `count` weights stored in weight mode `mode`."""
+    return (0, count, (count + 1) // 2, 4 * count)[mode]
+
+
 def _width(top: int) -> int:
     return 0 if top < 0x100 else 1 if top < 0x10000 else 2
 
@@ -142,9 +146,14 @@ def encode_body(ids: list[int], weights: list[float], values: list[bytes], level
         freqs = [1] * count
     else:
         ints = [int(w) for w in weights]
-        if ints == weights and min(ints) >= 0 and top < 0x10000:
-            mode = 1 if top < 0x100 else 2
-            parts.append(_pack(_WEIGHT_TYPECODES[mode], ints))
+        if ints == weights and min(ints) >= 1 and top <= 16:
+            mode = 2  # the common case, term frequencies: two to a byte
+            halves = [w - 1 for w in ints] + [0]
+            parts.append(bytes([(a << 4) | b for a, b in zip(halves[0:count:2], halves[1:count + 1:2])]))
+            freqs = ints
+        elif ints == weights and min(ints) >= 0 and top < 0x100:
+            mode = 1
+            parts.append(bytes(ints))
             freqs = ints
         else:
             mode = 3
@@ -196,9 +205,11 @@ def decode_body(flags: int, count: int, first: int, last: int, body: bytes,
     weights = None
     raw = None
     if mode:
-        typecode = _WEIGHT_TYPECODES[mode]
-        end = pos + count * (4 if mode == 3 else mode)
-        raw = _unpack(typecode, body[pos:end])
+        end = pos + weights_size(mode, count)
+        if mode == 2:
+            raw = [n + 1 for b in body[pos:end] for n in (b >> 4, b & 0x0F)][:count]
+        else:
+            raw = _unpack("B" if mode == 1 else "f", body[pos:end])
         weights = raw if mode == 3 else array("d", raw)
         pos = end
     values = None

@@ -33,7 +33,8 @@ from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 
-from search.codec import ID_WIDTH, WEIGHT_MODE, WIDTHS, TermInfo, TermsReader, decode_body, iter_blocks
+from search.codec import (ID_WIDTH, WEIGHT_MODE, WIDTHS, TermInfo, TermsReader, decode_body, iter_blocks,
+                          weights_size)
 from search.fields import CompactPositions
 
 #: The Whoosh release whose internals this module reads.
@@ -195,11 +196,12 @@ class Evaluator:
                 if values:
                     vals.extend(block_values or [b""] * len(block_ids))
                 continue
-            for flags, count, first, last, body in iter_blocks(terms.postings_bytes(info)):
-                block_ids, block_weights = _block_arrays(flags, count, first, last, body)
-                ids.append(block_ids + offset if offset else block_ids)
-                weights.append(block_weights)
-                if values:
+            blocks = list(iter_blocks(terms.postings_bytes(info)))
+            list_ids, list_weights = _list_arrays(blocks)
+            ids.append(list_ids + offset if offset else list_ids)
+            weights.append(list_weights)
+            if values:
+                for flags, count, first, last, body in blocks:
                     block_values = decode_body(flags, count, first, last, body)[2]
                     vals.extend(block_values or [b""] * count)
         if not ids:
@@ -322,30 +324,73 @@ class Evaluator:
 
 
 _GAP_DTYPES = tuple(np.dtype(f"<u{w}") for w in WIDTHS)
-_WEIGHT_DTYPES = (None, np.dtype("<u1"), np.dtype("<u2"), np.dtype("<f4"))
+_WEIGHT_DTYPES = (None, np.dtype("<u1"), None, np.dtype("<f4"))
 
 
-def _block_arrays(flags: int, count: int, first: int, last: int, body: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """Ids and weights of one block of `search.codec` (see `encode_body`)."""
-    ids = np.empty(count, dtype=np.int64)
-    ids[0] = first
-    ids[-1] = last
-    pos = 0
-    if count > 2:
-        code = flags & ID_WIDTH
-        gaps = np.frombuffer(body, dtype=_GAP_DTYPES[code], count=count - 2)
-        inner = ids[1:-1]
-        np.cumsum(gaps, dtype=np.int64, out=inner)
-        inner += _STEPS[:count - 2] + first
-        pos = (count - 2) * WIDTHS[code]
-    mode = (flags & WEIGHT_MODE) >> 2
-    if not mode:
-        return ids, np.ones(count, dtype=np.float64)
-    return ids, np.frombuffer(body, dtype=_WEIGHT_DTYPES[mode], count=count, offset=pos).astype(np.float64)
+def _list_arrays(blocks: list[tuple[int, int, int, int, bytes]]) -> tuple[np.ndarray, np.ndarray]:
+    """Ids and weights of a posting list of `search.codec` from its blocks (see `encode_body`),
+    with a few numpy operations for the whole list rather than a few per block.
+
+    Each block stores its first and last ids and the gaps (less one) between the ids in between.
+    The gaps of all blocks become one array of steps, zero at every block's first and last
+    posting; its running sum, shifted per block so that the block starts at its first id, gives
+    the ids, and each block's last id is set where it belongs."""
+    counts = np.fromiter((b[1] for b in blocks), dtype=np.int64, count=len(blocks))
+    ends = np.cumsum(counts) - 1
+    starts = ends - counts + 1
+    gap_parts, weight_parts = [], []
+    widths, modes = set(), set()
+    for flags, count, _, _, body in blocks:
+        inner = max(count - 2, 0) * WIDTHS[flags & ID_WIDTH]
+        mode = (flags & WEIGHT_MODE) >> 2
+        gap_parts.append(body[:inner])
+        weight_parts.append(body[inner:inner + weights_size(mode, count)])
+        widths.add(flags & ID_WIDTH)
+        modes.add(mode)
+    if len(widths) == 1:
+        gaps = np.frombuffer(b"".join(gap_parts), dtype=_GAP_DTYPES[widths.pop()])
+    else:
+        gaps = np.concatenate([np.frombuffer(part, dtype=_GAP_DTYPES[flags & ID_WIDTH]).astype(np.int64)
+                               for part, (flags, *_) in zip(gap_parts, blocks)])
+    steps = np.ones(int(ends[-1]) + 1, dtype=np.int64)
+    steps[starts] = 0
+    steps[ends] = 0
+    steps[steps.astype(bool)] += gaps
+    ids = np.cumsum(steps)
+    firsts = np.fromiter((b[2] for b in blocks), dtype=np.int64, count=len(blocks))
+    ids += np.repeat(firsts - ids[starts], counts)
+    ids[ends] = np.fromiter((b[3] for b in blocks), dtype=np.int64, count=len(blocks))
+    if modes == {0}:
+        return ids, np.ones(len(ids), dtype=np.float64)
+    if modes == {1} or modes == {3}:
+        return ids, np.frombuffer(b"".join(weight_parts), dtype=_WEIGHT_DTYPES[modes.pop()]).astype(np.float64)
+    if modes == {2}:
+        return ids, _halves(b"".join(weight_parts), counts)
+    pieces = []
+    for n, (part, (flags, count, *_)) in enumerate(zip(weight_parts, blocks)):
+        mode = (flags & WEIGHT_MODE) >> 2
+        if mode == 0:
+            pieces.append(np.ones(count))
+        elif mode == 2:
+            pieces.append(_halves(part, counts[n:n + 1]))
+        else:
+            pieces.append(np.frombuffer(part, dtype=_WEIGHT_DTYPES[mode]).astype(np.float64))
+    return ids, np.concatenate(pieces)
 
 
-#: 1, 2, 3...: the "+ 1" of every stored gap, summed.
-_STEPS = np.arange(1, 1 << 16, dtype=np.int64)
+def _halves(packed: bytes, counts: np.ndarray) -> np.ndarray:
+    """Weights stored two to a byte (weight - 1 in each 4 bits), for blocks of `counts`
+    postings: a block of an odd count ends in an unused half."""
+    raw = np.frombuffer(packed, dtype=np.uint8)
+    out = np.empty(2 * len(raw), dtype=np.float64)
+    out[0::2] = raw >> 4
+    out[1::2] = raw & 0x0F
+    odd = counts & 1
+    if odd.any():
+        keep = np.ones(len(out), dtype=bool)
+        keep[(np.cumsum(counts + odd) - 1)[odd.astype(bool)]] = False
+        out = out[keep]
+    return out + 1.0
 
 
 def _matcher_postings(m: object, offset: int, values: bool, ids: list[np.ndarray], weights: list[np.ndarray],

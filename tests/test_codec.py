@@ -15,9 +15,9 @@ from whoosh.index import create_in
 from whoosh.scoring import BM25F
 
 from search.analysis import exact_analyzer, pair_analyzer
-from search.codec import COMPRESSED, Codec, TermsReader, decode_body, encode_body
+from search.codec import COMPRESSED, WEIGHT_MODE, Codec, TermsReader, decode_body, encode_body, weights_size
 from search.corpus import iter_corpus
-from search.evaluate import Evaluator
+from search.evaluate import Evaluator, _list_arrays
 from search.fields import PairText, VietnameseText
 from search.schema import build_schema, to_document
 
@@ -266,7 +266,27 @@ def test_values_alone_are_compressed_where_it_pays():
     assert flags & COMPRESSED
     plain_flags, plain, _ = encode_body(ids, weights, values)
     assert not plain_flags & COMPRESSED and len(body) < len(plain) / 4
-    assert body[:len(ids) - 2 + len(ids)] == plain[:len(ids) - 2 + len(ids)]  # ids and weights as they are
+    head = len(ids) - 2 + weights_size((flags & WEIGHT_MODE) >> 2, len(ids))
+    assert body[:head] == plain[:head]  # ids and weights as they are
     assert decode_body(flags, len(ids), ids[0], ids[-1], body) == decode_body(plain_flags, len(ids), ids[0], ids[-1], plain)
     got_ids, _, no_values = decode_body(flags, len(ids), ids[0], ids[-1], body, with_values=False)
     assert got_ids == ids and no_values is None
+
+
+def test_the_evaluator_decodes_lists_whose_blocks_differ_in_widths_and_weights():
+    rng = random.Random(3)
+    chunks = [([5], [1.0]), ([9, 12], [2.0, 1.0]), (list(range(20, 60, 3)), [1.0] * 14),
+              ([100, 400, 70_000, 70_002, 200_000], [1.0, 300.0, 2.0, 1.0, 4.0]),
+              (sorted(rng.sample(range(200_001, 201_000), 50)), [float(rng.randint(1, 9)) for _ in range(50)]),
+              ([300_000, 300_001, 300_003], [0.5, 1.5, 2.0]), ([300_004, 300_009, 300_010], [16.0, 3.0, 1.0]),
+              ([300_011, 300_012], [17.0, 1.0])]
+    blocks = []
+    for ids, weights in chunks:
+        flags, body, _ = encode_body(ids, weights, [b""] * len(ids))
+        blocks.append((flags, len(ids), ids[0], ids[-1], body))
+    for some in (blocks, blocks[2:3], blocks[4:5], blocks[:2], blocks[4:5] + blocks[-2:-1], blocks[-1:]):
+        ids, weights = _list_arrays(some)
+        expected = [(i, w) for flags, count, first, last, body in some
+                    for i, w in zip(decode_body(flags, count, first, last, body)[0],
+                                    decode_body(flags, count, first, last, body)[1] or [1.0] * count)]
+        assert list(zip(ids.tolist(), weights.tolist())) == expected
