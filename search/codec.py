@@ -255,7 +255,9 @@ class TermInfo(W3TermInfo):
     """A term's statistics and where its postings are (or the postings themselves)."""
 
     def to_bytes(self) -> bytes:
-        raise NotImplementedError("written by FieldWriter._write_term")
+        """Never used: entries are written by `FieldWriter._write_term`, which has the postings
+        and the length bytes at hand, and W3's encoding of this object would not read back."""
+        raise TypeError("term entries are written by search.codec.FieldWriter")
 
     @classmethod
     def from_bytes(cls, s: bytes) -> TermInfo:
