@@ -119,11 +119,14 @@ class Speller:
         # most of a search's time). A neighbour that counts as context is itself a query word,
         # so it is the previous or next occurrence, when no other word stands between them.
         tokens = sorted((word for word in places if WORD_RE.fullmatch(word)), key=lambda w: (-len(w), w))
-        pattern = re.compile(r"(?<![^\W_])(?:" + "|".join(map(re.escape, tokens)) + r")(?![^\W_])") if tokens else None
+        # Starting with the words themselves lets the regex engine skip to their first letters;
+        # the word start is checked on what it finds (no word starts inside a found word).
+        pattern = re.compile(r"(?:" + "|".join(map(re.escape, tokens)) + r")(?![^\W_])") if tokens else None
         forms_of: dict[str, str] = {}  # as written -> canonical lower case: words repeat
         for hit in hit_texts if pattern else ():
             folded_hit = fold(hit)
-            found = [(m.start(), m.end(), m.group()) for m in pattern.finditer(folded_hit)]
+            found = [(m.start(), m.end(), m.group()) for m in pattern.finditer(folded_hit)
+                     if not m.start() or not folded_hit[m.start() - 1].isalnum()]
             adjacent = [WORD_RE.search(folded_hit, a[1], b[0]) is None for a, b in zip(found, found[1:])]
             for k, (start, end, word) in enumerate(found):
                 before = found[k - 1][2] if k and adjacent[k - 1] else None
