@@ -1,3 +1,4 @@
+import dataclasses
 import datetime as dt
 import unicodedata
 
@@ -216,3 +217,10 @@ def test_long_questions_are_ranked_as_a_whole(make_index):
     assert parsed.all_words() == parsed.any_word()
     assert ids(search(index, question)) == ["most", "some"]
     assert index.queries.parse("vắc xin sởi").tiered
+
+
+def test_json_is_what_asdict_gives(seed_index):
+    """`to_json` builds the dicts itself (asdict deep-copies every value): same JSON."""
+    for request in (SearchRequest(q="bao hiem"), SearchRequest(q="BHXH", sort="date"), SearchRequest(q="khôngcó")):
+        result = seed_index.search(request)
+        assert result.to_json() == dataclasses.asdict(result)
