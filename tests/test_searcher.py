@@ -224,3 +224,17 @@ def test_json_is_what_asdict_gives(seed_index):
     for request in (SearchRequest(q="bao hiem"), SearchRequest(q="BHXH", sort="date"), SearchRequest(q="khôngcó")):
         result = seed_index.search(request)
         assert result.to_json() == dataclasses.asdict(result)
+
+
+def test_phrase_with_diacritics_ranks_the_exact_phrase_first_and_excludes_only_it(make_index):
+    """The exact field keeps no positions: a phrase typed with marks is the folded phrase in
+    articles with each exact word, so "exact" and "folded but not exact" must stay apart."""
+    index = make_index(
+        {"id": "exact", "title": "Tin một", "body": "Chính sách bảo hiểm cho người lao động."},
+        {"id": "folded", "title": "Tin hai", "body": "Chinh sach bao hiem cho nguoi lao dong."},
+        {"id": "apart", "title": "Tin ba", "body": "Bảo vệ rừng là nguy hiểm."},
+    )
+    assert ids(index.search(SearchRequest(q='"bảo hiểm"')))[:2] == ["exact", "folded"]
+    assert set(ids(index.search(SearchRequest(q='"bảo hiểm"')))) == {"exact", "folded"}
+    assert set(ids(index.search(SearchRequest(q='tin -"bảo hiểm"')))) == {"folded", "apart"}
+    assert set(ids(index.search(SearchRequest(q='tin -"bao hiem"')))) == {"apart"}
