@@ -10,12 +10,13 @@ import numpy as np
 import pytest
 from whoosh import query as wq
 from whoosh.codec.whoosh3 import W3Codec
-from whoosh.fields import ID, NUMERIC, TEXT, Schema
+from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
 from whoosh.index import create_in
 from whoosh.scoring import BM25F
 
 from search.analysis import exact_analyzer, pair_analyzer
-from search.codec import COMPRESSED, WEIGHT_MODE, Codec, TermsReader, decode_body, encode_body, weights_size
+from search.codec import (COMPRESSED, STORED_DICTIONARY_CRC, WEIGHT_MODE, Codec, StoredDictionaryMismatch, TermsReader,
+                          decode_body, encode_body, weights_size)
 from search.corpus import iter_corpus
 from search.evaluate import Evaluator, _list_arrays
 from search.fields import PairText, VietnameseText
@@ -104,7 +105,8 @@ def test_segments_carry_our_codec_and_it_pickles_as_its_parameters(pair):
     assert {type(s.codec()) for s in ours._segments()} == {Codec}
     assert {type(s.codec()) for s in stock._segments()} == {W3Codec}
     codec = pickle.loads(pickle.dumps(Codec(**SMALL_BLOCKS)))
-    assert vars(codec) == {"_blocklimit": 8, "_compression": 3, "_inlinelimit": 3}
+    assert vars(codec) == {"_blocklimit": 8, "_compression": 3, "_inlinelimit": 3,
+                           "stored_dictionary": STORED_DICTIONARY_CRC}
 
 
 def test_every_field_kind_reads_back_as_whoosh_wrote_it(pair):
@@ -290,3 +292,37 @@ def test_the_evaluator_decodes_lists_whose_blocks_differ_in_widths_and_weights()
                     for i, w in zip(decode_body(flags, count, first, last, body)[0],
                                     decode_body(flags, count, first, last, body)[1] or [1.0] * count)]
         assert list(zip(ids.tolist(), weights.tolist())) == expected
+
+
+def _stored_index(root: Path, codec: Codec | None, docs: list[dict]):
+    root.mkdir()
+    ix = create_in(str(root), Schema(key=ID(stored=True), body=STORED()))
+    writer = ix.writer(codec=codec) if codec else ix.writer()
+    for doc in docs:
+        writer.add_document(**doc)
+    writer.commit()
+    return ix
+
+
+def test_stored_fields_read_back_and_take_less_room_than_w3s(tmp_path):
+    articles = list(iter_corpus([CORPUS]))
+    docs = [{"key": a.id, "body": f"{a.title}\n\n{a.body}"} for a in articles]
+    docs.append({"key": "empty", "body": ""})
+    ours, stock = _stored_index(tmp_path / "ours", Codec(), docs), _stored_index(tmp_path / "stock", None, docs)
+    with ours.searcher() as searcher:
+        assert [searcher.stored_fields(n) for n in range(len(docs))] == docs
+    assert _file_size(ours, "_stored") < 0.9 * _file_size(stock, "_stored")
+
+
+def _file_size(ix, column: str) -> int:
+    segment = next(iter(ix._segments()))
+    storage = segment.open_compound_file(ix.storage) if segment.is_compound() else ix.storage
+    return storage.file_length(W3Codec.column_filename(segment, column))
+
+
+def test_an_index_compressed_with_another_dictionary_is_refused(tmp_path):
+    ix = _stored_index(tmp_path / "ix", Codec(), [{"key": "a", "body": "bảo hiểm xã hội"}])
+    segment = next(iter(ix._segments()))
+    segment.codec().stored_dictionary = STORED_DICTIONARY_CRC ^ 1
+    with pytest.raises(StoredDictionaryMismatch, match="--rebuild"):
+        segment.codec().per_document_reader(ix.storage, segment)
