@@ -137,8 +137,7 @@ class Evaluator:
                 column = leaf._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
                 if column is not None:
                     count = leaf.doc_count_all()
-                    codes = np.fromiter((column[d] for d in range(count)), dtype=np.uint8, count=count)
-                    found[offset:offset + count] = _LENGTH_TABLE[codes]
+                    found[offset:offset + count] = _LENGTH_TABLE[_length_codes(column, count)]
             self._lengths[fieldname] = found
         return found
 
@@ -404,6 +403,20 @@ def _matcher_postings(m: object, offset: int, values: bool, ids: list[np.ndarray
         m.next()
     ids.append(np.asarray(block_ids, dtype=np.int64))
     weights.append(np.asarray(block_weights, dtype=np.float64))
+
+
+def _length_codes(column: object, count: int) -> np.ndarray:
+    """A segment's one-byte length codes: W3's length column is those bytes, one a document
+    (fewer when the last documents have none), so they are read at once rather than one
+    `column[d]` call each (a tenth of a second per field at 84,000 articles)."""
+    stored = getattr(column, "_count", None)
+    if getattr(column, "_typecode", None) == "B" and getattr(column, "_fixedlen", None) == 1 and stored is not None:
+        codes = np.zeros(count, dtype=np.uint8)
+        present = min(stored, count)
+        if present:
+            codes[:present] = np.frombuffer(column._dbfile.get(column._basepos, present), dtype=np.uint8)
+        return codes
+    return np.fromiter((column[d] for d in range(count)), dtype=np.uint8, count=count)
 
 
 def _boosted(scores: np.ndarray, boost: float) -> np.ndarray:
