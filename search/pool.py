@@ -31,7 +31,7 @@ from whoosh.writing import SegmentWriter
 
 #: Pool memory per writer (per process in a multi-process build) unless told otherwise: two
 #: build processes with their interpreters and caches stay well under 2 GiB.
-DEFAULT_POOL_MB = 384
+DEFAULT_POOL_MB = 512
 #: A term's share of the pool: its key (a bytes object), the int of its last posting and the
 #: dict slot, as measured with tracemalloc on the archive's pair terms.
 _TERM_BYTES = 130
@@ -142,15 +142,18 @@ class MemoryPool:
         return sum(len(f.docs) for f in self._fields.values())
 
     def iter_postings(self) -> Iterator[tuple[str, bytes, int, float, bytes]]:
-        """All postings sorted by (field, term bytes, document number), emptying the pool as it
-        goes: a term's arrays are released once the field writer has its postings."""
+        """All postings sorted by (field, term bytes, document number), emptying the pool: a
+        field's arrays are released once the field writer has its postings."""
+        return chain.from_iterable(self._terms())
+
+    def _terms(self) -> Iterator[Iterable[tuple]]:
         fields, self._fields = self._fields, {}
         for fieldname in sorted(fields):
-            yield from chain.from_iterable(self._field_items(fieldname, fields.pop(fieldname)))
+            yield from self._field_items(fieldname, fields.pop(fieldname))
 
-    def _field_items(self, fieldname: str, f: _FieldPostings) -> Iterator[Iterator[tuple]]:
-        """Per term, an iterator over its postings, built from C-level maps and zips: the
-        postings themselves never pass through Python code here."""
+    def _field_items(self, fieldname: str, f: _FieldPostings) -> Iterator[Iterable[tuple]]:
+        """Per term, its postings: built from C-level maps and zips, so that the postings
+        themselves never pass through Python code here."""
         prevs, docs, weights, ends = f.prevs, f.docs, f.weights, f.ends
         vb = bytes(f.values)
         f.values = bytearray()
@@ -158,10 +161,14 @@ class MemoryPool:
         unordered = self._unordered
         for tbytes in sorted(last):
             i = last[tbytes]
-            chain_ = []
-            while i >= 0:
-                chain_.append(i)
-                i = prevs[i]
+            prev = prevs[i]
+            if prev < 0:  # a term of one document: most of them
+                yield ((fieldname, tbytes, docs[i], weights[i], vb[ends[i]:ends[i + 1]]),)
+                continue
+            chain_ = [i]
+            while prev >= 0:
+                chain_.append(prev)
+                prev = prevs[prev]
             chain_.reverse()
             if unordered:
                 chain_.sort(key=lambda j: (docs[j], weights[j], vb[ends[j]:ends[j + 1]]))
