@@ -297,6 +297,18 @@ class PoolMpWriter(MpWriter, PoolWriter):
         task.start()
         return task
 
+    def cancel(self) -> None:
+        """Stop the build processes and drop what they wrote. Whoosh's `MpWriter.cancel` only
+        flags its own copies of the process objects: the processes kept waiting for work, and
+        the parent waited for them at exit."""
+        try:
+            for task in self.tasks:
+                task.terminate()
+            for task in self.tasks:
+                task.join()
+        finally:
+            SegmentWriter.cancel(self)
+
     def _commit(self, mergetype: Any, optimize: Any, merge: Any) -> None:
         if self.docbuffer:
             self._enqueue()

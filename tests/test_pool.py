@@ -15,13 +15,13 @@ from search.article import Article
 from search.codec import Codec
 from search.corpus import iter_corpus
 from search.indexer import build
-from search.pool import DEFAULT_POOL_MB, MemoryPool, PoolWriter, pool_budget_mb
+from search.pool import DEFAULT_POOL_MB, MemoryPool, PoolMpWriter, PoolWriter, pool_budget_mb
 from search.schema import build_schema, to_document
 from search.store import open_index
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 #: Articles in the built indexes: more than one batch of Whoosh's multi-process writer.
-COUNT = 150
+COUNT = 120
 
 #: Text that stresses the analysis: NFD input, both tone placements, document numbers, numbers
 #: with separators, acronyms, punctuation runs, a lone letter, mixed scripts and repeats.
@@ -175,12 +175,12 @@ def test_updates_and_merges_equal_a_fresh_build(tmp_path, one_segment):
     """Articles added one commit at a time (Whoosh merges the small segments through the pool
     as it goes), some replaced, end up indexed exactly as in one build."""
     articles = _many(COUNT)
-    build(tmp_path, articles[:-20])
-    for article in articles[-20:]:
+    build(tmp_path, articles[:-10])
+    for article in articles[-10:]:
         build(tmp_path, [article], keep_missing=True)
     changed = replace(articles[3], body=articles[3].body + " Đã sửa.")
     build(tmp_path, [changed], keep_missing=True)
-    assert _segment_count(tmp_path) < 20  # merged on the way
+    assert _segment_count(tmp_path) < 10  # merged on the way
     build(tmp_path, [articles[3]], keep_missing=True)
     assert _index_postings(tmp_path) == _index_postings(one_segment)
     assert _stored(tmp_path) == _stored(one_segment)
@@ -194,3 +194,14 @@ def test_budget_from_argument_environment_or_default():
         pool_budget_mb(environ={"VNSEARCH_POOL_MB": "lots"})
     with pytest.raises(ValueError, match="1 to"):
         pool_budget_mb(0)
+
+
+def test_a_cancelled_multi_process_build_stops_its_processes(tmp_path):
+    ix = create_in(str(tmp_path), build_schema())
+    writer = PoolMpWriter(ix, procs=2, batchsize=10, codec=Codec())
+    for article in _many(30):
+        writer.add_document(**to_document(article))
+    assert writer.tasks
+    writer.cancel()
+    assert not any(task.is_alive() for task in writer.tasks)
+    assert ix.doc_count_all() == 0
