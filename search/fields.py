@@ -24,7 +24,7 @@ from array import array
 from collections.abc import Iterator
 from itertools import accumulate
 
-from whoosh.fields import TEXT
+from whoosh.fields import ID, TEXT
 from whoosh.formats import Format, Frequency, Positions
 
 from search.analysis import _BREAK_RE, pair
@@ -167,3 +167,16 @@ class PairText(TEXT):
         state = self.__dict__.copy()
         state.pop("_folded", None)
         return state
+
+
+class ColumnOnly(ID):
+    """An ID kept in a sortable column and nowhere else: not a term of the index.
+
+    The content hash is only ever read back by document (to skip unchanged articles), and as an
+    indexed ID it cost every article a term of its own, with its own posting list: a large
+    share of a short article's index."""
+
+    indexed = False
+
+    def __init__(self) -> None:
+        super().__init__(sortable=True)

@@ -15,9 +15,9 @@ from whoosh.fields import DATETIME, ID, STORED, Schema
 
 from search.analysis import exact_analyzer, folded_analyzer, pair_analyzer
 from search.article import Article
-from search.fields import PairText, VietnameseText
+from search.fields import ColumnOnly, PairText, VietnameseText
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 INDEX_NAME = f"articles_v{SCHEMA_VERSION}"
 _INDEX_NAME_RE = re.compile(r"^_(articles_v\d+)_\d+\.toc$")
 
@@ -32,7 +32,7 @@ def build_schema() -> Schema:
     folded words as terms, for ranking multi-syllable words as units (see `PairTokenizer`)."""
     return Schema(
         id=ID(stored=True, unique=True, sortable=True),
-        hash=ID(sortable=True),
+        hash=ColumnOnly(),
         exact=VietnameseText(analyzer=exact_analyzer(), phrase=True),
         folded=VietnameseText(analyzer=folded_analyzer(), phrase=True),
         pairs=PairText(analyzer=pair_analyzer()),
