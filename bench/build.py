@@ -2,12 +2,12 @@
 
     python -m bench.build [DATA] [--limit 3000] [--procs 2] [--profile 25]
 
-`--limit 0` builds the whole file.
 Builds a fresh index of the first LIMIT articles of a JSONL corpus (default
-$VNSEARCH_DATA_DIR/vntc.jsonl.gz, or ../shared/data/vntc.jsonl.gz) in a temporary folder and
-prints the wall time, articles per second, index size and its ratio to the raw text, and the
-machine's load and the peak RSS of the process tree (sampled every 0.2 s). With `--profile N` the build runs in this process (one writer) under cProfile
-and the N functions with the most own time are printed: where the writer's time goes.
+$VNSEARCH_DATA_DIR/vntc.jsonl.gz, or ../shared/data/vntc.jsonl.gz; `--limit 0`: all of it) in a
+temporary folder and prints the wall time, articles per second, index size and its ratio to the
+raw text, the peak RSS of the process tree (sampled every 0.2 s) and the machine's load. With
+`--profile N` the build runs in this process (one writer) under cProfile and the N functions
+with the most own time are printed: where the writer's time goes.
 """
 
 from __future__ import annotations

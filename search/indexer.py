@@ -208,11 +208,12 @@ def _write(ix: FileIndex, items: Iterable[Article | ParseError],
 
 def _writer(ix: FileIndex, procs: int, pool_mb: int | None = None) -> PoolWriter:
     """One writer, or with `procs` > 1 Whoosh's MpWriter: it hands batches of documents to
-    `procs` processes that each analyse them and write a segment of their own. The segments are
-    left unmerged: a merge re-reads and re-writes every posting in one process, which would take
-    back most of the time won, while searching two segments costs no measurable time. Updates
-    stay in one process, where replacing a document is a delete and an add in one writer.
-    Both keep their postings in a `search.pool.MemoryPool` rather than Whoosh's pickled runs."""
+    `procs` processes that each analyse them and write segments of their own (one, plus one per
+    time its posting pool filled up). The segments are left unmerged: a merge re-reads and
+    re-writes every posting in one process, which would take back most of the time won, while
+    searching a few segments costs no measurable time. Updates stay in one process, where
+    replacing a document is a delete and an add in one writer. Both keep their postings in
+    memory (`search.pool`) rather than in Whoosh's pickled runs on disk."""
     if procs > 1:
         return PoolMpWriter(ix, procs=procs, pool_mb=pool_mb, timeout=WRITE_LOCK_TIMEOUT, codec=Codec())
     return PoolWriter(ix, pool_mb=pool_mb, timeout=WRITE_LOCK_TIMEOUT, codec=Codec())

@@ -205,3 +205,11 @@ def test_a_cancelled_multi_process_build_stops_its_processes(tmp_path):
     writer.cancel()
     assert not any(task.is_alive() for task in writer.tasks)
     assert ix.doc_count_all() == 0
+
+
+def test_the_processes_of_a_build_share_its_budget(tmp_path):
+    writer = PoolMpWriter(create_in(str(tmp_path), build_schema()), procs=2, pool_mb=64, codec=Codec())
+    try:
+        assert writer.subargs["pool_mb"] == 32 and writer.pool_limit == 32 * 2**20
+    finally:
+        writer.cancel()
