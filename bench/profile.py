@@ -1,8 +1,11 @@
 """Where a search spends its time: the benchmark's query list under cProfile, in process.
 
-    python -m bench.profile INDEX_DIR [--top 25] [--rounds 1]
+    python -m bench.profile INDEX_DIR [--top 25] [--rounds 1] [--cold]
 
-Prints the functions with the most own time and the most cumulative time. For the build, run
+Prints the functions with the most own time and the most cumulative time: of warm searches (each
+query once first, untimed), or with `--cold` of the first pass, where every cache is empty (what
+a query new to a worker, or the first after a commit, costs). cProfile inflates pure-Python code
+several times over; `py-spy record -f raw -- python -m bench.profile ...` samples without that. For the build, run
 py-spy on `vnsearch index` instead: `py-spy record --subprocesses -o build.svg -- vnsearch index ...`.
 """
 
@@ -23,11 +26,15 @@ def main() -> None:
     parser.add_argument("index_dir", type=Path)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--cold", action="store_true", help="profile the first pass (one round, no warm-up)")
     args = parser.parse_args()
     index = SearchIndex(args.index_dir, load_synonyms())
     requests = [SearchRequest(q=q, source=source or None, sort=sort or "relevance") for q, source, sort in read_queries()]
-    for request in requests:  # warm: the index's files are read once before timing
-        index.search(request)
+    if args.cold:
+        args.rounds = 1
+    else:
+        for request in requests:  # warm: the index's files are read once before timing
+            index.search(request)
     profile = cProfile.Profile()
     profile.enable()
     for _ in range(args.rounds):

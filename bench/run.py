@@ -365,7 +365,8 @@ def table(results: dict) -> str:
     out.append("")
     out.append(f"{meta['date']}, {meta['articles']:,} articles ({meta['raw_text_mib']:.0f} MiB of text) from "
                f"`{meta['data']}`, {meta['queries']} queries × {meta['rounds']} warm rounds in process, "
-               f"HTTP: wrk, {meta['connections']} connections, {meta['duration']} s, gunicorn with 2 workers. "
+               f"HTTP: wrk, {meta['connections']} connections, {meta['duration']} s, gunicorn with 2 workers, "
+               f"result cache entries: {meta.get('result_cache_entries', 'default')}. "
                f"Machine: {meta['machine']}; load averages per phase in the JSON.")
     return "\n".join(out)
 
@@ -404,6 +405,9 @@ def main() -> None:
         "articles": count, "raw_text_mib": round(raw_mib, 1), "queries": len(read_queries()),
         "rounds": args.rounds, "connections": args.connections, "duration": args.duration,
         "machine": f"{os.cpu_count()} CPUs, {platform.processor() or platform.machine()}, Python {platform.python_version()}",
+        # The server's result cache (VNSEARCH_RESULT_CACHE_ENTRIES, 0: off) answers the
+        # query list's repeats over HTTP; the in-process runs never use it.
+        "result_cache_entries": os.environ.get("VNSEARCH_RESULT_CACHE_ENTRIES") or "default",
     }, "engines": {}}
     print(f"{count} articles, {raw_mib:.0f} MiB of text, work dir {work}", file=sys.stderr)
     try:

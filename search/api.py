@@ -14,6 +14,7 @@ import threading
 import falcon
 
 from search.acronyms import load_synonyms
+from search.cache import ResultCache
 from search.config import Settings
 from search.headers import ListedOriginsCORS, SecurityHeaders
 from search.ingest import ArticleWriter
@@ -52,8 +53,10 @@ class IndexHolder:
                 if self._index is None:
                     try:
                         synonyms = load_synonyms(self.settings.acronym_files)
+                        entries, mib = self.settings.result_cache_entries, self.settings.result_cache_mib
+                        cache = ResultCache(entries, mib << 20) if entries and mib else None
                         self._index = SearchIndex(self.settings.index_dir, synonyms,
-                                                  time_budget=self.limits.search_budget_ms / 1000)
+                                                  time_budget=self.limits.search_budget_ms / 1000, cache=cache)
                     except IndexMissing:  # the CLI's message names the directory; a client gets no paths
                         raise IndexUnavailable("no index has been built yet; run `vnsearch index`") from None
                     except SchemaMismatch:

@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from search.cache import DEFAULT_ENTRIES, DEFAULT_MIB
+
 
 def _paths(value: str) -> tuple[Path, ...]:
     return tuple(Path(p) for p in value.split(os.pathsep) if p)
@@ -43,6 +45,9 @@ class Settings:
     max_article_bytes: int = 2 * 1024 * 1024
     #: Processes a full build uses (`VNSEARCH_INDEX_PROCS`): all the CPUs by default.
     index_procs: int = field(default_factory=lambda: os.cpu_count() or 1)
+    #: Search results each worker keeps for repeated requests (0: none), and their memory bound.
+    result_cache_entries: int = DEFAULT_ENTRIES
+    result_cache_mib: int = DEFAULT_MIB
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -62,7 +67,7 @@ class Settings:
         if env.get("VNSEARCH_ADMIN_TOKEN"):
             values["admin_token"] = env["VNSEARCH_ADMIN_TOKEN"]
         for name, kind in (("port", int), ("workers", int), ("write_timeout", float), ("max_article_bytes", int),
-                           ("index_procs", int)):
+                           ("index_procs", int), ("result_cache_entries", int), ("result_cache_mib", int)):
             raw = env.get(f"VNSEARCH_{name.upper()}")
             if raw:
                 try:
@@ -70,4 +75,7 @@ class Settings:
                 except ValueError:
                     what = "a whole number" if kind is int else "a number"
                     raise ValueError(f"VNSEARCH_{name.upper()} must be {what}, got {raw!r}") from None
+        for name in ("result_cache_entries", "result_cache_mib"):
+            if values.get(name, 0) < 0:
+                raise ValueError(f"VNSEARCH_{name.upper()} cannot be negative, got {values[name]}")
         return cls(**values)  # type: ignore[arg-type]

@@ -68,11 +68,13 @@ class CompactPositions(Positions):
 
 class VietnameseText(TEXT):
     """TEXT whose analyzer is a `VietnameseTokenizer` followed by one-token-to-one-token filters,
-    with positions stored as `CompactPositions`."""
+    with positions stored as `CompactPositions`, or with `phrase=False` only the frequencies
+    (`Counts`)."""
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)
-        self.format = CompactPositions(field_boost=self.format.field_boost)
+        kind = CompactPositions if self.format.supports("positions") else Counts
+        self.format = kind(field_boost=self.format.field_boost)
 
     def _term(self, word: str) -> str:
         cache = self.__dict__.setdefault("_terms", {})

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable
+import sys
+from collections.abc import Callable, Iterable
 
 from search.text import WORD_RE, fold
 
@@ -42,10 +43,28 @@ _H = r"[^\S\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]"
 #: line breaks never join.
 _JOINER = re.compile(rf"{_H}+|{_H}*[-/&]{_H}*|[.,]")
 
+
+def _char_class(predicate: Callable[[str], bool]) -> str:
+    """A regex character class body for every code point `predicate` holds for, as ranges."""
+    ranges: list[tuple[int, int]] = []
+    for code in range(sys.maxunicode + 1):
+        if predicate(chr(code)):
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1] = (ranges[-1][0], code)
+            else:
+                ranges.append((code, code))
+    return "".join(re.escape(chr(a)) + (f"-{re.escape(chr(b))}" if b > a else "") for a, b in ranges)
+
+
 #: A sentence ends at a line break, or at ".", "!", "?" or "…" (with any closing quotes or
-#: brackets) followed by white space.
-_SENTENCE_END = re.compile(r"\n|[.!?…]+[\"'”’»)\]]*(?=\s)")
-_NEXT_VISIBLE = re.compile(r"\s*(\S)")
+#: brackets) followed by white space, unless the next visible character is lower case ("…,
+#: v.v. và ...", a quote followed by "ông nói"). The pattern starts with a character set so
+#: that the regex engine skips to the candidates itself; the lower-case letters are those of
+#: `str.islower`, so the pattern decides what a check in Python would, without a call per
+#: candidate.
+_SENTENCE_END = re.compile(
+    r"[\n.!?…](?:(?<=\n)|[.!?…]*[\"'”’»)\]]*(?=\s)(?!\s*[" + _char_class(str.islower) + "]))"
+)
 _LAST_WORD = re.compile(r"([^\W_]+)\Z")
 
 #: Words written with a period that does not end the sentence ("TP. HCM", "PGS. TS. ...").
@@ -250,25 +269,28 @@ def _sentences(text: str, after: int | None = None) -> list[tuple[int, int]]:
     for m in _SENTENCE_END.finditer(text):
         if after is not None and out and out[-1][0] >= after:
             return out
-        if m.group() != "\n":
-            nxt = _NEXT_VISIBLE.match(text, m.end())
-            if nxt and nxt.group(1).islower():
-                continue  # "…, v.v. và ...", a quote followed by "ông nói": not a new sentence
-            if m.group() == ".":
+        end = m.end()
+        if end - m.start() == 1:
+            char = text[m.start()]
+            if char == "\n":
+                end = m.start()
+            elif char == ".":
                 word = _LAST_WORD.search(text, max(0, m.start() - 8), m.start())
                 if word and (len(word.group(1)) == 1 or fold(word.group(1)) in _ABBREVIATIONS):
                     continue
-            end = m.end()
-        else:
-            end = m.start()
-        s, e = _skip_space(text, start, end), _rstrip(text, start, end)
-        if s < e:
-            out.append((s, e))
+        _add_stripped(out, text, start, end)
         start = m.end()
-    s, e = _skip_space(text, start, len(text)), _rstrip(text, start, len(text))
-    if s < e:
-        out.append((s, e))
+    _add_stripped(out, text, start, len(text))
     return out
+
+
+def _add_stripped(out: list[tuple[int, int]], text: str, start: int, end: int) -> None:
+    """Append text[start:end] without its surrounding white space, unless nothing is left."""
+    piece = text[start:end]
+    left = piece.lstrip()
+    if left:
+        start += len(piece) - len(left)
+        out.append((start, start + len(left.rstrip())))
 
 
 def _densest(matches: list[tuple[int, int, str]], budget: int) -> tuple[int, int]:

@@ -28,12 +28,15 @@ class SchemaMismatch(RuntimeError):
 
 def build_schema() -> Schema:
     """Title and body go into one field each way: one field over both ranked better than BM25F
-    over separate title and body fields on the judged Vietnamese sets. `pairs` holds adjacent
+    over separate title and body fields on the judged Vietnamese sets. Only the folded field
+    keeps positions: a phrase typed with diacritics is the folded phrase where each of its exact
+    words occurs (see `query.exact_phrase`), and positions were half the exact field's size.
+    `pairs` holds adjacent
     folded words as terms, for ranking multi-syllable words as units (see `PairTokenizer`)."""
     return Schema(
         id=ID(stored=True, unique=True, sortable=True),
         hash=ColumnOnly(),
-        exact=VietnameseText(analyzer=exact_analyzer(), phrase=True),
+        exact=VietnameseText(analyzer=exact_analyzer(), phrase=False),
         folded=VietnameseText(analyzer=folded_analyzer(), phrase=True),
         pairs=PairText(analyzer=pair_analyzer()),
         day=DATETIME(),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -114,13 +115,29 @@ class Speller:
         places: dict[str, list[int]] = {}
         for i, query_word in enumerate(folded):
             places.setdefault(query_word, []).append(i)
-        for hit in hit_texts:
-            words = [(m.group(), m.start(), m.end()) for m in WORD_RE.finditer(fold(hit))]
-            for j, (word, start, end) in enumerate(words):
-                for i in places.get(word, ()):
-                    context = (i > 0 and j > 0 and words[j - 1][0] == folded[i - 1]) + (
-                        i + 1 < len(folded) and j + 1 < len(words) and words[j + 1][0] == folded[i + 1])
-                    counts[i][canonical_tones(hit[start:end].lower())] += 1 + _CONTEXT_WEIGHT * context
+        # Only the query's words are visited in the hits, not every word of every hit (that was
+        # most of a search's time). A neighbour that counts as context is itself a query word,
+        # so it is the previous or next occurrence, when no other word stands between them.
+        tokens = sorted((word for word in places if WORD_RE.fullmatch(word)), key=lambda w: (-len(w), w))
+        # Starting with the words themselves lets the regex engine skip to their first letters;
+        # the word start is checked on what it finds (no word starts inside a found word).
+        pattern = re.compile(r"(?:" + "|".join(map(re.escape, tokens)) + r")(?![^\W_])") if tokens else None
+        forms_of: dict[str, str] = {}  # as written -> canonical lower case: words repeat
+        for hit in hit_texts if pattern else ():
+            folded_hit = fold(hit)
+            found = [(m.start(), m.end(), m.group()) for m in pattern.finditer(folded_hit)
+                     if not m.start() or not folded_hit[m.start() - 1].isalnum()]
+            adjacent = [WORD_RE.search(folded_hit, a[1], b[0]) is None for a, b in zip(found, found[1:])]
+            for k, (start, end, word) in enumerate(found):
+                before = found[k - 1][2] if k and adjacent[k - 1] else None
+                after = found[k + 1][2] if k + 1 < len(found) and adjacent[k] else None
+                written = hit[start:end]
+                form = forms_of.get(written)
+                if form is None:
+                    form = forms_of[written] = canonical_tones(written.lower())
+                for i in places[word]:
+                    context = (i > 0 and before == folded[i - 1]) + (i + 1 < len(folded) and after == folded[i + 1])
+                    counts[i][form] += 1 + _CONTEXT_WEIGHT * context
         forms: list[str | None] = []
         for word, count, query_word in zip(typed, counts, folded):
             if word.isupper() and len(word) > 1 or not query_word.isalpha():

@@ -12,6 +12,7 @@ import functools
 import re
 import unicodedata
 
+import numpy as np
 from unidecode import unidecode
 
 #: A word is a run of letters and digits; everything else (spaces, "-", "/", ".", ",", "%",
@@ -72,12 +73,41 @@ class _FoldTable(dict):
 _FOLD = _FoldTable()
 
 
+#: The same table as an array over the Basic Multilingual Plane, for folding whole articles:
+#: `str.translate` looks every character up in a dict (~60 µs for a 2,000-character article,
+#: most of a snippet's time), an array lookup over the UTF-16 code units takes a few µs.
+#: Filled from `_FOLD` as characters are met; `_UNSET` (a surrogate: never a folded character,
+#: and strict UTF-16 encoding refuses lone surrogates) marks the ones not looked up yet.
+_UNSET = 0xD800
+_FOLD_ARRAY = np.full(0x10000, _UNSET, dtype=np.uint16)
+#: Below this length `str.translate` is faster than the array's fixed costs.
+_ARRAY_MIN_CHARS = 64
+
+
 def fold(text: str) -> str:
     """Lower-case `text` and strip its diacritics ("Đ" becomes "d"), one character for one.
 
     Call it on normalised (NFC) text: a stray combining mark is kept as it is.
     """
-    return text.translate(_FOLD)
+    if len(text) < _ARRAY_MIN_CHARS:
+        return text.translate(_FOLD)
+    try:
+        units = text.encode("utf-16-le")
+    except UnicodeEncodeError:  # a lone surrogate
+        return text.translate(_FOLD)
+    if len(units) != 2 * len(text):  # characters beyond the BMP take two code units
+        return text.translate(_FOLD)
+    codes = np.frombuffer(units, dtype=np.uint16)
+    folded = _FOLD_ARRAY.take(codes)
+    unset = folded == _UNSET
+    if unset.any():
+        for code in np.unique(codes[unset]).tolist():
+            value = ord(_FOLD[code])
+            if value > 0xFFFF or 0xD800 <= value <= 0xDFFF:  # not one BMP code unit
+                return text.translate(_FOLD)
+            _FOLD_ARRAY[code] = value
+        folded = _FOLD_ARRAY.take(codes)
+    return folded.tobytes().decode("utf-16-le")
 
 
 def has_diacritics(text: str) -> bool:

@@ -92,6 +92,20 @@ def test_fold_maps_d_with_stroke_and_eth_to_d():
     assert exact("Ðà Nẵng") == ["đà", "nẵng"]
 
 
+@pytest.mark.filterwarnings("ignore:Surrogate character")  # unidecode, on the lone surrogate
+def test_fold_of_long_text_is_the_per_character_table():
+    """Long texts are folded through an array over the BMP; it must agree with the table for
+    every character, and fall back for what UTF-16 cannot hold in one code unit."""
+    from search.text import _FOLD
+
+    bmp = [chr(c) for c in range(0x10000) if not 0xD800 <= c <= 0xDFFF]
+    for start in range(0, len(bmp), 4096):
+        chunk = "".join(bmp[start:start + 4096])
+        assert fold(chunk) == chunk.translate(_FOLD)
+    for odd in ("\U0001d41a\U0001f600 Bảo Hiểm " * 10, "Bảo hiểm \ud800 xã hội " * 10, "İ" * 100):
+        assert fold(odd) == odd.translate(_FOLD) and len(fold(odd)) == len(odd)
+
+
 def test_invisible_characters_inside_a_word_are_removed():
     for invisible in ("\u200b", "\u200c", "\u200d", "\ufeff", "\u00ad", "\u2060"):
         assert exact(f"bả{invisible}o hiểm") == ["bảo", "hiểm"]

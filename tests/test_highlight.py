@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
 import html
+import json
 import re
 from pathlib import Path
 
@@ -14,6 +16,10 @@ from search.highlight import ELLIPSIS, Highlighter, _sentences
 from search.text import WORD_RE, fold, normalize
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+#: Texts (random mixes of words and awkward separators, the seed articles, the cases above)
+#: with the sentences, marks and snippets the highlighter of commit 51f56e7 gave for them,
+#: before sentence splitting and folding were made faster: the output must not change.
+GOLDEN = Path(__file__).resolve().parent / "data" / "highlight_golden.json.gz"
 
 TAG_RE = re.compile(r"</?mark>")
 #: An "&" that does not start one of the entities html.escape produces.
@@ -285,6 +291,17 @@ def test_snippet_on_real_article():
 ])
 def test_sentences(text, expected):
     assert [text[s:e] for s, e in _sentences(text)] == expected
+
+
+def test_same_sentences_marks_and_snippets_as_before():
+    golden = json.loads(gzip.decompress(GOLDEN.read_bytes()))
+    texts = golden["texts"]
+    assert [[list(span) for span in _sentences(text)] for text in texts] == golden["sentences"]
+    for case in golden["cases"]:
+        h, text = Highlighter(case["terms"]), texts[case["text"]]
+        if case["mark"] is not None:
+            assert h.mark(text) == case["mark"]
+        assert {size: h.snippet(text, int(size)) for size in case["snippets"]} == case["snippets"]
 
 
 # -- properties ----------------------------------------------------------------------------

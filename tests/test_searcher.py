@@ -1,3 +1,4 @@
+import dataclasses
 import datetime as dt
 import unicodedata
 
@@ -216,3 +217,24 @@ def test_long_questions_are_ranked_as_a_whole(make_index):
     assert parsed.all_words() == parsed.any_word()
     assert ids(search(index, question)) == ["most", "some"]
     assert index.queries.parse("vắc xin sởi").tiered
+
+
+def test_json_is_what_asdict_gives(seed_index):
+    """`to_json` builds the dicts itself (asdict deep-copies every value): same JSON."""
+    for request in (SearchRequest(q="bao hiem"), SearchRequest(q="BHXH", sort="date"), SearchRequest(q="khôngcó")):
+        result = seed_index.search(request)
+        assert result.to_json() == dataclasses.asdict(result)
+
+
+def test_phrase_with_diacritics_ranks_the_exact_phrase_first_and_excludes_only_it(make_index):
+    """The exact field keeps no positions: a phrase typed with marks is the folded phrase in
+    articles with each exact word, so "exact" and "folded but not exact" must stay apart."""
+    index = make_index(
+        {"id": "exact", "title": "Tin một", "body": "Chính sách bảo hiểm cho người lao động."},
+        {"id": "folded", "title": "Tin hai", "body": "Chinh sach bao hiem cho nguoi lao dong."},
+        {"id": "apart", "title": "Tin ba", "body": "Bảo vệ rừng là nguy hiểm."},
+    )
+    assert ids(index.search(SearchRequest(q='"bảo hiểm"')))[:2] == ["exact", "folded"]
+    assert set(ids(index.search(SearchRequest(q='"bảo hiểm"')))) == {"exact", "folded"}
+    assert set(ids(index.search(SearchRequest(q='tin -"bảo hiểm"')))) == {"folded", "apart"}
+    assert set(ids(index.search(SearchRequest(q='tin -"bao hiem"')))) == {"apart"}

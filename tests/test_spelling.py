@@ -1,3 +1,8 @@
+import gzip
+import json
+from pathlib import Path
+
+from search.corpus import iter_corpus
 from search.searcher import SearchRequest
 from search.spelling import Speller, accented_forms
 
@@ -35,3 +40,24 @@ def test_a_speller_belongs_to_one_generation(make_index):
     first = index.speller(index.searcher())
     assert index.speller(index.searcher()) is first
     assert Speller(index.searcher().reader()).suggest("bao hiem") == "bảo hiểm"
+
+
+def test_a_neighbouring_query_word_outweighs_lone_occurrences(seed_index):
+    speller = Speller(seed_index.searcher().reader())
+    lone = "Báo chí báo tin, báo động, báo cáo."
+    assert speller.suggest("bao hiem", [lone, "Chính sách bảo, hiểm"]) == "bảo hiểm"
+    assert speller.suggest("bao hiem", [lone, "Chính sách bảo và hiểm"]) == "báo hiểm"
+
+
+#: Queries, hit texts (an index into the seed articles, or a text) and the suggestion the
+#: speller of commit 51f56e7 made, before it visited only the query's words in the hits.
+SPELLER_GOLDEN = Path(__file__).resolve().parent / "data" / "speller_golden.json.gz"
+
+
+def test_same_suggestions_as_before(seed_index):
+    root = Path(__file__).resolve().parent.parent
+    seeds = [f"{a.title}\n\n{a.body}" for a in iter_corpus([root / "corpus"])]
+    speller = Speller(seed_index.searcher().reader())
+    for case in json.loads(gzip.decompress(SPELLER_GOLDEN.read_bytes())):
+        hits = [seeds[h] if isinstance(h, int) else h for h in case["hits"]]
+        assert speller.suggest(case["q"], hits) == case["suggestion"], case["q"]
