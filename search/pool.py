@@ -31,8 +31,8 @@ from whoosh.multiproc import MpWriter, SubWriterTask
 from whoosh.writing import SegmentWriter
 
 #: Pool memory of a build unless told otherwise, shared by its processes. The full news archive
-#: (84,132 articles) with two processes of 512 MiB each peaked at 1,674 MiB for the process tree:
-#: each process also holds its interpreter, analysis caches and what a flush leaves fragmented.
+#: (84,132 articles) with two processes of 512 MiB each peaked at 1,330-1,674 MiB for the process
+#: tree: each process also holds its interpreter, analysis caches and what a flush fragments.
 DEFAULT_POOL_MB = 1024
 #: A term's share of the pool: its key (a bytes object), the int of its last posting and the
 #: dict slot; tracemalloc measured 85 bytes for pair-sized keys in a full dict, a dict just
