@@ -1,13 +1,14 @@
 """Build time and index size alone, for quick before/after figures on the writer path.
 
-    python -m bench.build [DATA] [--limit 3000] [--procs 2] [--profile 25]
+    python -m bench.build [DATA] [--limit 3000] [--procs 2] [--profile 25] [--keep DIR]
 
 Builds a fresh index of the first LIMIT articles of a JSONL corpus (default
 $VNSEARCH_DATA_DIR/vntc.jsonl.gz, or ../shared/data/vntc.jsonl.gz; `--limit 0`: all of it) in a
 temporary folder and prints the wall time, articles per second, index size and its ratio to the
 raw text, the peak RSS of the process tree (sampled every 0.2 s) and the machine's load. With
 `--profile N` the build runs in this process (one writer) under cProfile and the N functions
-with the most own time are printed: where the writer's time goes.
+with the most own time are printed: where the writer's time goes. With `--keep DIR` the index
+is built in DIR and left there (for `python -m bench.sizes DIR`: where the bytes go).
 """
 
 from __future__ import annotations
@@ -32,12 +33,13 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=3000)
     parser.add_argument("--procs", type=int, default=2)
     parser.add_argument("--profile", type=int, default=0, metavar="N")
+    parser.add_argument("--keep", type=Path, metavar="DIR", help="build the index here and keep it")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="vnsearch-build-") as tmp:
         work = Path(tmp)
         corpus = prepare(args.data, args.limit, work)
         count, raw = raw_text_mib(corpus)
-        index_dir = work / "index"
+        index_dir = args.keep or work / "index"
         procs = 1 if args.profile else args.procs
         profile = cProfile.Profile() if args.profile else None
         before = load()

@@ -12,7 +12,9 @@ matchers combine scores, so the scores are Whoosh's (a test compares them query 
 One `Evaluator` serves one searcher generation: the document lengths, the facet columns and
 the recently used terms and phrases (scored) are kept until the index changes.
 
-This reads private attributes of Whoosh's W3 codec (posting blocks, length columns): the
+Postings are read straight from the blocks of our codec (`search.codec`: arrays numpy takes
+as they are); segments written by another codec go through Whoosh's matchers. The length
+columns are read through private attributes of Whoosh's W3 per-document reader: the
 Whoosh version is pinned in pyproject.toml and constraints.txt, and `check_whoosh_version`
 refuses any other version rather than risk wrong results.
 """
@@ -26,11 +28,13 @@ from itertools import accumulate
 import numpy as np
 import whoosh
 from whoosh import query as wq
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
 from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 
+from search.codec import (ID_WIDTH, WEIGHT_MODE, WIDTHS, TermInfo, TermsReader, decode_body, iter_blocks,
+                          weights_size)
 from search.fields import CompactPositions
 
 #: The Whoosh release whose internals this module reads.
@@ -168,43 +172,42 @@ class Evaluator:
     # -- postings -------------------------------------------------------------------------
 
     def _raw(self, fieldname: str, btext: bytes, values: bool) -> tuple[np.ndarray, np.ndarray, list[bytes]]:
-        """Document numbers, weights and (when asked) encoded positions of one term."""
+        """Document numbers, weights and (when asked) encoded positions of one term: our codec's
+        blocks decoded with numpy; segments another codec wrote go through Whoosh's matcher."""
         ids: list[np.ndarray] = []
         weights: list[np.ndarray] = []
         vals: list[bytes] = []
         fieldobj = self.searcher.schema[fieldname]
         for leaf, offset in self.leaves:
-            if (fieldname, btext) not in leaf:
+            terms = leaf._terms
+            if not isinstance(terms, TermsReader):
+                if (fieldname, btext) in leaf:
+                    _matcher_postings(terms.matcher(fieldname, btext, fieldobj.format), offset, values,
+                                      ids, weights, vals)
                 continue
-            m = leaf._terms.matcher(fieldname, btext, fieldobj.format)
-            if isinstance(m, W3LeafMatcher):
-                while True:
-                    m._read_data()
-                    count = m._blocklength
-                    ids.append(np.cumsum(np.asarray(m._data[0], dtype=np.int64)) + offset)
-                    raw = m._data[1]
-                    if raw is None or isinstance(raw, float):
-                        weights.append(np.full(count, 1.0 if raw is None else raw, dtype=np.float64))
-                    else:
-                        weights.append(np.asarray(raw, dtype=np.float64))
-                    if values:
-                        m._read_values()
-                        vals.extend(m._values)
-                    if m._lastblock:
-                        break
-                    m._goto(m._nextoffset)
-            else:  # inlined postings (a term in one document) come as a small ListMatcher
-                block_ids, block_weights = [], []
-                while m.is_active():
-                    block_ids.append(m.id() + offset)
-                    block_weights.append(m.weight())
-                    if values:
-                        vals.append(m.value())
-                    m.next()
-                ids.append(np.asarray(block_ids, dtype=np.int64))
+            entry = terms.entry(fieldname, btext)
+            if entry is None:
+                continue
+            info = TermInfo.from_bytes(entry)
+            if info.is_inlined():
+                block_ids, block_weights, block_values = info.inlined_postings()
+                ids.append(np.asarray(block_ids, dtype=np.int64) + offset)
                 weights.append(np.asarray(block_weights, dtype=np.float64))
+                if values:
+                    vals.extend(block_values or [b""] * len(block_ids))
+                continue
+            blocks = list(iter_blocks(terms.postings_bytes(info)))
+            list_ids, list_weights = _list_arrays(blocks)
+            ids.append(list_ids + offset if offset else list_ids)
+            weights.append(list_weights)
+            if values:
+                for flags, count, first, last, body in blocks:
+                    block_values = decode_body(flags, count, first, last, body)[2]
+                    vals.extend(block_values or [b""] * count)
         if not ids:
             return _EMPTY.ids, _EMPTY.scores, []
+        if len(ids) == 1:
+            return ids[0], weights[0], vals
         return np.concatenate(ids), np.concatenate(weights), vals
 
     def _score(self, fieldname: str, btext: bytes, ids: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -318,6 +321,89 @@ class Evaluator:
             mask = a.mask & ~b.mask
             return Match(mask, _boosted(np.where(mask, a.scores, 0.0), q.boost))
         raise Unsupported(kind.__name__)
+
+
+_GAP_DTYPES = tuple(np.dtype(f"<u{w}") for w in WIDTHS)
+_WEIGHT_DTYPES = (None, np.dtype("<u1"), None, np.dtype("<f4"))
+
+
+def _list_arrays(blocks: list[tuple[int, int, int, int, bytes]]) -> tuple[np.ndarray, np.ndarray]:
+    """Ids and weights of a posting list of `search.codec` from its blocks (see `encode_body`),
+    with a few numpy operations for the whole list rather than a few per block.
+
+    Each block stores its first and last ids and the gaps (less one) between the ids in between.
+    The gaps of all blocks become one array of steps, zero at every block's first and last
+    posting; its running sum, shifted per block so that the block starts at its first id, gives
+    the ids, and each block's last id is set where it belongs."""
+    counts = np.fromiter((b[1] for b in blocks), dtype=np.int64, count=len(blocks))
+    ends = np.cumsum(counts) - 1
+    starts = ends - counts + 1
+    gap_parts, weight_parts = [], []
+    widths, modes = set(), set()
+    for flags, count, _, _, body in blocks:
+        inner = max(count - 2, 0) * WIDTHS[flags & ID_WIDTH]
+        mode = (flags & WEIGHT_MODE) >> 2
+        gap_parts.append(body[:inner])
+        weight_parts.append(body[inner:inner + weights_size(mode, count)])
+        widths.add(flags & ID_WIDTH)
+        modes.add(mode)
+    if len(widths) == 1:
+        gaps = np.frombuffer(b"".join(gap_parts), dtype=_GAP_DTYPES[widths.pop()])
+    else:
+        gaps = np.concatenate([np.frombuffer(part, dtype=_GAP_DTYPES[flags & ID_WIDTH]).astype(np.int64)
+                               for part, (flags, *_) in zip(gap_parts, blocks)])
+    steps = np.ones(int(ends[-1]) + 1, dtype=np.int64)
+    steps[starts] = 0
+    steps[ends] = 0
+    steps[steps.astype(bool)] += gaps
+    ids = np.cumsum(steps)
+    firsts = np.fromiter((b[2] for b in blocks), dtype=np.int64, count=len(blocks))
+    ids += np.repeat(firsts - ids[starts], counts)
+    ids[ends] = np.fromiter((b[3] for b in blocks), dtype=np.int64, count=len(blocks))
+    if modes == {0}:
+        return ids, np.ones(len(ids), dtype=np.float64)
+    if modes == {1} or modes == {3}:
+        return ids, np.frombuffer(b"".join(weight_parts), dtype=_WEIGHT_DTYPES[modes.pop()]).astype(np.float64)
+    if modes == {2}:
+        return ids, _halves(b"".join(weight_parts), counts)
+    pieces = []
+    for n, (part, (flags, count, *_)) in enumerate(zip(weight_parts, blocks)):
+        mode = (flags & WEIGHT_MODE) >> 2
+        if mode == 0:
+            pieces.append(np.ones(count))
+        elif mode == 2:
+            pieces.append(_halves(part, counts[n:n + 1]))
+        else:
+            pieces.append(np.frombuffer(part, dtype=_WEIGHT_DTYPES[mode]).astype(np.float64))
+    return ids, np.concatenate(pieces)
+
+
+def _halves(packed: bytes, counts: np.ndarray) -> np.ndarray:
+    """Weights stored two to a byte (weight - 1 in each 4 bits), for blocks of `counts`
+    postings: a block of an odd count ends in an unused half."""
+    raw = np.frombuffer(packed, dtype=np.uint8)
+    out = np.empty(2 * len(raw), dtype=np.float64)
+    out[0::2] = raw >> 4
+    out[1::2] = raw & 0x0F
+    odd = counts & 1
+    if odd.any():
+        keep = np.ones(len(out), dtype=bool)
+        keep[(np.cumsum(counts + odd) - 1)[odd.astype(bool)]] = False
+        out = out[keep]
+    return out + 1.0
+
+
+def _matcher_postings(m: object, offset: int, values: bool, ids: list[np.ndarray], weights: list[np.ndarray],
+                      vals: list[bytes]) -> None:
+    block_ids, block_weights = [], []
+    while m.is_active():
+        block_ids.append(m.id() + offset)
+        block_weights.append(m.weight())
+        if values:
+            vals.append(m.value())
+        m.next()
+    ids.append(np.asarray(block_ids, dtype=np.int64))
+    weights.append(np.asarray(block_weights, dtype=np.float64))
 
 
 def _boosted(scores: np.ndarray, boost: float) -> np.ndarray:

@@ -1,52 +1,292 @@
-"""Our writer codec must write exactly the files Whoosh's own codec writes, only faster."""
+"""Our codec must give back exactly what Whoosh's own W3 codec gives back, in fewer bytes."""
 
 from __future__ import annotations
 
+import pickle
+import random
 from pathlib import Path
 
+import numpy as np
+import pytest
+from whoosh import query as wq
 from whoosh.codec.whoosh3 import W3Codec
+from whoosh.fields import ID, NUMERIC, TEXT, Schema
 from whoosh.index import create_in
+from whoosh.scoring import BM25F
 
-from search.codec import Codec, LengthsOnce
+from search.analysis import exact_analyzer, pair_analyzer
+from search.codec import COMPRESSED, WEIGHT_MODE, Codec, TermsReader, decode_body, encode_body, weights_size
 from search.corpus import iter_corpus
+from search.evaluate import Evaluator, _list_arrays
+from search.fields import PairText, VietnameseText
 from search.schema import build_schema, to_document
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+WORDS = "bảo hiểm xã hội y tế lao động thuế năm nam người dân tỉnh học bệnh viện".split()
+#: Small blocks, so that a few hundred documents give lists of many blocks.
+SMALL_BLOCKS = {"blocklimit": 8, "inlinelimit": 3}
 
 
-def _write(index_dir: Path, **kwargs: object) -> dict[str, bytes]:
-    """Every segment file's bytes, by its name without the (random) segment id."""
+def _schema() -> Schema:
+    """Every kind of posting our index writes: positions, counts, existence (ids, numbers),
+    and non-integral weights (a boosted field)."""
+    return Schema(
+        key=ID(stored=True, unique=True),
+        text=VietnameseText(analyzer=exact_analyzer(), phrase=True),
+        pairs=PairText(analyzer=pair_analyzer()),
+        boosted=TEXT(field_boost=1.5),
+        number=NUMERIC(),
+    )
+
+
+def _docs(rng: random.Random, count: int, start: int = 0) -> list[dict]:
+    docs = []
+    for n in range(start, start + count):
+        # Common words (in most documents), rare ones, and long documents (positions past 255).
+        words = [rng.choice(WORDS) for _ in range(rng.choice([3, 20, 400]))] + [f"hiếm{n % 7}"]
+        text = " ".join(words)
+        docs.append({"key": f"k{n}", "text": text, "pairs": text, "boosted": " ".join(words[:30]),
+                     "number": n % 13})
+    return docs
+
+
+def _build(index_dir: Path, codec: Codec | None, commits: list[list[dict]], deletes: list[str] = (),
+           optimize: bool = False):
+    """The same writes with our codec or with Whoosh's (None): a commit per list of documents,
+    deletions in the last, and optionally merging everything into one segment."""
     index_dir.mkdir()
-    ix = create_in(str(index_dir), build_schema())
-    writer = ix.writer(compound=False, **kwargs)
-    for article in iter_corpus([CORPUS]):
-        writer.add_document(**to_document(article))
-    writer.commit()
-    (segment,) = ix._segments()
-    assert type(segment.codec()) is W3Codec  # the TOC never names our classes
-    segid = segment.segment_id()
-    files = {p.name.replace(segid, ""): p.read_bytes() for p in index_dir.iterdir() if segid in p.name}
-    assert {".trm", ".pst", "._pairs_len.col"} <= set(files)
-    return files
+    ix = create_in(str(index_dir), _schema())
+    for n, docs in enumerate(commits):
+        writer = ix.writer(codec=codec) if codec else ix.writer()
+        for doc in docs:
+            writer.add_document(**doc)
+        if n == len(commits) - 1:
+            for key in deletes:
+                writer.delete_by_term("key", key)
+        writer.commit(merge=False)
+    if optimize:
+        writer = ix.writer(codec=codec) if codec else ix.writer()
+        writer.commit(optimize=True)
+    return ix
 
 
-def test_files_are_the_stock_codecs(tmp_path):
-    assert _write(tmp_path / "ours", codec=Codec()) == _write(tmp_path / "stock")
+def _postings(ix) -> dict:
+    """Every term's postings and statistics, through Whoosh's reader interface."""
+    out = {}
+    with ix.reader() as reader:
+        for fieldname, text in reader.all_terms():
+            m = reader.postings(fieldname, text)
+            items = []
+            while m.is_active():
+                value = m.value()
+                items.append((m.id(), m.weight(), value or None))
+                m.next()
+            info = reader.term_info(fieldname, text)
+            out[(fieldname, text)] = (items, reader.doc_frequency(fieldname, text), reader.frequency(fieldname, text),
+                                      info.min_length(), info.max_length(), info.max_weight(), info.min_id(),
+                                      info.max_id())
+    return out
 
 
-def test_lengths_are_read_once_per_document_and_field():
-    calls = []
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory):
+    """(ours, stock): 300 documents over three commits with deletions, unmerged."""
+    rng = random.Random(6)
+    commits = [_docs(rng, 150), _docs(rng, 100, 150), _docs(rng, 50, 250)]
+    deletes = ["k3", "k151", "k152", "k249"]
+    root = tmp_path_factory.mktemp("codec")
+    return (_build(root / "ours", Codec(**SMALL_BLOCKS), commits, deletes),
+            _build(root / "stock", None, commits, deletes))
 
-    class Reader:
-        def doc_field_length(self, docnum, fieldname, default=0):
-            calls.append((docnum, fieldname))
-            return docnum * 10 + len(fieldname)
 
-        def doc_count(self):
-            return 7
+def test_segments_carry_our_codec_and_it_pickles_as_its_parameters(pair):
+    ours, stock = pair
+    assert {type(s.codec()) for s in ours._segments()} == {Codec}
+    assert {type(s.codec()) for s in stock._segments()} == {W3Codec}
+    codec = pickle.loads(pickle.dumps(Codec(**SMALL_BLOCKS)))
+    assert vars(codec) == {"_blocklimit": 8, "_compression": 3, "_inlinelimit": 3}
 
-    lengths = LengthsOnce(Reader())
-    got = [lengths.doc_field_length(d, f) for f in ("exact", "pairs") for d in (0, 1, 1, 2, 0)]
-    assert got == [d * 10 + len(f) for f in ("exact", "pairs") for d in (0, 1, 1, 2, 0)]
-    assert calls == [(0, "exact"), (1, "exact"), (2, "exact"), (0, "pairs"), (1, "pairs"), (2, "pairs")]
-    assert lengths.doc_count() == 7  # everything else is the reader's
+
+def test_every_field_kind_reads_back_as_whoosh_wrote_it(pair):
+    ours, stock = pair
+    got, expected = _postings(ours), _postings(stock)
+    assert got.keys() == expected.keys()
+    assert got == expected
+    kinds = {fieldname for fieldname, _ in got}
+    assert kinds == {"key", "text", "pairs", "boosted", "number"}
+
+
+def test_short_lists_are_inlined_and_long_ones_span_blocks(pair):
+    ours, _ = pair
+    inlined = blocks = 0
+    with ours.reader() as reader:
+        for leaf, _ in reader.leaf_readers():
+            assert isinstance(leaf._terms, TermsReader)
+            for (_, _), info in leaf._terms.items():
+                if info.is_inlined():
+                    inlined += 1
+                    assert info.doc_frequency() <= SMALL_BLOCKS["inlinelimit"]
+                elif info.doc_frequency() > 3 * SMALL_BLOCKS["blocklimit"]:
+                    blocks += 1
+    assert inlined > 100 and blocks > 10
+
+
+def test_merging_with_deletions_gives_whooshs_postings(tmp_path):
+    rng = random.Random(7)
+    commits = [_docs(rng, 60), _docs(rng, 60, 60)]
+    deletes = ["k0", "k10", "k59"]  # from the first commit, deleted by the second
+    ours = _build(tmp_path / "ours", Codec(**SMALL_BLOCKS), commits, deletes, optimize=True)
+    stock = _build(tmp_path / "stock", None, commits, deletes, optimize=True)
+    assert len(ours._segments()) == 1 and type(ours._segments()[0].codec()) is Codec
+    assert ours.doc_count_all() == stock.doc_count_all() == 117
+    assert _postings(ours) == _postings(stock)
+
+
+def test_skip_to_and_block_statistics_across_blocks(pair):
+    ours, _ = pair
+    with ours.searcher() as searcher:
+        leaf, _ = next(iter(searcher.reader().leaf_readers()))
+        btext = "bảo".encode()  # in most documents: many blocks
+        scorer = BM25F().scorer(searcher, "text", btext)
+
+        def matcher():
+            return leaf._terms.matcher("text", btext, leaf.schema["text"].format, scorer=scorer)
+
+        ids = list(matcher().all_ids())
+        assert len(ids) > 5 * SMALL_BLOCKS["blocklimit"] and ids == sorted(set(ids))
+        for target in (0, ids[3] + 1, ids[20], ids[40] + 1, ids[-1]):
+            m = matcher()
+            m.skip_to(target)
+            assert m.id() == min(i for i in ids if i >= target)
+            assert m.copy().id() == m.id()
+        m = matcher()
+        m.skip_to(ids[-1] + 1)
+        assert not m.is_active()
+        m = matcher()
+        assert m.supports_block_quality()
+        qualities = []
+        while m.is_active():
+            top, low, high = m.block_max_weight(), m.block_min_length(), m.block_max_length()
+            qualities.append(m.block_quality())
+            last = m.block_max_id()
+            assert m.block_min_id() == m.id()
+            while m.is_active() and m.id() <= last:
+                assert m.weight() <= top
+                assert low <= leaf.doc_field_length(m.id(), "text") <= high
+                m.next()
+        assert len(set(qualities)) > 1
+        for threshold in sorted(set(qualities))[:-1]:
+            m = matcher()
+            m.skip_to_quality(threshold)  # to the first block that may score better
+            better = next(n for n, q in enumerate(qualities) if q > threshold)
+            assert m.is_active() and m.block_quality() == qualities[better]
+
+
+@pytest.mark.parametrize("q", [
+    wq.Phrase("text", ["bảo", "hiểm"]),
+    wq.Phrase("text", ["xã", "hội", "y"]),
+    wq.Or([wq.Term("text", "bảo"), wq.Term("pairs", "bao_hiem"), wq.Term("boosted", "thuế")]),
+    wq.And([wq.Term("text", "hiếm3"), wq.Term("text", "năm")]),
+    wq.Term("number", 5),
+])
+def test_searches_give_whooshs_results_and_the_evaluator_agrees(pair, q):
+    ours, stock = pair
+    with ours.searcher() as mine, stock.searcher() as theirs:
+        q = q.normalize()
+        got = dict(mine.search(q, limit=None).items())
+        assert got == pytest.approx(dict(theirs.search(q, limit=None).items()))
+        assert got
+        if q.field() != "number":  # the evaluator scores text fields only (BM25F)
+            match = Evaluator(mine).evaluate(q)
+            evaluated = {int(d): float(match.scores[d]) for d in np.flatnonzero(match.mask)}
+            assert evaluated == pytest.approx(got)
+
+
+def test_seed_corpus_reads_back_identically(tmp_path):
+    def write(index_dir: Path, codec: Codec | None):
+        index_dir.mkdir()
+        ix = create_in(str(index_dir), build_schema())
+        writer = ix.writer(codec=codec) if codec else ix.writer()
+        for article in iter_corpus([CORPUS]):
+            writer.add_document(**to_document(article))
+        writer.commit()
+        return ix
+
+    def size(index_dir: Path) -> int:
+        return sum(p.stat().st_size for p in index_dir.iterdir())
+
+    ours, stock = write(tmp_path / "ours", Codec()), write(tmp_path / "stock", None)
+    assert _postings(ours) == _postings(stock)
+    assert size(tmp_path / "ours") < size(tmp_path / "stock") / 3
+
+
+def test_term_dictionary_lookups_and_iteration(pair):
+    ours, stock = pair
+    with ours.reader() as mine, stock.reader() as theirs:
+        assert list(mine.all_terms()) == list(theirs.all_terms())
+        assert list(mine.expand_prefix("text", "b")) == list(theirs.expand_prefix("text", "b"))
+        assert list(mine.lexicon("pairs"))[:50] == list(theirs.lexicon("pairs"))[:50]
+        assert ("text", "bảo") in mine and ("text", "zzz") not in mine and ("nope", "bảo") not in mine
+        for leaf, _ in mine.leaf_readers():
+            terms = leaf._terms
+            with pytest.raises(KeyError):
+                terms.doc_frequency("text", b"zzz")
+            cursor = terms.cursor("key", leaf.schema["key"])
+            keys = []
+            while cursor.is_valid():
+                keys.append(cursor.text())
+                assert cursor.term_info().doc_frequency() == 1
+                cursor.next()
+            assert keys == sorted(keys) and len(keys) >= 50
+            assert cursor.find("k2") and cursor.text() >= "k2"
+            assert cursor.find("zzz") is None
+
+
+@pytest.mark.parametrize("weights", [[1.0] * 5, [1.0, 3.0, 2.0, 300.0, 1.0], [0.5, 1.5, 2.25, 1.0, 7.0],
+                                     [70.0, 1.0, 2.0, 1.0, 3.0]])
+@pytest.mark.parametrize("ids", [[7], [7, 9], [0, 1, 300, 70_000, 70_001], [5, 6, 7, 8, 9]])
+def test_bodies_round_trip(ids, weights):
+    weights = weights[:len(ids)]
+    values = [bytes([1, n % 256]) * (n % 3 + 1) for n in ids]
+    packed = [b"\x01" + bytes([7]) * int(w) for w in weights]  # positions as VietnameseText's
+    for vals in (values, [b""] * len(ids), packed, [b"\x04" + bytes(4 * int(w)) for w in weights]):
+        flags, body, top = encode_body(ids, weights, vals)
+        got_ids, got_weights, got_values = decode_body(flags, len(ids), ids[0], ids[-1], body)
+        assert got_ids == ids
+        assert (list(got_weights) if got_weights is not None else [1.0] * len(ids)) == weights
+        assert got_values == (vals if any(vals) else None)
+        assert top == max(weights)
+
+
+def test_values_alone_are_compressed_where_it_pays():
+    ids = list(range(0, 400, 4))
+    weights = [3.0] * len(ids)
+    values = [b"\x02" + bytes([0, 1, 7, 1, 9, 1]) for _ in ids]  # positions 256, 263, 272 (2 bytes each)
+    flags, body, _ = encode_body(ids, weights, values, level=3)
+    assert flags & COMPRESSED
+    plain_flags, plain, _ = encode_body(ids, weights, values)
+    assert not plain_flags & COMPRESSED and len(body) < len(plain) / 4
+    head = len(ids) - 2 + weights_size((flags & WEIGHT_MODE) >> 2, len(ids))
+    assert body[:head] == plain[:head]  # ids and weights as they are
+    assert decode_body(flags, len(ids), ids[0], ids[-1], body) == decode_body(plain_flags, len(ids), ids[0], ids[-1], plain)
+    got_ids, _, no_values = decode_body(flags, len(ids), ids[0], ids[-1], body, with_values=False)
+    assert got_ids == ids and no_values is None
+
+
+def test_the_evaluator_decodes_lists_whose_blocks_differ_in_widths_and_weights():
+    rng = random.Random(3)
+    chunks = [([5], [1.0]), ([9, 12], [2.0, 1.0]), (list(range(20, 60, 3)), [1.0] * 14),
+              ([100, 400, 70_000, 70_002, 200_000], [1.0, 300.0, 2.0, 1.0, 4.0]),
+              (sorted(rng.sample(range(200_001, 201_000), 50)), [float(rng.randint(1, 9)) for _ in range(50)]),
+              ([300_000, 300_001, 300_003], [0.5, 1.5, 2.0]), ([300_004, 300_009, 300_010], [16.0, 3.0, 1.0]),
+              ([300_011, 300_012], [17.0, 1.0])]
+    blocks = []
+    for ids, weights in chunks:
+        flags, body, _ = encode_body(ids, weights, [b""] * len(ids))
+        blocks.append((flags, len(ids), ids[0], ids[-1], body))
+    for some in (blocks, blocks[2:3], blocks[4:5], blocks[:2], blocks[4:5] + blocks[-2:-1], blocks[-1:]):
+        ids, weights = _list_arrays(some)
+        expected = [(i, w) for flags, count, first, last, body in some
+                    for i, w in zip(decode_body(flags, count, first, last, body)[0],
+                                    decode_body(flags, count, first, last, body)[1] or [1.0] * count)]
+        assert list(zip(ids.tolist(), weights.tolist())) == expected
