@@ -3,11 +3,12 @@
     python -m bench.build [DATA] [--limit 3000] [--procs 2] [--profile 25] [--keep DIR]
 
 Builds a fresh index of the first LIMIT articles of a JSONL corpus (default
-$VNSEARCH_DATA_DIR/vntc.jsonl.gz, or ../shared/data/vntc.jsonl.gz) in a temporary folder and
-prints the wall time, articles per second, index size and its ratio to the raw text, and the
-machine's load. With `--profile N` the build runs in this process (one writer) under cProfile
-and the N functions with the most own time are printed: where the writer's time goes. With `--keep DIR` the index is built in DIR and left there
-(for `python -m bench.sizes DIR`: where the bytes go).
+$VNSEARCH_DATA_DIR/vntc.jsonl.gz, or ../shared/data/vntc.jsonl.gz; `--limit 0`: all of it) in a
+temporary folder and prints the wall time, articles per second, index size and its ratio to the
+raw text, the peak RSS of the process tree (sampled every 0.2 s) and the machine's load. With
+`--profile N` the build runs in this process (one writer) under cProfile and the N functions
+with the most own time are printed: where the writer's time goes. With `--keep DIR` the index
+is built in DIR and left there (for `python -m bench.sizes DIR`: where the bytes go).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.run import dir_mib, load, prepare, raw_text_mib
+from bench.run import PeakRss, dir_mib, load, prepare, raw_text_mib
 from search.corpus import iter_corpus
 from search.indexer import build
 
@@ -42,6 +43,8 @@ def main() -> None:
         procs = 1 if args.profile else args.procs
         profile = cProfile.Profile() if args.profile else None
         before = load()
+        peak = PeakRss(os.getpid())
+        peak.start()
         start = time.perf_counter()
         if profile:
             profile.enable()
@@ -49,9 +52,10 @@ def main() -> None:
         if profile:
             profile.disable()
         seconds = time.perf_counter() - start
+        peak_mib = peak.stop()
         size = dir_mib(index_dir)
         print(f"articles {count}  procs {procs}  build {seconds:.1f} s  {count / seconds:.0f} articles/s")
-        print(f"raw text {raw:.1f} MiB  index {size:.1f} MiB  ratio {size / raw:.2f}")
+        print(f"raw text {raw:.1f} MiB  index {size:.1f} MiB  ratio {size / raw:.2f}  peak RSS {peak_mib:.0f} MiB (process tree)")
         print(f"load before {before}  after {load()}")
         if profile:
             pstats.Stats(profile).sort_stats("tottime").print_stats(args.profile)

@@ -15,21 +15,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from whoosh.index import FileIndex
-from whoosh.writing import IndexWriter
 from whoosh.searching import Searcher
 from whoosh.writing import SegmentWriter
 
 from search.article import Article
 from search.corpus import ParseError
 from search.codec import Codec
+from search.pool import PoolMpWriter, PoolWriter
 from search.schema import other_versions, to_document
 from search.store import (create_index, discard, index_exists, live_dir, new_generation, open_index, publish,
                           remove_abandoned, write_lock)
 
 #: How long a second writer waits for the index lock before giving up with a clear message.
 WRITE_LOCK_TIMEOUT = 60.0
-#: Memory for each writer's in-memory posting pool before it spills a sorted run to disk.
-WRITER_LIMIT_MB = 256
 
 
 class IndexIncomplete(RuntimeError):
@@ -115,6 +113,7 @@ def build(
     keep_missing: bool = False,
     lock_timeout: float = WRITE_LOCK_TIMEOUT,
     procs: int = 1,
+    pool_mb: int | None = None,
 ) -> IndexReport:
     """Index `items` into `index_dir`, creating the index when there is none (or on `rebuild`).
 
@@ -124,7 +123,9 @@ def build(
 
     An index left by another schema version is not replaced silently: that takes `rebuild`.
     Waits up to `lock_timeout` seconds for another writer, then raises `IndexBusy`.
-    A fresh build spreads the analysis and writing over `procs` processes.
+    A fresh build spreads the analysis and writing over `procs` processes. Each writer keeps
+    its postings in memory up to `pool_mb` MiB (default `VNSEARCH_POOL_MB`, see `search.pool`),
+    then writes a segment and goes on.
     """
     with write_lock(index_dir, lock_timeout):
         remove_abandoned(index_dir)
@@ -132,7 +133,7 @@ def build(
         building = new_generation(index_dir) if fresh else None
         try:
             ix = create_index(building) if building else open_index(index_dir)
-            report = _write(ix, items, on_item, keep_missing or fresh, fresh, procs)
+            report = _write(ix, items, on_item, keep_missing or fresh, fresh, procs, pool_mb)
         except BaseException:
             if building:
                 discard(building)
@@ -145,14 +146,14 @@ def build(
 
 def _write(ix: FileIndex, items: Iterable[Article | ParseError],
            on_item: Callable[[Article | ParseError], None] | None, keep_missing: bool, fresh: bool,
-           procs: int = 1) -> IndexReport:
+           procs: int = 1, pool_mb: int | None = None) -> IndexReport:
     """One writer, one commit. Replaced and removed articles are deleted by document number,
     looked up in the commit the writer started from (the write lock keeps it the newest): Whoosh's
     `update_document` and `delete_by_term` open a new searcher for every call, which costs about
     a second each on an index of 80,000 articles."""
     report = IndexReport()
     seen: set[str] = set()
-    writer = _writer(ix, procs if fresh else 1)
+    writer = _writer(ix, procs if fresh else 1, pool_mb)
     # Removing missing articles needs every stored id; otherwise each article is looked up
     # alone, which keeps a one-article write (the HTTP API) fast on a large index.
     known = {} if fresh or keep_missing else _stored(ix)
@@ -205,16 +206,17 @@ def _write(ix: FileIndex, items: Iterable[Article | ParseError],
     return report
 
 
-def _writer(ix: FileIndex, procs: int) -> IndexWriter:
+def _writer(ix: FileIndex, procs: int, pool_mb: int | None = None) -> PoolWriter:
     """One writer, or with `procs` > 1 Whoosh's MpWriter: it hands batches of documents to
-    `procs` processes that each analyse them and write a segment of their own. The segments are
-    left unmerged: a merge re-reads and re-writes every posting in one process, which would take
-    back most of the time won, while searching two segments costs no measurable time. Updates
-    stay in one process, where replacing a document is a delete and an add in one writer."""
+    `procs` processes that each analyse them and write segments of their own (one, plus one per
+    time its posting pool filled up). The segments are left unmerged: a merge re-reads and
+    re-writes every posting in one process, which would take back most of the time won, while
+    searching a few segments costs no measurable time. Updates stay in one process, where
+    replacing a document is a delete and an add in one writer. Both keep their postings in
+    memory (`search.pool`) rather than in Whoosh's pickled runs on disk."""
     if procs > 1:
-        return ix.writer(procs=procs, multisegment=True, timeout=WRITE_LOCK_TIMEOUT, limitmb=WRITER_LIMIT_MB,
-                         codec=Codec())
-    return ix.writer(timeout=WRITE_LOCK_TIMEOUT, limitmb=WRITER_LIMIT_MB, codec=Codec())
+        return PoolMpWriter(ix, procs=procs, pool_mb=pool_mb, timeout=WRITE_LOCK_TIMEOUT, codec=Codec())
+    return PoolWriter(ix, pool_mb=pool_mb, timeout=WRITE_LOCK_TIMEOUT, codec=Codec())
 
 
 def _stored_hash(searcher: Searcher, article_id: str) -> tuple[str | None, int | None]:
@@ -227,7 +229,7 @@ def delete(index_dir: Path, article_id: str, lock_timeout: float = WRITE_LOCK_TI
     """Remove one article (a takedown); False when the index does not hold it."""
     with write_lock(index_dir, lock_timeout):
         ix = open_index(index_dir)
-        writer = ix.writer(timeout=WRITE_LOCK_TIMEOUT, codec=Codec())
+        writer = PoolWriter(ix, timeout=WRITE_LOCK_TIMEOUT, codec=Codec())
         try:
             with ix.searcher() as searcher:
                 docnum = searcher.document_number(id=article_id)

@@ -32,6 +32,7 @@ _CHILD = r"""
 import os, signal, sys
 import whoosh.filedb.filestore as filestore
 import whoosh.writing as writing
+import search.pool as pool
 import search.store as store
 
 point, n = sys.argv[1], int(sys.argv[2])
@@ -49,7 +50,7 @@ def counting(original, name):
     return wrapper
 
 if point == "add":  # while documents are being added, before anything is committed
-    writing.SegmentWriter.add_document = counting(writing.SegmentWriter.add_document, "add")
+    pool.PoolWriter.add_document = counting(pool.PoolWriter.add_document, "add")
 elif point == "toc":  # the n-th table of contents written but not yet renamed into place:
     rename = filestore.FileStorage.rename_file  # in a commit, the segment files are complete
     tocs = [0]
