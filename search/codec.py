@@ -12,8 +12,9 @@ lengths and index in the term file. Here:
   or 4 bytes (the first and last ids are in the header, so lists of one or two postings have no
   gaps at all), the weights left out when all are 1.0 and stored in 4 bits (up to 16) or a byte
   when integral (they are term frequencies for our text fields), and the values (positions)
-  concatenated without their lengths (the weight is the number of positions) and, when all
-  position deltas of a block fit a byte, without their width bytes. zlib is used only on the
+  concatenated without their lengths (the weight is the number of positions), their width
+  bytes gathered before them (a reader finds every posting's deltas without walking them) or,
+  when all position deltas of a block fit a byte, left out. zlib is used only on the
   values, and only where it saves an eighth of them: ids and weights are what every search
   reads, and decompressing the positions with them made reading them three times slower.
 - A posting list of up to `inlinelimit` postings is kept in the term's entry in the term file,
@@ -66,7 +67,8 @@ ID_WIDTH = 0x03  # gap width code: 0, 1, 2 -> 1, 2, 4 bytes
 WEIGHT_MODE = 0x0C  # >> 2: 0 all 1.0, 1 uint8, 2 two to a byte (4 bits: weight - 1), 3 float32
 VALUE_MODE = 0x30  # no values, or one of:
 VALUES_SIZED = 0x10  # values' lengths (but the last's) as varints, then the values
-VALUES_COUNTED = 0x20  # `CompactPositions` values, whose lengths follow from their weights
+VALUES_COUNTED = 0x20  # `CompactPositions` values, whose lengths follow from their weights: their
+#                        width bytes first, then their deltas
 VALUES_PACKED = 0x30  # the same, every one of width 1 and stored without its width byte
 COMPRESSED = 0x40  # the values are zlib-compressed (ids and weights never are: searches read them)
 LAST_BLOCK = 0x80
@@ -173,9 +175,9 @@ def encode_body(ids: list[int], weights: list[float], values: list[bytes], level
             if all(v[0] == 1 for v in values):
                 flags |= VALUES_PACKED
                 packed = b"".join([v[1:] for v in values])
-            else:
+            else:  # the widths first, so that a reader finds every posting's deltas at once
                 flags |= VALUES_COUNTED
-                packed = b"".join(values)
+                packed = bytes(v[0] for v in values) + b"".join([v[1:] for v in values])
         else:
             flags |= VALUES_SIZED
             sizes = bytearray()
@@ -230,9 +232,11 @@ def decode_body(flags: int, count: int, first: int, last: int, body: bytes,
                 pos += freq
             return ids, weights, values
         if vmode == VALUES_COUNTED:
-            for freq in freqs:
-                end = pos + 1 + body[pos] * freq
-                values.append(body[pos:end])
+            widths = body[pos:pos + count]
+            pos += count
+            for width, freq in zip(widths, freqs):
+                end = pos + width * freq
+                values.append(bytes((width,)) + body[pos:end])
                 pos = end
             return ids, weights, values
         sizes = []

@@ -21,9 +21,9 @@ refuses any other version rather than risk wrong results.
 
 from __future__ import annotations
 
+import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from itertools import accumulate
 
 import numpy as np
 import whoosh
@@ -33,8 +33,8 @@ from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 
-from search.codec import (ID_WIDTH, WEIGHT_MODE, WIDTHS, TermInfo, TermsReader, decode_body, iter_blocks,
-                          weights_size)
+from search.codec import (COMPRESSED, ID_WIDTH, VALUE_MODE, VALUES_COUNTED, VALUES_PACKED, WEIGHT_MODE, WIDTHS, TermInfo, TermsReader,
+                          decode_body, iter_blocks, weights_size)
 from search.fields import CompactPositions
 
 #: The Whoosh release whose internals this module reads.
@@ -170,19 +170,26 @@ class Evaluator:
 
     # -- postings -------------------------------------------------------------------------
 
-    def _raw(self, fieldname: str, btext: bytes, values: bool) -> tuple[np.ndarray, np.ndarray, list[bytes]]:
-        """Document numbers, weights and (when asked) encoded positions of one term: our codec's
-        blocks decoded with numpy; segments another codec wrote go through Whoosh's matcher."""
+    def _raw(self, fieldname: str, btext: bytes, values: bool,
+             within: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Document numbers and weights of one term and, when asked, every position of it as
+        one flat array in posting order (a posting has as many positions as its weight): our
+        codec's blocks decoded with numpy; segments another codec wrote go through Whoosh's
+        matcher. With `within` (sorted document numbers), blocks holding none of them may be
+        left out: a phrase of common words decodes the positions of its few candidates only."""
         ids: list[np.ndarray] = []
         weights: list[np.ndarray] = []
-        vals: list[bytes] = []
+        deltas: list[np.ndarray] = []
         fieldobj = self.searcher.schema[fieldname]
         for leaf, offset in self.leaves:
             terms = leaf._terms
             if not isinstance(terms, TermsReader):
                 if (fieldname, btext) in leaf:
+                    vals: list[bytes] = []
                     _matcher_postings(terms.matcher(fieldname, btext, fieldobj.format), offset, values,
                                       ids, weights, vals)
+                    if values:
+                        deltas.append(_value_deltas(vals))
                 continue
             entry = terms.entry(fieldname, btext)
             if entry is None:
@@ -193,21 +200,32 @@ class Evaluator:
                 ids.append(np.asarray(block_ids, dtype=np.int64) + offset)
                 weights.append(np.asarray(block_weights, dtype=np.float64))
                 if values:
-                    vals.extend(block_values or [b""] * len(block_ids))
+                    deltas.append(_value_deltas(block_values or []))
                 continue
             blocks = list(iter_blocks(terms.postings_bytes(info)))
+            if within is not None:
+                blocks = _blocks_within(blocks, within - offset)
+                if not blocks:
+                    continue
             list_ids, list_weights = _list_arrays(blocks)
             ids.append(list_ids + offset if offset else list_ids)
             weights.append(list_weights)
             if values:
-                for flags, count, first, last, body in blocks:
-                    block_values = decode_body(flags, count, first, last, body)[2]
-                    vals.extend(block_values or [b""] * count)
+                deltas.append(_block_deltas(blocks, list_weights))
         if not ids:
-            return _EMPTY.ids, _EMPTY.scores, []
-        if len(ids) == 1:
-            return ids[0], weights[0], vals
-        return np.concatenate(ids), np.concatenate(weights), vals
+            return _EMPTY.ids, _EMPTY.scores, (np.zeros(0, np.int64) if values else None)
+        all_ids, all_weights = (ids[0], weights[0]) if len(ids) == 1 else (np.concatenate(ids), np.concatenate(weights))
+        if not values:
+            return all_ids, all_weights, None
+        flat = deltas[0] if len(deltas) == 1 else np.concatenate(deltas)
+        # Running sums of the deltas, restarted at each posting: the positions.
+        freqs = all_weights.astype(np.int64)
+        sums = np.cumsum(flat)
+        starts = np.cumsum(freqs) - freqs
+        nonempty = freqs > 0
+        base = np.zeros(len(freqs), dtype=np.int64)
+        base[nonempty] = sums[starts[nonempty]] - flat[starts[nonempty]]
+        return all_ids, all_weights, sums - np.repeat(base, freqs)
 
     def _score(self, fieldname: str, btext: bytes, ids: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """BM25F exactly as `whoosh.scoring.bm25`, with the searcher's idf and average length."""
@@ -232,31 +250,30 @@ class Evaluator:
 
         def make() -> _Postings:
             fieldobj = self.searcher.schema[fieldname]
-            if not isinstance(fieldobj.format, CompactPositions):
-                raise Unsupported(f"positions of {fieldname!r}")
-            parts = []
-            for word in words:
-                btext = fieldobj.to_bytes(word)
-                ids, weights, vals = self._raw(fieldname, btext, values=True)
-                if not len(ids):
+            if not isinstance(fieldobj.format, CompactPositions) or fieldobj.format.field_boost != 1.0:
+                raise Unsupported(f"positions of {fieldname!r}")  # weights must be the frequencies
+            terms = [self.term(fieldname, word) for word in words]
+            common = terms[0].ids
+            for postings in terms[1:]:
+                common = np.intersect1d(common, postings.ids, assume_unique=True)
+            if not len(common):
+                return _EMPTY
+            # Each occurrence as (document, position - its place in the phrase): a phrase starts
+            # where every word has the same key.
+            keys = None
+            for shift, word in enumerate(words):
+                ids, weights, positions = self._raw(fieldname, fieldobj.to_bytes(word), values=True, within=common)
+                docs = np.repeat(ids, weights.astype(np.int64))
+                keep = np.isin(docs, common) & (positions >= shift)
+                found = docs[keep] * _POSITION_STRIDE + (positions[keep] - shift)
+                keys = found if keys is None else np.intersect1d(keys, found, assume_unique=True)
+                if not len(keys):
                     return _EMPTY
-                parts.append((ids, self._score(fieldname, btext, ids, weights), vals))
-            common = parts[0][0]
-            for ids, _, _ in parts[1:]:
-                common = np.intersect1d(common, ids, assume_unique=True)
-            rows = [np.searchsorted(ids, common) for ids, _, _ in parts]
-            keep = np.zeros(len(common), dtype=bool)
-            for n in range(len(common)):
-                starts = set(_positions(parts[0][2][rows[0][n]]))
-                for shift in range(1, len(parts)):
-                    starts.intersection_update(p - shift for p in _positions(parts[shift][2][rows[shift][n]]))
-                    if not starts:
-                        break
-                keep[n] = bool(starts)
-            ids = common[keep]
+                common = np.unique(keys // _POSITION_STRIDE)
+            ids = common
             scores = np.zeros(len(ids), dtype=np.float64)
-            for (_, term_scores, _), row in zip(parts, rows):
-                scores += term_scores[row[keep]]
+            for postings in terms:
+                scores += postings.scores[np.searchsorted(postings.ids, ids)]
             return _Postings(ids, scores)
 
         return self._cache.get(("phrase", fieldname, words), make)
@@ -392,6 +409,73 @@ def _halves(packed: bytes, counts: np.ndarray) -> np.ndarray:
     return out + 1.0
 
 
+#: Positions are below this in any document: (document, position) pairs as one int64 key.
+_POSITION_STRIDE = 1 << 32
+
+
+def _value_deltas(values: list[bytes]) -> np.ndarray:
+    """The position deltas of postings given one `CompactPositions` value each, in order."""
+    out: list[int] = []
+    for value in values:
+        out.extend(CompactPositions._deltas(value))
+    return np.asarray(out, dtype=np.int64)
+
+
+def _blocks_within(blocks: list[tuple[int, int, int, int, bytes]], docs: np.ndarray) -> list[tuple[int, int, int, int, bytes]]:
+    """The blocks whose id range holds one of the sorted `docs`."""
+    firsts = np.fromiter((b[2] for b in blocks), dtype=np.int64, count=len(blocks))
+    lasts = np.fromiter((b[3] for b in blocks), dtype=np.int64, count=len(blocks))
+    hit = np.searchsorted(docs, firsts, side="left") < np.searchsorted(docs, lasts, side="right")
+    return [block for block, keep in zip(blocks, hit) if keep]
+
+
+def _block_deltas(blocks: list[tuple[int, int, int, int, bytes]], weights: np.ndarray) -> np.ndarray:
+    """The position deltas of a posting list's blocks, in posting order, with a few numpy
+    operations for the whole list. Every posting's deltas have one width (1, 2 or 4 bytes,
+    little-endian): a block whose deltas all fit a byte stores them as they are
+    (`VALUES_PACKED`), others store each posting's width first (`VALUES_COUNTED`)."""
+    freqs = weights.astype(np.int64)
+    widths: list[np.ndarray] = []
+    data: list[bytes] = []
+    start = 0
+    for flags, count, first, last, body in blocks:
+        vmode = flags & VALUE_MODE
+        packed = body[max(count - 2, 0) * WIDTHS[flags & ID_WIDTH] + weights_size((flags & WEIGHT_MODE) >> 2, count):]
+        if vmode and flags & COMPRESSED:
+            packed = zlib.decompress(packed)
+        if vmode == VALUES_PACKED:
+            widths.append(np.ones(count, dtype=np.int64))
+        elif vmode == VALUES_COUNTED:
+            widths.append(np.frombuffer(packed, dtype=np.uint8, count=count).astype(np.int64))
+            packed = packed[count:]
+        elif vmode:  # values with their own lengths: not positions as `CompactPositions` writes them
+            raise Unsupported("positions stored with their lengths")
+        elif freqs[start:start + count].any():
+            raise Unsupported("a posting list without positions")
+        else:
+            widths.append(np.zeros(count, dtype=np.int64))
+        data.append(packed)
+        start += count
+    if not widths:
+        return np.zeros(0, np.int64)
+    width = np.concatenate(widths)
+    raw = np.frombuffer(b"".join(data), dtype=np.uint8)
+    total = int(freqs.sum())
+    # Where each delta starts in `raw`: its posting's start plus its place times the width.
+    posting_start = np.cumsum(width * freqs) - width * freqs
+    first_delta = np.cumsum(freqs) - freqs
+    place = np.arange(total, dtype=np.int64) - np.repeat(first_delta, freqs)
+    delta_width = np.repeat(width, freqs)
+    at = np.repeat(posting_start, freqs) + place * delta_width
+    deltas = raw[at].astype(np.int64)
+    for extra in (1, 2, 3):  # the higher bytes of wider deltas
+        wide = np.flatnonzero(delta_width > extra)
+        if not len(wide):
+            break
+        deltas[wide] |= raw[at[wide] + extra].astype(np.int64) << (8 * extra)
+    return deltas
+
+
 def _matcher_postings(m: object, offset: int, values: bool, ids: list[np.ndarray], weights: list[np.ndarray],
                       vals: list[bytes]) -> None:
     block_ids, block_weights = [], []
@@ -421,10 +505,6 @@ def _length_codes(column: object, count: int) -> np.ndarray:
 
 def _boosted(scores: np.ndarray, boost: float) -> np.ndarray:
     return scores * boost if boost != 1.0 else scores
-
-
-def _positions(value: bytes) -> list[int]:
-    return list(accumulate(CompactPositions._deltas(value)))
 
 
 def top(mask: np.ndarray, keys: np.ndarray, count: int) -> np.ndarray:

@@ -17,7 +17,7 @@ from search.analysis import exact_analyzer, folded_analyzer, pair_analyzer
 from search.article import Article
 from search.fields import ColumnOnly, PairText, VietnameseText
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 INDEX_NAME = f"articles_v{SCHEMA_VERSION}"
 _INDEX_NAME_RE = re.compile(r"^_(articles_v\d+)_\d+\.toc$")
 
