@@ -433,7 +433,9 @@ def _block_deltas(blocks: list[tuple[int, int, int, int, bytes]], weights: np.nd
     """The position deltas of a posting list's blocks, in posting order, with a few numpy
     operations for the whole list. Every posting's deltas have one width (1, 2 or 4 bytes,
     little-endian): a block whose deltas all fit a byte stores them as they are
-    (`VALUES_PACKED`), others store each posting's width first (`VALUES_COUNTED`)."""
+    (`VALUES_PACKED`), others store each posting's width first (`VALUES_COUNTED`), and a block
+    with a frequency over 255 stores each posting's value with its length (decoded in Python:
+    only the commonest words in the longest articles)."""
     freqs = weights.astype(np.int64)
     widths: list[np.ndarray] = []
     data: list[bytes] = []
@@ -448,8 +450,10 @@ def _block_deltas(blocks: list[tuple[int, int, int, int, bytes]], weights: np.nd
         elif vmode == VALUES_COUNTED:
             widths.append(np.frombuffer(packed, dtype=np.uint8, count=count).astype(np.int64))
             packed = packed[count:]
-        elif vmode:  # values with their own lengths: not positions as `CompactPositions` writes them
-            raise Unsupported("positions stored with their lengths")
+        elif vmode:  # values with their own lengths (a weight the block could not store as an int)
+            values = decode_body(flags, count, first, last, body)[2]
+            widths.append(np.fromiter((v[0] for v in values), dtype=np.int64, count=count))
+            packed = b"".join([v[1:] for v in values])
         elif freqs[start:start + count].any():
             raise Unsupported("a posting list without positions")
         else:

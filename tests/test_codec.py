@@ -330,3 +330,18 @@ def test_an_index_compressed_with_another_dictionary_is_refused(tmp_path):
     segment.codec().stored_dictionary = STORED_DICTIONARY_CRC ^ 1
     with pytest.raises(StoredDictionaryMismatch, match="--rebuild"):
         segment.codec().per_document_reader(ix.storage, segment)
+
+
+def test_phrases_over_a_word_more_than_255_times_in_an_article(tmp_path):
+    """A frequency over 255 makes a block store its values with their lengths: the evaluator
+    must still find phrases there, as Whoosh does."""
+    docs = [{"key": "long", "text": "năm " * 300 + "bảo hiểm năm", "pairs": "", "boosted": "", "number": 1},
+            {"key": "short", "text": "năm bảo hiểm", "pairs": "", "boosted": "", "number": 2}]
+    ix = _build(tmp_path / "ix", Codec(**SMALL_BLOCKS), [docs])
+    with ix.searcher() as searcher:
+        for words in (["năm", "năm"], ["năm", "bảo", "hiểm"], ["hiểm", "năm"]):
+            q = wq.Phrase("text", words)
+            expected = dict(searcher.search(q, limit=None).items())
+            match = Evaluator(searcher).evaluate(q)
+            assert {int(d): float(match.scores[d]) for d in np.flatnonzero(match.mask)} == pytest.approx(expected)
+            assert expected
