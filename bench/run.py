@@ -76,16 +76,19 @@ def tree_rss_mib(pid: int) -> float:
 
 
 class PeakRss(threading.Thread):
-    """Samples a process tree's RSS until stopped; keeps the peak."""
+    """Samples a process tree's RSS until stopped; keeps the peak and every sample."""
 
     def __init__(self, pid: int, every: float = 0.2) -> None:
         super().__init__(daemon=True)
         self.pid, self.every, self.peak = pid, every, 0.0
+        self.samples: list[float] = []
         self._done = threading.Event()
 
     def run(self) -> None:
         while not self._done.wait(self.every):
-            self.peak = max(self.peak, tree_rss_mib(self.pid))
+            rss = tree_rss_mib(self.pid)
+            self.samples.append(rss)
+            self.peak = max(self.peak, rss)
 
     def stop(self) -> float:
         self._done.set()
@@ -284,7 +287,8 @@ def _get(url: str) -> int:
 
 def http(engine: str, target: Path, duration: int, connections: int, work: Path) -> dict:
     """Load from wrk (one thread, `connections` connections) rotating through the query list
-    against 2 gunicorn workers; RSS of the whole server at start (warm) and end."""
+    against 2 gunicorn workers; RSS of the whole server at start (warm) and end, and every
+    tenth of the run in between (is memory flat?)."""
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     paths = []
@@ -308,8 +312,11 @@ def http(engine: str, target: Path, duration: int, connections: int, work: Path)
             _get(base + path)
         rss_start = tree_rss_mib(server.pid)
         before = load()
+        sampler = PeakRss(server.pid, every=duration / 10)
+        sampler.start()
         out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--timeout", "10s",
                               "-s", str(script), base], capture_output=True, text=True, check=True)
+        sampler.stop()
         rss_end = tree_rss_mib(server.pid)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
@@ -320,6 +327,7 @@ def http(engine: str, target: Path, duration: int, connections: int, work: Path)
             "errors": sum(errs), "p50": round(p50 / 1000, 1), "p95": round(p95 / 1000, 1),
             "p99": round(p99 / 1000, 1), "connections": connections, "seconds": duration,
             "rss_start_mib": round(rss_start, 1), "rss_end_mib": round(rss_end, 1),
+            "rss_every_tenth_mib": [round(x) for x in sampler.samples],
             "load_before": before, "load_after": load()}
 
 
