@@ -20,7 +20,8 @@ MAX_PATH_BYTES = 2048
 MAX_QUERY_STRING_BYTES = 4096
 
 
-def _positive_int(env: dict[str, str] | os._Environ, name: str, default: int) -> int:
+def positive_int(env: dict[str, str] | os._Environ, name: str, default: int) -> int:
+    """A positive whole number from the environment variable `name`, or `default` if unset."""
     raw = env.get(name)
     if not raw:
         return default
@@ -48,6 +49,6 @@ class Limits:
         variable keeps the default."""
         env = os.environ if environ is None else environ
         return cls(
-            search_budget_ms=_positive_int(env, "VNSEARCH_SEARCH_BUDGET_MS", SEARCH_BUDGET_MS),
-            max_body_bytes=_positive_int(env, "VNSEARCH_MAX_BODY_BYTES", MAX_BODY_BYTES),
+            search_budget_ms=positive_int(env, "VNSEARCH_SEARCH_BUDGET_MS", SEARCH_BUDGET_MS),
+            max_body_bytes=positive_int(env, "VNSEARCH_MAX_BODY_BYTES", MAX_BODY_BYTES),
         )

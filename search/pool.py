@@ -30,6 +30,8 @@ from typing import Any
 from whoosh.multiproc import MpWriter, SubWriterTask
 from whoosh.writing import SegmentWriter
 
+from search.limits import positive_int
+
 #: Pool memory of a build unless told otherwise, shared by its processes. The full news archive
 #: (84,132 articles) with two processes of 512 MiB each peaked at 1,330-1,674 MiB for the process
 #: tree: each process also holds its interpreter, analysis caches and what a flush fragments.
@@ -48,13 +50,7 @@ _MAX_POOL_MB = 3072
 def pool_budget_mb(value: int | None = None, environ: dict[str, str] | None = None) -> int:
     """The pool budget in MiB: `value`, else `VNSEARCH_POOL_MB`, else `DEFAULT_POOL_MB`."""
     if value is None:
-        raw = (os.environ if environ is None else environ).get("VNSEARCH_POOL_MB")
-        if not raw:
-            return DEFAULT_POOL_MB
-        try:
-            value = int(raw)
-        except ValueError:
-            raise ValueError(f"VNSEARCH_POOL_MB must be a whole number, got {raw!r}") from None
+        value = positive_int(os.environ if environ is None else environ, "VNSEARCH_POOL_MB", DEFAULT_POOL_MB)
     if not 1 <= value <= _MAX_POOL_MB:
         raise ValueError(f"the posting pool budget must be 1 to {_MAX_POOL_MB} MiB, got {value}")
     return value
