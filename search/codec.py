@@ -867,9 +867,6 @@ class DictionaryCompressedColumn(columns.VarBytesColumn):
             for v in super().__iter__():
                 yield _inflate(v) if v else v
 
-        def load(self) -> list[bytes]:
-            return list(self)
-
 
 def _inflate(data: bytes) -> bytes:
     decompressor = zlib.decompressobj(zdict=STORED_DICTIONARY)

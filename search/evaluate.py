@@ -443,7 +443,7 @@ def _block_deltas(blocks: list[tuple[int, int, int, int, bytes]], weights: np.nd
     for flags, count, first, last, body in blocks:
         vmode = flags & VALUE_MODE
         packed = body[max(count - 2, 0) * WIDTHS[flags & ID_WIDTH] + weights_size((flags & WEIGHT_MODE) >> 2, count):]
-        if vmode and flags & COMPRESSED:
+        if vmode in (VALUES_PACKED, VALUES_COUNTED) and flags & COMPRESSED:
             packed = zlib.decompress(packed)
         if vmode == VALUES_PACKED:
             widths.append(np.ones(count, dtype=np.int64))
