@@ -35,6 +35,7 @@ from whoosh.util.numeric import byte_to_length
 
 from search.codec import (COMPRESSED, ID_WIDTH, VALUE_MODE, VALUES_COUNTED, VALUES_PACKED, WEIGHT_MODE, WIDTHS, TermInfo, TermsReader,
                           decode_body, iter_blocks, weights_size)
+from search import perdoc
 from search.fields import CompactPositions
 
 #: The Whoosh release whose internals this module reads.
@@ -114,13 +115,9 @@ class Evaluator:
         self.searcher = searcher
         reader = searcher.reader()
         self.size = reader.doc_count_all()
-        self.leaves = list(reader.leaf_readers())
-        self.live = np.ones(self.size, dtype=bool)
-        for leaf, offset in self.leaves:
-            if leaf.has_deletions():
-                count = leaf.doc_count_all()
-                self.live[offset:offset + count] = False
-                self.live[np.fromiter(leaf.all_doc_ids(), dtype=np.int64) + offset] = True
+        self.leaves = perdoc.segments(reader)
+        self.live = perdoc.live(reader)
+        self.has_deletions = not self.live.all()
         self._lengths: dict[str, np.ndarray] = {}
         self._columns: dict[str, tuple[np.ndarray, list[str]]] = {}
         self._cache = _Lru(cache_postings)
@@ -132,12 +129,11 @@ class Evaluator:
         """Every document's length in `fieldname`, as Whoosh's scorer sees it (one byte)."""
         found = self._lengths.get(fieldname)
         if found is None:
-            found = np.zeros(self.size, dtype=np.float64)
-            for leaf, offset in self.leaves:
+            def segment(leaf: object, count: int) -> np.ndarray | None:
                 column = leaf._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
-                if column is not None:
-                    count = leaf.doc_count_all()
-                    found[offset:offset + count] = _LENGTH_TABLE[_length_codes(column, count)]
+                return None if column is None else _LENGTH_TABLE[_length_codes(column, count)]
+
+            found = perdoc.per_document(self.searcher.reader(), segment, 0.0, np.float64)
             self._lengths[fieldname] = found
         return found
 
@@ -146,11 +142,7 @@ class Evaluator:
         so that ordering by code is ordering by value."""
         found = self._columns.get(fieldname)
         if found is None:
-            reader = self.searcher.reader()
-            raw = [v or "" for v in reader.column_reader(fieldname)] if reader.has_column(fieldname) else [""] * self.size
-            values = sorted(set(raw))
-            index = {value: code for code, value in enumerate(values)}
-            found = (np.fromiter((index[v] for v in raw), dtype=np.int64, count=len(raw)), values)
+            found = perdoc.codes(perdoc.column(self.searcher.reader(), fieldname))
             self._columns[fieldname] = found
         return found
 
@@ -243,6 +235,17 @@ class Evaluator:
             return _Postings(ids, self._score(fieldname, btext, ids, weights))
 
         return self._cache.get(("term", fieldname, text), make)
+
+    def doc_count(self) -> int:
+        """Articles in the index, deleted ones left out."""
+        return int(self.live.sum())
+
+    def doc_frequency(self, fieldname: str, text: str) -> int:
+        """Articles that contain the term, deleted ones left out: Whoosh's own count keeps
+        deleted articles until their segment is merged, so a word's share of the archive (see
+        `ParsedQuery.mark_common`) would depend on the index's history, not on its articles."""
+        ids = self.term(fieldname, text).ids
+        return int(np.count_nonzero(self.live[ids])) if self.has_deletions else len(ids)
 
     def phrase(self, fieldname: str, words: tuple[str, ...]) -> _Postings:
         """Documents where the words stand next to each other in order; the score is the sum of

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from whoosh.query import And, AndNot, Or, Phrase, Query, Term
-from whoosh.reading import IndexReader
 from whoosh.scoring import BM25F
 
 from search.acronyms import SynonymTable
@@ -116,6 +116,15 @@ def exact_phrase(exact: list[str], folded: list[str] | tuple[str, ...], boost: f
                boost=boost)
 
 
+class Statistics(Protocol):
+    """How many articles there are and how many hold a term: a Whoosh reader, or the searcher's
+    evaluator, which leaves deleted articles out of both."""
+
+    def doc_count(self) -> int: ...
+
+    def doc_frequency(self, fieldname: str, text: str) -> int: ...
+
+
 @dataclass
 class ParsedQuery:
     """The clauses of a query, ready to be combined for each search tier."""
@@ -129,7 +138,7 @@ class ParsedQuery:
     #: Indexes of clauses whose word is in so many articles that it says little on its own.
     common: set[int] = field(default_factory=set)
 
-    def mark_common(self, reader: IndexReader) -> None:
+    def mark_common(self, reader: Statistics) -> None:
         """Find the clauses that are words in more than `COMMON_SHARE` of the articles.
 
         Questions are full of "của", "các", "là", "được", "có": scored on their own they cost
@@ -188,7 +197,7 @@ class QueryBuilder:
     def __init__(self, synonyms: SynonymTable) -> None:
         self.synonyms = synonyms
 
-    def parse(self, text: str, reader: IndexReader | None = None) -> ParsedQuery:
+    def parse(self, text: str, reader: Statistics | None = None) -> ParsedQuery:
         """The query's clauses; with the index's `reader`, common words are scored by their
         pairs only (see `ParsedQuery.mark_common`)."""
         text = normalize(text).translate(_QUOTES).strip()

@@ -24,6 +24,7 @@ from whoosh.query import And, DateRange, Query, Term
 from whoosh.reading import MultiReader, SegmentReader
 from whoosh.searching import Results, Searcher
 
+from search import perdoc
 from search.acronyms import SynonymTable
 from search.budget import Budget
 from search.cache import ResultCache
@@ -201,13 +202,38 @@ def _evaluated_page(evaluator: Evaluator, parsed: ParsedQuery, request: SearchRe
     return int(matching.sum()), facets, page
 
 
+class _Newest(sorting.FacetType):
+    """Newest first, undated last, by the per-document date codes (see `search.perdoc`).
+    Whoosh's own reversed `FieldFacet` takes its values from the whole index's column, which
+    leaves out segments without one: it fails on the first undated article of such a segment."""
+
+    def __init__(self, codes: np.ndarray) -> None:
+        self.codes = codes
+
+    def categorizer(self, global_searcher: Searcher) -> sorting.Categorizer:
+        return _CodeOrder(self.codes)
+
+
+class _CodeOrder(sorting.Categorizer):
+    def __init__(self, codes: np.ndarray) -> None:
+        self.codes, self.offset = codes, 0
+
+    def set_searcher(self, segment_searcher: Searcher, docoffset: int) -> None:
+        self.offset = docoffset
+
+    def key_for(self, matcher: object, segment_docnum: int) -> int:
+        return -int(self.codes[self.offset + segment_docnum])
+
+
 def _whoosh_page(searcher: Searcher, parsed: ParsedQuery, request: SearchRequest,
                  filter_q: Query | None, budget: Budget) -> tuple[int, FacetCounts, Page]:
     """The same through Whoosh's own searches, for queries `Evaluator` does not handle: the
     page first and the count second, so a query past its time budget still shows its best hits."""
     start = (request.page - 1) * request.per_page
     end = start + request.per_page
-    sortedby = sorting.FieldFacet("date", reverse=True) if request.sort == "date" else None
+    sortedby = None
+    if request.sort == "date":
+        sortedby = _Newest(perdoc.codes(perdoc.column(searcher.reader(), "date"))[0])
     first = budget.search(searcher, parsed.all_words(), limit=end, filter=filter_q, sortedby=sortedby)
     window = list(first[start:end])
     if parsed.tiered and len(window) < end - start and not budget.partial:
@@ -347,10 +373,10 @@ class SearchIndex:
 
     def _search(self, request: SearchRequest, searcher: Searcher, started: float) -> SearchResult:
         budget = Budget(self.time_budget)
-        parsed = self.queries.parse(request.q, searcher.reader())
+        evaluator = self._evaluator(searcher)
+        parsed = self.queries.parse(request.q, evaluator or searcher.reader())
         filter_q = _filter(request)
         highlighter = Highlighter(parsed.highlight)
-        evaluator = self._evaluator(searcher)
         check = _deadline(budget)
         try:
             if evaluator is None:
