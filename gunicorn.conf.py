@@ -1,2 +1,2 @@
 # Read by a plain `gunicorn wsgi:application` run from this directory.
-from search.gunicorn_conf import *  # noqa: F401,F403
+from search.web.gunicorn_conf import *  # noqa: F401,F403

@@ -1,5 +1,5 @@
 """gunicorn's entry point: `gunicorn wsgi:application`, configured by `VNSEARCH_*` variables."""
 
-from search.api import create_app
+from search.web.app import create_app
 
 application = create_app()

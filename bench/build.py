@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 
 from bench.run import PeakRss, dir_mib, load, prepare, raw_text_mib
-from search.corpus import iter_corpus
-from search.indexer import build
+from search.corpus.files import iter_corpus
+from search.index.indexer import build
 
 
 def main() -> None:

@@ -33,14 +33,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from search.acronyms import DEFAULT_FILE as ACRONYM_FILE
-from search.acronyms import load_synonyms
-from search.analysis import folded_analyzer
-from search.article import Article
-from search.indexer import build
-from search.query import QueryError
-from search.searcher import SearchIndex, SearchRequest
-from search.text import WORD_RE, fold, normalize
+from search.query.acronyms import DEFAULT_FILE as ACRONYM_FILE
+from search.query.acronyms import load_synonyms
+from search.text.analysis import folded_analyzer
+from search.corpus.article import Article
+from search.index.indexer import build
+from search.query.parse import QueryError
+from search.searching.results import SearchRequest
+from search.searching.searcher import SearchIndex
+from search.text.normalize import WORD_RE, fold, normalize
 
 K = 10
 DEFAULT_DATA_DIR = "../shared/data"

@@ -21,10 +21,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from eval import DEFAULT_DATA_DIR, load_vinewsqa, machine, strip_diacritics  # noqa: E402
 
-from search.acronyms import load_synonyms  # noqa: E402
-from search.indexer import build  # noqa: E402
-from search.query import QueryError  # noqa: E402
-from search.searcher import SearchIndex, SearchRequest  # noqa: E402
+from search.query.acronyms import load_synonyms
+from search.index.indexer import build
+from search.query.parse import QueryError
+from search.searching.results import SearchRequest
+from search.searching.searcher import SearchIndex
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,11 +35,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
-from search.acronyms import load_synonyms
-from search.article import Article
-from search.corpus import iter_corpus, read_jsonl
-from search.indexer import build
-from search.text import WORD_RE, fold
+from search.query.acronyms import load_synonyms
+from search.corpus.article import Article
+from search.corpus.files import iter_corpus
+from search.corpus.files import read_file
+from search.index.indexer import build
+from search.text.normalize import WORD_RE, fold
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -93,7 +94,7 @@ def get(port: int, path: str, timeout: float = 30) -> tuple[int, bytes]:
 
 def vntc_articles(data_dir: Path, skip: int, count: int) -> list[Article]:
     path = data_dir / "vntc.jsonl.gz"
-    items = itertools.islice(read_jsonl(path, path.name), skip, skip + count)
+    items = itertools.islice(read_file(path, path.parent), skip, skip + count)
     return [item for item in items if isinstance(item, Article)]
 
 

@@ -15,7 +15,7 @@ import json
 import random
 from pathlib import Path
 
-from search.text import WORD_RE, fold, normalize
+from search.text.normalize import WORD_RE, fold, normalize
 
 ACRONYMS = ["BHXH", "UBND", "HĐND", "BHYT", "TP.HCM", "WTO", "CSGT", "THPT", "ĐH", "HLV", "SEA Games",
             "NLĐ", "KCB", "GDP", "CNTT", "UBND TP.HCM", "BHXH tự nguyện", "ĐBSCL", "TAND", "VKSND"]

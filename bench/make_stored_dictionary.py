@@ -1,4 +1,4 @@
-"""Regenerate `search/data/stored.zdict`, the preset dictionary stored fields are compressed with.
+"""Regenerate `search/index/engine/codec/stored.zdict`, the preset dictionary stored fields are compressed with.
 
 zlib compresses each article's stored fields on their own, and a news article is too short for
 it to learn the language first: a preset dictionary of the phrases Vietnamese news repeats
@@ -23,10 +23,10 @@ from collections import Counter
 from itertools import islice
 from pathlib import Path
 
-from search.text import WORD_RE, normalize
+from search.text.normalize import WORD_RE, normalize
 
 #: `search.codec.STORED_DICTIONARY_FILE` (not imported: the codec reads it at import).
-OUT = Path(__file__).resolve().parent.parent / "search" / "data" / "stored.zdict"
+OUT = Path(__file__).resolve().parent.parent / "search" / "index" / "engine" / "codec" / "stored.zdict"
 
 #: zlib's window: a preset dictionary longer than this is cut to its last 32 KiB.
 LIMIT = 32 * 1024

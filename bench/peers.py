@@ -14,9 +14,9 @@ from pathlib import Path
 
 import tantivy
 
-from search.article import Article
-from search.query import lex
-from search.text import WORD_RE, normalize
+from search.corpus.article import Article
+from search.query.parse import lex
+from search.text.normalize import WORD_RE, normalize
 
 TOP = 10
 

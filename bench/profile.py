@@ -17,8 +17,9 @@ import pstats
 from pathlib import Path
 
 from bench.run import read_queries
-from search.acronyms import load_synonyms
-from search.searcher import SearchIndex, SearchRequest
+from search.query.acronyms import load_synonyms
+from search.searching.results import SearchRequest
+from search.searching.searcher import SearchIndex
 
 
 def main() -> None:

@@ -25,11 +25,12 @@ import statistics
 import time
 from pathlib import Path
 
-from search.acronyms import load_synonyms
-from search.corpus import iter_corpus
-from search.indexer import build
-from search.searcher import SearchIndex, SearchRequest
-from search.store import index_exists
+from search.query.acronyms import load_synonyms
+from search.corpus.files import iter_corpus
+from search.index.indexer import build
+from search.searching.results import SearchRequest
+from search.searching.searcher import SearchIndex
+from search.index.store import index_exists
 
 #: Names rather than questions: a question's common syllables make each search take seconds
 #: on stock Whoosh, and the point here is how the run disturbs a reader, not the ranking.

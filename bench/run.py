@@ -34,8 +34,8 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from search.article import Article
-from search.corpus import iter_corpus
+from search.corpus.article import Article
+from search.corpus.files import iter_corpus
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -169,8 +169,9 @@ def child_build(engine: str, corpus: Path, target: Path) -> None:
 
 
 def _vnsearch_searcher(target: Path):
-    from search.acronyms import load_synonyms
-    from search.searcher import SearchIndex, SearchRequest
+    from search.query.acronyms import load_synonyms
+    from search.searching.results import SearchRequest
+    from search.searching.searcher import SearchIndex
 
     index = SearchIndex(target, load_synonyms())
 

@@ -18,8 +18,8 @@ from pathlib import Path
 from whoosh.codec.whoosh3 import W3TermInfo, W3TermsReader
 from whoosh.filedb.compound import CompoundStorage
 
-from search.codec import TermInfo, TermsReader
-from search.store import live_dir, open_index
+from search.index.engine.codec.terms import TermInfo, TermsReader
+from search.index.store import live_dir, open_index
 
 
 def file_sizes(ix) -> Counter:

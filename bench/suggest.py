@@ -19,7 +19,7 @@ import statistics
 import time
 from pathlib import Path
 
-from search.suggest import Suggester, build_in_child, read_titles
+from search.searching.suggest import Suggester, build_in_child, read_titles
 
 PREFIXES = ["b", "ng", "bao hi", "bao hiem xa", "thu tuong", "viet nam ", "gia v", "nguye", "hlv", "cong an tp"]
 

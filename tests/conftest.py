@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from search.acronyms import load_synonyms
-from search.article import Article
-from search.corpus import iter_corpus
-from search.indexer import build
-from search.searcher import SearchIndex
+from search.query.acronyms import load_synonyms
+from search.corpus.article import Article
+from search.corpus.files import iter_corpus
+from search.index.indexer import build
+from search.searching.searcher import SearchIndex
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"

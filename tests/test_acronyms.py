@@ -1,11 +1,10 @@
-import os
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from search.acronyms import DEFAULT_FILE, SynonymTable, load_synonyms, synonyms_from_env
-from search.text import fold
+from search.query.acronyms import DEFAULT_FILE, SynonymTable, load_synonyms
+from search.text.normalize import fold
 
 BHXH = (("bhxh",), ("bao", "hiem", "xa", "hoi"))
 BHYT = (("bhyt",), ("bao", "hiem", "y", "te"))
@@ -95,18 +94,6 @@ def test_missing_file_is_a_value_error(tmp_path):
 
 def test_default_table_is_shared():
     assert load_synonyms() is load_synonyms()
-
-
-def test_synonyms_from_env_reads_every_listed_file(tmp_path, monkeypatch):
-    first, second = tmp_path / "a.txt", tmp_path / "b.txt"
-    first.write_text("AAA = anh an ảnh\n", encoding="utf-8")
-    second.write_text("BBB = bà bán bưởi\n", encoding="utf-8")
-    monkeypatch.setenv("VNSEARCH_ACRONYMS", f"{first}{os.pathsep}{os.pathsep}{second}")
-    table = synonyms_from_env()
-    assert table.find(["aaa", "bbb"]) == [(0, 1, (("aaa",), ("anh", "an", "anh"))),
-                                          (1, 2, (("bbb",), ("ba", "ban", "buoi")))]
-    monkeypatch.delenv("VNSEARCH_ACRONYMS")
-    assert synonyms_from_env() is load_synonyms()
 
 
 def test_bundled_file_is_utf8_with_a_comment_header():

@@ -13,9 +13,9 @@ import falcon
 import pytest
 from falcon import testing
 
-from search.api import create_app
-from search.config import Settings
-from search.store import open_index
+from search.web.app import create_app
+from search.settings import Settings
+from search.index.store import open_index
 
 TOKEN = "Zq8-s3cret-T0ken-with-some-length"
 ARTICLE = json.dumps({"title": "Tin thử", "body": "Nội dung thử."}, ensure_ascii=False).encode()
@@ -87,7 +87,7 @@ def test_tokens_are_compared_with_the_timing_safe_comparison(index_dir, monkeypa
         calls.append((a, b))
         return compare(a, b)
 
-    monkeypatch.setattr("search.ingest.hmac.compare_digest", spy)
+    monkeypatch.setattr("search.web.ingest.hmac.compare_digest", spy)
     c = client(index_dir)
     for given in (TOKEN[:-1], "x" + TOKEN[1:], "short", TOKEN):
         writes(c, {"Authorization": f"Bearer {given}"})

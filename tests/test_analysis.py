@@ -8,8 +8,8 @@ from whoosh.fields import TEXT, Schema
 from whoosh.index import create_in
 from whoosh.query import Term
 
-from search.analysis import exact_analyzer, folded_analyzer
-from search.text import canonical_tones, fold, normalize
+from search.text.analysis import exact_analyzer, folded_analyzer
+from search.text.normalize import canonical_tones, fold, normalize
 
 EXACT = exact_analyzer()
 FOLDED = folded_analyzer()
@@ -96,7 +96,7 @@ def test_fold_maps_d_with_stroke_and_eth_to_d():
 def test_fold_of_long_text_is_the_per_character_table():
     """Long texts are folded through an array over the BMP; it must agree with the table for
     every character, and fall back for what UTF-16 cannot hold in one code unit."""
-    from search.text import _FOLD
+    from search.text.normalize import _FOLD
 
     bmp = [chr(c) for c in range(0x10000) if not 0xD800 <= c <= 0xDFFF]
     for start in range(0, len(bmp), 4096):

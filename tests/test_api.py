@@ -5,8 +5,8 @@ import falcon
 import pytest
 from falcon import testing
 
-from search.api import create_app
-from search.config import Settings
+from search.web.app import create_app
+from search.settings import Settings
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from search.article import Article
+from search.corpus.article import Article
 
 BASE = Article(
     id="a1",

@@ -8,14 +8,15 @@ from falcon import testing
 from whoosh import sorting
 from whoosh.query import Term
 
-from search.acronyms import load_synonyms
-from search.api import create_app
-from search.article import Article
-from search.budget import Budget
-from search.config import Settings
-from search.indexer import build
-from search.limits import Limits
-from search.searcher import SearchIndex, SearchRequest, date_bound
+from search.query.acronyms import load_synonyms
+from search.web.app import create_app
+from search.corpus.article import Article
+from search.searching.budget import Budget
+from search.settings import Settings
+from search.index.indexer import build
+from search.corpus.dates import bound as date_bound
+from search.searching.results import SearchRequest
+from search.searching.searcher import SearchIndex
 
 SOURCES = ["VTC News", "Nhân Dân", "VOV"]
 
@@ -90,9 +91,9 @@ def test_no_budget_is_whooshs_own_search(index_dir):
 
 
 def test_the_api_answers_a_search_past_its_budget_with_200_marked_partial(index_dir):
-    client = testing.TestClient(create_app(Settings(index_dir=index_dir), Limits(search_budget_ms=0)))
+    client = testing.TestClient(create_app(Settings(index_dir=index_dir, search_budget_ms=0)))
     resp = client.simulate_get("/search", params={"q": "bảo hiểm"})
     assert resp.status_code == 200 and resp.json["partial"] is True
-    roomy = testing.TestClient(create_app(Settings(index_dir=index_dir), Limits(search_budget_ms=60_000)))
+    roomy = testing.TestClient(create_app(Settings(index_dir=index_dir, search_budget_ms=60_000)))
     resp = roomy.simulate_get("/search", params={"q": "bảo hiểm"})
     assert resp.status_code == 200 and resp.json["partial"] is False and resp.json["total"] == 300

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from search.acronyms import load_synonyms
-from search.article import Article
-from search.cache import ResultCache
-from search.config import Settings
-from search.indexer import build
-from search.searcher import SearchIndex, SearchRequest
+from search.query.acronyms import load_synonyms
+from search.corpus.article import Article
+from search.searching.cache import ResultCache
+from search.settings import Settings
+from search.index.indexer import build
+from search.searching.results import SearchRequest
+from search.searching.searcher import SearchIndex
 
 
 def test_least_recently_used_entries_go_first():

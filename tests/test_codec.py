@@ -14,13 +14,16 @@ from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
 from whoosh.index import create_in
 from whoosh.scoring import BM25F
 
-from search.analysis import exact_analyzer, pair_analyzer
-from search.codec import (COMPRESSED, STORED_DICTIONARY_CRC, WEIGHT_MODE, Codec, StoredDictionaryMismatch, TermsReader,
-                          decode_body, encode_body, weights_size)
-from search.corpus import iter_corpus
-from search.evaluate import Evaluator, _list_arrays
-from search.fields import PairText, VietnameseText
-from search.schema import build_schema, to_document
+from search.text.analysis import exact_analyzer, pair_analyzer
+from search.index.engine.codec import Codec
+from search.index.engine.codec.blocks import COMPRESSED, WEIGHT_MODE, decode_body, encode_body, weights_size
+from search.index.engine.codec.stored import STORED_DICTIONARY_CRC, StoredDictionaryMismatch
+from search.index.engine.codec.terms import TermsReader
+from search.corpus.files import iter_corpus
+from search.index.engine.codec.arrays import list_arrays as _list_arrays
+from search.searching.evaluate import Evaluator
+from search.index.fields import PairText, VietnameseText
+from search.index.schema import build_schema, to_document
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 WORDS = "bảo hiểm xã hội y tế lao động thuế năm nam người dân tỉnh học bệnh viện".split()

@@ -7,18 +7,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from search.article import Article
-from search.corpus import (
-    NoContentError,
-    ParseError,
-    corpus_files,
-    derive_title,
-    iter_corpus,
-    parse_scraped,
-    read_file,
-    read_jsonl,
-)
-from search.text import normalize
+from search.corpus.article import Article
+from search.corpus.errors import NoContentError, ParseError
+from search.corpus.files import MAX_ARTICLE_BYTES, corpus_files, iter_corpus, open_input, read_file
+from search.corpus.jsonl import read_jsonl
+from search.corpus.scraped import derive_title, parse_scraped
+from search.text.normalize import normalize
 
 CORPUS = Path(__file__).parent.parent / "corpus"
 IDS = [
@@ -28,6 +22,12 @@ IDS = [
     "003_50a1d9bb06e22414",
     "004_7bdadf58e2716509",
 ]
+
+
+def _jsonl_file(path: Path, rel: str) -> list:
+    """The items of a JSON Lines file read as the corpus reader reads it, named `rel`."""
+    with open_input(path) as stream:
+        return list(read_jsonl(stream, rel, MAX_ARTICLE_BYTES))
 
 
 def raw(article_id: str) -> str:
@@ -289,7 +289,7 @@ def test_jsonl_good_file(tmp_path):
     nfd = {"id": "a2", "title": unicodedata.normalize("NFD", "Thuỷ lợi"), "body": "Ðại hội\u00a0Đảng.", "date": "2022"}
     path.write_text(jsonl(GOOD, "", nfd, {"id": "a3", "title": "", "body": "Chỉ có thân bài.", "date": None}),
                     encoding="utf-8")
-    a1, a2, a3 = read_jsonl(path, "good.jsonl")
+    a1, a2, a3 = _jsonl_file(path, "good.jsonl")
     assert a1 == Article(id="a1", title="Bảo hiểm y tế", body="Đoạn một.\n\nĐoạn hai.\n\nĐoạn ba.", date="2022-05-17",
                          source="Nhân Dân", author="PV", url="https://x.vn/a1", topic="Xã hội", path="good.jsonl")
     assert (a2.title, a2.body, a2.date, a2.source) == ("Thuỷ lợi", "Đại hội Đảng.", "2022", None)
@@ -308,7 +308,7 @@ def test_jsonl_gz(tmp_path):
 def test_jsonl_broken_line_in_the_middle(tmp_path):
     path = tmp_path / "mixed.jsonl"
     path.write_text(jsonl(GOOD, "{not json", {**GOOD, "id": "a3"}), encoding="utf-8")
-    first, error, third = read_jsonl(path, "sub/mixed.jsonl")
+    first, error, third = _jsonl_file(path, "sub/mixed.jsonl")
     assert (first.id, third.id) == ("a1", "a3")
     assert isinstance(error, ParseError) and (error.path, error.line) == ("sub/mixed.jsonl", 2)
     assert "invalid JSON" in error.reason and "Traceback" not in error.reason
@@ -333,7 +333,7 @@ def test_jsonl_broken_line_in_the_middle(tmp_path):
 def test_jsonl_invalid_line_is_a_parse_error(tmp_path, record, reason):
     path = tmp_path / "bad.jsonl"
     path.write_text(jsonl(GOOD, record), encoding="utf-8")
-    good, error = read_jsonl(path, "bad.jsonl")
+    good, error = _jsonl_file(path, "bad.jsonl")
     assert good.id == "a1"
     assert error == ParseError("bad.jsonl", 2, error.reason) and reason in error.reason
 
@@ -341,7 +341,7 @@ def test_jsonl_invalid_line_is_a_parse_error(tmp_path, record, reason):
 def test_jsonl_blank_lines_bom_and_undecodable_line(tmp_path):
     path = tmp_path / "x.jsonl"
     path.write_bytes(b"\xef\xbb\xbf" + jsonl(GOOD).encode() + b"\n  \n" + b'{"id": "\xff"}\n' + jsonl(GOOD).encode())
-    items = list(read_jsonl(path, "x.jsonl"))
+    items = list(_jsonl_file(path, "x.jsonl"))
     assert [type(i).__name__ for i in items] == ["Article", "ParseError", "Article"]
     assert items[1].line == 4 and "UTF-8" in items[1].reason
 

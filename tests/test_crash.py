@@ -20,11 +20,12 @@ from pathlib import Path
 
 import pytest
 
-from search.acronyms import load_synonyms
-from search.corpus import iter_corpus
-from search.indexer import build, stored_hashes
-from search.searcher import SearchIndex, SearchRequest
-from search.store import live_dir, open_index
+from search.query.acronyms import load_synonyms
+from search.corpus.files import iter_corpus
+from search.index.indexer import build, stored_hashes
+from search.searching.results import SearchRequest
+from search.searching.searcher import SearchIndex
+from search.index.store import live_dir, open_index
 from tests.conftest import ROOT
 
 #: Runs the CLI after arranging for the process to SIGKILL itself at one point: (point, n).
@@ -32,8 +33,8 @@ _CHILD = r"""
 import os, signal, sys
 import whoosh.filedb.filestore as filestore
 import whoosh.writing as writing
-import search.pool as pool
-import search.store as store
+import search.index.engine.writers as pool
+import search.index.store as store
 
 point, n = sys.argv[1], int(sys.argv[2])
 

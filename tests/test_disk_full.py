@@ -17,11 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from search.acronyms import load_synonyms
-from search.corpus import iter_corpus
-from search.indexer import build
-from search.searcher import SearchIndex, SearchRequest
-from search.store import open_index
+from search.query.acronyms import load_synonyms
+from search.corpus.files import iter_corpus
+from search.index.indexer import build
+from search.searching.results import SearchRequest
+from search.searching.searcher import SearchIndex
+from search.index.store import open_index
 from tests.conftest import CORPUS, ROOT
 
 FILE_LIMIT = 16 * 1024
@@ -68,9 +69,9 @@ def test_disk_full_fails_clearly_and_the_previous_index_keeps_serving(tmp_path: 
 _SAME_PROCESS = textwrap.dedent("""
     import json, resource, signal, sys
     from pathlib import Path
-    from search.article import Article
-    from search.indexer import build
-    from search.store import open_index
+    from search.corpus.article import Article
+    from search.index.indexer import build
+    from search.index.store import open_index
     index_dir = Path(sys.argv[1])
     build(index_dir, [Article(id="a", title="bảo hiểm", body="xã hội")])
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
@@ -100,10 +101,10 @@ _HTTP_WRITE = textwrap.dedent("""
     import json, resource, signal, sys
     from pathlib import Path
     from falcon import testing
-    from search.api import create_app
-    from search.article import Article
-    from search.config import Settings
-    from search.indexer import build
+    from search.web.app import create_app
+    from search.corpus.article import Article
+    from search.settings import Settings
+    from search.index.indexer import build
     index_dir = Path(sys.argv[1])
     build(index_dir, [Article(id="a", title="bảo hiểm", body="xã hội")])
     client = testing.TestClient(create_app(Settings(index_dir=index_dir, admin_token="t")))

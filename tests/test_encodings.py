@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from search.corpus import ParseError, iter_corpus
-from search.encodings import EncodingError, decode_text, from_tcvn3, from_vni, is_syllable, repair_font_text
-from search.text import normalize
+from search.corpus.errors import ParseError
+from search.corpus.files import iter_corpus
+from search.corpus.encodings import EncodingError, decode_text, from_tcvn3, from_vni, is_syllable, repair_font_text
+from search.text.normalize import normalize
 
 TITLE = "Bảo hiểm xã hội tỉnh Quảng Ngãi chi trả lương hưu"
 BODY = ("Năm 2022, Bảo hiểm xã hội tỉnh Quảng Ngãi đã chi trả lương hưu và trợ cấp hằng tháng cho hơn "
@@ -40,7 +41,7 @@ def test_tcvn3_glyphs(tcvn3: str, unicode: str):
 
 def _glyphs(text: str, table) -> str:
     """The article as typed with a legacy font: each letter replaced by its glyph codes."""
-    from search.encodings import _TCVN3, _VNI
+    from search.corpus.encodings import _TCVN3, _VNI
 
     reverse = {v: k for k, v in (_VNI if table == "vni" else _TCVN3).items()}
     return "".join(reverse.get(c, c) for c in unicodedata.normalize("NFC", text))

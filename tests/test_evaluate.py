@@ -8,15 +8,17 @@ import random
 import numpy as np
 import pytest
 
-from search.acronyms import load_synonyms
-from search.article import Article
-from search.budget import Budget
-from search.evaluate import Evaluator, OutOfTime, top
-from search.indexer import build
-from search.query import QueryBuilder
-from search.schema import to_document
-from search.searcher import SearchIndex, SearchRequest, _evaluated_page, _filter, _whoosh_page
-from search.store import open_index
+from search.query.acronyms import load_synonyms
+from search.corpus.article import Article
+from search.searching.budget import Budget
+from search.searching.evaluate import Evaluator, OutOfTime, top
+from search.index.indexer import build
+from search.query.parse import QueryBuilder
+from search.index.schema import to_document
+from search.searching.ranking import evaluated_page as _evaluated_page, filter_query as _filter, whoosh_page as _whoosh_page
+from search.searching.results import SearchRequest
+from search.searching.searcher import SearchIndex
+from search.index.store import open_index
 
 VOCABULARY = ("bảo hiểm xã hội y tế lao động Hà Nội thuế giáo dục năm nam hòa hoà người dân "
               "BHXH UBND ủy ban nhân dân tỉnh thành phố 96/NQ-BCS 2019 trường học bệnh viện").split()

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from whoosh.fields import TEXT
 
-from search.analysis import exact_analyzer, folded_analyzer, pair_analyzer
-from search.article import Article
-from search.corpus import iter_corpus
-from search.fields import PairText, VietnameseText
-from search.indexer import build
-from search.schema import to_document
-from search.store import open_index
+from search.text.analysis import exact_analyzer, folded_analyzer, pair_analyzer
+from search.corpus.article import Article
+from search.corpus.files import iter_corpus
+from search.index.fields import PairText, VietnameseText
+from search.index.indexer import build
+from search.index.schema import to_document
+from search.index.store import open_index
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 

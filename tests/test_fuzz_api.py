@@ -20,11 +20,10 @@ from falcon import testing
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from search.acronyms import load_synonyms
-from search.api import create_app
-from search.config import Settings
-from search.limits import Limits
-from search.query import QueryBuilder, QueryError
+from search.query.acronyms import load_synonyms
+from search.web.app import create_app
+from search.settings import Settings
+from search.query.parse import QueryBuilder, QueryError
 
 NASTY = Path(__file__).parent / "data" / "nasty_queries.txt"
 EXAMPLES = int(os.environ.get("VNSEARCH_FUZZ_EXAMPLES", "150"))
@@ -36,7 +35,7 @@ _LEAK_RE = re.compile(r"Traceback|File \"|/tmp/|/home/|/work/|site-packages|\.py
 
 @pytest.fixture(scope="module")
 def client(seed_index_dir: Path) -> testing.TestClient:
-    return testing.TestClient(create_app(Settings(index_dir=seed_index_dir), Limits(max_body_bytes=4096)))
+    return testing.TestClient(create_app(Settings(index_dir=seed_index_dir, max_body_bytes=4096)))
 
 
 def check(resp: testing.Result) -> None:

@@ -6,8 +6,8 @@ import falcon
 import pytest
 from falcon import testing
 
-from search.api import create_app
-from search.config import Settings, cors_origins
+from search.web.app import create_app
+from search.settings import Settings, cors_origins
 
 ALLOWED = "http://widget-host.test:8080"
 

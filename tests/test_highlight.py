@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from search.highlight import ELLIPSIS, Highlighter, _sentences
-from search.text import WORD_RE, fold, normalize
+from search.searching.highlight import ELLIPSIS, Highlighter, _sentences
+from search.text.normalize import WORD_RE, fold, normalize
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 #: Texts (random mixes of words and awkward separators, the seed articles, the cases above)

@@ -3,14 +3,15 @@ from pathlib import Path
 
 import pytest
 
-from search.acronyms import load_synonyms
-from search.article import Article
-from search.corpus import ParseError
-from search.indexer import build, delete, stored_hashes
-from search.schema import SchemaMismatch, to_document
-from search.query import WEIGHTING
-from search.searcher import SearchIndex, SearchRequest
-from search.store import create_index, live_dir, open_index
+from search.query.acronyms import load_synonyms
+from search.corpus.article import Article
+from search.corpus.errors import ParseError
+from search.index.indexer import build, delete, stored_hashes
+from search.index.schema import SchemaMismatch, to_document
+from search.query.parse import WEIGHTING
+from search.searching.results import SearchRequest
+from search.searching.searcher import SearchIndex
+from search.index.store import create_index, live_dir, open_index
 
 
 def article(id: str, body: str = "Nội dung bài viết.") -> Article:

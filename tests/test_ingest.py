@@ -7,11 +7,11 @@ import falcon
 import pytest
 from falcon import testing
 
-from search.api import create_app
-from search.config import Settings
-from search.corpus import iter_corpus
-from search.indexer import build
-from search.store import write_lock
+from search.web.app import create_app
+from search.settings import Settings
+from search.corpus.files import iter_corpus
+from search.index.indexer import build
+from search.index.store import write_lock
 from tests.conftest import CORPUS
 
 TOKEN = "s3cret-token"

@@ -20,10 +20,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from search.article import Article
-from search.corpus import ParseError, iter_corpus, read_file
-from search.indexer import build
-from search.store import open_index
+from search.corpus.article import Article
+from search.corpus.errors import ParseError
+from search.corpus.files import iter_corpus, read_file
+from search.index.indexer import build
+from search.index.store import open_index
 
 GOOD_TEXT = "Bảo hiểm xã hội tỉnh Quảng Ngãi\n\nNgười lao động được hưởng chế độ bảo hiểm xã hội theo quy định.\n"
 fuzz = settings(max_examples=int(os.environ.get("VNSEARCH_FUZZ_EXAMPLES", "150")), deadline=None,
@@ -117,7 +118,7 @@ def test_a_lone_surrogate_from_a_library_caller_is_a_failure_not_a_crash(tmp_pat
 _MEASURE = textwrap.dedent("""
     import resource, sys
     from pathlib import Path
-    from search.corpus import iter_corpus
+    from search.corpus.files import iter_corpus
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     items = [(type(i).__name__, getattr(i, "id", None) or i.reason) for i in iter_corpus([Path(sys.argv[1])])]
     grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before

@@ -12,9 +12,9 @@ import urllib.request
 
 import pytest
 
-from search.article import Article
-from search.corpus import iter_corpus
-from search.indexer import build
+from search.corpus.article import Article
+from search.corpus.files import iter_corpus
+from search.index.indexer import build
 from tests.conftest import CORPUS, gunicorn
 from tests.test_server import _get
 

@@ -6,14 +6,14 @@ import falcon
 import pytest
 from falcon import testing
 
-from search.api import create_app
-from search.config import Settings
-from search.limits import MAX_PATH_BYTES, Limits
+from search.web.app import create_app
+from search.settings import Settings
+from search.web.middleware import MAX_PATH_BYTES
 
 
 @pytest.fixture(scope="module")
 def client(seed_index_dir: Path) -> testing.TestClient:
-    return testing.TestClient(create_app(Settings(index_dir=seed_index_dir), Limits(max_body_bytes=1000)))
+    return testing.TestClient(create_app(Settings(index_dir=seed_index_dir, max_body_bytes=1000)))
 
 
 @pytest.mark.parametrize("query_string, says", [

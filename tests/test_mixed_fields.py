@@ -36,14 +36,15 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from search import indexer
-from search.api import create_app
-from search.acronyms import load_synonyms
-from search.article import Article
+from search.index import indexer
+from search.web.app import create_app
+from search.query.acronyms import load_synonyms
+from search.corpus.article import Article
 from search.cli import main as cli
-from search.config import Settings
-from search.schema import first_day
-from search.searcher import SearchIndex, SearchRequest, date_bound
+from search.settings import Settings
+from search.corpus import dates
+from search.searching.results import SearchRequest
+from search.searching.searcher import SearchIndex
 
 EXAMPLES = int(os.environ.get("VNSEARCH_PROPERTY_EXAMPLES", "30"))
 STEPS = int(os.environ.get("VNSEARCH_PROPERTY_STEPS", "6"))
@@ -139,9 +140,9 @@ def _in_range(date: str | None, extra: dict[str, str]) -> bool:
         return True
     if date is None:
         return False
-    day = first_day(date).date()
-    return ((("from" not in extra) or day >= date_bound(extra["from"]))
-            and (("to" not in extra) or day <= date_bound(extra["to"], end=True)))
+    day = dates.first_day(date)
+    return ((("from" not in extra) or day >= dates.bound(extra["from"]))
+            and (("to" not in extra) or day <= dates.bound(extra["to"], end=True)))
 
 
 class GrownIndex(RuleBasedStateMachine):

@@ -11,13 +11,14 @@ import pytest
 from whoosh.index import create_in
 from whoosh.writing import PostingPool, SegmentWriter
 
-from search.article import Article
-from search.codec import Codec
-from search.corpus import iter_corpus
-from search.indexer import build
-from search.pool import DEFAULT_POOL_MB, MemoryPool, PoolMpWriter, PoolWriter, pool_budget_mb
-from search.schema import build_schema, to_document
-from search.store import open_index
+from search.corpus.article import Article
+from search.index.engine.codec import Codec
+from search.corpus.files import iter_corpus
+from search.index.indexer import build
+from search.index.engine.writers import PoolMpWriter, PoolWriter
+from search.index.pool import MemoryPool
+from search.index.schema import build_schema, to_document
+from search.index.store import open_index
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 #: Articles in the built indexes: more than one batch of Whoosh's multi-process writer.
@@ -184,16 +185,6 @@ def test_updates_and_merges_equal_a_fresh_build(tmp_path, one_segment):
     build(tmp_path, [articles[3]], keep_missing=True)
     assert _index_postings(tmp_path) == _index_postings(one_segment)
     assert _stored(tmp_path) == _stored(one_segment)
-
-
-def test_budget_from_argument_environment_or_default():
-    assert pool_budget_mb(environ={}) == DEFAULT_POOL_MB
-    assert pool_budget_mb(environ={"VNSEARCH_POOL_MB": "64"}) == 64
-    assert pool_budget_mb(32, environ={"VNSEARCH_POOL_MB": "64"}) == 32
-    with pytest.raises(ValueError, match="VNSEARCH_POOL_MB must be a whole number"):
-        pool_budget_mb(environ={"VNSEARCH_POOL_MB": "lots"})
-    with pytest.raises(ValueError, match="1 to"):
-        pool_budget_mb(0)
 
 
 def test_a_cancelled_multi_process_build_stops_its_processes(tmp_path):

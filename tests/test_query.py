@@ -1,8 +1,8 @@
 import pytest
 from whoosh.query import And, AndNot, Or, Phrase, Term
 
-from search.acronyms import load_synonyms
-from search.query import EXACT_BOOST, OR, Item, QueryBuilder, QueryError, lex
+from search.query.acronyms import load_synonyms
+from search.query.parse import EXACT_BOOST, Item, OR, QueryBuilder, QueryError, lex
 
 
 @pytest.fixture(scope="module")

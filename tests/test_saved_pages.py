@@ -3,7 +3,8 @@
 import gzip
 from pathlib import Path
 
-from search.corpus import ParseError, iter_corpus
+from search.corpus.errors import ParseError
+from search.corpus.files import iter_corpus
 from tests.test_encodings import windows_1258
 
 LEAD = ("(Baoquangngai.vn) - Năm 2022, Bảo hiểm xã hội tỉnh Quảng Ngãi đã phối hợp với các ngành, địa phương "

@@ -5,8 +5,9 @@ import unicodedata
 import pytest
 from whoosh.query import Term
 
-from search.query import TIER_MAX_CLAUSES, QueryError
-from search.searcher import SearchRequest, date_bound
+from search.query.parse import QueryError, TIER_MAX_CLAUSES
+from search.corpus.dates import bound as date_bound
+from search.searching.results import SearchRequest
 from tests.conftest import ids
 
 ALL_SEEDS = {"000_c966bd256c6a0fd6", "001_00436422ff627eb7", "002_627964d7656b8044",

@@ -2,9 +2,9 @@ import gzip
 import json
 from pathlib import Path
 
-from search.corpus import iter_corpus
-from search.searcher import SearchRequest
-from search.spelling import Speller, accented_forms
+from search.corpus.files import iter_corpus
+from search.searching.results import SearchRequest
+from search.query.spelling import Speller, accented_forms
 
 
 def test_accented_forms_cover_every_mark_in_canonical_tone_place():

@@ -11,16 +11,16 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from search.article import Article
+from search.corpus.article import Article
 from search.cli import main
-from search.indexer import build
-from search.store import POINTER, IndexBusy, IndexMissing, index_exists, live_dir, open_index, write_lock
+from search.index.indexer import build
+from search.index.store import IndexBusy, IndexMissing, POINTER, index_exists, live_dir, open_index, write_lock
 from tests.conftest import ROOT
 
 _HOLD = """
 import sys, time
 from pathlib import Path
-from search.store import write_lock
+from search.index.store import write_lock
 with write_lock(Path(sys.argv[1]), timeout=5):
     print("locked", flush=True)
     time.sleep(60)
@@ -90,7 +90,7 @@ def test_a_damaged_pointer_is_reported_not_followed(tmp_path: Path):
 _HOLD_AND_FORK = """
 import os, signal, sys, time
 from pathlib import Path
-from search.store import write_lock
+from search.index.store import write_lock
 with write_lock(Path(sys.argv[1]), timeout=5):
     child = os.fork()
     if child == 0:  # a worker process the writer started, outliving it

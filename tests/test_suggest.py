@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from search import suggest
-from search.suggest import GenerationalSuggester, Suggester, build_in_child, key, prefix_key, read_titles
+from search.searching import suggest
+from search.searching.suggest import GenerationalSuggester, Suggester, build_in_child, key, prefix_key, read_titles
 
 TITLES = [
     ("a", "Tăng cường tuyên truyền chính sách bảo hiểm xã hội", "2022-05-01"),

@@ -8,9 +8,9 @@ import falcon
 import pytest
 from falcon import testing
 
-from search.api import create_app
-from search.config import Settings
-from search.pages import article_url, search_url
+from search.web.app import create_app
+from search.settings import Settings
+from search.web.render import article_url, search_url
 from tests.conftest import XSS_ARTICLE
 
 #: Every tag the pages may contain; anything else in a response came from the data.
@@ -105,7 +105,7 @@ def test_bad_input_is_shown_on_the_page_with_its_status(client):
 
 
 def test_did_you_mean_is_rendered_when_offered():
-    from search.pages import search_page
+    from search.web.render import search_page
 
     result = {"total": 0, "page": 1, "per_page": 10, "took_ms": 1, "hits": [], "facets": {},
               "suggestion": "bảo <hiểm>"}
@@ -203,7 +203,7 @@ def test_widget_may_be_embedded_elsewhere_but_pages_may_not(client):
 
 def test_the_widget_renders_no_markup_from_data():
     """The widget turns highlighted HTML into text nodes and <mark> elements by itself."""
-    source = (Path(__file__).resolve().parent.parent / "search" / "static" / "widget.js").read_text()
+    source = (Path(__file__).resolve().parent.parent / "search" / "web" / "static" / "widget.js").read_text()
     assert "innerHTML" not in source and "insertAdjacentHTML" not in source and "eval(" not in source
 
 
@@ -212,7 +212,7 @@ def test_the_readme_states_the_widget_size():
     import re
 
     root = Path(__file__).resolve().parent.parent
-    body = (root / "search" / "static" / "widget.js").read_bytes()
+    body = (root / "search" / "web" / "static" / "widget.js").read_bytes()
     stated = re.search(r"`widget.js` is ([\d.]+) KB \(([\d.]+) KB gzipped\)", (root / "README.md").read_text())
     assert stated, "the README says how big widget.js is"
     assert float(stated[1]) == round(len(body) / 1000, 1)
@@ -222,8 +222,8 @@ def test_the_readme_states_the_widget_size():
 def test_suggestions_follow_updates_and_rebuilds(tmp_path: Path):
     import time
 
-    from search.article import Article
-    from search.indexer import build
+    from search.corpus.article import Article
+    from search.index.indexer import build
 
     index_dir = tmp_path / "index"
     build(index_dir, [Article(id="a", title="Giá vàng tăng mạnh", body="x")])

@@ -1,0 +1,203 @@
+"""The `vnsearch` command: build the index, serve it, search it from a terminal.
+
+It mirrors the library (`search.index.indexer.build`, `search.searching.searcher.SearchIndex`) and reads the same
+`VNSEARCH_*` settings as the service, so what a terminal user sees is what the API returns.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+import click
+from tqdm import tqdm
+
+from search.corpus import dates
+from search.corpus.files import iter_corpus
+from search.index.indexer import WRITE_LOCK_TIMEOUT, IndexIncomplete, IndexReport, build
+from search.index.schema import SchemaMismatch
+from search.index.store import IndexBusy, IndexMissing, index_exists
+from search.query.acronyms import load_synonyms
+from search.searching.results import MAX_PER_PAGE, SORTS, SearchRequest
+from search.searching.searcher import SearchIndex
+from search.settings import Settings
+
+_MARK_RE = re.compile(r"<mark>(.*?)</mark>", re.S)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _index_dir_option(func):
+    return click.option("--index-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+                        help="Where the index lives [env VNSEARCH_INDEX_DIR; default ./index].")(func)
+
+
+def _run_build(settings: Settings, paths: tuple[Path, ...], index_dir: Path, rebuild: bool, keep_missing: bool = False,
+               wait: float = WRITE_LOCK_TIMEOUT) -> IndexReport:
+    with tqdm(unit=" articles", desc="Indexing", disable=None, leave=False) as bar:
+        def advance(item: object) -> None:
+            bar.update()
+        return build(index_dir, iter_corpus(list(paths), settings.max_article_bytes), rebuild=rebuild, on_item=advance,
+                     keep_missing=keep_missing, lock_timeout=wait, procs=settings.index_procs, pool_mb=settings.pool_mb)
+
+
+def _write_failed(exc: OSError, index_dir: Path) -> str:
+    """A failed write (disk full, file size limit, permissions) as one line for a person."""
+    reason = exc.strerror or str(exc)
+    return (f"cannot write the index in {index_dir}: {reason}. Nothing was committed: the index keeps "
+            f"its previous state and is still served; free some space and run `vnsearch index` again.")
+
+
+def _summary(report: IndexReport, index_dir: Path) -> None:
+    if report.rebuilt:
+        click.echo(f"Indexed {report.added} articles into a new index in {index_dir} and switched to it.")
+    elif report.written:
+        click.echo(f"Indexed {report.added + report.updated} articles into {index_dir} "
+                   f"({report.added} added, {report.updated} updated, {len(report.removed)} removed).")
+    else:
+        click.echo(f"Nothing to write: the index in {index_dir} is up to date.")
+    click.echo(f"{report.unchanged} unchanged, {len(report.removed)} removed, {len(report.skipped)} skipped, "
+               f"{len(report.failed)} failed.")
+    if report.removed:
+        click.echo("Removed (no longer in the corpus; --keep-missing keeps them):")
+        for article_id in report.removed:
+            click.echo(f"  {article_id}")
+    for note in report.kept:
+        click.echo(f"Note: {note}", err=True)
+    for label, errors in (("Skipped", report.skipped), ("Failed", report.failed)):
+        if errors:
+            click.echo(f"{label}:", err=True)
+            for error in errors:
+                where = f"{error.path}:{error.line}" if error.line else error.path
+                click.echo(f"  {where}: {error.reason}", err=True)
+
+
+@click.group()
+@click.version_option(package_name="vnsearch")
+def main() -> None:
+    """Full-text search over Vietnamese news articles."""
+
+
+class IndexingError(click.ClickException):
+    """The run could not be done at all (as opposed to some files failing): exit status 2."""
+
+    exit_code = 2
+
+
+@main.command("index")
+@click.argument("corpus", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@_index_dir_option
+@click.option("--rebuild", is_flag=True,
+              help="Build a fresh index beside the live one and switch to it when complete.")
+@click.option("--keep-missing", is_flag=True,
+              help="Keep indexed articles that CORPUS no longer contains (default: remove them).")
+@click.option("--wait", type=click.FloatRange(0), default=WRITE_LOCK_TIMEOUT, show_default=True,
+              help="Seconds to wait for another process writing to the index.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def index_command(corpus: tuple[Path, ...], index_dir: Path | None, rebuild: bool, keep_missing: bool,
+                  wait: float, as_json: bool) -> None:
+    """Build or update the index from CORPUS folders and files (.txt, .html, .jsonl; or .gz).
+
+    Without CORPUS, reads VNSEARCH_CORPUS_DIR (default ./corpus). New articles are added,
+    changed ones updated, unchanged ones left alone, and articles no longer in CORPUS removed
+    (unless --keep-missing). Exit status 1 when any file or line failed (the others are
+    indexed all the same), 2 when the run could not be done (index locked, older index).
+    """
+    settings = _settings()
+    index_dir = index_dir or settings.index_dir
+    try:
+        report = _run_build(settings, corpus or settings.corpus_dirs, index_dir, rebuild, keep_missing, wait)
+    except (SchemaMismatch, IndexBusy, IndexMissing, IndexIncomplete, OSError) as exc:
+        message = _write_failed(exc, index_dir) if isinstance(exc, OSError) else str(exc)
+        if as_json:
+            click.echo(json.dumps({"error": message}, ensure_ascii=False))
+        raise IndexingError(message) from None
+    if as_json:
+        click.echo(json.dumps(dict(index_dir=str(index_dir), **report.to_json()), ensure_ascii=False, indent=2))
+    else:
+        _summary(report, index_dir)
+    if report.failed:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("query")
+@_index_dir_option
+@click.option("--page", type=click.IntRange(1), default=1, show_default=True)
+@click.option("--per-page", type=click.IntRange(1, MAX_PER_PAGE), default=10, show_default=True)
+@click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True)
+@click.option("--from", "date_from", metavar="DATE", help="Only articles from this date (YYYY[-MM[-DD]]).")
+@click.option("--to", "date_to", metavar="DATE", help="Only articles up to this date (YYYY[-MM[-DD]]).")
+@click.option("--source", help="Only articles from this outlet, as the facets name it.")
+@click.option("--json", "as_json", is_flag=True, help="Print the API's JSON instead of text.")
+def search(query: str, index_dir: Path | None, page: int, per_page: int, sort: str,
+           date_from: str | None, date_to: str | None, source: str | None, as_json: bool) -> None:
+    """Print ranked results for QUERY, with highlighted snippets.
+
+    Syntax: words (all-words matches first), "quoted phrases", -word to exclude, OR.
+    """
+    settings = _settings()
+    try:
+        request = SearchRequest(
+            q=query, page=page, per_page=per_page, sort=sort, source=source,
+            date_from=dates.bound(date_from) if date_from else None,
+            date_to=dates.bound(date_to, end=True) if date_to else None,
+        )
+        index = SearchIndex(index_dir or settings.index_dir, load_synonyms(settings.acronym_files))
+        result = index.search(request)
+    except (ValueError, IndexMissing, SchemaMismatch) as exc:  # QueryError is a ValueError
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+        return
+    first = (page - 1) * per_page + 1
+    shown = f"{first}-{first + len(result.hits) - 1} of " if result.hits else ""
+    click.echo(f"{shown}{result.total} results for {query!r} ({result.took_ms:.0f} ms)")
+    if result.suggestion:
+        click.echo(f"Did you mean: {result.suggestion}?")
+    for rank, hit in enumerate(result.hits, start=first):
+        meta = " · ".join(x for x in (hit.date, hit.source, hit.author) if x)
+        click.echo()
+        click.echo(f"{rank}. {_render(hit.title_html)}")
+        click.echo(click.style(f"   {hit.id}" + (f" · {meta}" if meta else ""), dim=True))
+        click.echo(f"   {_render(hit.snippet_html)}")
+
+
+def _render(fragment: str) -> str:
+    """Our snippet HTML for a terminal: marks in bold (plain when not a terminal)."""
+    marked = _MARK_RE.sub(lambda m: click.style(m.group(1), bold=True, fg="yellow"), fragment)
+    return html.unescape(marked)
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to listen on [env VNSEARCH_HOST; default 127.0.0.1].")
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="[env VNSEARCH_PORT; default 8000]")
+@click.option("--workers", type=click.IntRange(1, 64), default=None, help="[env VNSEARCH_WORKERS; default 2]")
+@_index_dir_option
+def serve(host: str | None, port: int | None, workers: int | None, index_dir: Path | None) -> None:
+    """Serve the search API with gunicorn, building the index from the corpus first if needed."""
+    settings = _settings()
+    index_dir = index_dir or settings.index_dir
+    if not index_exists(index_dir):
+        try:
+            click.echo(f"No index in {index_dir}: building it from {', '.join(map(str, settings.corpus_dirs))}.")
+            _summary(_run_build(settings, settings.corpus_dirs, index_dir, rebuild=False), index_dir)
+        except (SchemaMismatch, IndexBusy) as exc:
+            raise click.ClickException(str(exc)) from None
+        except OSError as exc:
+            raise click.ClickException(_write_failed(exc, index_dir)) from None
+    env = dict(os.environ, VNSEARCH_INDEX_DIR=str(index_dir.resolve()),
+               VNSEARCH_HOST=host or settings.host, VNSEARCH_PORT=str(port or settings.port),
+               VNSEARCH_WORKERS=str(workers or settings.workers))
+    click.echo(f"Serving on http://{env['VNSEARCH_HOST']}:{env['VNSEARCH_PORT']}/search?q=... (Ctrl+C stops)")
+    argv = [sys.executable, "-m", "gunicorn", "--config", "python:search.web.gunicorn_conf", "wsgi:application"]
+    os.execvpe(argv[0], argv, env)

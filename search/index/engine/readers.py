@@ -1,0 +1,230 @@
+"""Reading an index through Whoosh's internals: what the searcher needs that Whoosh's public
+interface gives too slowly or wrongly.
+
+- Arrays with one entry per document of the whole index, built segment by segment. Whoosh writes a column file for a segment only when one of its documents has a value for the
+field, and its `MultiReader.column_reader` silently leaves such segments out: an array built
+from it over the whole index comes out shorter than the index, and every mask over the index
+then fails against it. Building each array per segment, with the field's empty value where a
+segment has no column, keeps every per-document array exactly `doc_count_all()` long, whatever
+mix of fields the segments hold. Everything that needs a value per document goes through here.
+- Posting lists of our codec as numpy arrays (`postings`), and field lengths read as the bytes
+  W3 stores them (`lengths`), for the evaluator.
+- A searcher on the newest commit that reuses the readers of unchanged segments
+  (`newest_searcher`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
+from whoosh.index import TOC, FileIndex
+from whoosh.reading import IndexReader, MultiReader, SegmentReader
+from whoosh.scoring import WeightingModel
+from whoosh.searching import Searcher
+from whoosh.util.numeric import byte_to_length
+
+from search.index.engine.codec.arrays import (
+    block_deltas,
+    blocks_within,
+    list_arrays,
+    value_deltas,
+)
+from search.index.engine.codec.blocks import iter_blocks
+from search.index.engine.codec.terms import TermInfo, TermsReader
+
+_LENGTH_TABLE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
+_NO_IDS = np.zeros(0, np.int64)
+_NO_WEIGHTS = np.zeros(0, np.float64)
+
+
+class SegmentMismatch(RuntimeError):
+    """A segment gave more or fewer values than it has documents."""
+
+
+#: Makes one segment's values from its reader and document count; None when it has none.
+SegmentValues = Callable[[IndexReader, int], Any]
+
+
+def segments(reader: IndexReader) -> list[tuple[IndexReader, int]]:
+    """The segment readers of `reader` with the document number each starts at, leaving out
+    empty ones: an index whose every article was deleted has a reader with no segment at all."""
+    return [(leaf, offset) for leaf, offset in reader.leaf_readers() if leaf.doc_count_all()]
+
+
+def per_document(reader: IndexReader, values: SegmentValues, empty: Any, dtype: Any) -> np.ndarray:
+    """One entry per document number of `reader` (deleted documents included): each segment's
+    `values`, or `empty` for a segment that has none."""
+    out = np.full(reader.doc_count_all(), empty, dtype=dtype)
+    for leaf, offset in segments(reader):
+        count = leaf.doc_count_all()
+        part = values(leaf, count)
+        if part is None:
+            continue
+        part = np.asarray(part, dtype=dtype)
+        if len(part) != count:
+            raise SegmentMismatch(f"{len(part)} values for a segment of {count} documents")
+        out[offset:offset + count] = part
+    return out
+
+
+def column(reader: IndexReader, fieldname: str, empty: str = "") -> np.ndarray:
+    """A sortable field's values per document (as objects), `empty` where a document or a whole
+    segment has none."""
+
+    def segment(leaf: IndexReader, count: int) -> list[Any] | None:
+        if not leaf.has_column(fieldname):
+            return None
+        return [empty if v is None else v for v in leaf.column_reader(fieldname)]
+
+    return per_document(reader, segment, empty, object)
+
+
+def value(reader: IndexReader, fieldname: str, docnum: int, empty: str = "") -> Any:
+    """One document's value of a sortable field, read from its own segment's column."""
+    for leaf, offset in segments(reader):
+        count = leaf.doc_count_all()
+        if offset <= docnum < offset + count:
+            if not leaf.has_column(fieldname):
+                return empty
+            found = leaf.column_reader(fieldname)[docnum - offset]
+            return empty if found is None else found
+    raise IndexError(f"no document {docnum} in an index of {reader.doc_count_all()}")
+
+
+def live(reader: IndexReader) -> np.ndarray:
+    """True for every document number that is not deleted."""
+
+    def segment(leaf: IndexReader, count: int) -> np.ndarray | None:
+        if not leaf.has_deletions():
+            return None
+        mask = np.zeros(count, dtype=bool)
+        mask[np.fromiter(leaf.all_doc_ids(), dtype=np.int64)] = True
+        return mask
+
+    return per_document(reader, segment, True, bool)
+
+
+def codes(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Values as codes into their sorted distinct values, so that ordering by code is ordering
+    by value (and counting codes is counting values)."""
+    distinct, inverse = np.unique(values.astype(str), return_inverse=True)
+    return inverse.astype(np.int64), [str(v) for v in distinct]
+
+
+def lengths(reader: IndexReader, fieldname: str) -> np.ndarray:
+    """Every document's length in `fieldname` as Whoosh's scorer sees it (one byte, decoded)."""
+
+    def segment(leaf: IndexReader, count: int) -> np.ndarray | None:
+        column = leaf._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
+        return None if column is None else _LENGTH_TABLE[_length_codes(column, count)]
+
+    return per_document(reader, segment, 0.0, np.float64)
+
+
+def _length_codes(column: object, count: int) -> np.ndarray:
+    """A segment's one-byte length codes: W3's length column is those bytes, one a document
+    (fewer when the last documents have none), so they are read at once rather than one
+    `column[d]` call each (a tenth of a second per field at 84,000 articles)."""
+    stored = getattr(column, "_count", None)
+    if getattr(column, "_typecode", None) == "B" and getattr(column, "_fixedlen", None) == 1 and stored is not None:
+        codes = np.zeros(count, dtype=np.uint8)
+        present = min(stored, count)
+        if present:
+            codes[:present] = np.frombuffer(column._dbfile.get(column._basepos, present), dtype=np.uint8)
+        return codes
+    return np.fromiter((column[d] for d in range(count)), dtype=np.uint8, count=count)
+
+
+
+def postings(reader: IndexReader, fieldname: str, btext: bytes, values: bool,
+             within: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Document numbers and weights of one term and, when asked, every position of it as one
+    flat array in posting order (a posting has as many positions as its weight): our codec's
+    blocks decoded with numpy; segments another codec wrote go through Whoosh's matcher. With
+    `within` (sorted document numbers), blocks holding none of them may be left out: a phrase
+    of common words decodes the positions of its few candidates only."""
+    ids: list[np.ndarray] = []
+    weights: list[np.ndarray] = []
+    deltas: list[np.ndarray] = []
+    fieldobj = reader.schema[fieldname]
+    for leaf, offset in segments(reader):
+        terms = leaf._terms
+        if not isinstance(terms, TermsReader):
+            if (fieldname, btext) in leaf:
+                vals: list[bytes] = []
+                _matcher_postings(terms.matcher(fieldname, btext, fieldobj.format), offset, values, ids, weights, vals)
+                if values:
+                    deltas.append(value_deltas(vals))
+            continue
+        entry = terms.entry(fieldname, btext)
+        if entry is None:
+            continue
+        info = TermInfo.from_bytes(entry)
+        if info.is_inlined():
+            block_ids, block_weights, block_values = info.inlined_postings()
+            ids.append(np.asarray(block_ids, dtype=np.int64) + offset)
+            weights.append(np.asarray(block_weights, dtype=np.float64))
+            if values:
+                deltas.append(value_deltas(block_values or []))
+            continue
+        blocks = list(iter_blocks(terms.postings_bytes(info)))
+        if within is not None:
+            blocks = blocks_within(blocks, within - offset)
+            if not blocks:
+                continue
+        list_ids, list_weights = list_arrays(blocks)
+        ids.append(list_ids + offset if offset else list_ids)
+        weights.append(list_weights)
+        if values:
+            deltas.append(block_deltas(blocks, list_weights))
+    if not ids:
+        return _NO_IDS, _NO_WEIGHTS, (_NO_IDS if values else None)
+    all_ids, all_weights = (ids[0], weights[0]) if len(ids) == 1 else (np.concatenate(ids), np.concatenate(weights))
+    if not values:
+        return all_ids, all_weights, None
+    flat = deltas[0] if len(deltas) == 1 else np.concatenate(deltas)
+    # Running sums of the deltas, restarted at each posting: the positions.
+    freqs = all_weights.astype(np.int64)
+    sums = np.cumsum(flat)
+    starts = np.cumsum(freqs) - freqs
+    nonempty = freqs > 0
+    base = np.zeros(len(freqs), dtype=np.int64)
+    base[nonempty] = sums[starts[nonempty]] - flat[starts[nonempty]]
+    return all_ids, all_weights, sums - np.repeat(base, freqs)
+
+
+def _matcher_postings(m: object, offset: int, values: bool, ids: list[np.ndarray], weights: list[np.ndarray],
+                      vals: list[bytes]) -> None:
+    block_ids, block_weights = [], []
+    while m.is_active():
+        block_ids.append(m.id() + offset)
+        block_weights.append(m.weight())
+        if values:
+            vals.append(m.value())
+        m.next()
+    ids.append(np.asarray(block_ids, dtype=np.int64))
+    weights.append(np.asarray(block_weights, dtype=np.float64))
+
+
+def newest_searcher(ix: FileIndex, current: Searcher, weighting: WeightingModel) -> Searcher:
+    """A searcher on the newest commit, reusing the open readers of segments it left as they
+    were: opening a large segment copies its term index (about a second for 80,000 articles).
+    Not `Searcher.refresh()`: it reuses a segment's reader even when the segment gained
+    deletions (a replaced or deleted article would still be found), and keeps segments a merge
+    removed (their articles twice)."""
+    toc = TOC.read(ix.storage, ix.indexname)
+    old = {r.segment().segment_id(): r for r, _ in current.reader().leaf_readers() if r.segment() is not None}
+    readers = []
+    for segment in toc.segments:
+        reader = old.get(segment.segment_id())
+        if reader is None or reader.segment().deleted_count() != segment.deleted_count():
+            reader = SegmentReader(ix.storage, toc.schema, segment, generation=toc.generation)
+        readers.append(reader)
+    if not readers:
+        return ix.searcher(weighting=weighting)
+    if len(readers) == 1 and readers[0].generation() == toc.generation:
+        return Searcher(readers[0], weighting=weighting, fromindex=ix)
+    return Searcher(MultiReader(readers, generation=toc.generation), weighting=weighting, fromindex=ix)

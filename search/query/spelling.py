@@ -1,0 +1,189 @@
+""""Did you mean": the accented form of a query typed without marks, or a misspelling corrected.
+
+Everything comes from the index itself, so it speaks the archive's language: the exact field
+says which accented spellings of a word exist and how common they are, the pair field says
+which words stand together, and the hits already found say how the query's words are written
+in the articles that matched ("bao hiem xa hoi" is "bảo hiểm xã hội" there, not "báo hiểm").
+Lexicon lookups are cached per index generation, so a suggestion costs a few dictionary hits
+for words seen before.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+from whoosh.reading import IndexReader
+
+from search.text.analysis import pair
+from search.text.normalize import (
+    WORD_RE,
+    canonical_tones,
+    fold,
+    has_diacritics,
+    normalize,
+)
+
+#: The marked letters a reader typing without marks may have meant, per unmarked letter.
+_BASES = {"a": "aăâ", "e": "eê", "o": "oôơ", "u": "uư", "d": "dđ"}
+_VOWELS = frozenset("aăâeêioôơuưy")
+_TONES = ("", "\u0300", "\u0301", "\u0309", "\u0303", "\u0323")
+#: Words longer than this are not Vietnamese syllables: names, numbers, foreign words.
+_MAX_SYLLABLE = 7
+#: Context counts this much more than a lone occurrence when reading forms off the hits.
+_CONTEXT_WEIGHT = 4
+#: A word in at most this many articles may be a typo there too ("nhiệu quả")...
+_RARE = 3
+#: ...when the word suggested instead is in this many times more articles.
+_COMMONER = 3
+#: Suggestions are for what people type into a search box, not for pasted paragraphs.
+MAX_SUGGEST_WORDS = 12
+
+
+def accented_forms(folded: str) -> list[str]:
+    """Every way to put Vietnamese marks on a folded syllable, tone marks in canonical place
+    ("bao" gives bao, bào, báo, bảo, bão, bạo, băo...); empty for words that cannot be one."""
+    if len(folded) > _MAX_SYLLABLE or not folded.isascii() or not folded.isalpha():
+        return []
+    forms = set()
+    for letters in itertools.product(*(_BASES.get(char, char) for char in folded)):
+        vowels = [i for i, char in enumerate(letters) if char in _VOWELS]
+        if not vowels:
+            continue
+        for index, tone in itertools.product(vowels, _TONES[1:]):
+            marked = list(letters)
+            marked[index] = unicodedata.normalize("NFC", marked[index] + tone)
+            forms.add(canonical_tones("".join(marked)))
+        forms.add("".join(letters))
+    return sorted(forms)
+
+
+def _one_deleted(word: str) -> set[str]:
+    return {word[:i] + word[i + 1:] for i in range(len(word))} - {""}
+
+
+def _cased(form: str, typed: str) -> str:
+    """`form` in the case the reader typed."""
+    if typed.isupper() and len(typed) > 1:
+        return form.upper()
+    if typed[:1].isupper():
+        return form[:1].upper() + form[1:]
+    return form
+
+
+class Speller:
+    """Did-you-mean suggestions for one index generation (one reader); make a new one per generation."""
+
+    def __init__(self, reader: IndexReader) -> None:
+        self.reader = reader
+        self.known = functools.lru_cache(maxsize=1 << 16)(self._known)
+        self.spellings = functools.lru_cache(maxsize=1 << 14)(self._spellings)
+
+    def _known(self, field: str, text: str) -> int:
+        return self.reader.doc_frequency(field, text)
+
+    def _spellings(self, folded: str) -> tuple[tuple[str, int], ...]:
+        """The accented forms of `folded` that occur in the index, most common first."""
+        found = ((form, self.known("exact", form)) for form in accented_forms(folded))
+        return tuple(sorted(((form, n) for form, n in found if n), key=lambda item: -item[1]))
+
+    def suggest(self, text: str, hit_texts: Iterable[str] = ()) -> str | None:
+        """The query as the reader most likely meant it, or None when it is fine as typed.
+
+        Without marks: each word takes the accented form it has where the query's words occur
+        in `hit_texts` (next to the neighbouring query word counts most), else its commonest
+        form in the index. With marks: a word the index has never seen is replaced by the
+        nearest known word (a letter less, or other marks) that best fits its neighbours.
+        """
+        text = normalize(text)
+        matches = list(WORD_RE.finditer(text))
+        if not matches or len(matches) > MAX_SUGGEST_WORDS:
+            return None
+        typed = [m.group() for m in matches]
+        folded = [fold(word) for word in typed]
+        if has_diacritics(text):
+            forms = self._corrected(typed, folded)
+        else:
+            forms = self._accented(typed, folded, list(hit_texts))
+        pieces, last = [], 0
+        for match, word, form in zip(matches, typed, forms):
+            pieces += [text[last:match.start()], word if form is None else _cased(form, word)]
+            last = match.end()
+        suggestion = "".join(pieces) + text[last:]
+        return None if suggestion == text else suggestion
+
+    def _accented(self, typed: Sequence[str], folded: Sequence[str], hit_texts: list[str]) -> list[str | None]:
+        counts = [Counter() for _ in folded]
+        places: dict[str, list[int]] = {}
+        for i, query_word in enumerate(folded):
+            places.setdefault(query_word, []).append(i)
+        # Only the query's words are visited in the hits, not every word of every hit (that was
+        # most of a search's time). A neighbour that counts as context is itself a query word,
+        # so it is the previous or next occurrence, when no other word stands between them.
+        tokens = sorted((word for word in places if WORD_RE.fullmatch(word)), key=lambda w: (-len(w), w))
+        # Starting with the words themselves lets the regex engine skip to their first letters;
+        # the word start is checked on what it finds (no word starts inside a found word).
+        pattern = re.compile(r"(?:" + "|".join(map(re.escape, tokens)) + r")(?![^\W_])") if tokens else None
+        forms_of: dict[str, str] = {}  # as written -> canonical lower case: words repeat
+        for hit in hit_texts if pattern else ():
+            folded_hit = fold(hit)
+            found = [(m.start(), m.end(), m.group()) for m in pattern.finditer(folded_hit)
+                     if not m.start() or not folded_hit[m.start() - 1].isalnum()]
+            adjacent = [WORD_RE.search(folded_hit, a[1], b[0]) is None for a, b in zip(found, found[1:])]
+            for k, (start, end, word) in enumerate(found):
+                before = found[k - 1][2] if k and adjacent[k - 1] else None
+                after = found[k + 1][2] if k + 1 < len(found) and adjacent[k] else None
+                written = hit[start:end]
+                form = forms_of.get(written)
+                if form is None:
+                    form = forms_of[written] = canonical_tones(written.lower())
+                for i in places[word]:
+                    context = (i > 0 and before == folded[i - 1]) + (i + 1 < len(folded) and after == folded[i + 1])
+                    counts[i][form] += 1 + _CONTEXT_WEIGHT * context
+        forms: list[str | None] = []
+        for word, count, query_word in zip(typed, counts, folded):
+            if word.isupper() and len(word) > 1 or not query_word.isalpha():
+                forms.append(None)  # an acronym or a number: as typed
+            elif count:
+                forms.append(count.most_common(1)[0][0])
+            else:
+                spellings = self.spellings(query_word)
+                forms.append(spellings[0][0] if spellings else None)
+        return forms
+
+    def _corrected(self, typed: Sequence[str], folded: Sequence[str]) -> list[str | None]:
+        """A word is replaced when the index has never seen it, or has seen it rarely (a typo
+        in some article) next to these neighbours while a common near word fits them better."""
+        forms: list[str | None] = []
+        for i, word in enumerate(typed):
+            exact = canonical_tones(word.lower())
+            seen = self.known("exact", exact)
+            if not word.isalpha() or len(exact) > _MAX_SYLLABLE or seen > _RARE:
+                forms.append(None)
+                continue
+            candidates = {form for form in _one_deleted(exact) if self.known("exact", form)}
+            for base in {folded[i], *_one_deleted(folded[i])}:
+                candidates.update(form for form, _ in self.spellings(base))
+            candidates.discard(exact)
+            best = max(candidates, key=lambda form: self._fit(form, i, folded), default=None)
+            if best is not None and seen:
+                fits, typed_fits = self._fit(best, i, folded), self._fit(exact, i, folded)
+                if fits[0] <= typed_fits[0] or fits[1] < _COMMONER * seen:
+                    best = None
+            forms.append(best)
+        return forms
+
+    def _fit(self, form: str, i: int, folded: Sequence[str]) -> tuple[int, int, str]:
+        """How well `form` fits at position `i`: articles where it stands next to the query's
+        neighbouring words, then articles with it at all (then the spelling, for a stable order)."""
+        near = fold(form)
+        neighbours = []
+        if i > 0:
+            neighbours.append(pair(folded[i - 1], near))
+        if i + 1 < len(folded):
+            neighbours.append(pair(near, folded[i + 1]))
+        return sum(self.known("pairs", term) for term in neighbours), self.known("exact", form), form

@@ -1,0 +1,351 @@
+"""Marking query words in stored text: `<mark>` around matches, everything else HTML-escaped.
+
+Why no re-analysis: the index tokenizes normalised text with `WORD_RE` and matches folded words,
+so the highlighter does the same thing directly instead of running text back through Whoosh's
+analyzers. `fold` is length-preserving (one output character per input character), so the text
+is folded once, one regex scan over the folded copy finds the words (in the `WORD_RE` sense)
+equal to a query word, and every match offset is also an offset in the original: the original
+characters (with their diacritics and case) are the ones that get marked. A word of the text
+matches when its folded form is one of the query's folded words, which makes highlighting
+diacritic-insensitive exactly like the search ("bao hiem" marks "Bảo hiểm", "dang" marks
+"Đảng"). One `translate` plus one regex scan keeps it under a millisecond for an article.
+
+Callers pass text that is already normalised (`search.text.normalize`; stored text is). It is
+not renormalised here because NFC composition may change the length, and the offsets returned
+by `spans` and `first_match` must be offsets into the string the caller holds.
+
+Escaping: raw text is cut first (windows, spans) and `html.escape(..., quote=True)` is applied to
+each cut piece afterwards, so no entity is ever split and the only tags in the output are ours.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import sys
+from collections.abc import Callable, Iterable
+
+from search.text.normalize import WORD_RE, fold
+
+__all__ = ["ELLIPSIS", "Highlighter"]
+
+ELLIPSIS = "…"
+MARK_OPEN = "<mark>"
+MARK_CLOSE = "</mark>"
+
+#: Horizontal white space: every white-space character except the line breaks of `str.splitlines`.
+_H = r"[^\S\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]"
+
+#: What may separate two matching words that are marked as one: white space on the same line,
+#: one "-", "/" or "&" with or without spaces around it ("96/NQ-BCS", "BHXH - BHYT"), or one
+#: "." or "," inside a token ("252.199", "19,55"). A "." or "," followed by a space ends a
+#: sentence or a clause, so "bảo hiểm xã hội, bảo hiểm y tế" keeps two marks; ";", ":", "(" and
+#: line breaks never join.
+_JOINER = re.compile(rf"{_H}+|{_H}*[-/&]{_H}*|[.,]")
+
+
+def _char_class(predicate: Callable[[str], bool]) -> str:
+    """A regex character class body for every code point `predicate` holds for, as ranges."""
+    ranges: list[tuple[int, int]] = []
+    for code in range(sys.maxunicode + 1):
+        if predicate(chr(code)):
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1] = (ranges[-1][0], code)
+            else:
+                ranges.append((code, code))
+    return "".join(re.escape(chr(a)) + (f"-{re.escape(chr(b))}" if b > a else "") for a, b in ranges)
+
+
+#: A sentence ends at a line break, or at ".", "!", "?" or "…" (with any closing quotes or
+#: brackets) followed by white space, unless the next visible character is lower case ("…,
+#: v.v. và ...", a quote followed by "ông nói"). The pattern starts with a character set so
+#: that the regex engine skips to the candidates itself; the lower-case letters are those of
+#: `str.islower`, so the pattern decides what a check in Python would, without a call per
+#: candidate.
+_SENTENCE_END = re.compile(
+    r"[\n.!?…](?:(?<=\n)|[.!?…]*[\"'”’»)\]]*(?=\s)(?!\s*[" + _char_class(str.islower) + "]))"
+)
+_LAST_WORD = re.compile(r"([^\W_]+)\Z")
+
+#: Words written with a period that does not end the sentence ("TP. HCM", "PGS. TS. ...").
+#: Single letters (initials such as "Nguyễn V. A") are treated the same way.
+_ABBREVIATIONS = frozenset({
+    "tp", "tx", "tt", "q", "p", "h", "ths", "ts", "pgs", "gs", "bs", "ks", "ls", "cn", "nxb",
+    "mr", "mrs", "ms", "dr", "st", "vs", "no", "v",
+})
+
+#: Characters (besides white space) not worth keeping next to an ellipsis at a cut.
+_TRIM_LEFT = ",;:.)]}»”’-–—"
+_TRIM_RIGHT = ",;:([{«“‘-–—"
+
+_escape = html.escape
+
+
+class Highlighter:
+    """Marks the words of a text whose folded form is one of the query's folded words.
+
+    Immutable once built, so one instance can serve a whole request (or several threads).
+
+    `terms` are folded query words such as {"bao", "hiem", "xa", "hoi", "bhxh"}. They are folded
+    again and split with `WORD_RE` defensively, so "nq-bcs" or "Bảo" also work as terms.
+    Every method takes normalised (NFC) text and returns offsets into that same string.
+    """
+
+    def __init__(self, terms: Iterable[str]) -> None:
+        self.terms: frozenset[str] = frozenset(
+            word for term in terms for word in WORD_RE.findall(fold(term))
+        )
+        # Candidates: a term followed by a word end. Whether it also starts at a word start is
+        # checked on the few candidates, which is faster than a look-behind at every position.
+        # Skipping a candidate never hides a match: terms are all word characters, so no word
+        # can start inside a candidate.
+        alternatives = "|".join(re.escape(t) for t in sorted(self.terms, key=lambda t: (-len(t), t)))
+        self._candidates = re.compile(rf"(?:{alternatives})(?![^\W_])") if self.terms else None
+
+    # -- matching -------------------------------------------------------------------------
+
+    def _matches(self, folded: str) -> list[tuple[int, int, str]]:
+        """(start, end, folded word) of every matching word of `folded`, in order, not merged."""
+        if self._candidates is None:
+            return []
+        return [
+            (m.start(), m.end(), m.group())
+            for m in self._candidates.finditer(folded)
+            if not m.start() or not folded[m.start() - 1].isalnum()
+        ]
+
+    @staticmethod
+    def _merge(text: str, matches: list[tuple[int, int, str]]) -> list[tuple[int, int]]:
+        spans: list[tuple[int, int]] = []
+        joiner = _JOINER.fullmatch
+        for start, end, _ in matches:
+            if spans and joiner(text, spans[-1][1], start):
+                spans[-1] = (spans[-1][0], end)
+            else:
+                spans.append((start, end))
+        return spans
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """Sorted, non-overlapping (start, end) character spans of the matches in `text`.
+
+        Matching words separated only by spaces on the same line or by in-word punctuation are
+        one span: "bảo hiểm xã hội" and "96/NQ-BCS" are each marked once.
+        """
+        return self._merge(text, self._matches(fold(text)))
+
+    def first_match(self, text: str) -> int | None:
+        """Offset of the first matching word in `text`, or None when nothing matches."""
+        if self._candidates is not None:
+            folded = fold(text)
+            for m in self._candidates.finditer(folded):
+                if not m.start() or not folded[m.start() - 1].isalnum():
+                    return m.start()
+        return None
+
+    # -- rendering --------------------------------------------------------------------------
+
+    @staticmethod
+    def _render(text: str, spans: list[tuple[int, int]], lo: int, hi: int) -> str:
+        """text[lo:hi] escaped, with the parts of `spans` inside it wrapped in <mark>."""
+        out: list[str] = []
+        pos = lo
+        for start, end in spans:
+            if end <= lo:
+                continue
+            if start >= hi:
+                break
+            start, end = max(start, lo), min(end, hi)
+            if start > pos:
+                out.append(_escape(text[pos:start]))
+            out.append(MARK_OPEN + _escape(text[start:end]) + MARK_CLOSE)
+            pos = end
+        if pos < hi:
+            out.append(_escape(text[pos:hi]))
+        return "".join(out)
+
+    def mark(self, text: str) -> str:
+        """The whole of `text`, HTML-escaped, with every match span wrapped in <mark>."""
+        if not self.terms:
+            return _escape(text)
+        return self._render(text, self.spans(text), 0, len(text))
+
+    def snippet(self, text: str, max_chars: int = 240) -> str:
+        """The best passage of `text` for the query, escaped and marked, about `max_chars` long.
+
+        The text is split into sentences; the one with the most distinct query words (then the
+        most matches, then the earliest) is chosen and followed by the next sentence when both
+        fit in `max_chars` and no line break separates them. A passage longer than `max_chars`
+        is cut to a window around its densest cluster of matches, at word boundaries, with "…"
+        on each cut side. Without any match the passage is the beginning of the text. The
+        visible text, ellipses included, is at most `max_chars` characters (for `max_chars` >= 3).
+        """
+        if max_chars < 1:
+            raise ValueError("max_chars must be at least 1")
+        folded = fold(text)
+        matches = self._matches(folded)
+        if not matches:
+            start = _skip_space(text, 0, len(text))
+            end = _rstrip(text, start, len(text))
+            if end - start <= max_chars:
+                return _escape(text[start:end])
+            budget = max(1, max_chars - 1)
+            first = WORD_RE.search(folded, start, end)
+            keep = first.end() if first and first.end() - start <= budget else start + budget
+            return self._window(text, folded, start, end, start, keep, budget, [])
+        sentences = _sentences(text, after=matches[-1][1])
+        best, best_score, best_matches = 0, (-1, -1), matches[:1]
+        i = 0
+        for index, (s_start, s_end) in enumerate(sentences):
+            while i < len(matches) and matches[i][0] < s_start:
+                i += 1
+            j = i
+            while j < len(matches) and matches[j][1] <= s_end:
+                j += 1
+            if j > i:
+                inside = matches[i:j]
+                score = (len({m[2] for m in inside}), len(inside))
+                if score > best_score:
+                    best, best_score, best_matches = index, score, inside
+            i = j
+        start, end = sentences[best]
+        if (best + 1 < len(sentences) and sentences[best + 1][1] - start <= max_chars
+                and "\n" not in text[end:sentences[best + 1][0]]):
+            end = sentences[best + 1][1]
+        if end - start <= max_chars:
+            return self._render(text, self._merge(text, _within(matches, start, end)), start, end)
+        budget = max(1, max_chars - 2)
+        a, b = _densest(best_matches, budget)
+        return self._window(text, folded, start, end, a, min(b, a + budget), budget, matches)
+
+    def _window(self, text: str, folded: str, lo: int, hi: int, a: int, b: int, budget: int,
+                matches: list[tuple[int, int, str]]) -> str:
+        """At most `budget` characters of text[lo:hi] (longer than that) keeping text[a:b] in
+        view, cut at token or word boundaries, escaped and marked, with "…" on the cut sides."""
+        slack = budget - (b - a)
+        # About a third of the spare room goes before the matches, or up to half of it when that
+        # reaches back to the start of the passage (no "…" on the left then).
+        ws = lo if a - lo <= slack // 2 else min(a - slack // 3, hi - budget)
+        we = ws + budget
+        if ws > lo:
+            ws = _snap_start(text, folded, ws, a)
+            while ws < a and (text[ws] in _TRIM_LEFT or text[ws].isspace()):
+                ws += 1
+        if we < hi:
+            we = _snap_end(text, folded, we, b)
+            while we > b and (text[we - 1] in _TRIM_RIGHT or text[we - 1].isspace()):
+                we -= 1
+        body = self._render(text, self._merge(text, _within(matches, lo, hi)), ws, we)
+        return (ELLIPSIS if ws > lo else "") + body + (ELLIPSIS if we < hi else "")
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def _skip_space(text: str, pos: int, hi: int) -> int:
+    while pos < hi and text[pos].isspace():
+        pos += 1
+    return pos
+
+
+def _rstrip(text: str, lo: int, pos: int) -> int:
+    while pos > lo and text[pos - 1].isspace():
+        pos -= 1
+    return pos
+
+
+def _within(matches: list[tuple[int, int, str]], lo: int, hi: int) -> list[tuple[int, int, str]]:
+    return [m for m in matches if m[0] >= lo and m[1] <= hi]
+
+
+def _sentences(text: str, after: int | None = None) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of `text`, surrounding white space excluded.
+
+    With `after`, the list stops at the first sentence starting at or after that offset: a
+    snippet needs no sentence beyond the one following its last match, and splitting the rest
+    of a long article was most of a search's time.
+    """
+    out: list[tuple[int, int]] = []
+    start = 0
+    for m in _SENTENCE_END.finditer(text):
+        if after is not None and out and out[-1][0] >= after:
+            return out
+        end = m.end()
+        if end - m.start() == 1:
+            char = text[m.start()]
+            if char == "\n":
+                end = m.start()
+            elif char == ".":
+                word = _LAST_WORD.search(text, max(0, m.start() - 8), m.start())
+                if word and (len(word.group(1)) == 1 or fold(word.group(1)) in _ABBREVIATIONS):
+                    continue
+        _add_stripped(out, text, start, end)
+        start = m.end()
+    _add_stripped(out, text, start, len(text))
+    return out
+
+
+def _add_stripped(out: list[tuple[int, int]], text: str, start: int, end: int) -> None:
+    """Append text[start:end] without its surrounding white space, unless nothing is left."""
+    piece = text[start:end]
+    left = piece.lstrip()
+    if left:
+        start += len(piece) - len(left)
+        out.append((start, start + len(left.rstrip())))
+
+
+def _densest(matches: list[tuple[int, int, str]], budget: int) -> tuple[int, int]:
+    """The (start, end) of the run of matches fitting in `budget` characters with the most
+    distinct words, then the most matches, then the earliest."""
+    counts: dict[str, int] = {}
+    best = (-1, -1)
+    best_range = (matches[0][0], matches[0][1])
+    j = 0
+    for i, (start, _, _) in enumerate(matches):
+        while j < len(matches) and (j == i or matches[j][1] - start <= budget):
+            counts[matches[j][2]] = counts.get(matches[j][2], 0) + 1
+            j += 1
+        score = (len(counts), j - i)
+        if score > best:
+            best, best_range = score, (start, matches[j - 1][1])
+        word = matches[i][2]
+        counts[word] -= 1
+        if not counts[word]:
+            del counts[word]
+    return best_range
+
+
+def _snap_start(text: str, folded: str, pos: int, limit: int) -> int:
+    """Move a window start forward to the start of a white-space-separated token, or failing
+    that to the start of a word, never past `limit` (a word start that must stay visible)."""
+    if pos >= limit:
+        return limit
+    if text[pos - 1].isspace():
+        return _skip_space(text, pos, limit)
+    for k in range(pos, limit):
+        if text[k].isspace():
+            return _skip_space(text, k, limit)
+    if _in_word(folded, pos):
+        pos = WORD_RE.match(folded, pos).end()
+    word = WORD_RE.search(folded, pos)
+    return min(word.start(), limit) if word else limit
+
+
+def _snap_end(text: str, folded: str, pos: int, limit: int) -> int:
+    """Move a window end back to the end of a white-space-separated token, or failing that to
+    the end of a word, never before `limit` (a word end that must stay visible)."""
+    if pos <= limit:
+        return limit
+    if text[pos].isspace():
+        return _rstrip(text, limit, pos)
+    for k in range(pos - 1, limit - 1, -1):
+        if text[k].isspace():
+            return _rstrip(text, limit, k)
+    for k in range(pos, limit, -1):
+        if not _in_word(folded, k):
+            return k
+    return limit
+
+
+def _in_word(folded: str, pos: int) -> bool:
+    """True when `pos` falls strictly inside a word (a word character on both sides)."""
+    return 0 < pos < len(folded) and folded[pos - 1].isalnum() and folded[pos].isalnum()

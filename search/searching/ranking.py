@@ -1,0 +1,145 @@
+"""One page of ranked results with its total and facets, from a parsed query and a request.
+
+The evaluator (`search.searching.evaluate`) does it in one pass over the posting lists; queries
+it does not take go through Whoosh's own searches, which give the same answers more slowly.
+Articles matching every word come first (the first tier), then the rest (see
+`ParsedQuery.tiered`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import numpy as np
+from whoosh import sorting
+from whoosh.query import And, DateRange, Query, Term
+from whoosh.searching import Results, Searcher
+
+from search.index.engine import readers
+from search.query.parse import ParsedQuery
+from search.searching.budget import Budget
+from search.searching.evaluate import Evaluator, OutOfTime, top
+from search.searching.results import SearchRequest
+
+
+def filter_query(request: SearchRequest) -> Query | None:
+    parts: list[Query] = []
+    if request.date_from or request.date_to:
+        start = dt.datetime.combine(request.date_from, dt.time.min) if request.date_from else None
+        end = dt.datetime.combine(request.date_to, dt.time.max) if request.date_to else None
+        parts.append(DateRange("day", start, end))
+    if request.source:
+        parts.append(Term("source", request.source))
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else And(parts)
+
+
+def _count_facet(name: str) -> sorting.FieldFacet:
+    return sorting.FieldFacet(name, maptype=sorting.Count)
+
+
+def _counts(results: Results, name: str) -> list[tuple[str, int]]:
+    """Facet counts, leaving out the articles that lack the field."""
+    return [(key, count) for key, count in results.groups(name).items() if key]
+
+
+#: (document number, score) for each hit of a page, in order.
+Page = list[tuple[int, float]]
+#: Facet name -> (value, count) pairs, values the articles lack left out.
+FacetCounts = dict[str, list[tuple[str, int]]]
+
+
+def deadline(budget: Budget) -> Callable[[], None] | None:
+    """A check that raises `OutOfTime` once the budget is spent (None without a budget)."""
+    if budget.deadline is None:
+        return None
+
+    def check() -> None:
+        if budget.clock() >= budget.deadline:
+            raise OutOfTime
+
+    return check
+
+
+def evaluated_page(evaluator: Evaluator, parsed: ParsedQuery, request: SearchRequest,
+                    filter_q: Query | None, check: Callable[[], None] | None = None) -> tuple[int, FacetCounts, Page]:
+    """Total, facets and the requested window, from one evaluation of each tier: the facets
+    and the total count the same documents the second tier ranks."""
+    memo: dict = {}
+    any_word = parsed.any_word()
+    everything = evaluator.evaluate(any_word, memo, check)
+    matching = everything.mask if filter_q is None else everything.mask & evaluator.docs(filter_q)
+    if parsed.tiered:
+        all_words = parsed.all_words()
+        first = evaluator.evaluate(all_words, memo, check)
+        first_mask = first.mask & matching
+    else:
+        first, first_mask = everything, matching
+    if request.sort == "date":
+        codes, _ = evaluator.column("date")
+        first_keys = rest_keys = codes
+    else:
+        first_keys, rest_keys = first.scores, everything.scores
+    start = (request.page - 1) * request.per_page
+    end = start + request.per_page
+    page = [(int(d), float(first.scores[d])) for d in top(first_mask, first_keys, end)[start:end]]
+    if parsed.tiered and len(page) < end - start:
+        skipped = int(first_mask.sum())
+        rest = top(matching & ~first_mask, rest_keys, end - skipped)[max(0, start - skipped):]
+        page.extend((int(d), float(everything.scores[d])) for d in rest)
+    facets: FacetCounts = {}
+    for name in ("source", "year"):
+        codes, values = evaluator.column(name)
+        counts = np.bincount(codes[matching], minlength=len(values))
+        facets[name] = [(values[code], int(n)) for code, n in enumerate(counts) if n and values[code]]
+    return int(matching.sum()), facets, page
+
+
+class _Newest(sorting.FacetType):
+    """Newest first, undated last, by the per-document date codes (see `search.perdoc`).
+    Whoosh's own reversed `FieldFacet` takes its values from the whole index's column, which
+    leaves out segments without one: it fails on the first undated article of such a segment."""
+
+    def __init__(self, codes: np.ndarray) -> None:
+        self.codes = codes
+
+    def categorizer(self, global_searcher: Searcher) -> sorting.Categorizer:
+        return _CodeOrder(self.codes)
+
+
+class _CodeOrder(sorting.Categorizer):
+    def __init__(self, codes: np.ndarray) -> None:
+        self.codes, self.offset = codes, 0
+
+    def set_searcher(self, segment_searcher: Searcher, docoffset: int) -> None:
+        self.offset = docoffset
+
+    def key_for(self, matcher: object, segment_docnum: int) -> int:
+        return -int(self.codes[self.offset + segment_docnum])
+
+
+def whoosh_page(searcher: Searcher, parsed: ParsedQuery, request: SearchRequest,
+                 filter_q: Query | None, budget: Budget) -> tuple[int, FacetCounts, Page]:
+    """The same through Whoosh's own searches, for queries `Evaluator` does not handle: the
+    page first and the count second, so a query past its time budget still shows its best hits."""
+    start = (request.page - 1) * request.per_page
+    end = start + request.per_page
+    sortedby = None
+    if request.sort == "date":
+        sortedby = _Newest(readers.codes(readers.column(searcher.reader(), "date"))[0])
+    first = budget.search(searcher, parsed.all_words(), limit=end, filter=filter_q, sortedby=sortedby)
+    window = list(first[start:end])
+    if parsed.tiered and len(window) < end - start and not budget.partial:
+        skipped = len(first)
+        rest = budget.search(searcher, parsed.any_word(), limit=end - skipped, filter=filter_q,
+                             mask=parsed.all_words(), sortedby=sortedby)
+        window.extend(rest[max(0, start - skipped):end - skipped])
+    facets = sorting.Facets()
+    facets.add_facet("source", _count_facet("source"))
+    facets.add_facet("year", _count_facet("year"))
+    everything = budget.search(searcher, parsed.any_word(), limit=1, filter=filter_q, groupedby=facets)
+    counts = {name: _counts(everything, name) for name in ("source", "year")}
+    return len(everything), counts, [(hit.docnum, hit.score) for hit in window]
+

@@ -1,0 +1,94 @@
+"""What a search asks and answers: the request, the hits, the page of results, an article.
+
+These are plain values shared by the searcher, the web layer and the CLI; `to_json` gives the
+API's shape.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+
+SORTS = ("relevance", "date")
+MAX_PER_PAGE = 50
+MAX_RESULT_WINDOW = 1000
+SNIPPET_CHARS = 240
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """What the user asked for; validated by the caller (the API or the CLI)."""
+
+    q: str
+    page: int = 1
+    per_page: int = 10
+    sort: str = "relevance"
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    source: str | None = None
+
+
+@dataclass
+class Hit:
+    id: str
+    title: str
+    date: str | None
+    source: str | None
+    author: str | None
+    score: float | None
+    title_html: str
+    snippet_html: str
+
+
+_HIT_FIELDS = tuple(f.name for f in dataclasses.fields(Hit))
+
+
+@dataclass
+class SearchResult:
+    total: int
+    page: int
+    per_page: int
+    took_ms: float
+    hits: list[Hit]
+    facets: dict[str, dict[str, int]]
+    #: "Did you mean": the query with marks restored or a misspelling corrected, else None.
+    suggestion: str | None = None
+    #: True when the time budget ran out: the hits and counts are what was found by then.
+    partial: bool = False
+
+    def to_json(self) -> dict[str, object]:
+        """The fields as JSON types: new dicts and lists over the same (immutable) values, which
+        is what `dataclasses.asdict` gives at a fifteenth of the cost (it deep-copies each one)."""
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        data["hits"] = [{name: getattr(hit, name) for name in _HIT_FIELDS} for hit in self.hits]
+        data["facets"] = {name: dict(counts) for name, counts in self.facets.items()}
+        return data
+
+
+@dataclass
+class ArticleView:
+    """A stored article, and its text highlighted when a query is given."""
+
+    fields: dict[str, object]
+    title_html: str | None = None
+    body_html: str | None = None
+    first_match: int | None = None
+
+    def to_json(self) -> dict[str, object]:
+        data = {k: self.fields.get(k) for k in ("id", "title", "date", "source", "author", "url", "topic", "body")}
+        if self.body_html is not None:
+            data.update(title_html=self.title_html, body_html=self.body_html, first_match=self.first_match)
+        return data
+
+
+
+def footprint(result: SearchResult) -> int:
+    """About how many bytes a result holds: its strings at two bytes a character (Vietnamese
+    text is stored as UCS-2) plus the objects around them."""
+    chars = sum(len(h.id) + len(h.title) + len(h.title_html) + len(h.snippet_html) + len(h.source or "")
+                + len(h.author or "") + len(h.date or "") for h in result.hits)
+    facets = sum(len(name) for counts in result.facets.values() for name in counts)
+    objects = 8 * len(result.hits) + 2 * sum(len(counts) for counts in result.facets.values()) + 8
+    return 2 * (chars + facets + len(result.suggestion or "")) + 64 * objects
+

@@ -1,0 +1,196 @@
+"""Searching the index: ranked, filtered, faceted, paginated hits with highlighted snippets.
+
+A `SearchIndex` is opened once per process (per gunicorn worker, after the fork) and refreshes
+its Whoosh searcher before each request when a new commit has landed: opening the index per
+request races with commits, while a commit becomes visible only once completely written. A rebuild switches
+the index folder to a new generation (see `search.store`); the next request notices and opens it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import threading
+import time
+from pathlib import Path
+
+from whoosh.searching import Searcher
+
+from search.index.engine import readers
+from search.index.engine.codec.arrays import Unsupported
+from search.index.store import live_dir, open_index
+from search.query.acronyms import SynonymTable
+from search.query.parse import WEIGHTING, QueryBuilder
+from search.query.spelling import Speller
+from search.searching import ranking
+from search.searching.budget import Budget
+from search.searching.cache import ResultCache
+from search.searching.evaluate import Evaluator, OutOfTime
+from search.searching.highlight import Highlighter
+from search.searching.results import (
+    SNIPPET_CHARS,
+    ArticleView,
+    Hit,
+    SearchRequest,
+    SearchResult,
+    footprint,
+)
+
+
+class SearchIndex:
+    """The index as one process sees it: one open index, a searcher refreshed per request."""
+
+    def __init__(self, index_dir: Path, synonyms: SynonymTable, time_budget: float | None = None,
+                 cache: ResultCache[SearchResult] | None = None) -> None:
+        self.index_dir = index_dir
+        self.time_budget = time_budget
+        #: Results of recent searches; None (the default) searches every time.
+        self.cache = cache
+        self._lock = threading.Lock()
+        #: Counts the searchers this process has opened: the cache's generation number.
+        self._epoch = 0
+        self._evaluated: Searcher | None = None
+        self._eval: Evaluator | None = None
+        self._open()
+        self.queries = QueryBuilder(synonyms)
+        self._speller: Speller | None = None
+
+    def _open(self) -> None:
+        """Open the live generation; the one replaced is left to the garbage collector, as
+        `refresh()` does, because a request in another thread may still be reading it."""
+        self._ix = open_index(self.index_dir)
+        self._live = Path(self._ix.storage.folder)
+        self._set_searcher(self._ix.searcher(weighting=WEIGHTING))
+
+    def _set_searcher(self, searcher: Searcher) -> None:
+        self._searcher: Searcher = searcher
+        self._epoch += 1
+
+    def searcher(self) -> Searcher:
+        """The searcher for the newest complete commit of the live generation."""
+        return self._current()[0]
+
+    def _current(self) -> tuple[Searcher, int]:
+        """The newest searcher and its number, read together: a request's cached results are
+        those of the searcher it searches."""
+        with self._lock:
+            if live_dir(self.index_dir) != self._live:
+                self._open()
+                return self._searcher, self._epoch
+            try:
+                if self._ix.latest_generation() != self._searcher.reader().generation():
+                    self._set_searcher(readers.newest_searcher(self._ix, self._searcher, WEIGHTING))
+            except OSError:  # the generation was switched and removed since the check above
+                self._open()
+            return self._searcher, self._epoch
+
+    def close(self) -> None:
+        with self._lock:
+            self._searcher.close()
+
+    def stats(self) -> dict[str, object]:
+        searcher = self.searcher()
+        modified = dt.datetime.fromtimestamp(self._ix.last_modified(), dt.timezone.utc)
+        return {
+            "articles": searcher.doc_count(),
+            "generation": searcher.reader().generation(),
+            "last_indexed": modified.isoformat(timespec="seconds"),
+        }
+
+    def _evaluator(self, searcher: Searcher) -> Evaluator | None:
+        """The evaluator for this searcher's generation, made on its first request."""
+        with self._lock:
+            if self._evaluated is not searcher:
+                self._evaluated = searcher
+                try:
+                    self._eval = Evaluator(searcher)
+                except Unsupported:
+                    self._eval = None
+            return self._eval
+
+    def search(self, request: SearchRequest) -> SearchResult:
+        """One page of hits; articles matching every clause come before partial matches.
+
+        The evaluator ranks and counts in one pass over the posting lists, checking the time
+        budget between query nodes; past it the answer is empty and marked partial. Queries it
+        does not handle go through Whoosh within the budget: the page is found first and counted
+        second, so a slow query still shows its best hits; past it, the result is marked partial.
+        With a cache, a request made before on the same searcher is answered from it.
+        """
+        started = time.perf_counter()
+        searcher, epoch = self._current()
+        if self.cache is not None:
+            found = self.cache.get(epoch, request)
+            if found is not None:
+                return dataclasses.replace(found, took_ms=round((time.perf_counter() - started) * 1000, 2))
+        result = self._search(request, searcher, started)
+        if self.cache is not None and not result.partial:  # a partial page depends on the moment
+            self.cache.put(epoch, request, result, footprint(result))
+        return result
+
+    def _search(self, request: SearchRequest, searcher: Searcher, started: float) -> SearchResult:
+        budget = Budget(self.time_budget)
+        evaluator = self._evaluator(searcher)
+        parsed = self.queries.parse(request.q, evaluator or searcher.reader())
+        filter_q = ranking.filter_query(request)
+        highlighter = Highlighter(parsed.highlight)
+        check = ranking.deadline(budget)
+        try:
+            if evaluator is None:
+                raise Unsupported("no evaluator for this index")
+            total, facets, page = ranking.evaluated_page(evaluator, parsed, request, filter_q, check)
+        except Unsupported:
+            total, facets, page = ranking.whoosh_page(searcher, parsed, request, filter_q, budget)
+        except OutOfTime:  # nothing ranked yet: an empty page, marked partial
+            budget.partial = True
+            total, facets, page = 0, {"source": [], "year": []}, []
+        stored = [searcher.stored_fields(docnum) for docnum, _ in page]
+        hits = [self._hit(fields, score, request, highlighter) for fields, (_, score) in zip(stored, page)]
+        texts = (f"{fields['title']}\n\n{fields['body']}" for fields in stored)
+        suggestion = self.speller(searcher).suggest(request.q, texts)
+        return SearchResult(
+            total=max(total, (request.page - 1) * request.per_page + len(hits)),
+            page=request.page,
+            per_page=request.per_page,
+            took_ms=round((time.perf_counter() - started) * 1000, 2),
+            hits=hits,
+            facets={
+                "source": dict(sorted(facets["source"], key=lambda kv: (-kv[1], kv[0]))),
+                "year": dict(sorted(facets["year"], reverse=True)),
+            },
+            suggestion=suggestion,
+            partial=budget.partial,
+        )
+
+    def speller(self, searcher: Searcher) -> Speller:
+        """The speller for the searcher's generation: its lexicon cache is only valid there."""
+        with self._lock:
+            if self._speller is None or self._speller.reader is not searcher.reader():
+                self._speller = Speller(searcher.reader())
+            return self._speller
+
+    @staticmethod
+    def _hit(fields: dict, score: float, request: SearchRequest, highlighter: Highlighter) -> Hit:
+        return Hit(
+            id=fields["id"],
+            title=fields["title"],
+            date=fields.get("date"),
+            source=fields.get("source"),
+            author=fields.get("author"),
+            score=round(score, 4) if request.sort == "relevance" else None,
+            title_html=highlighter.mark(fields["title"]),
+            snippet_html=highlighter.snippet(fields["body"], SNIPPET_CHARS),
+        )
+
+    def article(self, article_id: str, q: str | None = None) -> ArticleView | None:
+        """The stored article, highlighted for `q` when given; None when there is no such id."""
+        fields = self.searcher().document(id=article_id)
+        if fields is None:
+            return None
+        view = ArticleView(fields)
+        if q:
+            highlighter = Highlighter(self.queries.parse(q).highlight)
+            view.title_html = highlighter.mark(fields["title"])
+            view.body_html = highlighter.mark(fields["body"])
+            view.first_match = highlighter.first_match(fields["body"])
+        return view

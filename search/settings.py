@@ -1,0 +1,129 @@
+"""The one settings object: read from the environment once, then passed down explicitly.
+
+The CLI, `gunicorn wsgi:application` and the tests build a `Settings` and hand it (or the values
+a layer needs) to what they create; nothing below this module reads `VNSEARCH_*` variables
+itself, so a setting means the same wherever it is used. Every setting has a `VNSEARCH_`
+variable (the README's table lists them all; a test checks it) and a default relative to the
+working directory, which is the repository root in the quick start; CLI options override the
+environment.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from search.corpus.files import MAX_ARTICLE_BYTES
+from search.index.pool import DEFAULT_POOL_MB, MAX_POOL_MB
+from search.searching.cache import DEFAULT_ENTRIES, DEFAULT_MIB
+
+#: Default time one search may take before it answers with what it has, marked partial.
+SEARCH_BUDGET_MS = 2000
+#: Default largest request body; larger ones get 413 before a byte of them is read.
+MAX_BODY_BYTES = 4 << 20
+
+
+def _paths(value: str) -> tuple[Path, ...]:
+    return tuple(Path(p) for p in value.split(os.pathsep) if p)
+
+
+def cors_origins(value: str) -> tuple[str, ...]:
+    """Origins separated by commas or spaces; a trailing "/" is dropped because browsers send
+    the Origin header without one. "*" is refused: cross-origin use must be listed, not open."""
+    origins = tuple(o.rstrip("/") for o in value.replace(",", " ").split())
+    for origin in origins:
+        if origin == "*" or not origin.startswith(("http://", "https://")):
+            raise ValueError(f"VNSEARCH_CORS_ORIGINS lists origins like https://example.com, got {origin!r}")
+    return origins
+
+
+@dataclass(frozen=True)
+class Settings:
+    index_dir: Path = Path("index")
+    corpus_dirs: tuple[Path, ...] = (Path("corpus"),)
+    acronym_files: tuple[Path, ...] = field(default_factory=tuple)
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 2
+    #: Origins (scheme://host[:port]) whose pages may call /search and /suggest from a browser.
+    cors_origins: tuple[str, ...] = ()
+    #: Enables PUT/DELETE /articles/{id} for clients sending it as a Bearer token; None: off.
+    admin_token: str | None = None
+    #: Seconds an HTTP write waits for the index lock before answering 503.
+    write_timeout: float = 5.0
+    #: Largest single article in bytes: a JSON body PUT accepts, a corpus file or JSONL line.
+    max_article_bytes: int = MAX_ARTICLE_BYTES
+    #: Processes a full build uses: all the CPUs by default.
+    index_procs: int = field(default_factory=lambda: os.cpu_count() or 1)
+    #: Memory (MiB) a build keeps postings in, shared by its processes.
+    pool_mb: int = DEFAULT_POOL_MB
+    #: Search results each worker keeps for repeated requests (0: none), and their memory bound.
+    result_cache_entries: int = DEFAULT_ENTRIES
+    result_cache_mib: int = DEFAULT_MIB
+    #: Time one search may take; past it the answer is what was found by then, marked partial.
+    search_budget_ms: int = SEARCH_BUDGET_MS
+    #: Largest request body on any path; larger ones get 413 before the body is read.
+    max_body_bytes: int = MAX_BODY_BYTES
+    #: gunicorn's control socket; None keeps it off, so two instances never share one.
+    control_socket: str | None = None
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        """Read `VNSEARCH_*` variables; an unset or empty variable keeps the default.
+        `ValueError` names the variable and says what a valid value is."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for name, convert in _CONVERTERS.items():
+            raw = env.get(f"VNSEARCH_{name.upper()}")
+            if raw:
+                values[_FIELDS.get(name, name)] = convert(raw, f"VNSEARCH_{name.upper()}")
+        return cls(**values)  # type: ignore[arg-type]
+
+
+def variables() -> list[str]:
+    """Every environment variable the settings are read from."""
+    return [f"VNSEARCH_{name.upper()}" for name in _CONVERTERS]
+
+
+def _text(raw: str, name: str) -> str:
+    return raw
+
+
+def _number(low: float, high: float | None = None, whole: bool = True) -> Callable[[str, str], object]:
+    def convert(raw: str, name: str) -> int | float:
+        what = "a whole number" if whole else "a number"
+        try:
+            value: int | float = int(raw) if whole else float(raw)
+        except ValueError:
+            raise ValueError(f"{name} must be {what}, got {raw!r}") from None
+        if value < low or (high is not None and value > high):
+            span = f"from {low} to {high}" if high is not None else f"at least {low}"
+            raise ValueError(f"{name} must be {what} {span}, got {raw!r}")
+        return value
+
+    return convert
+
+
+_CONVERTERS: dict[str, Callable[[str, str], object]] = {
+    "index_dir": lambda raw, name: Path(raw),
+    "corpus_dir": lambda raw, name: _paths(raw),
+    "acronyms": lambda raw, name: _paths(raw),
+    "host": _text,
+    "port": _number(1, 65535),
+    "workers": _number(1),
+    "cors_origins": lambda raw, name: cors_origins(raw),
+    "admin_token": _text,
+    "write_timeout": _number(0, whole=False),
+    "max_article_bytes": _number(1),
+    "index_procs": _number(1),
+    "pool_mb": _number(1, MAX_POOL_MB),
+    "result_cache_entries": _number(0),
+    "result_cache_mib": _number(0),
+    "search_budget_ms": _number(1),
+    "max_body_bytes": _number(1),
+    "control_socket": _text,
+}
+#: Variables whose name is not the field's.
+_FIELDS = {"corpus_dir": "corpus_dirs", "acronyms": "acronym_files"}

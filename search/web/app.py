@@ -1,0 +1,48 @@
+"""The WSGI app: `create_app(settings)` wires the resources to their URLs, the middleware that
+every request passes, and the mapping of domain errors to HTTP (`search.web.errors`).
+
+The index is opened lazily, on the first request a worker serves (`IndexHolder`), so that
+gunicorn workers each open their own after the fork.
+"""
+
+from __future__ import annotations
+
+import falcon
+
+from search.settings import Settings
+from search.web import errors
+from search.web.api import (
+    ArticleResource,
+    HealthResource,
+    SearchResource,
+    StatsResource,
+    SuggestResource,
+)
+from search.web.assets import StaticResource, WidgetResource
+from search.web.headers import ListedOriginsCORS, SecurityHeaders
+from search.web.holder import IndexHolder
+from search.web.ingest import ArticleWriter
+from search.web.middleware import RequestGuard
+from search.web.pages import ArticlePage, SearchPage
+
+
+def create_app(settings: Settings | None = None) -> falcon.App:
+    """The app for `settings` (read from the environment when not given, as `wsgi.py` does)."""
+    settings = settings or Settings.from_env()
+    holder = IndexHolder(settings)
+    # The headers first: their process_response also runs for what the guard refuses.
+    app = falcon.App(middleware=[SecurityHeaders(), ListedOriginsCORS(settings.cors_origins),
+                                 RequestGuard(settings.max_body_bytes)])
+    errors.register(app, settings.write_timeout)
+    app.req_options.keep_blank_qs_values = False
+    search, article = SearchResource(holder), ArticleResource(holder, ArticleWriter(settings))
+    app.add_route("/search", search)
+    app.add_route("/articles/{article_id:path}", article)
+    app.add_route("/", SearchPage(search))
+    app.add_route("/read/{article_id:path}", ArticlePage(article))
+    app.add_route("/suggest", SuggestResource(holder))
+    app.add_route("/static/{name}", StaticResource(("app.js", "style.css")))
+    app.add_route("/widget.js", WidgetResource())
+    app.add_route("/healthz", HealthResource(holder))
+    app.add_route("/stats", StatsResource(holder))
+    return app

@@ -1,0 +1,59 @@
+"""Every error the service answers, in one shape, and the domain errors mapped to HTTP once.
+
+Resources raise what the layers below raise (a query that cannot be searched, an index that is
+missing, built by another version or busy); the handlers registered here turn each into the
+HTTP error a client can act on, so no resource catches them itself. Every error body is JSON
+`{title, description}` whatever the client accepts: an API client that sends
+`Accept: text/html` would otherwise get an empty body.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import falcon
+
+from search.index.schema import SchemaMismatch
+from search.index.store import IndexBusy, IndexMissing
+from search.query.parse import QueryError
+
+#: The domain errors a request may end in, besides Falcon's own HTTP errors.
+DOMAIN_ERRORS = (QueryError, IndexMissing, SchemaMismatch, IndexBusy)
+
+
+class InvalidParam(falcon.HTTPInvalidParam):
+    """A 400 naming the parameter and saying what a valid value looks like."""
+
+
+def serialize_error(req: falcon.Request, resp: falcon.Response, exception: falcon.HTTPError) -> None:
+    resp.content_type = falcon.MEDIA_JSON
+    resp.data = exception.to_json()
+
+
+def http_error(exc: Exception, write_timeout: float) -> falcon.HTTPError:
+    """The HTTP error for a domain error (`DOMAIN_ERRORS`); messages never carry paths."""
+    if isinstance(exc, QueryError):
+        return InvalidParam(str(exc).capitalize() + ".", "q")
+    if isinstance(exc, IndexMissing):  # the CLI's message names the directory; a client gets none
+        return falcon.HTTPServiceUnavailable(title="Index unavailable", retry_after=30,
+                                             description="No index has been built yet; run `vnsearch index`.")
+    if isinstance(exc, SchemaMismatch):
+        return falcon.HTTPServiceUnavailable(
+            title="Index unavailable", retry_after=60,
+            description="The index was built by another version of vnsearch; run `vnsearch index --rebuild`.")
+    if isinstance(exc, IndexBusy):
+        return falcon.HTTPServiceUnavailable(title="Index busy", retry_after=max(1, math.ceil(write_timeout)),
+                                             description="Another write is in progress; retry shortly.")
+    raise TypeError(f"not a domain error: {type(exc).__name__}")
+
+
+def register(app: falcon.App, write_timeout: float) -> None:
+    """Map every domain error to its HTTP error, and every error to the JSON body."""
+
+    def handle(req: falcon.Request, resp: falcon.Response, exc: Exception, params: dict[str, Any]) -> None:
+        raise http_error(exc, write_timeout)
+
+    for kind in DOMAIN_ERRORS:
+        app.add_error_handler(kind, handle)
+    app.set_error_serializer(serialize_error)

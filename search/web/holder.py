@@ -1,0 +1,35 @@
+"""The index as a worker process holds it: opened on the first request it serves.
+
+Opening lazily lets gunicorn workers each open their own index after the fork instead of
+sharing descriptors from a preloaded parent. An index that is missing or was built by another
+version raises the store's own errors, which `search.web.errors` answers with a 503.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from search.query.acronyms import load_synonyms
+from search.searching.cache import ResultCache
+from search.searching.searcher import SearchIndex
+from search.settings import Settings
+
+
+class IndexHolder:
+    """Opens the index on first use in this process and keeps it open."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._index: SearchIndex | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> SearchIndex:
+        if self._index is None:
+            with self._lock:
+                if self._index is None:
+                    settings = self.settings
+                    entries, mib = settings.result_cache_entries, settings.result_cache_mib
+                    cache = ResultCache(entries, mib << 20) if entries and mib else None
+                    self._index = SearchIndex(settings.index_dir, load_synonyms(settings.acronym_files),
+                                              time_budget=settings.search_budget_ms / 1000, cache=cache)
+        return self._index

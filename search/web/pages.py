@@ -1,0 +1,72 @@
+"""The HTML pages: the search page and the article view.
+
+The pages call the JSON resources' own responders on the incoming request, so every check,
+limit and field of `/search` and `/articles/{id}` applies to the pages unchanged; a refused
+request becomes a message on the page with the same status code.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import falcon
+
+from search.web import render
+from search.web.errors import DOMAIN_ERRORS, http_error
+
+
+class JSONResource(Protocol):
+    def on_get(self, req: falcon.Request, resp: falcon.Response, **params: str) -> None: ...
+
+
+def _media(resource: JSONResource, req: falcon.Request, **params: str) -> dict:
+    """What a JSON resource would answer to `req`; its errors propagate as HTTP errors."""
+    scratch = falcon.Response()
+    try:
+        resource.on_get(req, scratch, **params)
+    except DOMAIN_ERRORS as exc:
+        raise http_error(exc, write_timeout=0) from None
+    return scratch.media
+
+
+def _state(req: falcon.Request) -> dict[str, str]:
+    return {name: req.get_param(name) or "" for name in render.STATE_PARAMS}
+
+
+class SearchPage:
+    """`/`: the form, and the results for the query in the URL."""
+
+    def __init__(self, search: JSONResource) -> None:
+        self.search = search
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.content_type = falcon.MEDIA_HTML
+        state = _state(req)
+        if not state["q"].strip():
+            resp.text = render.search_page(state, None)
+            return
+        try:
+            result = _media(self.search, req)
+        except falcon.HTTPError as exc:
+            resp.status = exc.status
+            resp.text = render.search_page(state, None, error=exc.description or exc.title)
+            return
+        resp.text = render.search_page(state, result)
+
+
+class ArticlePage:
+    """`/read/{id}`: the article, with the words of `q` marked."""
+
+    def __init__(self, article: JSONResource) -> None:
+        self.article = article
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, article_id: str) -> None:
+        resp.content_type = falcon.MEDIA_HTML
+        q = req.get_param("q")
+        try:
+            article = _media(self.article, req, article_id=article_id)
+        except falcon.HTTPError as exc:
+            resp.status = exc.status
+            resp.text = render.search_page({"q": q or ""}, None, error=exc.description or exc.title)
+            return
+        resp.text = render.article_page(article, q if q and q.strip() else None)
