@@ -55,7 +55,10 @@ def main() -> None:
         peak_mib = peak.stop()
         size = dir_mib(index_dir)
         print(f"articles {count}  procs {procs}  build {seconds:.1f} s  {count / seconds:.0f} articles/s")
-        print(f"raw text {raw:.1f} MiB  index {size:.1f} MiB  ratio {size / raw:.2f}  peak RSS {peak_mib:.0f} MiB (process tree)")
+        print(
+            f"raw text {raw:.1f} MiB  index {size:.1f} MiB  ratio {size / raw:.2f}  "
+            f"peak RSS {peak_mib:.0f} MiB (process tree)"
+        )
         print(f"load before {before}  after {load()}")
         if profile:
             pstats.Stats(profile).sort_stats("tottime").print_stats(args.profile)

@@ -6,8 +6,9 @@ documents and the same query strings, through SQLite FTS5 (`unicode61 remove_dia
 Tantivy (simple tokenizer, lower case, ASCII folding), each ranked by its own BM25. Each query is
 asked up to four ways: as written, with every diacritic removed ("đ" to "d", as typed on a phone
 without a Vietnamese keyboard), in NFD, and with acronyms and full forms swapped ("BHXH" for
-"bảo hiểm xã hội" and back, from vnsearch's acronym file; only the questions that have one). Prints one table, engine × set × variant, with MRR@10,
-Recall@1 and Recall@10, and writes it to `--out`.
+"bảo hiểm xã hội" and back, from vnsearch's acronym file; only the questions that have one).
+Prints one table, engine × set × variant, with MRR@10, Recall@1 and Recall@10, and writes it to
+`--out`.
 
     python bench/eval.py [--data-dir ../shared/data] [--limit N] [--out eval.md]
 
@@ -33,14 +34,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from search.query.acronyms import DEFAULT_FILE as ACRONYM_FILE
-from search.query.acronyms import load_synonyms
-from search.text.analysis import folded_analyzer
 from search.corpus.article import Article
 from search.index.indexer import build
+from search.query.acronyms import DEFAULT_FILE as ACRONYM_FILE
+from search.query.acronyms import load_synonyms
 from search.query.parse import QueryError
 from search.searching.results import SearchRequest
 from search.searching.searcher import SearchIndex
+from search.text.analysis import folded_analyzer
 from search.text.normalize import WORD_RE, fold, normalize
 
 K = 10
@@ -72,8 +73,10 @@ def _read_jsonl(path: Path) -> Iterable[dict]:
 
 def load_vinewsqa(data_dir: Path) -> JudgedSet:
     folder = data_dir / "vinewsqa"
-    docs = [Article(id=d["id"], title=normalize(d.get("title") or ""), body=normalize(d.get("body") or ""))
-            for d in _read_jsonl(folder / "docs.jsonl")]
+    docs = [
+        Article(id=d["id"], title=normalize(d.get("title") or ""), body=normalize(d.get("body") or ""))
+        for d in _read_jsonl(folder / "docs.jsonl")
+    ]
     queries = [Query(q["qid"], q["question"], frozenset([q["doc"]])) for q in _read_jsonl(folder / "qrels-dev.jsonl")]
     return JudgedSet("vinewsqa-dev", docs, queries)
 
@@ -92,8 +95,11 @@ def load_alqac(data_dir: Path, year: int) -> JudgedSet:
             heading, _, body = normalize(article["text"]).partition("\n")
             docs.append(Article(id=alqac_key(law["id"], article["id"]), title=heading.strip(), body=body.strip()))
     queries = [
-        Query(q.get("id") or q["question_id"], q["text"],
-              frozenset(alqac_key(r["law_id"], r["article_id"]) for r in q["relevant_articles"]))
+        Query(
+            q.get("id") or q["question_id"],
+            q["text"],
+            frozenset(alqac_key(r["law_id"], r["article_id"]) for r in q["relevant_articles"]),
+        )
         for q in json.loads((folder / questions).read_text(encoding="utf-8"))
     ]
     return JudgedSet(f"alqac-{year}", docs, queries)
@@ -151,7 +157,7 @@ def swap_acronyms(text: str) -> str | None:
         for end in range(min(len(words), start + 8), start, -1):
             replacement = swaps.get(tuple(folded[start:end]))
             if replacement is not None:
-                pieces += [text[last:words[start].start()], replacement]
+                pieces += [text[last : words[start].start()], replacement]
                 last, start = words[end - 1].end(), end
                 break
         else:
@@ -204,8 +210,9 @@ class Fts5Engine:
 
     def __init__(self, docs: list[Article], workdir: Path) -> None:
         self.db = sqlite3.connect(workdir / "fts5.db")
-        self.db.execute("CREATE VIRTUAL TABLE docs USING fts5(id UNINDEXED, text, "
-                        "tokenize = 'unicode61 remove_diacritics 2')")
+        self.db.execute(
+            "CREATE VIRTUAL TABLE docs USING fts5(id UNINDEXED, text, tokenize = 'unicode61 remove_diacritics 2')"
+        )
         self.db.executemany("INSERT INTO docs VALUES (?, ?)", ((d.id, f"{d.title}\n\n{d.body}") for d in docs))
         self.db.commit()
 
@@ -237,8 +244,12 @@ class TantivyEngine:
     def __init__(self, docs: list[Article], workdir: Path) -> None:
         import tantivy
 
-        analyzer = (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
-                    .filter(tantivy.Filter.lowercase()).filter(tantivy.Filter.ascii_fold()).build())
+        analyzer = (
+            tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+            .filter(tantivy.Filter.lowercase())
+            .filter(tantivy.Filter.ascii_fold())
+            .build()
+        )
         builder = tantivy.SchemaBuilder()
         builder.add_text_field("id", stored=True, tokenizer_name="raw")
         builder.add_text_field("text", tokenizer_name="vi_fold")
@@ -320,8 +331,14 @@ def machine() -> str:
     model = ""
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.exists():
-        model = next((line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
-                      if line.startswith("model name")), "")
+        model = next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in cpuinfo.read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            "",
+        )
     load = f", load {os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else ""
     return f"{platform.system()} {platform.machine()}, {cpus} cores {model}{load}, Python {platform.python_version()}"
 
@@ -330,15 +347,21 @@ def table(rows: list[tuple[str, str, str, dict[str, float]]]) -> str:
     header = "| engine | set | variant | MRR@10 | R@1 | R@10 | p50 ms |"
     lines = [header, "| --- | --- | --- | ---: | ---: | ---: | ---: |"]
     for engine, name, variant, row in rows:
-        lines.append(f"| {engine} | {name} | {variant} | {row['MRR@10']:.3f} | {row['R@1']:.3f} | "
-                     f"{row['R@10']:.3f} | {row['p50 ms']:.1f} |")
+        lines.append(
+            f"| {engine} | {name} | {variant} | {row['MRR@10']:.3f} | {row['R@1']:.3f} | "
+            f"{row['R@10']:.3f} | {row['p50 ms']:.1f} |"
+        )
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-dir", type=Path, default=Path(os.environ.get("VNSEARCH_DATA_DIR", DEFAULT_DATA_DIR)),
-                        help="the shared data folder (env VNSEARCH_DATA_DIR, default %(default)s)")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(os.environ.get("VNSEARCH_DATA_DIR", DEFAULT_DATA_DIR)),
+        help="the shared data folder (env VNSEARCH_DATA_DIR, default %(default)s)",
+    )
     parser.add_argument("--sets", nargs="+", choices=list(LOADERS), default=list(LOADERS))
     parser.add_argument("--engines", nargs="+", choices=list(ENGINES), default=list(ENGINES))
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
@@ -359,8 +382,10 @@ def main(argv: list[str] | None = None) -> int:
                 workdir.mkdir(parents=True)
                 started = time.perf_counter()
                 engine = ENGINES[engine_name](judged.docs, workdir)
-                print(f"{engine_name}: indexed {name} ({len(judged.docs)} docs) in "
-                      f"{time.perf_counter() - started:.1f} s", file=sys.stderr)
+                print(
+                    f"{engine_name}: indexed {name} ({len(judged.docs)} docs) in {time.perf_counter() - started:.1f} s",
+                    file=sys.stderr,
+                )
                 try:
                     for variant in args.variants:
                         scores = evaluate(engine, queries, VARIANTS[variant])
@@ -368,13 +393,14 @@ def main(argv: list[str] | None = None) -> int:
                             continue
                         label = variant if scores.queries == len(queries) else f"{variant} ({scores.queries} q)"
                         rows.append((engine_name, f"{name} ({len(queries)} q)", label, scores.row()))
-                        order.append((args.sets.index(name), args.variants.index(variant),
-                                      args.engines.index(engine_name)))
+                        order.append(
+                            (args.sets.index(name), args.variants.index(variant), args.engines.index(engine_name))
+                        )
                         print(table(rows[-1:]).splitlines()[-1], file=sys.stderr)
                 finally:
                     engine.close()
     rows = [row for _, row in sorted(zip(order, rows))]
-    report = (f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, {machine()}\n\n{table(rows)}\n")
+    report = f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, {machine()}\n\n{table(rows)}\n"
     args.out.write_text(report, encoding="utf-8")
     print(report)
     return 0

@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from eval import DEFAULT_DATA_DIR, load_vinewsqa, machine, strip_diacritics  # noqa: E402
 
-from search.query.acronyms import load_synonyms
 from search.index.indexer import build
+from search.query.acronyms import load_synonyms
 from search.query.parse import QueryError
 from search.searching.results import SearchRequest
 from search.searching.searcher import SearchIndex
@@ -57,8 +57,10 @@ def main(argv: list[str] | None = None) -> int:
                         continue  # refused by this build's query limits: not timed
                     times.append((time.perf_counter() - started) * 1000)
             times.sort()
-            print(f"{kind:26} n={len(times):4}  p50 {times[len(times) // 2]:7.1f} ms  "
-                  f"p90 {times[int(len(times) * 0.9)]:7.1f} ms  mean {statistics.fmean(times):7.1f} ms")
+            print(
+                f"{kind:26} n={len(times):4}  p50 {times[len(times) // 2]:7.1f} ms  "
+                f"p90 {times[int(len(times) * 0.9)]:7.1f} ms  mean {statistics.fmean(times):7.1f} ms"
+            )
         index.close()
     return 0
 

@@ -35,18 +35,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
-from search.query.acronyms import load_synonyms
 from search.corpus.article import Article
-from search.corpus.files import iter_corpus
-from search.corpus.files import read_file
+from search.corpus.files import iter_corpus, read_file
 from search.index.indexer import build
+from search.query.acronyms import load_synonyms
 from search.text.normalize import WORD_RE, fold
 
 ROOT = Path(__file__).resolve().parent.parent
 
-SYLLABLES = ("bảo hiểm xã hội y tế người lao động chính sách tỉnh huyện thành phố năm tháng công tác "
-             "tuyên truyền kinh tế giáo dục học sinh bệnh viện giao thông nông dân doanh nghiệp thuế "
-             "đầu tư phát triển quốc hội chính phủ thủ tướng bộ trưởng công an tòa án").split()
+SYLLABLES = (
+    "bảo hiểm xã hội y tế người lao động chính sách tỉnh huyện thành phố năm tháng công tác "
+    "tuyên truyền kinh tế giáo dục học sinh bệnh viện giao thông nông dân doanh nghiệp thuế "
+    "đầu tư phát triển quốc hội chính phủ thủ tướng bộ trưởng công an tòa án"
+).split()
 
 
 @dataclass
@@ -117,17 +118,35 @@ def generated_articles(prefix: str, count: int, seed: int) -> list[Article]:
     for n in range(count):
         title = " ".join(rng.choices(words, weights, k=8)) + f" mã{prefix}{n}"
         body = "\n\n".join(" ".join(rng.choices(words, weights, k=60)) + "." for _ in range(4))
-        articles.append(Article(id=f"{prefix}/{n:05d}", title=title, body=body,
-                                date=f"20{10 + n % 13:02d}-{n % 12 + 1:02d}-{n % 28 + 1:02d}",
-                                source=("VTC News", "Nhân Dân", "VOV")[n % 3]))
+        articles.append(
+            Article(
+                id=f"{prefix}/{n:05d}",
+                title=title,
+                body=body,
+                date=f"20{10 + n % 13:02d}-{n % 12 + 1:02d}-{n % 28 + 1:02d}",
+                source=("VTC News", "Nhân Dân", "VOV")[n % 3],
+            )
+        )
     return articles
 
 
 def write_jsonl(articles: list[Article], path: Path) -> None:
     with path.open("w", encoding="utf-8") as out:
         for a in articles:
-            out.write(json.dumps({"id": a.id, "title": a.title, "body": a.body, "date": a.date,
-                                  "source": a.source, "topic": a.topic}, ensure_ascii=False) + "\n")
+            out.write(
+                json.dumps(
+                    {
+                        "id": a.id,
+                        "title": a.title,
+                        "body": a.body,
+                        "date": a.date,
+                        "source": a.source,
+                        "topic": a.topic,
+                    },
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
 
 
 # Load
@@ -145,7 +164,7 @@ def query_maker(articles: list[Article], seed: int):
     def words(k: int) -> list[str]:
         title = rng.choice(titles)
         start = rng.randrange(0, max(1, len(title) - k))
-        return title[start:start + k]
+        return title[start : start + k]
 
     def make() -> str:
         with lock:
@@ -168,13 +187,26 @@ def query_maker(articles: list[Article], seed: int):
             params["q"] = rng.choice(["BHXH", "UBND", "HĐND", "bảo hiểm xã hội", "trong có của và"])
         elif kind < 0.85:
             article_id = rng.choice(ids)
-            return "/articles/" + quote(article_id, safe="/") + ("?" + urlencode({"q": words(1)[0]})
-                                                                 if rng.random() < 0.5 else "")
+            return (
+                "/articles/"
+                + quote(article_id, safe="/")
+                + ("?" + urlencode({"q": words(1)[0]}) if rng.random() < 0.5 else "")
+            )
         elif kind < 0.90:
             return rng.choice(["/healthz", "/stats", "/articles/no/such/id", "/nope"])
         else:  # refused: 400
-            return "/search?" + rng.choice(["q=", "q=bhxh&page=0", "q=bhxh&per_page=500", "q=%FF", "q=a%00",
-                                            "q=bhxh&q=bhyt", "q=" + "x" * 600, "q=bhxh&from=2022-13"])
+            return "/search?" + rng.choice(
+                [
+                    "q=",
+                    "q=bhxh&page=0",
+                    "q=bhxh&per_page=500",
+                    "q=%FF",
+                    "q=a%00",
+                    "q=bhxh&q=bhyt",
+                    "q=" + "x" * 600,
+                    "q=bhxh&from=2022-13",
+                ]
+            )
         if rng.random() < 0.3:
             params["sort"] = "date"
         if rng.random() < 0.2:
@@ -226,17 +258,27 @@ def run(args: argparse.Namespace) -> int:
     seed_items = [a for a in iter_corpus([ROOT / "corpus"]) if isinstance(a, Article)]
     started = time.perf_counter()
     build(index_dir, seed_items + base)
-    print(f"initial index: {len(seed_items) + len(base)} articles in {time.perf_counter() - started:.1f} s "
-          f"({'VNTC' if use_vntc else 'generated'})", flush=True)
+    print(
+        f"initial index: {len(seed_items) + len(base)} articles in {time.perf_counter() - started:.1f} s "
+        f"({'VNTC' if use_vntc else 'generated'})",
+        flush=True,
+    )
     added_file = tmp / "added.jsonl"
     write_jsonl(added, added_file)
 
     port = free_port()
-    env = dict(os.environ, VNSEARCH_INDEX_DIR=str(index_dir), VNSEARCH_PORT=str(port), VNSEARCH_WORKERS="2",
-               HOME=str(tmp))
+    env = dict(
+        os.environ, VNSEARCH_INDEX_DIR=str(index_dir), VNSEARCH_PORT=str(port), VNSEARCH_WORKERS="2", HOME=str(tmp)
+    )
     env.pop("VNSEARCH_CONTROL_SOCKET", None)
-    server = subprocess.Popen([sys.executable, "-m", "search", "serve"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "search", "serve"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     reindex = None
     try:
         deadline = time.monotonic() + 60
@@ -253,17 +295,24 @@ def run(args: argparse.Namespace) -> int:
 
         tally, stop = Tally(), threading.Event()
         make_path = query_maker(seed_items + base, seed=3)
-        threads = [threading.Thread(target=load, args=(port, make_path, tally, stop), daemon=True)
-                   for _ in range(args.concurrency)]
+        threads = [
+            threading.Thread(target=load, args=(port, make_path, tally, stop), daemon=True)
+            for _ in range(args.concurrency)
+        ]
         load_started = time.monotonic()
         for thread in threads:
             thread.start()
 
         time.sleep(args.duration * 0.1)
         reindex_started = time.monotonic()
-        reindex = subprocess.Popen([sys.executable, "-m", "search", "index", str(added_file), "--keep-missing",
-                                    "--index-dir", str(index_dir)], cwd=ROOT, env=env,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        reindex = subprocess.Popen(
+            [sys.executable, "-m", "search", "index", str(added_file), "--keep-missing", "--index-dir", str(index_dir)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
 
         time.sleep(max(0.0, load_started + args.duration * 0.4 - time.monotonic()))
         before = workers_of(server.pid)
@@ -278,8 +327,11 @@ def run(args: argparse.Namespace) -> int:
                 replaced_after = time.monotonic() - killed_at
                 break
             time.sleep(0.05)
-        print(f"killed worker {victim}; replaced after "
-              f"{'never' if replaced_after is None else f'{replaced_after:.2f} s'}", flush=True)
+        print(
+            f"killed worker {victim}; replaced after "
+            f"{'never' if replaced_after is None else f'{replaced_after:.2f} s'}",
+            flush=True,
+        )
 
         time.sleep(max(0.0, load_started + args.duration - time.monotonic()))
         stop.set()
@@ -288,11 +340,22 @@ def run(args: argparse.Namespace) -> int:
         load_seconds = time.monotonic() - load_started
         out, err = reindex.communicate(timeout=1800)
         reindex_seconds = time.monotonic() - reindex_started
-        print(f"reindex exit {reindex.returncode} after {reindex_seconds:.1f} s: "
-              f"{(out.strip().splitlines() or [''])[0]}", flush=True)
+        print(
+            f"reindex exit {reindex.returncode} after {reindex_seconds:.1f} s: {(out.strip().splitlines() or [''])[0]}",
+            flush=True,
+        )
 
-        print(json.dumps({"load_phase": figures(tally, load_seconds, args.concurrency, errors_before_kill,
-                                                replaced_after, reindex_seconds)}, ensure_ascii=False), flush=True)
+        print(
+            json.dumps(
+                {
+                    "load_phase": figures(
+                        tally, load_seconds, args.concurrency, errors_before_kill, replaced_after, reindex_seconds
+                    )
+                },
+                ensure_ascii=False,
+            ),
+            flush=True,
+        )
         missing_added, missing_base, not_found = check_articles(port, seed_items + base, added)
         status, body = get(port, "/stats")
         count = json.loads(body)["articles"] if status == 200 else None
@@ -309,16 +372,22 @@ def run(args: argparse.Namespace) -> int:
         subprocess.run(["rm", "-rf", str(tmp)], check=False)
 
     fivexx = sum(n for status, n in tally.statuses.items() if status >= 500)
-    print(json.dumps({
-        **figures(tally, load_seconds, args.concurrency, errors_before_kill, replaced_after, reindex_seconds),
-        "articles_added": len(added),
-        "articles_expected": expected,
-        "articles_counted": count,
-        "added_missing": len(missing_added),
-        "original_missing": len(missing_base),
-        "added_not_found_by_search": len(not_found),
-        "loadavg": os.getloadavg(),
-    }, indent=2, ensure_ascii=False))
+    print(
+        json.dumps(
+            {
+                **figures(tally, load_seconds, args.concurrency, errors_before_kill, replaced_after, reindex_seconds),
+                "articles_added": len(added),
+                "articles_expected": expected,
+                "articles_counted": count,
+                "added_missing": len(missing_added),
+                "original_missing": len(missing_base),
+                "added_not_found_by_search": len(not_found),
+                "loadavg": os.getloadavg(),
+            },
+            indent=2,
+            ensure_ascii=False,
+        )
+    )
     problems = []
     if fivexx:
         problems.append(f"{fivexx} responses were 5xx")
@@ -329,8 +398,10 @@ def run(args: argparse.Namespace) -> int:
     if reindex.returncode != 0:
         problems.append(f"reindex failed: {err.strip()[-500:]}")
     if missing_added or missing_base or count != expected:
-        problems.append(f"articles lost: {len(missing_added)} added, {len(missing_base)} original, "
-                        f"count {count} != {expected}; e.g. {(missing_added + missing_base)[:3]}")
+        problems.append(
+            f"articles lost: {len(missing_added)} added, {len(missing_base)} original, "
+            f"count {count} != {expected}; e.g. {(missing_added + missing_base)[:3]}"
+        )
     if not_found:
         problems.append(f"{len(not_found)} added articles not found by searching for their words, e.g. {not_found[:3]}")
     for problem in problems:
@@ -339,8 +410,14 @@ def run(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
-def figures(tally: Tally, load_seconds: float, concurrency: int, errors_before_kill: int,
-            replaced_after: float | None, reindex_seconds: float) -> dict[str, object]:
+def figures(
+    tally: Tally,
+    load_seconds: float,
+    concurrency: int,
+    errors_before_kill: int,
+    replaced_after: float | None,
+    reindex_seconds: float,
+) -> dict[str, object]:
     lat = sorted(tally.latencies)
 
     def pct(p: float) -> float:
@@ -355,8 +432,13 @@ def figures(tally: Tally, load_seconds: float, concurrency: int, errors_before_k
         "no_answer": dict(tally.errors),
         "no_answer_before_kill": errors_before_kill,
         "partial_results": tally.partial,
-        "latency_ms": {"p50": pct(0.5), "p95": pct(0.95), "p99": pct(0.99), "max": pct(1.0),
-                       "mean": round(statistics.fmean(lat) * 1000, 1) if lat else 0.0},
+        "latency_ms": {
+            "p50": pct(0.5),
+            "p95": pct(0.95),
+            "p99": pct(0.99),
+            "max": pct(1.0),
+            "mean": round(statistics.fmean(lat) * 1000, 1) if lat else 0.0,
+        },
         "worker_replaced_after_s": None if replaced_after is None else round(replaced_after, 2),
         "reindex_seconds": round(reindex_seconds, 1),
     }
@@ -376,8 +458,10 @@ class Finder:
                 self.postings.setdefault(word, set()).add(n)
 
     def query(self, article: Article) -> str:
-        words = sorted({fold(w) for w in WORD_RE.findall(f"{article.title} {article.body}")} - {""},
-                       key=lambda w: len(self.postings.get(w, ())))
+        words = sorted(
+            {fold(w) for w in WORD_RE.findall(f"{article.title} {article.body}")} - {""},
+            key=lambda w: len(self.postings.get(w, ())),
+        )
         words = [w for w in words if not self.synonyms.find([w])]
         for k in range(1, min(12, len(words)) + 1):
             together = set.intersection(*(self.postings.get(w, set()) for w in words[:k]))

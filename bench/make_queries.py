@@ -17,8 +17,28 @@ from pathlib import Path
 
 from search.text.normalize import WORD_RE, fold, normalize
 
-ACRONYMS = ["BHXH", "UBND", "HĐND", "BHYT", "TP.HCM", "WTO", "CSGT", "THPT", "ĐH", "HLV", "SEA Games",
-            "NLĐ", "KCB", "GDP", "CNTT", "UBND TP.HCM", "BHXH tự nguyện", "ĐBSCL", "TAND", "VKSND"]
+ACRONYMS = [
+    "BHXH",
+    "UBND",
+    "HĐND",
+    "BHYT",
+    "TP.HCM",
+    "WTO",
+    "CSGT",
+    "THPT",
+    "ĐH",
+    "HLV",
+    "SEA Games",
+    "NLĐ",
+    "KCB",
+    "GDP",
+    "CNTT",
+    "UBND TP.HCM",
+    "BHXH tự nguyện",
+    "ĐBSCL",
+    "TAND",
+    "VKSND",
+]
 SOURCES = ["vnexpress.net", "nld.com.vn", "tuoitre.vn", "thanhnien.vn"]
 
 
@@ -37,7 +57,7 @@ def make(path: Path, count: int, seed: int) -> list[tuple[str, str, str]]:
             continue
         size = min(len(words), rng.choice([1, 1, 2, 2, 2, 3, 3, 4, 4, 5, 6]))
         start = rng.randrange(len(words) - size + 1)
-        q = " ".join(words[start:start + size])
+        q = " ".join(words[start : start + size])
         if rng.random() < 0.5:
             q = fold(q)
         elif rng.random() < 0.2:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from search.text.normalize import WORD_RE, normalize
 
-#: `search.codec.STORED_DICTIONARY_FILE` (not imported: the codec reads it at import).
+#: `search.index.engine.codec.stored.STORED_DICTIONARY_FILE` (not imported: the codec reads it at import).
 OUT = Path(__file__).resolve().parent.parent / "search" / "index" / "engine" / "codec" / "stored.zdict"
 
 #: zlib's window: a preset dictionary longer than this is cut to its last 32 KiB.

@@ -26,14 +26,24 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=None, help="hypothesis seed, to repeat a run")
     args = parser.parse_args()
     env = dict(os.environ, VNSEARCH_PROPERTY_EXAMPLES=str(args.examples), VNSEARCH_PROPERTY_STEPS=str(args.steps))
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--hypothesis-show-statistics",
-               "tests/test_mixed_fields.py::TestGrownIndex"]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--hypothesis-show-statistics",
+        "tests/test_mixed_fields.py::TestGrownIndex",
+    ]
     if args.seed is not None:
         command.append(f"--hypothesis-seed={args.seed}")
     started = time.perf_counter()
     done = subprocess.run(command, cwd=ROOT, env=env)
-    print(f"{args.examples} examples of up to {args.steps} steps: "
-          f"{'passed' if done.returncode == 0 else 'FAILED'} in {time.perf_counter() - started:.0f} s")
+    print(
+        f"{args.examples} examples of up to {args.steps} steps: "
+        f"{'passed' if done.returncode == 0 else 'FAILED'} in {time.perf_counter() - started:.0f} s"
+    )
     return done.returncode
 
 

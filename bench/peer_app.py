@@ -19,8 +19,9 @@ class SearchResource:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         if self._engine is None:  # opened after the fork, like vnsearch's workers
             self._engine = PEERS[os.environ["BENCH_PEER"]](Path(os.environ["BENCH_PEER_PATH"]))
-        resp.media = self._engine.search(req.get_param("q", required=True),
-                                         req.get_param("source") or "", req.get_param("sort") or "")
+        resp.media = self._engine.search(
+            req.get_param("q", required=True), req.get_param("source") or "", req.get_param("sort") or ""
+        )
 
 
 application = falcon.App()

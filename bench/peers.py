@@ -48,10 +48,13 @@ class Fts5:
         db = sqlite3.connect(path)
         db.execute("PRAGMA journal_mode=OFF")
         db.execute("PRAGMA synchronous=OFF")
-        db.execute("CREATE VIRTUAL TABLE docs USING fts5(id UNINDEXED, title, body, source UNINDEXED,"
-                   " date UNINDEXED, tokenize='unicode61 remove_diacritics 2')")
-        db.executemany("INSERT INTO docs VALUES (?, ?, ?, ?, ?)",
-                       ((a.id, a.title, a.body, a.source, a.date) for a in articles))
+        db.execute(
+            "CREATE VIRTUAL TABLE docs USING fts5(id UNINDEXED, title, body, source UNINDEXED,"
+            " date UNINDEXED, tokenize='unicode61 remove_diacritics 2')"
+        )
+        db.executemany(
+            "INSERT INTO docs VALUES (?, ?, ?, ?, ?)", ((a.id, a.title, a.body, a.source, a.date) for a in articles)
+        )
         db.commit()
         db.execute("INSERT INTO docs(docs) VALUES ('optimize')")
         db.commit()
@@ -65,13 +68,19 @@ class Fts5:
         total = self.db.execute(f"SELECT count(*) FROM docs WHERE {where}", args).fetchone()[0]
         rows = self.db.execute(
             f"SELECT id, title, snippet(docs, 2, '<mark>', '</mark>', '…', 40) FROM docs"
-            f" WHERE {where} ORDER BY {order} LIMIT {TOP}", args).fetchall()
+            f" WHERE {where} ORDER BY {order} LIMIT {TOP}",
+            args,
+        ).fetchall()
         return {"total": total, "hits": [{"id": r[0], "title": r[1], "snippet_html": r[2]} for r in rows]}
 
 
 def _analyzer() -> tantivy.TextAnalyzer:
-    return (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
-            .filter(tantivy.Filter.lowercase()).filter(tantivy.Filter.ascii_fold()).build())
+    return (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+        .filter(tantivy.Filter.lowercase())
+        .filter(tantivy.Filter.ascii_fold())
+        .build()
+    )
 
 
 def _schema() -> tantivy.Schema:
@@ -101,8 +110,9 @@ class Tantivy:
         index.register_tokenizer("vn", _analyzer())
         writer = index.writer(heap_size=256_000_000, num_threads=2)
         for a in articles:
-            writer.add_document(tantivy.Document(id=a.id, title=a.title, body=a.body,
-                                                 source=a.source or "", date=a.date or ""))
+            writer.add_document(
+                tantivy.Document(id=a.id, title=a.title, body=a.body, source=a.source or "", date=a.date or "")
+            )
         writer.commit()
         writer.wait_merging_threads()
 
@@ -110,10 +120,12 @@ class Tantivy:
         text = " OR ".join('"' + " ".join(p) + '"' for p in query_parts(q))
         query = self.index.parse_query(text, ["title", "body"])
         if source:
-            query = tantivy.Query.boolean_query([
-                (tantivy.Occur.Must, query),
-                (tantivy.Occur.Must, tantivy.Query.term_query(self.schema, "source", source)),
-            ])
+            query = tantivy.Query.boolean_query(
+                [
+                    (tantivy.Occur.Must, query),
+                    (tantivy.Occur.Must, tantivy.Query.term_query(self.schema, "source", source)),
+                ]
+            )
         kwargs = {"order_by_field": "date"} if sort == "date" else {}
         result = self.searcher.search(query, TOP, count=True, **kwargs)
         snippets = tantivy.SnippetGenerator.create(self.searcher, query, self.schema, "body")
@@ -121,8 +133,9 @@ class Tantivy:
         hits = []
         for _, address in result.hits:
             doc = self.searcher.doc(address)
-            hits.append({"id": doc["id"][0], "title": doc["title"][0],
-                         "snippet_html": snippets.snippet_from_doc(doc).to_html()})
+            hits.append(
+                {"id": doc["id"][0], "title": doc["title"][0], "snippet_html": snippets.snippet_from_doc(doc).to_html()}
+            )
         return {"total": result.count, "hits": hits}
 
 

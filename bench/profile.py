@@ -30,7 +30,9 @@ def main() -> None:
     parser.add_argument("--cold", action="store_true", help="profile the first pass (one round, no warm-up)")
     args = parser.parse_args()
     index = SearchIndex(args.index_dir, load_synonyms())
-    requests = [SearchRequest(q=q, source=source or None, sort=sort or "relevance") for q, source, sort in read_queries()]
+    requests = [
+        SearchRequest(q=q, source=source or None, sort=sort or "relevance") for q, source, sort in read_queries()
+    ]
     if args.cold:
         args.rounds = 1
     else:

@@ -25,12 +25,12 @@ import statistics
 import time
 from pathlib import Path
 
-from search.query.acronyms import load_synonyms
 from search.corpus.files import iter_corpus
 from search.index.indexer import build
+from search.index.store import index_exists
+from search.query.acronyms import load_synonyms
 from search.searching.results import SearchRequest
 from search.searching.searcher import SearchIndex
-from search.index.store import index_exists
 
 #: Names rather than questions: a question's common syllables make each search take seconds
 #: on stock Whoosh, and the point here is how the run disturbs a reader, not the ranking.
@@ -61,8 +61,9 @@ def _timed(label: str, func):
     started, cpu = time.perf_counter(), time.process_time()
     result = func()
     seconds = time.perf_counter() - started
-    print(f"{label}: {seconds:.1f} s wall, {time.process_time() - cpu:.1f} s CPU, "
-          f"load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"{label}: {seconds:.1f} s wall, {time.process_time() - cpu:.1f} s CPU, load average {os.getloadavg()[0]:.1f}"
+    )
     return result, seconds
 
 
@@ -99,8 +100,7 @@ def _latency(samples: list, kind: str, start: float, end: float) -> str:
     if not times:
         return f"no {plural}"
     p95 = times[min(len(times) - 1, int(len(times) * 0.95))]
-    return (f"{len(times)} {plural}, p50 {statistics.median(times):.0f} ms, p95 {p95:.0f} ms, "
-            f"max {times[-1]:.0f} ms")
+    return f"{len(times)} {plural}, p50 {statistics.median(times):.0f} ms, p95 {p95:.0f} ms, max {times[-1]:.0f} ms"
 
 
 def main() -> None:
@@ -117,12 +117,16 @@ def main() -> None:
     base_index = args.work / f"index-{args.base}"
     print(f"load average: {os.getloadavg()[0]:.1f}, cpus: {os.cpu_count()}")
     if not index_exists(base_index):  # none yet, or one of an older schema version: rebuild
-        report, _ = _timed(f"initial build of {args.base} articles",
-                           lambda: build(base_index, iter_corpus([base_file]), rebuild=True, lock_timeout=0))
+        report, _ = _timed(
+            f"initial build of {args.base} articles",
+            lambda: build(base_index, iter_corpus([base_file]), rebuild=True, lock_timeout=0),
+        )
         print(f"  added {report.added}, failed {len(report.failed)}")
 
-    report, _ = _timed(f"no-op incremental run over {args.base} articles",
-                       lambda: build(base_index, iter_corpus([base_file]), lock_timeout=0))
+    report, _ = _timed(
+        f"no-op incremental run over {args.base} articles",
+        lambda: build(base_index, iter_corpus([base_file]), lock_timeout=0),
+    )
     print(f"  written {report.written}, unchanged {report.unchanged}")
     assert report.written == 0, "the no-op run wrote something"
 
@@ -135,14 +139,17 @@ def main() -> None:
     with open(plus_file, "rb") as stream:
         probe = json.loads(stream.readlines()[-1])["id"]
     stop, out = mp.Event(), mp.Queue()
-    readers = [mp.Process(target=_reader, args=(str(run_index), kind, ids, probe, stop, out))
-               for kind in ("lookup", "search")]
+    readers = [
+        mp.Process(target=_reader, args=(str(run_index), kind, ids, probe, stop, out)) for kind in ("lookup", "search")
+    ]
     for reader in readers:
         reader.start()
     time.sleep(20)  # the readers' steady state before the run
     run_start = time.time()
-    report, seconds = _timed(f"incremental run adding {args.add} to {args.base} articles",
-                             lambda: build(run_index, iter_corpus([plus_file]), lock_timeout=0))
+    report, seconds = _timed(
+        f"incremental run adding {args.add} to {args.base} articles",
+        lambda: build(run_index, iter_corpus([plus_file]), lock_timeout=0),
+    )
     committed = time.time()
     print(f"  added {report.added}, unchanged {report.unchanged}, failed {len(report.failed)}")
     time.sleep(20)
@@ -159,8 +166,11 @@ def main() -> None:
     counts = sorted({s[2] for s in samples if s[4] is None})
     print(f"reader: {len(samples)} requests, {len(errors)} errors{': ' + errors[0] if errors else ''}")
     print(f"  article counts seen: {counts}")
-    for label, start, end in (("before the run", run_start - 20, run_start), ("during the run", run_start, committed),
-                              ("after the run", committed, committed + 20)):
+    for label, start, end in (
+        ("before the run", run_start - 20, run_start),
+        ("during the run", run_start, committed),
+        ("after the run", committed, committed + 20),
+    ):
         print(f"  {label}: {_latency(samples, 'lookup', start, end)}; {_latency(samples, 'search', start, end)}")
     if probe_seen is not None:
         print(f"  the last added article was first found {probe_seen - committed:+.2f} s after the run returned")

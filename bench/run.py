@@ -108,8 +108,12 @@ def dir_mib(path: Path) -> float:
 
 def percentiles(samples_ms: list[float]) -> dict[str, float]:
     cuts = statistics.quantiles(samples_ms, n=100, method="inclusive")
-    return {"p50": round(cuts[49], 2), "p95": round(cuts[94], 2), "p99": round(cuts[98], 2),
-            "mean": round(statistics.fmean(samples_ms), 2)}
+    return {
+        "p50": round(cuts[49], 2),
+        "p95": round(cuts[94], 2),
+        "p99": round(cuts[98], 2),
+        "mean": round(statistics.fmean(samples_ms), 2),
+    }
 
 
 # -- data ---------------------------------------------------------------------------------
@@ -157,6 +161,7 @@ def read_queries(path: Path = QUERIES) -> list[tuple[str, str, str]]:
 def child_build(engine: str, corpus: Path, target: Path) -> None:
     if engine == "vnsearch":
         from search.cli import main
+
         sys.argv = ["vnsearch", "index", str(corpus), "--index-dir", str(target), "--rebuild"]
         try:
             main()
@@ -165,6 +170,7 @@ def child_build(engine: str, corpus: Path, target: Path) -> None:
                 raise
         return
     from bench.peers import PEERS
+
     PEERS[engine].build(target, articles(corpus))
 
 
@@ -214,9 +220,14 @@ def child_query(engine: str, target: Path, rounds: int) -> dict:
             samples.append(ms)
             slow.append((ms, q, source, sort))
     slow.sort(reverse=True)
-    return {**percentiles(samples), "first_pass": percentiles(first), "queries": len(samples), "errors": errors,
-            "slowest": [[round(ms, 1), q, source, sort] for ms, q, source, sort in slow[:5]],
-            "rss_mib": round(tree_rss_mib(os.getpid()), 1)}
+    return {
+        **percentiles(samples),
+        "first_pass": percentiles(first),
+        "queries": len(samples),
+        "errors": errors,
+        "slowest": [[round(ms, 1), q, source, sort] for ms, q, source, sort in slow[:5]],
+        "rss_mib": round(tree_rss_mib(os.getpid()), 1),
+    }
 
 
 # -- phases -------------------------------------------------------------------------------
@@ -227,8 +238,12 @@ def build(engine: str, corpus: Path, target: Path, count: int, raw_mib: float) -
         shutil.rmtree(target) if target.is_dir() else target.unlink()
     before = load()
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "bench.run", "--child-build", engine, str(corpus), str(target)],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench.run", "--child-build", engine, str(corpus), str(target)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     sampler = PeakRss(proc.pid)
     sampler.start()
     _, err = proc.communicate()
@@ -237,15 +252,26 @@ def build(engine: str, corpus: Path, target: Path, count: int, raw_mib: float) -
     if proc.returncode:
         raise RuntimeError(f"{engine} build failed: {err.decode()[-2000:]}")
     size = dir_mib(target)
-    return {"seconds": round(seconds, 1), "articles_per_s": round(count / seconds, 1),
-            "peak_rss_mib": round(peak, 1), "index_mib": round(size, 1),
-            "index_vs_raw": round(size / raw_mib, 2), "load_before": before, "load_after": load()}
+    return {
+        "seconds": round(seconds, 1),
+        "articles_per_s": round(count / seconds, 1),
+        "peak_rss_mib": round(peak, 1),
+        "index_mib": round(size, 1),
+        "index_vs_raw": round(size / raw_mib, 2),
+        "load_before": before,
+        "load_after": load(),
+    }
 
 
 def query(engine: str, target: Path, rounds: int) -> dict:
     before = load()
-    out = subprocess.run([sys.executable, "-m", "bench.run", "--child-query", engine, str(target), str(rounds)],
-                         cwd=ROOT, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--child-query", engine, str(target), str(rounds)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return {**json.loads(out.stdout.splitlines()[-1]), "load_before": before, "load_after": load()}
 
 
@@ -265,19 +291,41 @@ def _lua(paths: list[str], out: Path) -> None:
         "  io.write(string.format('RESULT %d %d %d %d %d %d %d %d %d %d\\n', summary.requests,"
         " summary.duration, e.connect, e.read, e.write, e.status, e.timeout,"
         " latency:percentile(50), latency:percentile(95), latency:percentile(99)))\nend\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
 
 
 def _server(engine: str, target: Path, port: int) -> subprocess.Popen:
     env = {**os.environ, "VNSEARCH_CONTROL_SOCKET": ""}
     if engine == "vnsearch":
-        cmd = [sys.executable, "-m", "search", "serve", "--index-dir", str(target), "--port", str(port), "--workers", "2"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "search",
+            "serve",
+            "--index-dir",
+            str(target),
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+        ]
     else:
         env.update(BENCH_PEER=engine, BENCH_PEER_PATH=str(target))
-        cmd = [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "--no-control-socket",
-               "bench.peer_app:application"]
-    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+        cmd = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-w",
+            "2",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--no-control-socket",
+            "bench.peer_app:application",
+        ]
+    return subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
 
 
 def _get(url: str) -> int:
@@ -305,9 +353,9 @@ def http(engine: str, target: Path, duration: int, connections: int, work: Path)
             try:
                 _get(base + paths[0])
                 break
-            except OSError:
+            except OSError as exc:
                 if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError(f"{engine} server did not start")
+                    raise RuntimeError(f"{engine} server did not start") from exc
                 time.sleep(0.3)
         for path in paths[:20] * 2:  # both workers open their index and warm up
             _get(base + path)
@@ -315,21 +363,34 @@ def http(engine: str, target: Path, duration: int, connections: int, work: Path)
         before = load()
         sampler = PeakRss(server.pid, every=duration / 10)
         sampler.start()
-        out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--timeout", "10s",
-                              "-s", str(script), base], capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--timeout", "10s", "-s", str(script), base],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         sampler.stop()
         rss_end = tree_rss_mib(server.pid)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
-    line = next(l for l in out.stdout.splitlines() if l.startswith("RESULT "))
+    line = next(row for row in out.stdout.splitlines() if row.startswith("RESULT "))
     requests, micros, *errs, p50, p95, p99 = (int(x) for x in line.split()[1:])
-    return {"requests": requests, "req_per_s": round(requests / (micros / 1e6), 1),
-            "errors": sum(errs), "p50": round(p50 / 1000, 1), "p95": round(p95 / 1000, 1),
-            "p99": round(p99 / 1000, 1), "connections": connections, "seconds": duration,
-            "rss_start_mib": round(rss_start, 1), "rss_end_mib": round(rss_end, 1),
-            "rss_every_tenth_mib": [round(x) for x in sampler.samples],
-            "load_before": before, "load_after": load()}
+    return {
+        "requests": requests,
+        "req_per_s": round(requests / (micros / 1e6), 1),
+        "errors": sum(errs),
+        "p50": round(p50 / 1000, 1),
+        "p95": round(p95 / 1000, 1),
+        "p99": round(p99 / 1000, 1),
+        "connections": connections,
+        "seconds": duration,
+        "rss_start_mib": round(rss_start, 1),
+        "rss_end_mib": round(rss_end, 1),
+        "rss_every_tenth_mib": [round(x) for x in sampler.samples],
+        "load_before": before,
+        "load_after": load(),
+    }
 
 
 # -- report -------------------------------------------------------------------------------
@@ -341,25 +402,34 @@ def _ratio(ours: float, peer: float) -> str:
 
 def _value(figures: dict, key: str) -> float:
     if key.startswith("first_"):
-        return figures["first_pass"][key[len("first_"):]]
+        return figures["first_pass"][key[len("first_") :]]
     return figures[key]
 
 
 def table(results: dict) -> str:
     r = results["engines"]
     rows = [
-        ("build time (s)", "build", "seconds"), ("articles/s", "build", "articles_per_s"),
-        ("build peak RSS (MiB)", "build", "peak_rss_mib"), ("index size (MiB)", "build", "index_mib"),
+        ("build time (s)", "build", "seconds"),
+        ("articles/s", "build", "articles_per_s"),
+        ("build peak RSS (MiB)", "build", "peak_rss_mib"),
+        ("index size (MiB)", "build", "index_mib"),
         ("index / raw text", "build", "index_vs_raw"),
-        ("in-process p50 (ms)", "query", "p50"), ("in-process p95 (ms)", "query", "p95"),
+        ("in-process p50 (ms)", "query", "p50"),
+        ("in-process p95 (ms)", "query", "p95"),
         ("in-process p99 (ms)", "query", "p99"),
-        ("in-process first pass p50 (ms)", "query", "first_p50"), ("in-process first pass p99 (ms)", "query", "first_p99"),
-        ("HTTP req/s", "http", "req_per_s"), ("HTTP p50 (ms)", "http", "p50"), ("HTTP p95 (ms)", "http", "p95"),
-        ("HTTP p99 (ms)", "http", "p99"), ("HTTP errors", "http", "errors"),
+        ("in-process first pass p50 (ms)", "query", "first_p50"),
+        ("in-process first pass p99 (ms)", "query", "first_p99"),
+        ("HTTP req/s", "http", "req_per_s"),
+        ("HTTP p50 (ms)", "http", "p50"),
+        ("HTTP p95 (ms)", "http", "p95"),
+        ("HTTP p99 (ms)", "http", "p99"),
+        ("HTTP errors", "http", "errors"),
         ("server RSS start → end (MiB)", "http", "rss"),
     ]
-    out = ["| | vnsearch | SQLite FTS5 | Tantivy | vnsearch / FTS5 | vnsearch / Tantivy |",
-           "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    out = [
+        "| | vnsearch | SQLite FTS5 | Tantivy | vnsearch / FTS5 | vnsearch / Tantivy |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for label, phase, key in rows:
         if any(phase not in r.get(e, {}) for e in ENGINES):
             continue
@@ -368,22 +438,34 @@ def table(results: dict) -> str:
             out.append(f"| {label} | " + " | ".join(cells) + " | | |")
             continue
         values = [_value(r[e][phase], key) for e in ENGINES]
-        out.append(f"| {label} | " + " | ".join(f"{v:g}" for v in values)
-                   + f" | {_ratio(values[0], values[1])} | {_ratio(values[0], values[2])} |")
+        out.append(
+            f"| {label} | "
+            + " | ".join(f"{v:g}" for v in values)
+            + f" | {_ratio(values[0], values[1])} | {_ratio(values[0], values[2])} |"
+        )
     meta = results["meta"]
     out.append("")
-    out.append(f"{meta['date']}, {meta['articles']:,} articles ({meta['raw_text_mib']:.0f} MiB of text) from "
-               f"`{meta['data']}`, {meta['queries']} queries × {meta['rounds']} warm rounds in process, "
-               f"HTTP: wrk, {meta['connections']} connections, {meta['duration']} s, gunicorn with 2 workers, "
-               f"result cache entries: {meta.get('result_cache_entries', 'default')}. "
-               f"Machine: {meta['machine']}; load averages per phase in the JSON.")
+    out.append(
+        f"{meta['date']}, {meta['articles']:,} articles ({meta['raw_text_mib']:.0f} MiB of text) from "
+        f"`{meta['data']}`, {meta['queries']} queries × {meta['rounds']} warm rounds in process, "
+        f"HTTP: wrk, {meta['connections']} connections, {meta['duration']} s, gunicorn with 2 workers, "
+        f"result cache entries: {meta.get('result_cache_entries', 'default')}. "
+        f"Machine: {meta['machine']}; load averages per phase in the JSON."
+    )
     return "\n".join(out)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Build, query and load-test vnsearch, SQLite FTS5 and Tantivy.")
-    parser.add_argument("--data", type=Path, default=Path(os.environ.get(
-        "VNSEARCH_BENCH_DATA", Path(os.environ.get("VNSEARCH_DATA_DIR", "../shared/data")) / "vntc.jsonl.gz")))
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=Path(
+            os.environ.get(
+                "VNSEARCH_BENCH_DATA", Path(os.environ.get("VNSEARCH_DATA_DIR", "../shared/data")) / "vntc.jsonl.gz"
+            )
+        ),
+    )
     parser.add_argument("--limit", type=int, default=None, help="only the first N articles")
     parser.add_argument("--engines", default=",".join(ENGINES))
     parser.add_argument("--rounds", type=int, default=3, help="timed passes over the query list in process (0: skip)")
@@ -409,15 +491,24 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     corpus = prepare(data, args.limit, work)
     count, raw_mib = raw_text_mib(corpus)
-    results: dict = {"meta": {
-        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "data": str(args.data),
-        "articles": count, "raw_text_mib": round(raw_mib, 1), "queries": len(read_queries()),
-        "rounds": args.rounds, "connections": args.connections, "duration": args.duration,
-        "machine": f"{os.cpu_count()} CPUs, {platform.processor() or platform.machine()}, Python {platform.python_version()}",
-        # The server's result cache (VNSEARCH_RESULT_CACHE_ENTRIES, 0: off) answers the
-        # query list's repeats over HTTP; the in-process runs never use it.
-        "result_cache_entries": os.environ.get("VNSEARCH_RESULT_CACHE_ENTRIES") or "default",
-    }, "engines": {}}
+    results: dict = {
+        "meta": {
+            "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "data": str(args.data),
+            "articles": count,
+            "raw_text_mib": round(raw_mib, 1),
+            "queries": len(read_queries()),
+            "rounds": args.rounds,
+            "connections": args.connections,
+            "duration": args.duration,
+            "machine": f"{os.cpu_count()} CPUs, {platform.processor() or platform.machine()}, "
+            f"Python {platform.python_version()}",
+            # The server's result cache (VNSEARCH_RESULT_CACHE_ENTRIES, 0: off) answers the
+            # query list's repeats over HTTP; the in-process runs never use it.
+            "result_cache_entries": os.environ.get("VNSEARCH_RESULT_CACHE_ENTRIES") or "default",
+        },
+        "engines": {},
+    }
     print(f"{count} articles, {raw_mib:.0f} MiB of text, work dir {work}", file=sys.stderr)
     try:
         for engine in args.engines.split(","):

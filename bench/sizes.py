@@ -5,8 +5,9 @@
 Prints the size of each kind of segment file (term file `.trm`, postings `.pst`, stored fields
 and columns `.col`, ...) summed over the segments, compound or not, then per indexed field the
 number of terms, how many have their postings inlined in the term file, the bytes of their
-postings in `.pst` (and per posting there) and of their entries and keys in the term file. Reads indexes written by Whoosh's W3
-codec and by ours (`search.codec`), for before/after figures.
+postings in `.pst` (and per posting there) and of their entries and keys in the term file.
+Reads indexes written by Whoosh's W3 codec and by ours (`search.index.engine.codec`), for
+before/after figures.
 """
 
 from __future__ import annotations
@@ -79,13 +80,17 @@ def main() -> None:
     for name, size in sizes.most_common():
         print(f"{name:<24} {size / 2**20:9.2f} {size / total:6.1%}")
     print(f"{'total':<24} {total / 2**20:9.2f}")
-    print(f"\n{'field':<10} {'terms':>9} {'inlined':>9} {'postings':>10} {'.pst MiB':>9} {'B/pst posting':>13} "
-          f"{'entries MiB':>11} {'keys MiB':>9}")
+    print(
+        f"\n{'field':<10} {'terms':>9} {'inlined':>9} {'postings':>10} {'.pst MiB':>9} {'B/pst posting':>13} "
+        f"{'entries MiB':>11} {'keys MiB':>9}"
+    )
     for fieldname, row in sorted(field_sizes(ix).items()):
         per = row["pst bytes"] / max(1, row["pst postings"])
-        print(f"{fieldname:<10} {row['terms']:9d} {row['inlined']:9d} {row['postings']:10d} "
-              f"{row['pst bytes'] / 2**20:9.2f} {per:13.1f} {row['entry bytes'] / 2**20:11.2f} "
-              f"{row['key bytes'] / 2**20:9.2f}")
+        print(
+            f"{fieldname:<10} {row['terms']:9d} {row['inlined']:9d} {row['postings']:10d} "
+            f"{row['pst bytes'] / 2**20:9.2f} {per:13.1f} {row['entry bytes'] / 2**20:11.2f} "
+            f"{row['key bytes'] / 2**20:9.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -37,20 +37,27 @@ def main() -> None:
 
     started = time.perf_counter()
     titles = read_titles(args.index_dir) if args.index_dir else vntc_titles(args.data_dir)
-    print(f"titles: {len(titles)} read in {time.perf_counter() - started:.2f} s "
-          f"({'index' if args.index_dir else 'vntc.jsonl.gz'})")
+    print(
+        f"titles: {len(titles)} read in {time.perf_counter() - started:.2f} s "
+        f"({'index' if args.index_dir else 'vntc.jsonl.gz'})"
+    )
 
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
     suggester = Suggester(titles)
-    print(f"build: {time.perf_counter() - started:.2f} s, {len(suggester.phrases)} phrases, "
-          f"{len(suggester.titles)} titles, peak RSS +{(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024:.0f} MB")
+    print(
+        f"build: {time.perf_counter() - started:.2f} s, {len(suggester.phrases)} phrases, "
+        f"{len(suggester.titles)} titles, "
+        f"peak RSS +{(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024:.0f} MB"
+    )
 
     if args.index_dir:
         started = time.perf_counter()
         build_in_child(args.index_dir)
-        print(f"build in a child process, as a worker does (read, build, hand over): "
-              f"{time.perf_counter() - started:.2f} s")
+        print(
+            f"build in a child process, as a worker does (read, build, hand over): "
+            f"{time.perf_counter() - started:.2f} s"
+        )
 
     for prefix in PREFIXES:
         times = []
@@ -58,8 +65,10 @@ def main() -> None:
             t = time.perf_counter()
             result = suggester.suggest(prefix)
             times.append(time.perf_counter() - t)
-        print(f"{prefix!r:>15}: median {statistics.median(times) * 1e3:.3f} ms, max {max(times) * 1e3:.3f} ms; "
-              + " | ".join(s.text for s in result[:3]))
+        print(
+            f"{prefix!r:>15}: median {statistics.median(times) * 1e3:.3f} ms, max {max(times) * 1e3:.3f} ms; "
+            + " | ".join(s.text for s in result[:3])
+        )
     print("load average:", " ".join(f"{x:.2f}" for x in os.getloadavg()))
 
 

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from search.query.acronyms import load_synonyms
 from search.corpus.article import Article
 from search.corpus.files import iter_corpus
 from search.index.indexer import build
+from search.query.acronyms import load_synonyms
 from search.searching.searcher import SearchIndex
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,11 +68,13 @@ def ids(result) -> list[str]:
 XSS_ARTICLE = Article(
     id="xss/<b>1\"'",
     title="Tin độc <script>alert('title')</script> \"bảo hiểm\" 'xã hội' </mark><img src=x onerror=alert(1)>",
-    body=("Đoạn đầu <script>window.__xss = 1</script> nói về bảo hiểm.\n\n"
-          "<img src=x onerror=\"window.__xss = 2\"> \" onmouseover=\"window.__xss=3\" ' "
-          "</mark><mark>bảo hiểm</mark> &lt;b&gt; &amp; <a href=\"javascript:window.__xss=4\">link</a>"),
+    body=(
+        "Đoạn đầu <script>window.__xss = 1</script> nói về bảo hiểm.\n\n"
+        '<img src=x onerror="window.__xss = 2"> " onmouseover="window.__xss=3" \' '
+        '</mark><mark>bảo hiểm</mark> &lt;b&gt; &amp; <a href="javascript:window.__xss=4">link</a>'
+    ),
     date="2023-03-04",
-    source="<i>Báo \"Độc\"</i>",
+    source='<i>Báo "Độc"</i>',
     url="javascript:window.__xss=5",
 )
 
@@ -99,8 +101,13 @@ def gunicorn(home: Path, **env: str) -> Iterator[str]:
     port = free_port()
     environ = dict(os.environ, VNSEARCH_PORT=str(port), VNSEARCH_WORKERS="2", HOME=str(home), **env)
     environ.pop("XDG_RUNTIME_DIR", None)
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "wsgi:application"], cwd=ROOT, env=environ,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "wsgi:application"],
+        cwd=ROOT,
+        env=environ,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:

@@ -1,4 +1,3 @@
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -36,18 +35,21 @@ def test_find_prefers_the_longest_form(table):
     assert span[2] == (("tp",), ("thanh", "pho"))
 
 
-@pytest.mark.parametrize("written, tokens", [
-    ("UBND", ("uy", "ban", "nhan", "dan")),
-    ("HĐND", ("hoi", "dong", "nhan", "dan")),
-    ("BHTN", ("bao", "hiem", "that", "nghiep")),
-    ("MTTQ", ("mat", "tran", "to", "quoc")),
-    ("NLĐ", ("nguoi", "lao", "dong")),
-    ("KCB", ("kham", "chua", "benh")),
-    ("CNTT", ("cong", "nghe", "thong", "tin")),
-    ("TTHC", ("thu", "tuc", "hanh", "chinh")),
-    ("CCVC", ("cong", "chuc", "vien", "chuc")),
-    ("DN", ("doanh", "nghiep")),
-])
+@pytest.mark.parametrize(
+    "written, tokens",
+    [
+        ("UBND", ("uy", "ban", "nhan", "dan")),
+        ("HĐND", ("hoi", "dong", "nhan", "dan")),
+        ("BHTN", ("bao", "hiem", "that", "nghiep")),
+        ("MTTQ", ("mat", "tran", "to", "quoc")),
+        ("NLĐ", ("nguoi", "lao", "dong")),
+        ("KCB", ("kham", "chua", "benh")),
+        ("CNTT", ("cong", "nghe", "thong", "tin")),
+        ("TTHC", ("thu", "tuc", "hanh", "chinh")),
+        ("CCVC", ("cong", "chuc", "vien", "chuc")),
+        ("DN", ("doanh", "nghiep")),
+    ],
+)
 def test_bundled_acronyms_have_their_full_forms(table, written, tokens):
     (span,) = table.find([fold(written)])
     assert tokens in span[2]
@@ -63,8 +65,7 @@ def test_punctuated_acronym_and_its_spellings_are_one_group(table):
 
 def test_extra_file_adds_a_form_to_an_existing_group(tmp_path):
     extra = tmp_path / "mine.txt"
-    extra.write_text("# ours\n\nBHXHVN = bảo hiểm xã hội | BHXH  # same group\nXYZ = xin yêu zô\n",
-                     encoding="utf-8")
+    extra.write_text("# ours\n\nBHXHVN = bảo hiểm xã hội | BHXH  # same group\nXYZ = xin yêu zô\n", encoding="utf-8")
     table = load_synonyms([extra])
     assert len(table) == len(load_synonyms()) + 1
     (span,) = table.find(["bhxhvn"])
@@ -78,8 +79,9 @@ def test_a_line_joining_two_groups_merges_them():
     assert table.find(["b"]) == [(0, 1, (("a",), ("x",), ("b",), ("y",)))]
 
 
-@pytest.mark.parametrize("line", ["BHXH bảo hiểm xã hội", "= bảo hiểm", "BHXH =", "BHXH = a | ",
-                                  "A = b = c", "A | B = c", "%% = bảo hiểm"])
+@pytest.mark.parametrize(
+    "line", ["BHXH bảo hiểm xã hội", "= bảo hiểm", "BHXH =", "BHXH = a | ", "A = b = c", "A | B = c", "%% = bảo hiểm"]
+)
 def test_malformed_line_names_file_and_line(tmp_path, line):
     extra = tmp_path / "bad.txt"
     extra.write_text(f"# header\nUBND = ủy ban nhân dân\n{line}\n", encoding="utf-8")

@@ -13,9 +13,9 @@ import falcon
 import pytest
 from falcon import testing
 
-from search.web.app import create_app
-from search.settings import Settings
 from search.index.store import open_index
+from search.settings import Settings
+from search.web.app import create_app
 
 TOKEN = "Zq8-s3cret-T0ken-with-some-length"
 ARTICLE = json.dumps({"title": "Tin thử", "body": "Nội dung thử."}, ensure_ascii=False).encode()
@@ -32,15 +32,31 @@ def client(index_dir: Path, token: str | None = TOKEN) -> testing.TestClient:
 
 
 def writes(c: testing.TestClient, headers: dict[str, str], query: str = "") -> list[testing.Result]:
-    return [c.simulate_put("/articles/probe", body=ARTICLE, query_string=query,
-                           headers={"Content-Type": "application/json", **headers}),
-            c.simulate_delete(f"/articles/{EXISTING}", query_string=query, headers=headers)]
+    return [
+        c.simulate_put(
+            "/articles/probe", body=ARTICLE, query_string=query, headers={"Content-Type": "application/json", **headers}
+        ),
+        c.simulate_delete(f"/articles/{EXISTING}", query_string=query, headers=headers),
+    ]
 
 
 NEAR_MISSES = [
-    TOKEN[:-1], TOKEN[1:], TOKEN + "x", TOKEN * 2, TOKEN.upper(), TOKEN.lower(), "x" + TOKEN[1:],
-    TOKEN[:-1] + "x", TOKEN[: len(TOKEN) // 2], TOKEN.replace("-", "_"), "a", "x" * 4096,
-    TOKEN + "\u00e9", "\u00e9" * len(TOKEN), '"' + TOKEN + '"', TOKEN + "%00",
+    TOKEN[:-1],
+    TOKEN[1:],
+    TOKEN + "x",
+    TOKEN * 2,
+    TOKEN.upper(),
+    TOKEN.lower(),
+    "x" + TOKEN[1:],
+    TOKEN[:-1] + "x",
+    TOKEN[: len(TOKEN) // 2],
+    TOKEN.replace("-", "_"),
+    "a",
+    "x" * 4096,
+    TOKEN + "\u00e9",
+    "\u00e9" * len(TOKEN),
+    '"' + TOKEN + '"',
+    TOKEN + "%00",
 ]
 
 
@@ -54,17 +70,20 @@ def test_near_miss_tokens_are_403_and_change_nothing(index_dir, given):
     assert c.simulate_get("/articles/probe").status == falcon.HTTP_404
 
 
-@pytest.mark.parametrize("headers, query", [
-    ({}, f"token={TOKEN}"),
-    ({}, f"access_token={TOKEN}"),
-    ({"X-Admin-Token": TOKEN}, ""),
-    ({"Authorization": TOKEN}, ""),  # no scheme
-    ({"Authorization": f"Token {TOKEN}"}, ""),
-    ({"Authorization": f"Basic {TOKEN}"}, ""),
-    ({"Authorization": "Bearer"}, ""),
-    ({"Authorization": "Bearer    "}, ""),
-    ({"Cookie": f"token={TOKEN}"}, ""),
-])
+@pytest.mark.parametrize(
+    "headers, query",
+    [
+        ({}, f"token={TOKEN}"),
+        ({}, f"access_token={TOKEN}"),
+        ({"X-Admin-Token": TOKEN}, ""),
+        ({"Authorization": TOKEN}, ""),  # no scheme
+        ({"Authorization": f"Token {TOKEN}"}, ""),
+        ({"Authorization": f"Basic {TOKEN}"}, ""),
+        ({"Authorization": "Bearer"}, ""),
+        ({"Authorization": "Bearer    "}, ""),
+        ({"Cookie": f"token={TOKEN}"}, ""),
+    ],
+)
 def test_a_token_anywhere_but_the_bearer_header_is_not_accepted(index_dir, headers, query):
     for resp in writes(client(index_dir), headers, query):
         assert resp.status == falcon.HTTP_401
@@ -91,18 +110,24 @@ def test_tokens_are_compared_with_the_timing_safe_comparison(index_dir, monkeypa
     c = client(index_dir)
     for given in (TOKEN[:-1], "x" + TOKEN[1:], "short", TOKEN):
         writes(c, {"Authorization": f"Bearer {given}"})
-    assert [a for a, _ in calls] == [g.encode() for g in (TOKEN[:-1], "x" + TOKEN[1:], "short", TOKEN)
-                                     for _ in range(2)]
+    assert [a for a, _ in calls] == [
+        g.encode() for g in (TOKEN[:-1], "x" + TOKEN[1:], "short", TOKEN) for _ in range(2)
+    ]
     assert {b for _, b in calls} == {TOKEN.encode()}
 
 
 @pytest.mark.parametrize("env_value", ["", None])
 def test_without_a_token_the_endpoints_do_not_exist(index_dir, env_value):
-    settings = Settings.from_env({"VNSEARCH_INDEX_DIR": str(index_dir)}
-                                 | ({} if env_value is None else {"VNSEARCH_ADMIN_TOKEN": env_value}))
+    settings = Settings.from_env(
+        {"VNSEARCH_INDEX_DIR": str(index_dir)} | ({} if env_value is None else {"VNSEARCH_ADMIN_TOKEN": env_value})
+    )
     c = testing.TestClient(create_app(settings))
-    for auth in ({}, {"Authorization": "Bearer "}, {"Authorization": f"Bearer {TOKEN}"},
-                 {"Authorization": "Bearer None"}):
+    for auth in (
+        {},
+        {"Authorization": "Bearer "},
+        {"Authorization": f"Bearer {TOKEN}"},
+        {"Authorization": "Bearer None"},
+    ):
         for resp in writes(c, auth):
             assert resp.status == falcon.HTTP_404
             assert "WWW-Authenticate" not in resp.headers  # nothing hints that a token would help

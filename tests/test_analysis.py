@@ -26,9 +26,21 @@ def folded(text, **kwargs):
 # Tone placement
 
 TONE_PAIRS = [
-    ("hoà", "hòa"), ("thuý", "thúy"), ("khoẻ", "khỏe"), ("uỷ", "ủy"), ("toà", "tòa"),
-    ("xoè", "xòe"), ("luỹ", "lũy"), ("thuỷ", "thủy"), ("Hoà", "Hòa"), ("HOÀ", "HÒA"),
-    ("Uỷ", "Ủy"), ("THUÝ", "THÚY"), ("hoá", "hóa"), ("oà", "òa"), ("khoá", "khóa"),
+    ("hoà", "hòa"),
+    ("thuý", "thúy"),
+    ("khoẻ", "khỏe"),
+    ("uỷ", "ủy"),
+    ("toà", "tòa"),
+    ("xoè", "xòe"),
+    ("luỹ", "lũy"),
+    ("thuỷ", "thủy"),
+    ("Hoà", "Hòa"),
+    ("HOÀ", "HÒA"),
+    ("Uỷ", "Ủy"),
+    ("THUÝ", "THÚY"),
+    ("hoá", "hóa"),
+    ("oà", "òa"),
+    ("khoá", "khóa"),
 ]
 
 
@@ -100,7 +112,7 @@ def test_fold_of_long_text_is_the_per_character_table():
 
     bmp = [chr(c) for c in range(0x10000) if not 0xD800 <= c <= 0xDFFF]
     for start in range(0, len(bmp), 4096):
-        chunk = "".join(bmp[start:start + 4096])
+        chunk = "".join(bmp[start : start + 4096])
         assert fold(chunk) == chunk.translate(_FOLD)
     for odd in ("\U0001d41a\U0001f600 Bảo Hiểm " * 10, "Bảo hiểm \ud800 xã hội " * 10, "İ" * 100):
         assert fold(odd) == odd.translate(_FOLD) and len(fold(odd)) == len(odd)
@@ -119,15 +131,18 @@ def test_nbsp_and_bom_between_words_separate_them():
     assert exact("\ufeffbảo\u00a0hiểm\u202fxã\u2007hội") == ["bảo", "hiểm", "xã", "hội"]
 
 
-@pytest.mark.parametrize("text, exact_tokens, folded_tokens", [
-    ("81-KH/TU", ["81", "kh", "tu"], ["81", "kh", "tu"]),
-    ("96/NQ-BCS", ["96", "nq", "bcs"], ["96", "nq", "bcs"]),
-    ("05/2019/NQ-HĐTP", ["05", "2019", "nq", "hđtp"], ["05", "2019", "nq", "hdtp"]),
-    ("252.199", ["252", "199"], ["252", "199"]),
-    ("88,7%", ["88", "7"], ["88", "7"]),
-    ("LĐTB&XH", ["lđtb", "xh"], ["ldtb", "xh"]),
-    ("a_b", ["a", "b"], ["a", "b"]),
-])
+@pytest.mark.parametrize(
+    "text, exact_tokens, folded_tokens",
+    [
+        ("81-KH/TU", ["81", "kh", "tu"], ["81", "kh", "tu"]),
+        ("96/NQ-BCS", ["96", "nq", "bcs"], ["96", "nq", "bcs"]),
+        ("05/2019/NQ-HĐTP", ["05", "2019", "nq", "hđtp"], ["05", "2019", "nq", "hdtp"]),
+        ("252.199", ["252", "199"], ["252", "199"]),
+        ("88,7%", ["88", "7"], ["88", "7"]),
+        ("LĐTB&XH", ["lđtb", "xh"], ["ldtb", "xh"]),
+        ("a_b", ["a", "b"], ["a", "b"]),
+    ],
+)
 def test_document_numbers_split_into_parts_at_consecutive_positions(text, exact_tokens, folded_tokens):
     tokens = [(t.text, t.pos) for t in EXACT(f"số {text} ngày", positions=True)]
     assert tokens == list(zip(["số", *exact_tokens, "ngày"], range(len(exact_tokens) + 2)))
@@ -143,8 +158,10 @@ def test_offsets_point_into_the_normalized_text():
 
 
 def test_start_pos_and_start_char_shift_positions_and_offsets():
-    tokens = [(t.pos, t.startchar, t.endchar) for t in EXACT("bảo hiểm", positions=True, chars=True,
-                                                            start_pos=10, start_char=100)]
+    tokens = [
+        (t.pos, t.startchar, t.endchar)
+        for t in EXACT("bảo hiểm", positions=True, chars=True, start_pos=10, start_char=100)
+    ]
     assert tokens == [(10, 100, 103), (11, 104, 108)]
 
 
@@ -153,8 +170,9 @@ def test_keeporiginal_keeps_the_word_as_written():
 
 
 def test_tokenize_false_gives_the_whole_value_as_one_token():
-    (token,) = [(t.text, t.pos, t.startchar, t.endchar)
-                for t in EXACT("Hoà Bình", tokenize=False, positions=True, chars=True)]
+    (token,) = [
+        (t.text, t.pos, t.startchar, t.endchar) for t in EXACT("Hoà Bình", tokenize=False, positions=True, chars=True)
+    ]
     assert token == ("hòa bình", 0, 0, 8)
     assert folded("Hoà Bình", tokenize=False) == ["hoa binh"]
 
@@ -176,8 +194,9 @@ def test_analyzers_survive_pickling(make):
 
 
 def test_analyzers_work_in_a_real_index(tmp_path):
-    schema = Schema(exact=TEXT(analyzer=exact_analyzer(), phrase=True),
-                    folded=TEXT(analyzer=folded_analyzer(), phrase=True))
+    schema = Schema(
+        exact=TEXT(analyzer=exact_analyzer(), phrase=True), folded=TEXT(analyzer=folded_analyzer(), phrase=True)
+    )
     index = create_in(tmp_path, schema)
     with index.writer() as writer:
         writer.add_document(exact="Hoà Bình", folded="Hoà Bình")

@@ -5,8 +5,8 @@ import falcon
 import pytest
 from falcon import testing
 
-from search.web.app import create_app
 from search.settings import Settings
+from search.web.app import create_app
 
 
 @pytest.fixture(scope="module")
@@ -43,23 +43,26 @@ def test_filters_and_sort(client):
     assert body["total"] == 2
 
 
-@pytest.mark.parametrize("params, param", [
-    ({}, "q"),
-    ({"q": ""}, "q"),
-    ({"q": "   "}, "q"),
-    ({"q": "-bhxh"}, "q"),
-    ({"q": "x" * 600}, "q"),
-    ({"q": "bhxh", "page": "0"}, "page"),
-    ({"q": "bhxh", "page": "abc"}, "page"),
-    ({"q": "bhxh", "page": "-1"}, "page"),
-    ({"q": "bhxh", "per_page": "1000"}, "per_page"),
-    ({"q": "bhxh", "page": "100", "per_page": "50"}, "page"),
-    ({"q": "bhxh", "sort": "popular"}, "sort"),
-    ({"q": "bhxh", "from": "2022-13-01"}, "from"),
-    ({"q": "bhxh", "to": "tomorrow"}, "to"),
-    ({"q": "bhxh", "from": "2023", "to": "2022"}, "from"),
-    ({"q": ["bhxh", "bhyt"]}, "q"),
-])
+@pytest.mark.parametrize(
+    "params, param",
+    [
+        ({}, "q"),
+        ({"q": ""}, "q"),
+        ({"q": "   "}, "q"),
+        ({"q": "-bhxh"}, "q"),
+        ({"q": "x" * 600}, "q"),
+        ({"q": "bhxh", "page": "0"}, "page"),
+        ({"q": "bhxh", "page": "abc"}, "page"),
+        ({"q": "bhxh", "page": "-1"}, "page"),
+        ({"q": "bhxh", "per_page": "1000"}, "per_page"),
+        ({"q": "bhxh", "page": "100", "per_page": "50"}, "page"),
+        ({"q": "bhxh", "sort": "popular"}, "sort"),
+        ({"q": "bhxh", "from": "2022-13-01"}, "from"),
+        ({"q": "bhxh", "to": "tomorrow"}, "to"),
+        ({"q": "bhxh", "from": "2023", "to": "2022"}, "from"),
+        ({"q": ["bhxh", "bhyt"]}, "q"),
+    ],
+)
 def test_bad_input_is_a_400_that_names_the_parameter(client, params, param):
     resp = client.simulate_get("/search", params=params)
     assert resp.status == falcon.HTTP_400

@@ -23,8 +23,16 @@ import pytest
 from tests.conftest import ROOT, XSS_ARTICLE, gunicorn
 
 CHROMIUM = Path(os.environ.get("VNSEARCH_CHROMIUM", "/usr/bin/chromium"))
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+LAUNCH_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SCREENSHOTS = ROOT / "screenshots"
 TIMEOUT_MS = 10_000
 
@@ -91,8 +99,9 @@ def unlisted_host(tmp_path_factory: pytest.TempPathFactory):
 def service(web_index_dir: Path, host, tmp_path_factory: pytest.TempPathFactory):
     """gunicorn serving the web index, with the host page's origin allowed for CORS."""
     _, host_origin = host
-    with gunicorn(tmp_path_factory.mktemp("home"), VNSEARCH_INDEX_DIR=str(web_index_dir),
-                  VNSEARCH_CORS_ORIGINS=host_origin) as base:
+    with gunicorn(
+        tmp_path_factory.mktemp("home"), VNSEARCH_INDEX_DIR=str(web_index_dir), VNSEARCH_CORS_ORIGINS=host_origin
+    ) as base:
         yield base
 
 
@@ -180,8 +189,9 @@ def test_the_page_works_without_javascript(browser, service):
 
 
 def test_readable_on_a_phone(browser, service):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
-                                  has_touch=True)
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True
+    )
     page = context.new_page()
     page.goto(service + "/?q=bhxh")
     assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
@@ -191,7 +201,8 @@ def test_readable_on_a_phone(browser, service):
 
 
 def write_host_page(root: Path, service: str) -> None:
-    (root / "index.html").write_text(f"""<!doctype html>
+    (root / "index.html").write_text(
+        f"""<!doctype html>
 <html lang="vi"><head><meta charset="utf-8"><title>Báo Địa Phương</title><link rel="icon" href="data:,">
 <style>
   body {{ font-family: Georgia, serif; color: #700; margin: 2rem; background: #fffbe8; }}
@@ -204,7 +215,9 @@ def write_host_page(root: Path, service: str) -> None:
 <vnsearch-box></vnsearch-box>
 <p>Nội dung khác của trang.</p>
 </body></html>
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
 
 
 def test_widget_on_another_origin_with_the_keyboard(page, service, host):

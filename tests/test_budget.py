@@ -8,15 +8,15 @@ from falcon import testing
 from whoosh import sorting
 from whoosh.query import Term
 
-from search.query.acronyms import load_synonyms
-from search.web.app import create_app
 from search.corpus.article import Article
-from search.searching.budget import Budget
-from search.settings import Settings
-from search.index.indexer import build
 from search.corpus.dates import bound as date_bound
+from search.index.indexer import build
+from search.query.acronyms import load_synonyms
+from search.searching.budget import Budget
 from search.searching.results import SearchRequest
 from search.searching.searcher import SearchIndex
+from search.settings import Settings
+from search.web.app import create_app
 
 SOURCES = ["VTC News", "Nhân Dân", "VOV"]
 
@@ -25,9 +25,13 @@ SOURCES = ["VTC News", "Nhân Dân", "VOV"]
 def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("budget-index")
     articles = [
-        Article(id=f"a{n:03d}", title=f"Bảo hiểm xã hội số {n}",
-                body=" ".join(["bảo hiểm"] * (n % 7 + 1) + ["y tế"] * (n % 3) + [f"mục {n}"]),
-                date=f"20{10 + n % 12}-0{n % 9 + 1}-1{n % 9}", source=SOURCES[n % 3])
+        Article(
+            id=f"a{n:03d}",
+            title=f"Bảo hiểm xã hội số {n}",
+            body=" ".join(["bảo hiểm"] * (n % 7 + 1) + ["y tế"] * (n % 3) + [f"mục {n}"]),
+            date=f"20{10 + n % 12}-0{n % 9 + 1}-1{n % 9}",
+            source=SOURCES[n % 3],
+        )
         for n in range(300)
     ]
     build(path, articles)
@@ -44,7 +48,7 @@ REQUESTS = [
     SearchRequest(q="bảo hiểm"),
     SearchRequest(q="bao hiem y te", page=3, per_page=7),
     SearchRequest(q="y tế", sort="date", per_page=20),
-    SearchRequest(q="bảo hiểm -\"mục 5\" -8", source="VOV"),
+    SearchRequest(q='bảo hiểm -"mục 5" -8', source="VOV"),
     SearchRequest(q="mục OR tế", date_from=date_bound("2012"), date_to=date_bound("2015", end=True)),
 ]
 
@@ -76,8 +80,7 @@ def test_cut_short_facets_and_filters_still_apply(index_dir):
     facets = sorting.Facets()
     facets.add_facet("source", sorting.FieldFacet("source", maptype=sorting.Count))
     budget = Budget(1.0, clock=ticking(0.01))
-    results = budget.search(searcher, Term("folded", "bao"), limit=1, groupedby=facets,
-                            filter=Term("source", "VOV"))
+    results = budget.search(searcher, Term("folded", "bao"), limit=1, groupedby=facets, filter=Term("source", "VOV"))
     assert budget.partial and 0 < len(results) < 100
     assert set(results.groups("source")) == {"VOV"}
     assert sum(results.groups("source").values()) == len(results)

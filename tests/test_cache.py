@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from search.query.acronyms import load_synonyms
 from search.corpus.article import Article
-from search.searching.cache import ResultCache
-from search.settings import Settings
 from search.index.indexer import build
+from search.query.acronyms import load_synonyms
+from search.searching.cache import ResultCache
 from search.searching.results import SearchRequest
 from search.searching.searcher import SearchIndex
+from search.settings import Settings
 
 
 def test_least_recently_used_entries_go_first():
@@ -59,8 +59,9 @@ def test_zero_entries_keeps_nothing_and_negative_bounds_are_refused():
 
 
 def _article(n: int, body: str) -> Article:
-    return Article(id=f"a{n}", title=f"Tin số {n}", body=body, date="2023-01-0" + str(n), source="Báo",
-                   path=f"a{n}.txt")
+    return Article(
+        id=f"a{n}", title=f"Tin số {n}", body=body, date="2023-01-0" + str(n), source="Báo", path=f"a{n}.txt"
+    )
 
 
 def test_a_repeated_search_is_served_from_the_cache(tmp_path: Path):

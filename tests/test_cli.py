@@ -31,8 +31,8 @@ def test_index_reads_environment_and_reports_failures(tmp_path: Path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "good.jsonl").write_text(
-        '{"id": "a1", "title": "Bảo hiểm y tế", "body": "Thẻ BHYT cho học sinh."}\n'
-        "{not json\n", encoding="utf-8")
+        '{"id": "a1", "title": "Bảo hiểm y tế", "body": "Thẻ BHYT cho học sinh."}\n{not json\n', encoding="utf-8"
+    )
     (corpus / "empty.txt").write_text("", encoding="utf-8")
     env = {"VNSEARCH_INDEX_DIR": str(tmp_path / "idx"), "VNSEARCH_CORPUS_DIR": str(corpus)}
     result = CliRunner().invoke(main, ["index"], env=env)
@@ -66,15 +66,21 @@ def test_incremental_run_reports_each_kind_of_change_as_json(tmp_path: Path):
     assert json.loads(runner.invoke(main, args).output)["added"] == 3
 
     _jsonl(corpus / "a.jsonl", "a1", "a3")
-    (corpus / "a.jsonl").write_text((corpus / "a.jsonl").read_text(encoding="utf-8").replace(
-        '"Bài a1"', '"Bài a1 (sửa)"'), encoding="utf-8")
+    (corpus / "a.jsonl").write_text(
+        (corpus / "a.jsonl").read_text(encoding="utf-8").replace('"Bài a1"', '"Bài a1 (sửa)"'), encoding="utf-8"
+    )
     (corpus / "b.jsonl").unlink()
     (corpus / "c.jsonl").write_text('{"id": "c1", "title": "x"\n', encoding="utf-8")
     result = runner.invoke(main, args)
     assert result.exit_code == 1
     summary = json.loads(result.stdout)
-    assert {k: summary[k] for k in ("added", "updated", "unchanged", "removed", "failed")} == \
-        {"added": 1, "updated": 1, "unchanged": 0, "removed": 2, "failed": 1}
+    assert {k: summary[k] for k in ("added", "updated", "unchanged", "removed", "failed")} == {
+        "added": 1,
+        "updated": 1,
+        "unchanged": 0,
+        "removed": 2,
+        "failed": 1,
+    }
     assert sorted(summary["removed_ids"]) == ["a2", "b1"]
     assert summary["failures"][0]["path"] == "c.jsonl" and summary["failures"][0]["line"] == 1
 

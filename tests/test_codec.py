@@ -14,16 +14,16 @@ from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
 from whoosh.index import create_in
 from whoosh.scoring import BM25F
 
-from search.text.analysis import exact_analyzer, pair_analyzer
+from search.corpus.files import iter_corpus
 from search.index.engine.codec import Codec
+from search.index.engine.codec.arrays import list_arrays as _list_arrays
 from search.index.engine.codec.blocks import COMPRESSED, WEIGHT_MODE, decode_body, encode_body, weights_size
 from search.index.engine.codec.stored import STORED_DICTIONARY_CRC, StoredDictionaryMismatch
 from search.index.engine.codec.terms import TermsReader
-from search.corpus.files import iter_corpus
-from search.index.engine.codec.arrays import list_arrays as _list_arrays
-from search.searching.evaluate import Evaluator
 from search.index.fields import PairText, VietnameseText
 from search.index.schema import build_schema, to_document
+from search.searching.evaluate import Evaluator
+from search.text.analysis import exact_analyzer, pair_analyzer
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 WORDS = "bảo hiểm xã hội y tế lao động thuế năm nam người dân tỉnh học bệnh viện".split()
@@ -49,13 +49,13 @@ def _docs(rng: random.Random, count: int, start: int = 0) -> list[dict]:
         # Common words (in most documents), rare ones, and long documents (positions past 255).
         words = [rng.choice(WORDS) for _ in range(rng.choice([3, 20, 400]))] + [f"hiếm{n % 7}"]
         text = " ".join(words)
-        docs.append({"key": f"k{n}", "text": text, "pairs": text, "boosted": " ".join(words[:30]),
-                     "number": n % 13})
+        docs.append({"key": f"k{n}", "text": text, "pairs": text, "boosted": " ".join(words[:30]), "number": n % 13})
     return docs
 
 
-def _build(index_dir: Path, codec: Codec | None, commits: list[list[dict]], deletes: list[str] = (),
-           optimize: bool = False):
+def _build(
+    index_dir: Path, codec: Codec | None, commits: list[list[dict]], deletes: list[str] = (), optimize: bool = False
+):
     """The same writes with our codec or with Whoosh's (None): a commit per list of documents,
     deletions in the last, and optionally merging everything into one segment."""
     index_dir.mkdir()
@@ -86,9 +86,16 @@ def _postings(ix) -> dict:
                 items.append((m.id(), m.weight(), value or None))
                 m.next()
             info = reader.term_info(fieldname, text)
-            out[(fieldname, text)] = (items, reader.doc_frequency(fieldname, text), reader.frequency(fieldname, text),
-                                      info.min_length(), info.max_length(), info.max_weight(), info.min_id(),
-                                      info.max_id())
+            out[(fieldname, text)] = (
+                items,
+                reader.doc_frequency(fieldname, text),
+                reader.frequency(fieldname, text),
+                info.min_length(),
+                info.max_length(),
+                info.max_weight(),
+                info.min_id(),
+                info.max_id(),
+            )
     return out
 
 
@@ -99,8 +106,10 @@ def pair(tmp_path_factory):
     commits = [_docs(rng, 150), _docs(rng, 100, 150), _docs(rng, 50, 250)]
     deletes = ["k3", "k151", "k152", "k249"]
     root = tmp_path_factory.mktemp("codec")
-    return (_build(root / "ours", Codec(**SMALL_BLOCKS), commits, deletes),
-            _build(root / "stock", None, commits, deletes))
+    return (
+        _build(root / "ours", Codec(**SMALL_BLOCKS), commits, deletes),
+        _build(root / "stock", None, commits, deletes),
+    )
 
 
 def test_segments_carry_our_codec_and_it_pickles_as_its_parameters(pair):
@@ -108,8 +117,12 @@ def test_segments_carry_our_codec_and_it_pickles_as_its_parameters(pair):
     assert {type(s.codec()) for s in ours._segments()} == {Codec}
     assert {type(s.codec()) for s in stock._segments()} == {W3Codec}
     codec = pickle.loads(pickle.dumps(Codec(**SMALL_BLOCKS)))
-    assert vars(codec) == {"_blocklimit": 8, "_compression": 3, "_inlinelimit": 3,
-                           "stored_dictionary": STORED_DICTIONARY_CRC}
+    assert vars(codec) == {
+        "_blocklimit": 8,
+        "_compression": 3,
+        "_inlinelimit": 3,
+        "stored_dictionary": STORED_DICTIONARY_CRC,
+    }
 
 
 def test_every_field_kind_reads_back_as_whoosh_wrote_it(pair):
@@ -187,16 +200,19 @@ def test_skip_to_and_block_statistics_across_blocks(pair):
             assert m.is_active() and m.block_quality() == qualities[better]
 
 
-@pytest.mark.parametrize("q", [
-    wq.Phrase("text", ["bảo", "hiểm"]),
-    wq.Phrase("text", ["xã", "hội", "y"]),
-    wq.Phrase("text", ["năm", "năm"]),
-    wq.Phrase("text", ["người", "dân", "tỉnh", "học"]),
-    wq.Phrase("text", ["thuế", "hiếm3"]),
-    wq.Or([wq.Term("text", "bảo"), wq.Term("pairs", "bao_hiem"), wq.Term("boosted", "thuế")]),
-    wq.And([wq.Term("text", "hiếm3"), wq.Term("text", "năm")]),
-    wq.Term("number", 5),
-])
+@pytest.mark.parametrize(
+    "q",
+    [
+        wq.Phrase("text", ["bảo", "hiểm"]),
+        wq.Phrase("text", ["xã", "hội", "y"]),
+        wq.Phrase("text", ["năm", "năm"]),
+        wq.Phrase("text", ["người", "dân", "tỉnh", "học"]),
+        wq.Phrase("text", ["thuế", "hiếm3"]),
+        wq.Or([wq.Term("text", "bảo"), wq.Term("pairs", "bao_hiem"), wq.Term("boosted", "thuế")]),
+        wq.And([wq.Term("text", "hiếm3"), wq.Term("text", "năm")]),
+        wq.Term("number", 5),
+    ],
+)
 def test_searches_give_whooshs_results_and_the_evaluator_agrees(pair, q):
     ours, stock = pair
     with ours.searcher() as mine, stock.searcher() as theirs:
@@ -251,11 +267,12 @@ def test_term_dictionary_lookups_and_iteration(pair):
             assert cursor.find("zzz") is None
 
 
-@pytest.mark.parametrize("weights", [[1.0] * 5, [1.0, 3.0, 2.0, 300.0, 1.0], [0.5, 1.5, 2.25, 1.0, 7.0],
-                                     [70.0, 1.0, 2.0, 1.0, 3.0]])
+@pytest.mark.parametrize(
+    "weights", [[1.0] * 5, [1.0, 3.0, 2.0, 300.0, 1.0], [0.5, 1.5, 2.25, 1.0, 7.0], [70.0, 1.0, 2.0, 1.0, 3.0]]
+)
 @pytest.mark.parametrize("ids", [[7], [7, 9], [0, 1, 300, 70_000, 70_001], [5, 6, 7, 8, 9]])
 def test_bodies_round_trip(ids, weights):
-    weights = weights[:len(ids)]
+    weights = weights[: len(ids)]
     values = [bytes([1, n % 256]) * (n % 3 + 1) for n in ids]
     packed = [b"\x01" + bytes([7]) * int(w) for w in weights]  # positions as VietnameseText's
     for vals in (values, [b""] * len(ids), packed, [b"\x04" + bytes(4 * int(w)) for w in weights]):
@@ -277,27 +294,39 @@ def test_values_alone_are_compressed_where_it_pays():
     assert not plain_flags & COMPRESSED and len(body) < len(plain) / 4
     head = len(ids) - 2 + weights_size((flags & WEIGHT_MODE) >> 2, len(ids))
     assert body[:head] == plain[:head]  # ids and weights as they are
-    assert decode_body(flags, len(ids), ids[0], ids[-1], body) == decode_body(plain_flags, len(ids), ids[0], ids[-1], plain)
+    assert decode_body(flags, len(ids), ids[0], ids[-1], body) == decode_body(
+        plain_flags, len(ids), ids[0], ids[-1], plain
+    )
     got_ids, _, no_values = decode_body(flags, len(ids), ids[0], ids[-1], body, with_values=False)
     assert got_ids == ids and no_values is None
 
 
 def test_the_evaluator_decodes_lists_whose_blocks_differ_in_widths_and_weights():
     rng = random.Random(3)
-    chunks = [([5], [1.0]), ([9, 12], [2.0, 1.0]), (list(range(20, 60, 3)), [1.0] * 14),
-              ([100, 400, 70_000, 70_002, 200_000], [1.0, 300.0, 2.0, 1.0, 4.0]),
-              (sorted(rng.sample(range(200_001, 201_000), 50)), [float(rng.randint(1, 9)) for _ in range(50)]),
-              ([300_000, 300_001, 300_003], [0.5, 1.5, 2.0]), ([300_004, 300_009, 300_010], [16.0, 3.0, 1.0]),
-              ([300_011, 300_012], [17.0, 1.0])]
+    chunks = [
+        ([5], [1.0]),
+        ([9, 12], [2.0, 1.0]),
+        (list(range(20, 60, 3)), [1.0] * 14),
+        ([100, 400, 70_000, 70_002, 200_000], [1.0, 300.0, 2.0, 1.0, 4.0]),
+        (sorted(rng.sample(range(200_001, 201_000), 50)), [float(rng.randint(1, 9)) for _ in range(50)]),
+        ([300_000, 300_001, 300_003], [0.5, 1.5, 2.0]),
+        ([300_004, 300_009, 300_010], [16.0, 3.0, 1.0]),
+        ([300_011, 300_012], [17.0, 1.0]),
+    ]
     blocks = []
     for ids, weights in chunks:
         flags, body, _ = encode_body(ids, weights, [b""] * len(ids))
         blocks.append((flags, len(ids), ids[0], ids[-1], body))
     for some in (blocks, blocks[2:3], blocks[4:5], blocks[:2], blocks[4:5] + blocks[-2:-1], blocks[-1:]):
         ids, weights = _list_arrays(some)
-        expected = [(i, w) for flags, count, first, last, body in some
-                    for i, w in zip(decode_body(flags, count, first, last, body)[0],
-                                    decode_body(flags, count, first, last, body)[1] or [1.0] * count)]
+        expected = [
+            (i, w)
+            for flags, count, first, last, body in some
+            for i, w in zip(
+                decode_body(flags, count, first, last, body)[0],
+                decode_body(flags, count, first, last, body)[1] or [1.0] * count,
+            )
+        ]
         assert list(zip(ids.tolist(), weights.tolist())) == expected
 
 
@@ -338,8 +367,10 @@ def test_an_index_compressed_with_another_dictionary_is_refused(tmp_path):
 def test_phrases_over_a_word_more_than_255_times_in_an_article(tmp_path):
     """A frequency over 255 makes a block store its values with their lengths: the evaluator
     must still find phrases there, as Whoosh does."""
-    docs = [{"key": "long", "text": "năm " * 300 + "bảo hiểm năm", "pairs": "", "boosted": "", "number": 1},
-            {"key": "short", "text": "năm bảo hiểm", "pairs": "", "boosted": "", "number": 2}]
+    docs = [
+        {"key": "long", "text": "năm " * 300 + "bảo hiểm năm", "pairs": "", "boosted": "", "number": 1},
+        {"key": "short", "text": "năm bảo hiểm", "pairs": "", "boosted": "", "number": 2},
+    ]
     ix = _build(tmp_path / "ix", Codec(**SMALL_BLOCKS), [docs])
     with ix.searcher() as searcher:
         for words in (["năm", "năm"], ["năm", "bảo", "hiểm"], ["hiểm", "năm"]):

@@ -56,21 +56,41 @@ def test_seed_corpus_reads_five_articles_in_order(seed):
 @pytest.mark.parametrize(
     "article_id, title, date, source, author",
     [
-        ("000_c966bd256c6a0fd6",
-         "Kết quả bước đầu trong phối hợp tuyên truyền về công tác bảo hiểm xã hội, bảo hiểm y tế",
-         None, None, "Trần Quang Minh"),
-        ("001_00436422ff627eb7",
-         "Kết quả công tác tuyên truyền, truyền thông năm 2017 của BHXH tỉnh",
-         "2018-01-16", None, "Mạnh Toàn"),
-        ("002_627964d7656b8044",
-         "Tháng 5 hằng năm đã được quy định là Tháng Vận động triển khai…",
-         "2022-05", "Báo Dân sinh", "PV"),
-        ("003_50a1d9bb06e22414",
-         "Nghị quyết 96/NQ-BCS: Chìa khóa mở cánh cửa giúp Quảng Nam truyền thông hiệu quả",
-         "2022-12-29", "VTC News", "Thanh Dũng"),
-        ("004_7bdadf58e2716509",
-         "Quảng Ngãi tăng cường phối hợp tuyên truyền chính sách bảo hiểm xã hội",
-         None, "Nhân Dân", None),
+        (
+            "000_c966bd256c6a0fd6",
+            "Kết quả bước đầu trong phối hợp tuyên truyền về công tác bảo hiểm xã hội, bảo hiểm y tế",
+            None,
+            None,
+            "Trần Quang Minh",
+        ),
+        (
+            "001_00436422ff627eb7",
+            "Kết quả công tác tuyên truyền, truyền thông năm 2017 của BHXH tỉnh",
+            "2018-01-16",
+            None,
+            "Mạnh Toàn",
+        ),
+        (
+            "002_627964d7656b8044",
+            "Tháng 5 hằng năm đã được quy định là Tháng Vận động triển khai…",
+            "2022-05",
+            "Báo Dân sinh",
+            "PV",
+        ),
+        (
+            "003_50a1d9bb06e22414",
+            "Nghị quyết 96/NQ-BCS: Chìa khóa mở cánh cửa giúp Quảng Nam truyền thông hiệu quả",
+            "2022-12-29",
+            "VTC News",
+            "Thanh Dũng",
+        ),
+        (
+            "004_7bdadf58e2716509",
+            "Quảng Ngãi tăng cường phối hợp tuyên truyền chính sách bảo hiểm xã hội",
+            None,
+            "Nhân Dân",
+            None,
+        ),
     ],
 )
 def test_seed_metadata(seed, article_id, title, date, source, author):
@@ -87,8 +107,17 @@ def test_seed_body_is_clean_text(seed, article_id):
     assert len(parts) == len(set(parts)), "each paragraph once"
     assert article.title not in parts
     assert unicodedata.is_normalized("NFC", article.body) and "\xa0" not in article.body
-    for chrome in ("Tin cùng chuyên mục", "Tin khác", "Bình luận", "vtcnews.vn", "0:00", "Banner",
-                   "Tin nhanh 24h", "Nguồn tin", "Tác giả"):
+    for chrome in (
+        "Tin cùng chuyên mục",
+        "Tin khác",
+        "Bình luận",
+        "vtcnews.vn",
+        "0:00",
+        "Banner",
+        "Tin nhanh 24h",
+        "Nguồn tin",
+        "Tác giả",
+    ):
         assert chrome not in article.body
     if article.author:
         assert article.author.casefold() not in article.body.casefold().split("\n\n")
@@ -97,8 +126,11 @@ def test_seed_body_is_clean_text(seed, article_id):
 def test_000_related_links_and_banner_are_gone(seed):
     article = seed["000_c966bd256c6a0fd6"]
     text = f"{article.title}\n\n{article.body}"
-    for related in ("Hội thi Báo cáo viên giỏi tỉnh Nghệ An năm 2019", "Giao ban báo chí định kỳ tháng 8/2020",
-                    "Hội nghị sơ kết Kết luận số 100-KL/TW"):
+    for related in (
+        "Hội thi Báo cáo viên giỏi tỉnh Nghệ An năm 2019",
+        "Giao ban báo chí định kỳ tháng 8/2020",
+        "Hội nghị sơ kết Kết luận số 100-KL/TW",
+    ):
         assert related in raw(article.id) and related not in text
     assert "sub-site" not in text and "Trần Quang Minh" not in article.body
     assert paragraphs(article)[-1].startswith("Năm 2019 cũng là năm các cấp")
@@ -171,8 +203,9 @@ SECOND = "Đoạn thứ hai nói về bảo hiểm xã hội tự nguyện."
 
 
 def test_title_first_line_and_byline_before_related_links():
-    article = parse_scraped(f"Tiêu đề bài báo\n\n{LEAD}\n\n{SECOND}\n\nNguyễn Văn An\n\nTin liên quan\n\nMột tiêu đề khác",
-                            "x")
+    article = parse_scraped(
+        f"Tiêu đề bài báo\n\n{LEAD}\n\n{SECOND}\n\nNguyễn Văn An\n\nTin liên quan\n\nMột tiêu đề khác", "x"
+    )
     assert (article.title, article.author) == ("Tiêu đề bài báo", "Nguyễn Văn An")
     assert article.body == f"{LEAD}\n\n{SECOND}"
 
@@ -260,8 +293,12 @@ def test_text_with_only_chrome_has_no_content():
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list("aăâđĐ Ð\u0301\u0323\xa0\u200b.:-/()0123456789\nAPMTin khácBình luận")),
-               max_size=200))
+@given(
+    st.text(
+        alphabet=st.sampled_from(list("aăâđĐ Ð\u0301\u0323\xa0\u200b.:-/()0123456789\nAPMTin khácBình luận")),
+        max_size=200,
+    )
+)
 def test_parse_scraped_never_fails_unexpectedly(text):
     try:
         article = parse_scraped(text, "x")
@@ -279,19 +316,36 @@ def jsonl(*records: object) -> str:
     return "".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n" for r in records)
 
 
-GOOD = {"id": "a1", "title": "Bảo hiểm  y tế", "body": "Đoạn một.\nĐoạn  hai.\n\n\nĐoạn ba.",
-        "date": "2022-05-17T08:30:00+07:00", "source": "Nhân Dân", "author": "PV", "url": "https://x.vn/a1",
-        "topic": "Xã hội"}
+GOOD = {
+    "id": "a1",
+    "title": "Bảo hiểm  y tế",
+    "body": "Đoạn một.\nĐoạn  hai.\n\n\nĐoạn ba.",
+    "date": "2022-05-17T08:30:00+07:00",
+    "source": "Nhân Dân",
+    "author": "PV",
+    "url": "https://x.vn/a1",
+    "topic": "Xã hội",
+}
 
 
 def test_jsonl_good_file(tmp_path):
     path = tmp_path / "good.jsonl"
     nfd = {"id": "a2", "title": unicodedata.normalize("NFD", "Thuỷ lợi"), "body": "Ðại hội\u00a0Đảng.", "date": "2022"}
-    path.write_text(jsonl(GOOD, "", nfd, {"id": "a3", "title": "", "body": "Chỉ có thân bài.", "date": None}),
-                    encoding="utf-8")
+    path.write_text(
+        jsonl(GOOD, "", nfd, {"id": "a3", "title": "", "body": "Chỉ có thân bài.", "date": None}), encoding="utf-8"
+    )
     a1, a2, a3 = _jsonl_file(path, "good.jsonl")
-    assert a1 == Article(id="a1", title="Bảo hiểm y tế", body="Đoạn một.\n\nĐoạn hai.\n\nĐoạn ba.", date="2022-05-17",
-                         source="Nhân Dân", author="PV", url="https://x.vn/a1", topic="Xã hội", path="good.jsonl")
+    assert a1 == Article(
+        id="a1",
+        title="Bảo hiểm y tế",
+        body="Đoạn một.\n\nĐoạn hai.\n\nĐoạn ba.",
+        date="2022-05-17",
+        source="Nhân Dân",
+        author="PV",
+        url="https://x.vn/a1",
+        topic="Xã hội",
+        path="good.jsonl",
+    )
     assert (a2.title, a2.body, a2.date, a2.source) == ("Thuỷ lợi", "Đại hội Đảng.", "2022", None)
     assert (a3.title, a3.date) == ("Chỉ có thân bài", None)
 
@@ -301,8 +355,10 @@ def test_jsonl_gz(tmp_path):
     with gzip.open(path, "wt", encoding="utf-8") as stream:
         stream.write(jsonl(GOOD, {**GOOD, "id": "a2", "date": "2022-05"}))
     items = list(iter_corpus([tmp_path]))
-    assert [(a.id, a.date, a.path) for a in items] == [("a1", "2022-05-17", "batch.jsonl.gz"),
-                                                        ("a2", "2022-05", "batch.jsonl.gz")]
+    assert [(a.id, a.date, a.path) for a in items] == [
+        ("a1", "2022-05-17", "batch.jsonl.gz"),
+        ("a2", "2022-05", "batch.jsonl.gz"),
+    ]
 
 
 def test_jsonl_broken_line_in_the_middle(tmp_path):
@@ -370,11 +426,19 @@ def test_nested_ids_hidden_and_unsupported_files(tmp_path):
     (tmp_path / "notes.md").write_text(ARTICLE_TEXT, encoding="utf-8")
     (tmp_path / "a.jsonl").write_text(jsonl(GOOD), encoding="utf-8")
     files = corpus_files([tmp_path])
-    assert [f.relative_to(tmp_path).as_posix() for f in files] == ["a.jsonl", "b.txt", "sub/deeper/y.v2.TXT",
-                                                                   "sub/x.txt"]
+    assert [f.relative_to(tmp_path).as_posix() for f in files] == [
+        "a.jsonl",
+        "b.txt",
+        "sub/deeper/y.v2.TXT",
+        "sub/x.txt",
+    ]
     items = list(iter_corpus([tmp_path]))
-    assert [(a.id, a.path) for a in items] == [("a1", "a.jsonl"), ("b", "b.txt"),
-                                               ("sub/deeper/y.v2", "sub/deeper/y.v2.TXT"), ("sub/x", "sub/x.txt")]
+    assert [(a.id, a.path) for a in items] == [
+        ("a1", "a.jsonl"),
+        ("b", "b.txt"),
+        ("sub/deeper/y.v2", "sub/deeper/y.v2.TXT"),
+        ("sub/x", "sub/x.txt"),
+    ]
 
 
 def test_single_file_argument_is_relative_to_its_parent(tmp_path):

@@ -20,12 +20,12 @@ from pathlib import Path
 
 import pytest
 
-from search.query.acronyms import load_synonyms
 from search.corpus.files import iter_corpus
 from search.index.indexer import build, stored_hashes
+from search.index.store import live_dir, open_index
+from search.query.acronyms import load_synonyms
 from search.searching.results import SearchRequest
 from search.searching.searcher import SearchIndex
-from search.index.store import live_dir, open_index
 from tests.conftest import ROOT
 
 #: Runs the CLI after arranging for the process to SIGKILL itself at one point: (point, n).
@@ -144,8 +144,9 @@ def _finish(index_dir: Path, corpus: Path, expected: dict[str, str], rebuild: bo
     assert [p for p in index_dir.iterdir() if p.is_dir()] == [live_dir(index_dir)]
 
 
-def _run_killed(index_dir: Path, corpus: Path, point: str, n: int, *extra: str,
-                procs: int = 1) -> subprocess.CompletedProcess:
+def _run_killed(
+    index_dir: Path, corpus: Path, point: str, n: int, *extra: str, procs: int = 1
+) -> subprocess.CompletedProcess:
     """With `procs` > 1 a rebuild's documents are added in child processes: those are the
     ones that die, and the run itself must fail instead of publishing what is left."""
     args = [sys.executable, "-c", _CHILD, point, str(n), "index", str(corpus), "--index-dir", str(index_dir), *extra]
@@ -197,8 +198,12 @@ def test_killed_from_outside_at_a_random_moment(states, tmp_path: Path):
     base, v2, before, after = states
     for delay in (0.3, 0.8, 1.5):
         index_dir = _copy(base, tmp_path / str(delay))
-        proc = subprocess.Popen([sys.executable, "-m", "search", "index", str(v2), "--index-dir", str(index_dir)],
-                                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "search", "index", str(v2), "--index-dir", str(index_dir)],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         time.sleep(delay)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)

@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from search.query.acronyms import load_synonyms
 from search.corpus.files import iter_corpus
 from search.index.indexer import build
+from search.index.store import open_index
+from search.query.acronyms import load_synonyms
 from search.searching.results import SearchRequest
 from search.searching.searcher import SearchIndex
-from search.index.store import open_index
 from tests.conftest import CORPUS, ROOT
 
 FILE_LIMIT = 16 * 1024
@@ -49,9 +49,14 @@ def test_disk_full_fails_clearly_and_the_previous_index_keeps_serving(tmp_path: 
     serving = SearchIndex(index_dir, load_synonyms())
     before = serving.search(SearchRequest(q="bảo hiểm xã hội")).to_json()
 
-    proc = subprocess.run([sys.executable, "-m", "search", "index", str(big_corpus), "--keep-missing",
-                           "--index-dir", str(index_dir)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120, preexec_fn=_limit_file_size)
+    proc = subprocess.run(
+        [sys.executable, "-m", "search", "index", str(big_corpus), "--keep-missing", "--index-dir", str(index_dir)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=_limit_file_size,
+    )
     assert proc.returncode == 2
     assert "cannot write the index" in proc.stderr and "File too large" in proc.stderr
     assert "still served" in proc.stderr and "Traceback" not in proc.stderr
@@ -66,7 +71,8 @@ def test_disk_full_fails_clearly_and_the_previous_index_keeps_serving(tmp_path: 
     assert not list(index_dir.rglob("*.tmp"))
 
 
-_SAME_PROCESS = textwrap.dedent("""
+_SAME_PROCESS = textwrap.dedent(
+    """
     import json, resource, signal, sys
     from pathlib import Path
     from search.corpus.article import Article
@@ -87,17 +93,25 @@ _SAME_PROCESS = textwrap.dedent("""
     writer = open_index(index_dir).writer(timeout=0)  # LockError if the failed run kept the lock
     writer.cancel()
     print(json.dumps({"failed": failed, "articles": open_index(index_dir).doc_count()}))
-""" % FILE_LIMIT)
+"""
+    % FILE_LIMIT
+)
 
 
 def test_a_failed_write_releases_the_lock_in_a_long_lived_process(tmp_path: Path):
-    proc = subprocess.run([sys.executable, "-c", _SAME_PROCESS, str(tmp_path / "index")], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", _SAME_PROCESS, str(tmp_path / "index")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert json.loads(proc.stdout) == {"failed": "File too large", "articles": 1}
 
 
-_HTTP_WRITE = textwrap.dedent("""
+_HTTP_WRITE = textwrap.dedent(
+    """
     import json, resource, signal, sys
     from pathlib import Path
     from falcon import testing
@@ -119,12 +133,19 @@ _HTTP_WRITE = textwrap.dedent("""
     again = put("small", 5)
     print(json.dumps({"full": [full.status_code, full.text], "again": again.status_code,
                       "articles": client.simulate_get("/stats").json["articles"]}))
-""" % FILE_LIMIT)
+"""
+    % FILE_LIMIT
+)
 
 
 def test_disk_full_during_an_http_write_is_a_503_and_the_next_write_works(tmp_path: Path):
-    proc = subprocess.run([sys.executable, "-c", _HTTP_WRITE, str(tmp_path / "index")], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", _HTTP_WRITE, str(tmp_path / "index")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     status, text = result["full"]

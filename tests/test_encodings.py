@@ -6,35 +6,64 @@ from pathlib import Path
 
 import pytest
 
+from search.corpus.encodings import EncodingError, decode_text, from_tcvn3, from_vni, is_syllable, repair_font_text
 from search.corpus.errors import ParseError
 from search.corpus.files import iter_corpus
-from search.corpus.encodings import EncodingError, decode_text, from_tcvn3, from_vni, is_syllable, repair_font_text
 from search.text.normalize import normalize
 
 TITLE = "Bảo hiểm xã hội tỉnh Quảng Ngãi chi trả lương hưu"
-BODY = ("Năm 2022, Bảo hiểm xã hội tỉnh Quảng Ngãi đã chi trả lương hưu và trợ cấp hằng tháng cho hơn "
-        "40.000 người, đúng thời hạn. Người lao động được hưởng chế độ ốm đau, thai sản theo Nghị quyết "
-        "của Chính phủ về cải cách chính sách.")
+BODY = (
+    "Năm 2022, Bảo hiểm xã hội tỉnh Quảng Ngãi đã chi trả lương hưu và trợ cấp hằng tháng cho hơn "
+    "40.000 người, đúng thời hạn. Người lao động được hưởng chế độ ốm đau, thai sản theo Nghị quyết "
+    "của Chính phủ về cải cách chính sách."
+)
 ARTICLE = f"{TITLE}\n\n{BODY}\n"
 
 
 # Glyph codes as the fonts' own documentation lists them, written out by hand here (not by
 # inverting the converter's tables) so that a wrong table entry fails a test.
-@pytest.mark.parametrize(("vni", "unicode"), [
-    ("Vieät Nam", "Việt Nam"), ("Tieáng Vieät", "Tiếng Việt"), ("Haø Noäi", "Hà Nội"),
-    ("ngöôøi", "người"), ("ñöôïc", "được"), ("Nghò quyeát", "Nghị quyết"), ("thaùng", "tháng"),
-    ("nghóa", "nghĩa"), ("tæ leä", "tỉ lệ"), ("kyû luïc", "kỷ lục"), ("Myõ", "Mỹ"), ("taêng", "tăng"),
-    ("naém", "nắm"), ("ÑAÛNG", "ĐẢNG"), ("ÔÛ", "Ở"), ("Öu tieân", "Ưu tiên"), ("hoaøn", "hoàn"),
-])
+@pytest.mark.parametrize(
+    ("vni", "unicode"),
+    [
+        ("Vieät Nam", "Việt Nam"),
+        ("Tieáng Vieät", "Tiếng Việt"),
+        ("Haø Noäi", "Hà Nội"),
+        ("ngöôøi", "người"),
+        ("ñöôïc", "được"),
+        ("Nghò quyeát", "Nghị quyết"),
+        ("thaùng", "tháng"),
+        ("nghóa", "nghĩa"),
+        ("tæ leä", "tỉ lệ"),
+        ("kyû luïc", "kỷ lục"),
+        ("Myõ", "Mỹ"),
+        ("taêng", "tăng"),
+        ("naém", "nắm"),
+        ("ÑAÛNG", "ĐẢNG"),
+        ("ÔÛ", "Ở"),
+        ("Öu tieân", "Ưu tiên"),
+        ("hoaøn", "hoàn"),
+    ],
+)
 def test_vni_glyphs(vni: str, unicode: str):
     assert from_vni(vni) == unicode
 
 
-@pytest.mark.parametrize(("tcvn3", "unicode"), [
-    ("ViÖt Nam", "Việt Nam"), ("Hµ Néi", "Hà Nội"), ("Tr\xadêng", "Trường"), ("§¶ng", "Đảng"),
-    ("Quèc héi", "Quốc hội"), ("ChÝnh phñ", "Chính phủ"), ("n¨m", "năm"), ("ng\xadêi", "người"),
-    ("®\xadîc", "được"), ("tØnh", "tỉnh"), ("b¶o hiÓm", "bảo hiểm"),
-])
+@pytest.mark.parametrize(
+    ("tcvn3", "unicode"),
+    [
+        ("ViÖt Nam", "Việt Nam"),
+        ("Hµ Néi", "Hà Nội"),
+        ("Tr\xadêng", "Trường"),
+        ("§¶ng", "Đảng"),
+        ("Quèc héi", "Quốc hội"),
+        ("ChÝnh phñ", "Chính phủ"),
+        ("n¨m", "năm"),
+        ("ng\xadêi", "người"),
+        ("®\xadîc", "được"),
+        ("tØnh", "tỉnh"),
+        ("b¶o hiÓm", "bảo hiểm"),
+    ],
+)
 def test_tcvn3_glyphs(tcvn3: str, unicode: str):
     assert from_tcvn3(tcvn3) == unicode
 
@@ -57,15 +86,18 @@ def windows_1258(text: str) -> bytes:
     return "".join(out).encode("cp1258")
 
 
-@pytest.mark.parametrize(("name", "data", "encoding"), [
-    ("utf8.txt", ARTICLE.encode(), "utf-8"),
-    ("utf16le.txt", ARTICLE.encode("utf-16"), "utf-16"),
-    ("utf16be.txt", b"\xfe\xff" + ARTICLE.encode("utf-16-be"), "utf-16"),
-    ("cp1258.txt", windows_1258(ARTICLE.replace("\n", "\r\n")), "windows-1258"),
-    ("vni.txt", _glyphs(ARTICLE, "vni").encode("cp1252"), "vni"),
-    ("tcvn3.txt", _glyphs(ARTICLE, "tcvn3").encode("cp1252"), "tcvn3"),
-    ("vni-as-unicode.txt", _glyphs(ARTICLE, "vni").encode("utf-8"), "vni"),
-])
+@pytest.mark.parametrize(
+    ("name", "data", "encoding"),
+    [
+        ("utf8.txt", ARTICLE.encode(), "utf-8"),
+        ("utf16le.txt", ARTICLE.encode("utf-16"), "utf-16"),
+        ("utf16be.txt", b"\xfe\xff" + ARTICLE.encode("utf-16-be"), "utf-16"),
+        ("cp1258.txt", windows_1258(ARTICLE.replace("\n", "\r\n")), "windows-1258"),
+        ("vni.txt", _glyphs(ARTICLE, "vni").encode("cp1252"), "vni"),
+        ("tcvn3.txt", _glyphs(ARTICLE, "tcvn3").encode("cp1252"), "tcvn3"),
+        ("vni-as-unicode.txt", _glyphs(ARTICLE, "vni").encode("utf-8"), "vni"),
+    ],
+)
 def test_each_encoding_reads_as_the_same_article(tmp_path: Path, name: str, data: bytes, encoding: str):
     assert decode_text(data).encoding == encoding
     (tmp_path / name).write_bytes(data)
@@ -98,9 +130,19 @@ def test_broken_utf16_and_bare_utf16_are_refused():
         decode_text(b"\xff\xfe" + "Tiêu đề".encode("utf-16-le") + b"\x00\xd8")
 
 
-@pytest.mark.parametrize(("word", "ok"), [
-    ("nghiêng", True), ("người", True), ("khuya", True), ("quyết", True), ("giữ", True),
-    ("Viêịt", False), ("hoàá", False), ("aä", False), ("xyz", False),
-])
+@pytest.mark.parametrize(
+    ("word", "ok"),
+    [
+        ("nghiêng", True),
+        ("người", True),
+        ("khuya", True),
+        ("quyết", True),
+        ("giữ", True),
+        ("Viêịt", False),
+        ("hoàá", False),
+        ("aä", False),
+        ("xyz", False),
+    ],
+)
 def test_syllables(word: str, ok: bool):
     assert is_syllable(word) is ok

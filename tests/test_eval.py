@@ -20,12 +20,22 @@ QUESTIONS = [
     {"qid": "q2", "question": "Đường sắt tốc độ cao được ai thông qua?", "doc": "d2"},
     {"qid": "q3", "question": "Lương hưu do BHXH chi trả?", "doc": "d1"},
 ]
-LAWS = [{"id": "45/2019/QH14", "articles": [
-    {"id": "1", "text": "Phạm vi điều chỉnh\n\nBộ luật này quy định tiêu chuẩn lao động."},
-    {"id": "2", "text": "Thời giờ làm việc\n\nThời giờ làm việc bình thường không quá 08 giờ trong 01 ngày."},
-]}]
-LAW_QUESTIONS = [{"id": "q-1", "text": "Thời giờ làm việc bình thường là bao nhiêu giờ một ngày?",
-                  "relevant_articles": [{"law_id": "45/2019/QH14", "article_id": "2"}]}]
+LAWS = [
+    {
+        "id": "45/2019/QH14",
+        "articles": [
+            {"id": "1", "text": "Phạm vi điều chỉnh\n\nBộ luật này quy định tiêu chuẩn lao động."},
+            {"id": "2", "text": "Thời giờ làm việc\n\nThời giờ làm việc bình thường không quá 08 giờ trong 01 ngày."},
+        ],
+    }
+]
+LAW_QUESTIONS = [
+    {
+        "id": "q-1",
+        "text": "Thời giờ làm việc bình thường là bao nhiêu giờ một ngày?",
+        "relevant_articles": [{"law_id": "45/2019/QH14", "article_id": "2"}],
+    }
+]
 
 
 def write_fixture(data: Path) -> None:
@@ -35,8 +45,11 @@ def write_fixture(data: Path) -> None:
     (data / "vinewsqa" / "qrels-dev.jsonl").write_text("\n".join(json.dumps(q, ensure_ascii=False) for q in QUESTIONS))
     for year, name in ((2022, "questions-2022.json"), (2023, "questions-2023-train.json")):
         (data / "alqac" / f"law-{year}.json").write_text(json.dumps(LAWS, ensure_ascii=False))
-        questions = LAW_QUESTIONS if year == 2022 else [
-            {"question_id": "DS-1", **{k: v for k, v in q.items() if k != "id"}} for q in LAW_QUESTIONS]
+        questions = (
+            LAW_QUESTIONS
+            if year == 2022
+            else [{"question_id": "DS-1", **{k: v for k, v in q.items() if k != "id"}} for q in LAW_QUESTIONS]
+        )
         (data / "alqac" / name).write_text(json.dumps(questions, ensure_ascii=False))
 
 
@@ -45,7 +58,10 @@ def test_harness_prints_and_writes_one_row_per_engine_set_and_variant(tmp_path: 
     out = tmp_path / "eval.md"
     run = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "eval.py"), "--data-dir", str(tmp_path / "data"), "--out", str(out)],
-        capture_output=True, text=True, timeout=120, check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
     )
     rows = [line.split("|")[1:-1] for line in out.read_text(encoding="utf-8").splitlines() if line.startswith("| ")]
     header, body = rows[0], rows[2:]
@@ -59,12 +75,17 @@ def test_harness_prints_and_writes_one_row_per_engine_set_and_variant(tmp_path: 
     assert len(body) == 27 + 3
     assert "| vnsearch | vinewsqa-dev (3 q) | acronyms-swapped (2 q) |" in run.stdout
     # Each question has one obvious answer: vnsearch ranks it first however it is typed.
-    assert all(cells[("vnsearch", s, v)] == 1.0 for s, v in itertools.product(sets, variants) if
-               ("vnsearch", s, v) in cells)
+    assert all(
+        cells[("vnsearch", s, v)] == 1.0 for s, v in itertools.product(sets, variants) if ("vnsearch", s, v) in cells
+    )
     assert "| vnsearch | alqac-2022 (1 q) | as-written | 1.000 |" in run.stdout
 
 
 def test_harness_refuses_a_missing_data_folder(tmp_path: Path) -> None:
-    run = subprocess.run([sys.executable, str(ROOT / "bench" / "eval.py"), "--data-dir", str(tmp_path / "none")],
-                         capture_output=True, text=True, timeout=60)
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "eval.py"), "--data-dir", str(tmp_path / "none")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert run.returncode == 2 and "VNSEARCH_DATA_DIR" in run.stderr

@@ -8,31 +8,60 @@ import random
 import numpy as np
 import pytest
 
-from search.query.acronyms import load_synonyms
 from search.corpus.article import Article
+from search.index.indexer import build
+from search.index.schema import to_document
+from search.index.store import open_index
+from search.query.acronyms import load_synonyms
+from search.query.parse import QueryBuilder
 from search.searching.budget import Budget
 from search.searching.evaluate import Evaluator, OutOfTime, top
-from search.index.indexer import build
-from search.query.parse import QueryBuilder
-from search.index.schema import to_document
-from search.searching.ranking import evaluated_page as _evaluated_page, filter_query as _filter, whoosh_page as _whoosh_page
+from search.searching.ranking import (
+    evaluated_page as _evaluated_page,
+)
+from search.searching.ranking import (
+    filter_query as _filter,
+)
+from search.searching.ranking import (
+    whoosh_page as _whoosh_page,
+)
 from search.searching.results import SearchRequest
 from search.searching.searcher import SearchIndex
-from search.index.store import open_index
 
-VOCABULARY = ("bảo hiểm xã hội y tế lao động Hà Nội thuế giáo dục năm nam hòa hoà người dân "
-              "BHXH UBND ủy ban nhân dân tỉnh thành phố 96/NQ-BCS 2019 trường học bệnh viện").split()
-QUERIES = ["bảo hiểm xã hội", "bao hiem", "BHXH", '"y tế"', "thuế -nam", "năm OR hòa", "lao dong ha noi",
-           "người", "xyz", "ủy ban nhân dân tỉnh", "96/NQ-BCS", '"bệnh viện" trường -"giáo dục"', "hoà"]
+VOCABULARY = (
+    "bảo hiểm xã hội y tế lao động Hà Nội thuế giáo dục năm nam hòa hoà người dân "
+    "BHXH UBND ủy ban nhân dân tỉnh thành phố 96/NQ-BCS 2019 trường học bệnh viện"
+).split()
+QUERIES = [
+    "bảo hiểm xã hội",
+    "bao hiem",
+    "BHXH",
+    '"y tế"',
+    "thuế -nam",
+    "năm OR hòa",
+    "lao dong ha noi",
+    "người",
+    "xyz",
+    "ủy ban nhân dân tỉnh",
+    "96/NQ-BCS",
+    '"bệnh viện" trường -"giáo dục"',
+    "hoà",
+]
 
 
 def _articles(rng: random.Random, count: int, version: int) -> list[Article]:
     out = []
     for n in range(count):
         words = [rng.choice(VOCABULARY) for _ in range(rng.randint(3, 60))]
-        out.append(Article(id=f"a{n}", title=" ".join(words[:5]), body=" ".join(words[5:]) + f" v{version}",
-                           source=rng.choice(["nld.com.vn", "tuoitre.vn", None]),
-                           date=rng.choice([None, "2019-05-01", "2020-01", "2021"])))
+        out.append(
+            Article(
+                id=f"a{n}",
+                title=" ".join(words[:5]),
+                body=" ".join(words[5:]) + f" v{version}",
+                source=rng.choice(["nld.com.vn", "tuoitre.vn", None]),
+                date=rng.choice([None, "2019-05-01", "2020-01", "2021"]),
+            )
+        )
     return out
 
 
@@ -66,8 +95,10 @@ def test_matches_and_scores_are_whooshs(index, q):
 
 
 @pytest.mark.parametrize("q", QUERIES[:-1])
-@pytest.mark.parametrize("page,sort,source", [(1, "relevance", None), (3, "relevance", None),
-                                              (1, "date", None), (2, "relevance", "nld.com.vn")])
+@pytest.mark.parametrize(
+    "page,sort,source",
+    [(1, "relevance", None), (3, "relevance", None), (1, "date", None), (2, "relevance", "nld.com.vn")],
+)
 def test_pages_totals_and_facets_are_whooshs(index, q, page, sort, source):
     searcher = index.searcher()
     request = SearchRequest(q=q, page=page, per_page=7, sort=sort, source=source)

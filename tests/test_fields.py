@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from whoosh.fields import TEXT
 
-from search.text.analysis import exact_analyzer, folded_analyzer, pair_analyzer
 from search.corpus.article import Article
 from search.corpus.files import iter_corpus
 from search.index.fields import PairText, VietnameseText
 from search.index.indexer import build
 from search.index.schema import to_document
 from search.index.store import open_index
+from search.text.analysis import exact_analyzer, folded_analyzer, pair_analyzer
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 
@@ -24,7 +24,7 @@ AWKWARD = [
     "Ba\u0309o hie\u0302\u0309m NFD text, and İstanbul, ǅemal, ß, ﬁ ligature",
     "zero\u200bwidth soft\u00adhyphen no\u00a0break \ufeffbom stray \u0301 mark a\u0301\u0301",
     "ồ ơ ư ươ ừ ỷ ỹ 2018 ABC abc abc abc",
-    "Câu một. Câu hai, vế ba; (ngoặc) \"trích\" – gạch\nxuống dòng… 252.199 đồng - hết! Hết? a:b",
+    'Câu một. Câu hai, vế ba; (ngoặc) "trích" – gạch\nxuống dòng… 252.199 đồng - hết! Hết? a:b',
     "",
 ]
 
@@ -36,8 +36,10 @@ def test_index_matches_the_analyzer(make, text):
     stock = TEXT(analyzer=make(), phrase=True)
 
     def postings(field):
-        return sorted((term, freq, weight, field.format.decode_positions(value))
-                      for term, freq, weight, value in field.index(text))
+        return sorted(
+            (term, freq, weight, field.format.decode_positions(value))
+            for term, freq, weight, value in field.index(text)
+        )
 
     assert postings(fast) == postings(stock)
     assert postings(fast) == postings(stock)  # and again from the cache
@@ -51,7 +53,9 @@ def test_term_cache_is_not_pickled_into_the_schema():
     assert sorted(copy.index("bảo hiểm")) == sorted(field.index("bảo hiểm"))
 
 
-@pytest.mark.parametrize("positions", [[0], [255], [256], [70000], [3, 7, 300], [5, 70000, 70001], list(range(0, 5000, 3))])
+@pytest.mark.parametrize(
+    "positions", [[0], [255], [256], [70000], [3, 7, 300], [5, 70000, 70001], list(range(0, 5000, 3))]
+)
 def test_compact_positions_round_trip(positions):
     fmt = VietnameseText(analyzer=folded_analyzer(), phrase=True).format
     value = fmt.encode(positions)
@@ -77,8 +81,13 @@ def test_pair_field_indexes_what_the_pair_analyzer_did(text):
 
 
 def test_pair_postings_keep_their_frequencies_as_weights(tmp_path):
-    build(tmp_path, [Article(id="a", title="Bảo hiểm", body="bảo hiểm xã hội. Bao hiem y tế"),
-                     Article(id="b", title="Hiểm họa", body="bảo hiểm")])
+    build(
+        tmp_path,
+        [
+            Article(id="a", title="Bảo hiểm", body="bảo hiểm xã hội. Bao hiem y tế"),
+            Article(id="b", title="Hiểm họa", body="bảo hiểm"),
+        ],
+    )
     with open_index(tmp_path).searcher() as searcher:
         reader = searcher.reader()
         docs = {searcher.stored_fields(d)["id"]: d for d in range(reader.doc_count_all())}

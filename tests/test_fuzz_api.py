@@ -21,9 +21,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from search.query.acronyms import load_synonyms
-from search.web.app import create_app
-from search.settings import Settings
 from search.query.parse import QueryBuilder, QueryError
+from search.settings import Settings
+from search.web.app import create_app
 
 NASTY = Path(__file__).parent / "data" / "nasty_queries.txt"
 EXAMPLES = int(os.environ.get("VNSEARCH_FUZZ_EXAMPLES", "150"))
@@ -49,15 +49,74 @@ def check(resp: testing.Result) -> None:
 
 
 # Query text: everything Unicode has, weighted towards the syntax and Vietnamese.
-syntax = st.sampled_from(['"', "-", " OR ", "OR", "*", "?", "(", ")", ":", "~", "^", "\\", "/", "&", "%", "+",
-                          "\u201c", "\u201d", "\u00ab", "\u200b", "\ufeff", "\u0301", "\u0323", "\u202e", "\x00",
-                          "\t", "\n", " ", "bhxh", "bảo hiểm", "UBND", "96/NQ-BCS", "năm", "a" * 60])
+syntax = st.sampled_from(
+    [
+        '"',
+        "-",
+        " OR ",
+        "OR",
+        "*",
+        "?",
+        "(",
+        ")",
+        ":",
+        "~",
+        "^",
+        "\\",
+        "/",
+        "&",
+        "%",
+        "+",
+        "\u201c",
+        "\u201d",
+        "\u00ab",
+        "\u200b",
+        "\ufeff",
+        "\u0301",
+        "\u0323",
+        "\u202e",
+        "\x00",
+        "\t",
+        "\n",
+        " ",
+        "bhxh",
+        "bảo hiểm",
+        "UBND",
+        "96/NQ-BCS",
+        "năm",
+        "a" * 60,
+    ]
+)
 query_text = st.lists(st.one_of(syntax, st.text(max_size=20)), max_size=40).map("".join)
-param_value = st.one_of(st.text(max_size=30), st.sampled_from(
-    ["", "0", "1", "-1", "50", "51", "1000", "99999999999999999999", "1e3", "relevance", "date", "2022",
-     "2022-13", "2022-02-30", "VTC News", "٣", "¹", "Ⅻ"]))
-params = st.fixed_dictionaries({"q": query_text}, optional={
-    name: param_value for name in ("page", "per_page", "sort", "from", "to", "source", "other")})
+param_value = st.one_of(
+    st.text(max_size=30),
+    st.sampled_from(
+        [
+            "",
+            "0",
+            "1",
+            "-1",
+            "50",
+            "51",
+            "1000",
+            "99999999999999999999",
+            "1e3",
+            "relevance",
+            "date",
+            "2022",
+            "2022-13",
+            "2022-02-30",
+            "VTC News",
+            "٣",
+            "¹",
+            "Ⅻ",
+        ]
+    ),
+)
+params = st.fixed_dictionaries(
+    {"q": query_text},
+    optional={name: param_value for name in ("page", "per_page", "sort", "from", "to", "source", "other")},
+)
 
 
 @fuzz
@@ -67,8 +126,14 @@ def test_no_generated_search_gets_a_500(client, params):
 
 
 @fuzz
-@given(st.lists(st.tuples(st.sampled_from(["q", "page", "per_page", "sort", "from", "to", "source", "x", ""]),
-                          st.binary(max_size=12)), max_size=6))
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["q", "page", "per_page", "sort", "from", "to", "source", "x", ""]), st.binary(max_size=12)
+        ),
+        max_size=6,
+    )
+)
 def test_no_raw_query_string_gets_a_500(client, pairs):
     """Arbitrary bytes, percent-encoded or raw, repeated names, empty names."""
     parts = []
@@ -111,18 +176,21 @@ def test_nasty_queries_stay_answered(client, query_string):
     check(client.simulate_get("/articles/003_50a1d9bb06e22414", query_string=query_string))
 
 
-@pytest.mark.parametrize("query_string, says", [
-    ("q=" + "+".join(["a"] * 129), "128 words"),
-    ("q=" + "+OR+".join(["a"] * 65), "128 words"),
-    ("q=" + quote("1/" * 130), "128 words"),
-    ("q=" + "x" * 501, "500 characters"),
-    ("q=" + "+".join(f"w{n}" for n in range(65)), "64 distinct"),
-    ("q=bhxh&per_page=51", "per_page"),
-    ("q=bhxh&page=21&per_page=50", "1000"),
-    ("q=bhxh&page=1001", "page"),
-    ("q=*", "no words"),
-    ("q=(((((", "no words"),
-])
+@pytest.mark.parametrize(
+    "query_string, says",
+    [
+        ("q=" + "+".join(["a"] * 129), "128 words"),
+        ("q=" + "+OR+".join(["a"] * 65), "128 words"),
+        ("q=" + quote("1/" * 130), "128 words"),
+        ("q=" + "x" * 501, "500 characters"),
+        ("q=" + "+".join(f"w{n}" for n in range(65)), "64 distinct"),
+        ("q=bhxh&per_page=51", "per_page"),
+        ("q=bhxh&page=21&per_page=50", "1000"),
+        ("q=bhxh&page=1001", "page"),
+        ("q=*", "no words"),
+        ("q=(((((", "no words"),
+    ],
+)
 def test_query_limits_are_400s_that_say_which(client, query_string, says):
     resp = client.simulate_get("/search", query_string=query_string)
     assert resp.status == falcon.HTTP_400
@@ -167,11 +235,25 @@ def test_unavailable_index_errors_name_no_paths(tmp_path: Path):
             assert str(tmp_path) not in resp.text and not _LEAK_RE.search(resp.text)
 
 
-@pytest.mark.parametrize("article_id", [
-    "..", "../..", "../../etc/passwd", "%2e%2e/%2e%2e/etc/passwd", "..%2F..%2Fetc%2Fpasswd", "/etc/passwd",
-    "//etc/passwd", "C:%5Cwindows%5Cwin.ini", "003_50a1d9bb06e22414/../../../etc/passwd", "x%00.txt",
-    "_articles_v1_1.toc", "articles_v1_WRITELOCK", "~root/.ssh/id_rsa", "a" * 600,
-])
+@pytest.mark.parametrize(
+    "article_id",
+    [
+        "..",
+        "../..",
+        "../../etc/passwd",
+        "%2e%2e/%2e%2e/etc/passwd",
+        "..%2F..%2Fetc%2Fpasswd",
+        "/etc/passwd",
+        "//etc/passwd",
+        "C:%5Cwindows%5Cwin.ini",
+        "003_50a1d9bb06e22414/../../../etc/passwd",
+        "x%00.txt",
+        "_articles_v1_1.toc",
+        "articles_v1_WRITELOCK",
+        "~root/.ssh/id_rsa",
+        "a" * 600,
+    ],
+)
 def test_article_ids_never_reach_the_file_system(client, article_id):
     resp = client.simulate_get("/articles/" + article_id)
     assert resp.status_code in (400, 404)

@@ -6,8 +6,8 @@ import falcon
 import pytest
 from falcon import testing
 
-from search.web.app import create_app
 from search.settings import Settings, cors_origins
+from search.web.app import create_app
 
 ALLOWED = "http://widget-host.test:8080"
 
@@ -38,13 +38,21 @@ def test_only_search_and_suggest_are_shared(client):
 
 
 def test_preflight_from_a_listed_origin(client):
-    resp = client.simulate_options("/suggest", headers={
-        "Origin": ALLOWED, "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "content-type"})
+    resp = client.simulate_options(
+        "/suggest",
+        headers={
+            "Origin": ALLOWED,
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "content-type",
+        },
+    )
     assert resp.status == falcon.HTTP_200
     assert resp.headers["access-control-allow-origin"] == ALLOWED
     assert resp.headers["access-control-allow-methods"] == "GET"
     assert resp.headers["access-control-allow-headers"] == "content-type"
-    denied = client.simulate_options("/suggest", headers={"Origin": "http://evil.test", "Access-Control-Request-Method": "GET"})
+    denied = client.simulate_options(
+        "/suggest", headers={"Origin": "http://evil.test", "Access-Control-Request-Method": "GET"}
+    )
     assert "access-control-allow-origin" not in denied.headers
 
 

@@ -81,9 +81,7 @@ def test_phrase_is_one_mark_but_clauses_stay_apart():
 
 def test_document_number_is_one_mark():
     h = Highlighter({"96", "nq", "bcs"})
-    assert h.mark("Nghị quyết số 96/NQ-BCS ngày 24/8/2017") == (
-        "Nghị quyết số <mark>96/NQ-BCS</mark> ngày 24/8/2017"
-    )
+    assert h.mark("Nghị quyết số 96/NQ-BCS ngày 24/8/2017") == ("Nghị quyết số <mark>96/NQ-BCS</mark> ngày 24/8/2017")
     assert h.spans("Nghị quyết số 96/NQ-BCS ngày") == [(14, 23)]
 
 
@@ -92,28 +90,29 @@ def test_only_query_words_of_a_document_number_are_marked():
     assert h.mark("Nghị quyết số 96/NQ-BCS ngày") == "Nghị quyết số 96/<mark>NQ-BCS</mark> ngày"
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("BHXH; BHYT", "<mark>BHXH</mark>; <mark>BHYT</mark>"),
-    ("BHXH: BHYT", "<mark>BHXH</mark>: <mark>BHYT</mark>"),
-    ("BHXH\nBHYT", "<mark>BHXH</mark>\n<mark>BHYT</mark>"),
-    ("BHXH (BHYT)", "<mark>BHXH</mark> (<mark>BHYT</mark>)"),
-    ("BHXH. BHYT", "<mark>BHXH</mark>. <mark>BHYT</mark>"),
-    ("BHXH, BHYT", "<mark>BHXH</mark>, <mark>BHYT</mark>"),
-    ("BHXH_BHYT", "<mark>BHXH</mark>_<mark>BHYT</mark>"),
-    ("BHXH - BHYT", "<mark>BHXH - BHYT</mark>"),
-    ("BHXH/BHYT", "<mark>BHXH/BHYT</mark>"),
-    ("BHXH&BHYT", "<mark>BHXH&amp;BHYT</mark>"),
-    ("BHXH  BHYT", "<mark>BHXH  BHYT</mark>"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("BHXH; BHYT", "<mark>BHXH</mark>; <mark>BHYT</mark>"),
+        ("BHXH: BHYT", "<mark>BHXH</mark>: <mark>BHYT</mark>"),
+        ("BHXH\nBHYT", "<mark>BHXH</mark>\n<mark>BHYT</mark>"),
+        ("BHXH (BHYT)", "<mark>BHXH</mark> (<mark>BHYT</mark>)"),
+        ("BHXH. BHYT", "<mark>BHXH</mark>. <mark>BHYT</mark>"),
+        ("BHXH, BHYT", "<mark>BHXH</mark>, <mark>BHYT</mark>"),
+        ("BHXH_BHYT", "<mark>BHXH</mark>_<mark>BHYT</mark>"),
+        ("BHXH - BHYT", "<mark>BHXH - BHYT</mark>"),
+        ("BHXH/BHYT", "<mark>BHXH/BHYT</mark>"),
+        ("BHXH&BHYT", "<mark>BHXH&amp;BHYT</mark>"),
+        ("BHXH  BHYT", "<mark>BHXH  BHYT</mark>"),
+    ],
+)
 def test_merging_rules(text, expected):
     assert Highlighter({"bhxh", "bhyt"}).mark(text) == expected
 
 
 def test_numbers_with_separators_merge():
     h = Highlighter({"252", "199", "19", "55"})
-    assert h.mark("có 252.199 người, đạt 19,55%") == (
-        "có <mark>252.199</mark> người, đạt <mark>19,55</mark>%"
-    )
+    assert h.mark("có 252.199 người, đạt 19,55%") == ("có <mark>252.199</mark> người, đạt <mark>19,55</mark>%")
 
 
 def test_first_match():
@@ -279,16 +278,19 @@ def test_snippet_on_real_article():
     assert_safe(out)
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("Ông A ở TP. HCM tham gia BHXH. Bà B thì không.",
-     ["Ông A ở TP. HCM tham gia BHXH.", "Bà B thì không."]),
-    ("Có 252.199 người. Theo Nghị quyết số 96/NQ-BCS. Xong!",
-     ["Có 252.199 người.", "Theo Nghị quyết số 96/NQ-BCS.", "Xong!"]),
-    ("PGS. TS. Nguyễn V. An nói: “Tốt lắm!” Sau đó về.",
-     ["PGS. TS. Nguyễn V. An nói: “Tốt lắm!”", "Sau đó về."]),
-    ("Tiêu đề\n\nĐoạn một. Câu hai?\nDòng mới", ["Tiêu đề", "Đoạn một.", "Câu hai?", "Dòng mới"]),
-    ("các chế độ v.v. và nhiều thứ khác. Hết", ["các chế độ v.v. và nhiều thứ khác.", "Hết"]),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Ông A ở TP. HCM tham gia BHXH. Bà B thì không.", ["Ông A ở TP. HCM tham gia BHXH.", "Bà B thì không."]),
+        (
+            "Có 252.199 người. Theo Nghị quyết số 96/NQ-BCS. Xong!",
+            ["Có 252.199 người.", "Theo Nghị quyết số 96/NQ-BCS.", "Xong!"],
+        ),
+        ("PGS. TS. Nguyễn V. An nói: “Tốt lắm!” Sau đó về.", ["PGS. TS. Nguyễn V. An nói: “Tốt lắm!”", "Sau đó về."]),
+        ("Tiêu đề\n\nĐoạn một. Câu hai?\nDòng mới", ["Tiêu đề", "Đoạn một.", "Câu hai?", "Dòng mới"]),
+        ("các chế độ v.v. và nhiều thứ khác. Hết", ["các chế độ v.v. và nhiều thứ khác.", "Hết"]),
+    ],
+)
 def test_sentences(text, expected):
     assert [text[s:e] for s, e in _sentences(text)] == expected
 
@@ -307,12 +309,61 @@ def test_same_sentences_marks_and_snippets_as_before():
 # -- properties ----------------------------------------------------------------------------
 
 WORDS = [
-    "Bảo", "bảo", "hiểm", "HIỂM", "xã", "xa", "hội", "hoi", "Đảng", "dang", "BHXH", "bhxh",
-    "tỉnh", "Quảng", "Ngãi", "96", "NQ", "BCS", "năm", "2022", "người", "tham", "gia", "ưu",
+    "Bảo",
+    "bảo",
+    "hiểm",
+    "HIỂM",
+    "xã",
+    "xa",
+    "hội",
+    "hoi",
+    "Đảng",
+    "dang",
+    "BHXH",
+    "bhxh",
+    "tỉnh",
+    "Quảng",
+    "Ngãi",
+    "96",
+    "NQ",
+    "BCS",
+    "năm",
+    "2022",
+    "người",
+    "tham",
+    "gia",
+    "ưu",
 ]
 SEPARATORS = [
-    " ", " ", " ", "\n", "\n\n", "-", "/", ".", ",", ";", ":", "(", ")", ". ", "! ", "? ", "_",
-    "&", "<", ">", '"', "'", "&amp;", "&lt;", "<mark>", "</mark>", "<script>", "…", "\t",
+    " ",
+    " ",
+    " ",
+    "\n",
+    "\n\n",
+    "-",
+    "/",
+    ".",
+    ",",
+    ";",
+    ":",
+    "(",
+    ")",
+    ". ",
+    "! ",
+    "? ",
+    "_",
+    "&",
+    "<",
+    ">",
+    '"',
+    "'",
+    "&amp;",
+    "&lt;",
+    "<mark>",
+    "</mark>",
+    "<script>",
+    "…",
+    "\t",
 ]
 FOLDED = sorted({fold(w) for w in WORDS})
 

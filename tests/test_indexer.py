@@ -3,15 +3,15 @@ from pathlib import Path
 
 import pytest
 
-from search.query.acronyms import load_synonyms
 from search.corpus.article import Article
 from search.corpus.errors import ParseError
 from search.index.indexer import build, delete, stored_hashes
 from search.index.schema import SchemaMismatch, to_document
+from search.index.store import create_index, live_dir, open_index
+from search.query.acronyms import load_synonyms
 from search.query.parse import WEIGHTING
 from search.searching.results import SearchRequest
 from search.searching.searcher import SearchIndex
-from search.index.store import create_index, live_dir, open_index
 
 
 def article(id: str, body: str = "Nội dung bài viết.") -> Article:
@@ -62,8 +62,7 @@ def test_index_of_another_schema_version_is_refused_until_rebuilt(tmp_path: Path
 
 def test_a_build_over_two_processes_finds_and_ranks_like_one(tmp_path):
     words = ["bảo hiểm", "xã hội", "y tế", "lao động", "Hà Nội", "thuế", "giáo dục"]
-    items = [article(f"n{i}", " ".join(words[(i * k) % len(words)] for k in range(1, 2 + i % 5)))
-             for i in range(250)]
+    items = [article(f"n{i}", " ".join(words[(i * k) % len(words)] for k in range(1, 2 + i % 5))) for i in range(250)]
     build(tmp_path / "one", items)
     report = build(tmp_path / "two", items, procs=2)
     assert report.added == 250
@@ -73,13 +72,16 @@ def test_a_build_over_two_processes_finds_and_ranks_like_one(tmp_path):
         assert a.total == b.total > 0
         assert a.facets == b.facets
         if not q.startswith(("y", "b")):  # one clause, under 250 hits: every id on the first pages
-            hits = [{h.id for page in range(1, 6) for h in ix.search(SearchRequest(q=q, page=page, per_page=50)).hits}
-                    for ix in (one, two)]
+            hits = [
+                {h.id for page in range(1, 6) for h in ix.search(SearchRequest(q=q, page=page, per_page=50)).hits}
+                for ix in (one, two)
+            ]
             assert hits[0] == hits[1] and len(hits[0]) == a.total
 
 
 # ---------------------------------------------------------------------------------------------
 # Incremental runs over a corpus: removals, and what protects articles from removal
+
 
 def from_file(id: str, path: str, body: str = "Nội dung bài viết.") -> Article:
     return Article(id=id, title=f"Tiêu đề {id}", body=body, path=path)
@@ -101,8 +103,14 @@ def test_keep_missing_keeps_them(tmp_path: Path):
 
 def test_a_file_that_failed_keeps_its_articles(tmp_path: Path):
     build(tmp_path, [from_file("a", "x.jsonl"), from_file("b", "broken.jsonl"), from_file("c", "bad.txt")])
-    report = build(tmp_path, [from_file("a", "x.jsonl"), ParseError("broken.jsonl", 7, "invalid JSON"),
-                              ParseError("bad.txt", None, "not UTF-8 text")])
+    report = build(
+        tmp_path,
+        [
+            from_file("a", "x.jsonl"),
+            ParseError("broken.jsonl", 7, "invalid JSON"),
+            ParseError("bad.txt", None, "not UTF-8 text"),
+        ],
+    )
     assert report.removed == [] and len(report.kept) == 2 and len(report.failed) == 2
     assert set(stored_hashes(open_index(tmp_path))) == {"a", "b", "c"}
 
@@ -130,6 +138,7 @@ def test_report_as_json_names_every_failure(tmp_path: Path):
 
 # ---------------------------------------------------------------------------------------------
 # Generations: a fresh build or a rebuild is built beside the live index and switched to
+
 
 def test_rebuild_is_invisible_to_readers_until_it_switches(tmp_path: Path):
     build(tmp_path, [article("old1"), article("old2")])

@@ -7,17 +7,21 @@ import falcon
 import pytest
 from falcon import testing
 
-from search.web.app import create_app
-from search.settings import Settings
 from search.corpus.files import iter_corpus
 from search.index.indexer import build
 from search.index.store import write_lock
+from search.settings import Settings
+from search.web.app import create_app
 from tests.conftest import CORPUS
 
 TOKEN = "s3cret-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-ARTICLE = {"title": "Quảng Ninh chi trả lương hưu", "body": "Bảo hiểm xã hội tỉnh Quảng Ninh chi trả đúng hạn.",
-           "date": "2024-03-01", "source": "Báo Quảng Ninh"}
+ARTICLE = {
+    "title": "Quảng Ninh chi trả lương hưu",
+    "body": "Bảo hiểm xã hội tỉnh Quảng Ninh chi trả đúng hạn.",
+    "date": "2024-03-01",
+    "source": "Báo Quảng Ninh",
+}
 
 
 @pytest.fixture
@@ -31,8 +35,11 @@ def client_for(index_dir: Path, **settings) -> testing.TestClient:
 
 
 def put(client, article_id: str, body: object, headers=AUTH):
-    return client.simulate_put(f"/articles/{article_id}", body=json.dumps(body, ensure_ascii=False).encode(),
-                               headers={"Content-Type": "application/json", **headers})
+    return client.simulate_put(
+        f"/articles/{article_id}",
+        body=json.dumps(body, ensure_ascii=False).encode(),
+        headers={"Content-Type": "application/json", **headers},
+    )
 
 
 def test_writes_are_404_without_an_admin_token(index_dir: Path):
@@ -78,14 +85,17 @@ def test_an_article_sent_by_http_survives_a_corpus_run(index_dir: Path):
     assert report.removed == [] and client.simulate_get("/articles/from-newsroom").status == falcon.HTTP_200
 
 
-@pytest.mark.parametrize(("body", "expected"), [
-    (b"{not json", "Invalid JSON"),
-    (b"\xff\xfe{", "Invalid JSON"),
-    (json.dumps(["a list"]).encode(), "Expected a JSON object"),
-    (json.dumps({"title": "x"}).encode(), "Missing field 'body'"),
-    (json.dumps(dict(ARTICLE, date="hôm qua")).encode(), "Bad date"),
-    (json.dumps(dict(ARTICLE, id="other")).encode(), "differs"),
-])
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b"{not json", "Invalid JSON"),
+        (b"\xff\xfe{", "Invalid JSON"),
+        (json.dumps(["a list"]).encode(), "Expected a JSON object"),
+        (json.dumps({"title": "x"}).encode(), "Missing field 'body'"),
+        (json.dumps(dict(ARTICLE, date="hôm qua")).encode(), "Bad date"),
+        (json.dumps(dict(ARTICLE, id="other")).encode(), "differs"),
+    ],
+)
 def test_bad_articles_are_400_and_change_nothing(index_dir: Path, body: bytes, expected: str):
     client = client_for(index_dir)
     resp = client.simulate_put("/articles/x", body=body, headers=AUTH)
@@ -118,8 +128,9 @@ def test_put_creates_the_index_when_there_is_none(tmp_path: Path):
 
 
 def test_write_settings_come_from_the_environment():
-    settings = Settings.from_env({"VNSEARCH_ADMIN_TOKEN": "t", "VNSEARCH_WRITE_TIMEOUT": "0.5",
-                                  "VNSEARCH_MAX_ARTICLE_BYTES": "4096"})
+    settings = Settings.from_env(
+        {"VNSEARCH_ADMIN_TOKEN": "t", "VNSEARCH_WRITE_TIMEOUT": "0.5", "VNSEARCH_MAX_ARTICLE_BYTES": "4096"}
+    )
     assert (settings.admin_token, settings.write_timeout, settings.max_article_bytes) == ("t", 0.5, 4096)
     assert Settings.from_env({"VNSEARCH_ADMIN_TOKEN": ""}).admin_token is None
     with pytest.raises(ValueError, match="VNSEARCH_WRITE_TIMEOUT must be a number"):

@@ -27,13 +27,17 @@ from search.index.indexer import build
 from search.index.store import open_index
 
 GOOD_TEXT = "Bảo hiểm xã hội tỉnh Quảng Ngãi\n\nNgười lao động được hưởng chế độ bảo hiểm xã hội theo quy định.\n"
-fuzz = settings(max_examples=int(os.environ.get("VNSEARCH_FUZZ_EXAMPLES", "150")), deadline=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture])
+fuzz = settings(
+    max_examples=int(os.environ.get("VNSEARCH_FUZZ_EXAMPLES", "150")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 
 
 def good_line(n: int) -> str:
-    return json.dumps({"id": f"j{n}", "title": f"Tin số {n}", "body": f"Nội dung bài {n} về bảo hiểm y tế."},
-                      ensure_ascii=False)
+    return json.dumps(
+        {"id": f"j{n}", "title": f"Tin số {n}", "body": f"Nội dung bài {n} về bảo hiểm y tế."}, ensure_ascii=False
+    )
 
 
 @pytest.fixture
@@ -46,17 +50,23 @@ def hostile_corpus(tmp_path: Path) -> Path:
     (root / "sub").mkdir()
     (root / "sub" / "good2.txt").write_text(GOOD_TEXT.replace("Quảng Ngãi", "Nghệ An"), encoding="utf-8")
     (root / "random.txt").write_bytes(bytes(rng.randrange(256) for _ in range(4096)))
-    (root / "truncated.txt").write_bytes(GOOD_TEXT.encode("utf-8")[:-4] + "ả".encode("utf-8")[:1])
+    (root / "truncated.txt").write_bytes(GOOD_TEXT.encode("utf-8")[:-4] + "ả".encode()[:1])
     (root / "empty.txt").write_bytes(b"")
     (root / "blank.txt").write_bytes(b" \n\t\r\n")
     (root / "image.txt").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
     (root / "controls.txt").write_bytes(b"\x01\x02\x03\x1b[0m" * 200 + b"chu")
     (root / "utf16.txt").write_bytes(GOOD_TEXT.replace("Quảng Ngãi", "Hà Tĩnh").encode("utf-16"))  # readable
     (root / "huge.txt").write_bytes(b"x" * 5000)  # over the test's 4500-byte article limit
-    lines = [good_line(1), '{"id": "j2", "title": "hỏng', good_line(3),
-             '{"id": "deep", "title": "t", "body": "b", "x": ' + "[" * 2000 + "]" * 2000 + "}",
-             "[" * 100_000, '{"id": "\\ud800", "title": "t", "body": "b"}',
-             json.dumps({"id": "long", "title": "t", "body": "y" * 5000}), good_line(4)]
+    lines = [
+        good_line(1),
+        '{"id": "j2", "title": "hỏng',
+        good_line(3),
+        '{"id": "deep", "title": "t", "body": "b", "x": ' + "[" * 2000 + "]" * 2000 + "}",
+        "[" * 100_000,
+        '{"id": "\\ud800", "title": "t", "body": "b"}',
+        json.dumps({"id": "long", "title": "t", "body": "y" * 5000}),
+        good_line(4),
+    ]
     (root / "mixed.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     (root / "cut.jsonl.gz").write_bytes(gzip.compress(("\n".join(good_line(n) for n in range(5, 50))).encode())[:300])
     (root / "nested.jsonl").write_text("{" * 10 + "\n", encoding="utf-8")
@@ -68,8 +78,17 @@ def test_every_bad_file_is_one_error_and_the_rest_is_indexed(hostile_corpus: Pat
     items = list(iter_corpus([hostile_corpus], max_article_bytes=4500))
     report = build(tmp_path / "index", items)
     errors = {(e.path, e.line): e.reason for e in report.failed}
-    for name in ("random.txt", "truncated.txt", "empty.txt", "blank.txt", "image.txt", "controls.txt",
-                 "huge.txt", "nested.jsonl", "bad-\\xff-name.txt"):
+    for name in (
+        "random.txt",
+        "truncated.txt",
+        "empty.txt",
+        "blank.txt",
+        "image.txt",
+        "controls.txt",
+        "huge.txt",
+        "nested.jsonl",
+        "bad-\\xff-name.txt",
+    ):
         assert sum(path == name for path, _ in errors) == 1, (name, errors)
     assert "larger than 4500 bytes" in errors[("huge.txt", None)]
     assert "not UTF-8" in errors[("bad-\\xff-name.txt", None)]
@@ -96,11 +115,26 @@ def test_random_bytes_as_txt_give_one_article_or_one_error(tmp_path_factory, dat
 
 
 @fuzz
-@given(st.lists(st.one_of(st.binary(max_size=200), st.sampled_from([
-    b'{"id": "a", "title": "t", "body": "b"}', b'{"id": "a"', b"[" * 5000,
-    b'{"id": "\\udfff", "title": "t", "body": "b"}',
-    b'{"id": "b", "title": "t", "body": "b", "date": "2022-02-30"}', b"\xef\xbb\xbf{}", b"null", b"\x00"])),
-    max_size=20))
+@given(
+    st.lists(
+        st.one_of(
+            st.binary(max_size=200),
+            st.sampled_from(
+                [
+                    b'{"id": "a", "title": "t", "body": "b"}',
+                    b'{"id": "a"',
+                    b"[" * 5000,
+                    b'{"id": "\\udfff", "title": "t", "body": "b"}',
+                    b'{"id": "b", "title": "t", "body": "b", "date": "2022-02-30"}',
+                    b"\xef\xbb\xbf{}",
+                    b"null",
+                    b"\x00",
+                ]
+            ),
+        ),
+        max_size=20,
+    )
+)
 def test_random_jsonl_lines_never_stop_the_batch(tmp_path_factory, lines):
     root = tmp_path_factory.mktemp("jsonl")
     (root / "x.jsonl").write_bytes(b"\n".join(lines))
@@ -139,8 +173,13 @@ def test_200_mb_files_are_refused_without_reading_them_into_memory(tmp_path: Pat
         for _ in range(200):
             out.write(chunk)
         out.write(b"\n" + good_line(2).encode() + b"\n")
-    proc = subprocess.run([sys.executable, "-c", _MEASURE, str(root)], capture_output=True, text=True, timeout=120,
-                          cwd=Path(__file__).resolve().parent.parent)
+    proc = subprocess.run(
+        [sys.executable, "-c", _MEASURE, str(root)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
     assert proc.returncode == 0, proc.stderr
     grown_mb, items = proc.stdout.split(" ", 1)
     assert int(grown_mb) < 40, grown_mb

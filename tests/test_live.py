@@ -23,8 +23,9 @@ TOKEN = "live-test-token"
 
 def _send(method: str, url: str, body: dict | None = None) -> int:
     data = json.dumps(body, ensure_ascii=False).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method,
-                                 headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"})
+    req = urllib.request.Request(
+        url, data=data, method=method, headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(req, timeout=30) as resp:
             return resp.status
@@ -36,8 +37,9 @@ def _send(method: str, url: str, body: dict | None = None) -> int:
 def live(tmp_path_factory: pytest.TempPathFactory):
     index_dir = tmp_path_factory.mktemp("live") / "index"
     build(index_dir, iter_corpus([CORPUS]))
-    with gunicorn(tmp_path_factory.mktemp("home"), VNSEARCH_INDEX_DIR=str(index_dir),
-                  VNSEARCH_ADMIN_TOKEN=TOKEN) as base:
+    with gunicorn(
+        tmp_path_factory.mktemp("home"), VNSEARCH_INDEX_DIR=str(index_dir), VNSEARCH_ADMIN_TOKEN=TOKEN
+    ) as base:
         for _ in range(20):  # both workers open the index before the tests change it
             _get(base + "/healthz")
         yield base, index_dir
@@ -69,6 +71,7 @@ def _seen_everywhere_within(base: str, check, seconds: float = 2.0) -> float:
 def _has(article_id: str, present: bool = True):
     def check(base: str) -> bool:
         return (_get(f"{base}/articles/{urllib.parse.quote(article_id)}")[0] == 200) == present
+
     return check
 
 
@@ -79,8 +82,11 @@ def _total(q: str, expected: int):
 def test_a_cli_commit_is_seen_by_every_worker_within_two_seconds(live):
     base, index_dir = live
     assert _has("cli-1", present=False)(base)
-    build(index_dir, [Article(id="cli-1", title="Hà Giang tuyển sinh", body="Tỉnh Hà Giang tuyển sinh đầu cấp.")],
-          keep_missing=True)
+    build(
+        index_dir,
+        [Article(id="cli-1", title="Hà Giang tuyển sinh", body="Tỉnh Hà Giang tuyển sinh đầu cấp.")],
+        keep_missing=True,
+    )
     _seen_everywhere_within(base, _has("cli-1"))
 
 
@@ -99,8 +105,11 @@ def test_concurrent_puts_through_both_workers_are_serialized(live):
     statuses: dict[int, int] = {}
 
     def put(n: int) -> None:
-        statuses[n] = _send("PUT", f"{base}/articles/conc-{n}",
-                            {"title": f"Kon Tum sâm Ngọc Linh {n}", "body": "Sâm Ngọc Linh ở Kon Tum."})
+        statuses[n] = _send(
+            "PUT",
+            f"{base}/articles/conc-{n}",
+            {"title": f"Kon Tum sâm Ngọc Linh {n}", "body": "Sâm Ngọc Linh ở Kon Tum."},
+        )
 
     threads = [threading.Thread(target=put, args=(n,)) for n in range(8)]
     for t in threads:
@@ -130,8 +139,9 @@ def test_readers_during_a_rebuild_see_the_old_state_then_the_new(live):
 
     reader = threading.Thread(target=read)
     reader.start()
-    extra = [Article(id=f"rb-{n}", title=f"Bảo hiểm y tế học sinh {n}", body="Bảo hiểm y tế bắt buộc.")
-             for n in range(30)]
+    extra = [
+        Article(id=f"rb-{n}", title=f"Bảo hiểm y tế học sinh {n}", body="Bảo hiểm y tế bắt buộc.") for n in range(30)
+    ]
     items = list(iter_corpus([CORPUS])) + extra
     report = build(index_dir, items, rebuild=True, on_item=lambda item: time.sleep(0.02))
     assert report.rebuilt

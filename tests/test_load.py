@@ -11,11 +11,26 @@ from tests.conftest import ROOT
 
 def test_short_load_run_loses_nothing():
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "load_test.py"), "--short", "--duration", "8", "--base", "50",
-         "--added", "100", "--concurrency", "8"],
-        cwd=ROOT, capture_output=True, text=True, timeout=240)
+        [
+            sys.executable,
+            str(ROOT / "bench" / "load_test.py"),
+            "--short",
+            "--duration",
+            "8",
+            "--base",
+            "50",
+            "--added",
+            "100",
+            "--concurrency",
+            "8",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    figures = json.loads(proc.stdout[proc.stdout.rindex("\n{\n"):proc.stdout.rindex("}") + 1])
+    figures = json.loads(proc.stdout[proc.stdout.rindex("\n{\n") : proc.stdout.rindex("}") + 1])
     assert figures["added_missing"] == figures["original_missing"] == 0
     assert figures["articles_counted"] == figures["articles_expected"] == 5 + 50 + 100
     assert not any(int(status) >= 500 for status in figures["by_status"])

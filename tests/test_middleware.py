@@ -6,8 +6,8 @@ import falcon
 import pytest
 from falcon import testing
 
-from search.web.app import create_app
 from search.settings import Settings
+from search.web.app import create_app
 from search.web.middleware import MAX_PATH_BYTES
 
 
@@ -16,23 +16,26 @@ def client(seed_index_dir: Path) -> testing.TestClient:
     return testing.TestClient(create_app(Settings(index_dir=seed_index_dir, max_body_bytes=1000)))
 
 
-@pytest.mark.parametrize("query_string, says", [
-    ("q=%FF", "not UTF-8"),
-    ("q=%C3", "not UTF-8"),  # truncated sequence
-    ("q=%ED%A0%80", "not UTF-8"),  # an encoded surrogate
-    ("q=\xff", "not UTF-8"),  # a raw byte, not percent-encoded
-    ("q=88,7%", "%25"),
-    ("q=%zzbhxh", "%25"),
-    ("q=bhxh&page=%2", "%25"),
-    ("q=a%00b", "control characters"),
-    ("q=bhxh%1B[31m", "control characters"),
-    ("q=bhxh&source=VTC%7F", "control characters"),
-    ("q=bhxh%C2%85", "control characters"),  # C1 next line
-    ("q=bhxh&q=bhyt", "only once"),
-    ("q=bhxh&q=", "only once"),  # a blank repeat is still a repeat
-    ("q=bhxh&page=1&page=2", "only once"),
-    ("q=bhxh&" + "x=1&" * 2000, "at most"),
-])
+@pytest.mark.parametrize(
+    "query_string, says",
+    [
+        ("q=%FF", "not UTF-8"),
+        ("q=%C3", "not UTF-8"),  # truncated sequence
+        ("q=%ED%A0%80", "not UTF-8"),  # an encoded surrogate
+        ("q=\xff", "not UTF-8"),  # a raw byte, not percent-encoded
+        ("q=88,7%", "%25"),
+        ("q=%zzbhxh", "%25"),
+        ("q=bhxh&page=%2", "%25"),
+        ("q=a%00b", "control characters"),
+        ("q=bhxh%1B[31m", "control characters"),
+        ("q=bhxh&source=VTC%7F", "control characters"),
+        ("q=bhxh%C2%85", "control characters"),  # C1 next line
+        ("q=bhxh&q=bhyt", "only once"),
+        ("q=bhxh&q=", "only once"),  # a blank repeat is still a repeat
+        ("q=bhxh&page=1&page=2", "only once"),
+        ("q=bhxh&" + "x=1&" * 2000, "at most"),
+    ],
+)
 def test_malformed_query_strings_are_400_saying_why(client, query_string, says):
     resp = client.simulate_get("/search", query_string=query_string)
     assert resp.status_code in (400, 414)
@@ -53,7 +56,7 @@ def test_body_over_the_limit_is_413_before_it_is_read(client):
     resp = client.simulate_post("/search", body=b"x" * 1001)
     assert resp.status == falcon.HTTP_413
     assert "1000 bytes" in resp.json["description"]
-    resp = client.simulate_get("/search", params={"q": "bhxh"}, headers={"Content-Length": str(10 ** 12)})
+    resp = client.simulate_get("/search", params={"q": "bhxh"}, headers={"Content-Length": str(10**12)})
     assert resp.status == falcon.HTTP_413  # the declared length is enough: no body was sent
 
 
@@ -77,7 +80,6 @@ def test_unknown_paths_are_404_json_whatever_the_client_accepts(client, accept):
     assert resp.status == falcon.HTTP_404
     assert resp.headers["content-type"].startswith("application/json")
     assert resp.json["title"]
-
 
 
 def test_refused_requests_carry_the_security_headers(client):

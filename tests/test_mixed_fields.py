@@ -36,29 +36,49 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from search.index import indexer
-from search.web.app import create_app
-from search.query.acronyms import load_synonyms
-from search.corpus.article import Article
 from search.cli import main as cli
-from search.settings import Settings
 from search.corpus import dates
+from search.corpus.article import Article
+from search.index import indexer
+from search.query.acronyms import load_synonyms
 from search.searching.results import SearchRequest
 from search.searching.searcher import SearchIndex
+from search.settings import Settings
+from search.web.app import create_app
 
 EXAMPLES = int(os.environ.get("VNSEARCH_PROPERTY_EXAMPLES", "30"))
 STEPS = int(os.environ.get("VNSEARCH_PROPERTY_STEPS", "6"))
 TOKEN = "property-test-token"
 IDS = [f"a{n}" for n in range(8)]
 OUTLETS = ["Báo A", "Tuổi Trẻ", "VTC News"]
-WORDS = ["bảo hiểm", "xã hội", "y tế", "giáo dục", "Hà Nội", "kinh tế", "người dân", "chính sách",
-         "Quảng Ngãi", "hưu trí", "BHXH", "năm", "nam"]
+WORDS = [
+    "bảo hiểm",
+    "xã hội",
+    "y tế",
+    "giáo dục",
+    "Hà Nội",
+    "kinh tế",
+    "người dân",
+    "chính sách",
+    "Quảng Ngãi",
+    "hưu trí",
+    "BHXH",
+    "năm",
+    "nam",
+]
 DATES = ["2019", "2019-05", "2019-05-17", "2020-01-02", "2021-12-31", "2022-06"]
 #: Every title starts with "Tin": the query "tin" matches every article, so its counts can be
 #: checked against the articles themselves after each step.
-QUERIES = ["tin", "bảo hiểm", "bao hiem xa hoi", "\"y tế\"", "kinh te -giáo", "BHXH", "năm"]
-FILTERS = [{}, {"sort": "date"}, {"source": "Tuổi Trẻ"}, {"source": "Báo A", "sort": "date"},
-           {"from": "2019-05"}, {"from": "2019", "to": "2020-06", "sort": "date"}, {"to": "2019-12"}]
+QUERIES = ["tin", "bảo hiểm", "bao hiem xa hoi", '"y tế"', "kinh te -giáo", "BHXH", "năm"]
+FILTERS = [
+    {},
+    {"sort": "date"},
+    {"source": "Tuổi Trẻ"},
+    {"source": "Báo A", "sort": "date"},
+    {"from": "2019-05"},
+    {"from": "2019", "to": "2020-06", "sort": "date"},
+    {"to": "2019-12"},
+]
 
 
 @dataclass(frozen=True)
@@ -79,10 +99,16 @@ def _text(words: list[str], nfd: bool) -> str:
 def articles(draw: st.DrawFn, article_id: str | None = None) -> Article:
     nfd = draw(st.booleans())
     length = draw(st.sampled_from(["empty", "short", "short", "long"]))
-    body_words = {"empty": [], "short": draw(st.lists(st.sampled_from(WORDS), min_size=1, max_size=12)),
-                  "long": draw(st.lists(st.sampled_from(WORDS), min_size=3, max_size=6)) * 400}[length]
-    body = draw(st.sampled_from(["Bài gốc về bảo hiểm xã hội và y tế."]) if draw(st.integers(0, 4)) == 0
-                else st.just(_text(body_words, nfd)))
+    body_words = {
+        "empty": [],
+        "short": draw(st.lists(st.sampled_from(WORDS), min_size=1, max_size=12)),
+        "long": draw(st.lists(st.sampled_from(WORDS), min_size=3, max_size=6)) * 400,
+    }[length]
+    body = draw(
+        st.sampled_from(["Bài gốc về bảo hiểm xã hội và y tế."])
+        if draw(st.integers(0, 4)) == 0
+        else st.just(_text(body_words, nfd))
+    )
     return Article(
         id=article_id or draw(st.sampled_from(IDS)),
         title=_text(["Tin"] + draw(st.lists(st.sampled_from(WORDS), min_size=0, max_size=4)), nfd),
@@ -94,14 +120,25 @@ def articles(draw: st.DrawFn, article_id: str | None = None) -> Article:
 
 
 def _record(article: Article) -> dict[str, str]:
-    return {k: v for k, v in (("id", article.id), ("title", article.title), ("body", article.body),
-                              ("date", article.date), ("source", article.source), ("author", article.author)) if v is not None}
+    return {
+        k: v
+        for k, v in (
+            ("id", article.id),
+            ("title", article.title),
+            ("body", article.body),
+            ("date", article.date),
+            ("source", article.source),
+            ("author", article.author),
+        )
+        if v is not None
+    }
 
 
 def _normalised(article: Article) -> Article:
     """The article as the corpus reader gives it back (NFC text)."""
-    return replace(article, title=unicodedata.normalize("NFC", article.title),
-                   body=unicodedata.normalize("NFC", article.body))
+    return replace(
+        article, title=unicodedata.normalize("NFC", article.title), body=unicodedata.normalize("NFC", article.body)
+    )
 
 
 def _params(q: str, extra: dict[str, str], page: int = 1, per_page: int = 50) -> dict[str, str]:
@@ -129,8 +166,12 @@ def _answer(client: falcon.testing.TestClient, q: str, extra: dict[str, str]) ->
     if extra.get("sort") == "date" and len(q.split()) == 1:  # longer queries: all-words matches first
         dates = [h["date"] or "" for h in hits]
         assert dates == sorted(dates, reverse=True), (q, extra, dates)
-    return {"total": body["total"], "facets": body["facets"], "ids": sorted(ids),
-            "dates": [h["date"] for h in hits] if extra.get("sort") == "date" else None}
+    return {
+        "total": body["total"],
+        "facets": body["facets"],
+        "ids": sorted(ids),
+        "dates": [h["date"] for h in hits] if extra.get("sort") == "date" else None,
+    }
 
 
 def _in_range(date: str | None, extra: dict[str, str]) -> bool:
@@ -141,8 +182,9 @@ def _in_range(date: str | None, extra: dict[str, str]) -> bool:
     if date is None:
         return False
     day = dates.first_day(date)
-    return ((("from" not in extra) or day >= dates.bound(extra["from"]))
-            and (("to" not in extra) or day <= dates.bound(extra["to"], end=True)))
+    return (("from" not in extra) or day >= dates.bound(extra["from"])) and (
+        ("to" not in extra) or day <= dates.bound(extra["to"], end=True)
+    )
 
 
 class GrownIndex(RuleBasedStateMachine):
@@ -155,13 +197,18 @@ class GrownIndex(RuleBasedStateMachine):
         self.held: dict[str, Stored] = {}
         self.batches = 0
         self.last_batch: Path | None = None
-        self.client = falcon.testing.TestClient(create_app(Settings(index_dir=self.index_dir, admin_token=TOKEN,
-                                                                    result_cache_entries=0)))
+        self.client = falcon.testing.TestClient(
+            create_app(Settings(index_dir=self.index_dir, admin_token=TOKEN, result_cache_entries=0))
+        )
         self.headers = {"Authorization": f"Bearer {TOKEN}"}
 
     def _cli(self, *args: str, procs: int = 1) -> dict:
-        result = CliRunner().invoke(cli, ["index", *args, "--index-dir", str(self.index_dir), "--json"],
-                                    env={"VNSEARCH_INDEX_PROCS": str(procs)}, catch_exceptions=False)
+        result = CliRunner().invoke(
+            cli,
+            ["index", *args, "--index-dir", str(self.index_dir), "--json"],
+            env={"VNSEARCH_INDEX_PROCS": str(procs)},
+            catch_exceptions=False,
+        )
         assert result.exit_code == 0, result.output
         return json.loads(result.stdout)
 
@@ -169,8 +216,9 @@ class GrownIndex(RuleBasedStateMachine):
         self.batches += 1
         folder = self.root / f"corpus-{self.batches}"
         folder.mkdir()
-        (folder / "batch.jsonl").write_text("".join(json.dumps(_record(a), ensure_ascii=False) + "\n" for a in batch),
-                                            encoding="utf-8")
+        (folder / "batch.jsonl").write_text(
+            "".join(json.dumps(_record(a), ensure_ascii=False) + "\n" for a in batch), encoding="utf-8"
+        )
         return folder
 
     def _apply_batch(self, batch: list[Article], keep_missing: bool, rebuild: bool = False) -> dict[str, int]:
@@ -191,8 +239,13 @@ class GrownIndex(RuleBasedStateMachine):
             old = held.get(article_id)
             if old is None or old.article.content_hash != article.content_hash:
                 held[article_id] = Stored(article, "batch.jsonl")
-            counts["added" if old is None else "updated" if old.article.content_hash != article.content_hash
-                   else "unchanged"] += 1
+            counts[
+                "added"
+                if old is None
+                else "updated"
+                if old.article.content_hash != article.content_hash
+                else "unchanged"
+            ] += 1
         counts["skipped"] = len(batch) - len(seen)
         self.held = held
         return {name: counts[name] for name in ("added", "updated", "unchanged", "removed", "skipped")}
@@ -209,8 +262,11 @@ class GrownIndex(RuleBasedStateMachine):
         expected = self._apply_batch(batch, keep_missing="--keep-missing" in flags, rebuild=fresh)
         assert {name: report[name] for name in expected} == expected, (flags, report)
 
-    @initialize(batch=st.lists(articles(), min_size=1, max_size=10), procs=st.sampled_from([1, 2]),
-                build_batch=st.sampled_from([1, 2, 3, 100]))
+    @initialize(
+        batch=st.lists(articles(), min_size=1, max_size=10),
+        procs=st.sampled_from([1, 2]),
+        build_batch=st.sampled_from([1, 2, 3, 100]),
+    )
     def first_build(self, batch: list[Article], procs: int, build_batch: int) -> None:
         indexer.BUILD_BATCH = build_batch
         self.last_batch = self._write_batch(batch)
@@ -228,8 +284,11 @@ class GrownIndex(RuleBasedStateMachine):
         replaced through the API since is written back."""
         self._run_folder(self.batch, *(["--keep-missing"] if keep_missing else []))
 
-    @rule(batch=st.lists(articles(), min_size=1, max_size=10), procs=st.sampled_from([1, 2]),
-          build_batch=st.sampled_from([1, 2, 3, 100]))
+    @rule(
+        batch=st.lists(articles(), min_size=1, max_size=10),
+        procs=st.sampled_from([1, 2]),
+        build_batch=st.sampled_from([1, 2, 3, 100]),
+    )
     def rebuild(self, batch: list[Article], procs: int, build_batch: int) -> None:
         indexer.BUILD_BATCH = build_batch
         self._run(batch, "--rebuild", procs=procs)
@@ -243,8 +302,9 @@ class GrownIndex(RuleBasedStateMachine):
         old = self.held.get(article.id)
         if old is None or old.article.content_hash != stored.content_hash:
             self.held[article.id] = Stored(stored, None)
-        assert response.json["result"] == ("added" if old is None else "unchanged" if
-                                           old.article.content_hash == stored.content_hash else "updated")
+        assert response.json["result"] == (
+            "added" if old is None else "unchanged" if old.article.content_hash == stored.content_hash else "updated"
+        )
 
     @rule(article_id=st.sampled_from(IDS))
     def delete(self, article_id: str) -> None:
@@ -258,8 +318,11 @@ class GrownIndex(RuleBasedStateMachine):
             return
         for extra in FILTERS:
             found = _answer(self.client, "tin", extra)
-            expected = [s.article for s in self.held.values()
-                        if _in_range(s.article.date, extra) and extra.get("source", s.article.source) == s.article.source]
+            expected = [
+                s.article
+                for s in self.held.values()
+                if _in_range(s.article.date, extra) and extra.get("source", s.article.source) == s.article.source
+            ]
             assert found["ids"] == sorted(a.id for a in expected), extra
             assert found["facets"]["source"] == dict(Counter(a.source for a in expected if a.source)), extra
             assert found["facets"]["year"] == dict(Counter(a.date[:4] for a in expected if a.date)), extra
@@ -287,8 +350,12 @@ class GrownIndex(RuleBasedStateMachine):
                 assert grown == expected, (q, extra)
 
 
-GrownIndex.TestCase.settings = settings(max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=None,
-                                        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+GrownIndex.TestCase.settings = settings(
+    max_examples=EXAMPLES,
+    stateful_step_count=STEPS,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 TestGrownIndex = GrownIndex.TestCase
 
 
@@ -313,13 +380,20 @@ def test_a_second_batch_without_the_field(tmp_path: Path, procs: int, field: str
             result = runner.invoke(cli, args + (["--keep-missing"] if n else []), catch_exceptions=False)
             assert result.exit_code == 0, result.output
         for sort in ("relevance", "date"):
-            result = runner.invoke(cli, ["search", "bảo hiểm", "--index-dir", str(index_dir), "--sort", sort, "--json"],
-                                   catch_exceptions=False)
+            result = runner.invoke(
+                cli,
+                ["search", "bảo hiểm", "--index-dir", str(index_dir), "--sort", sort, "--json"],
+                catch_exceptions=False,
+            )
             assert result.exit_code == 0, result.output
             assert json.loads(result.stdout)["total"] == 2
         client = falcon.testing.TestClient(create_app(Settings(index_dir=index_dir)))
-        for params in ({"q": "bảo hiểm"}, {"q": "bảo hiểm", "sort": "date"}, {"q": "bao hiem", "source": "Báo A"},
-                       {"q": "bảo hiểm", "from": "2022"}):
+        for params in (
+            {"q": "bảo hiểm"},
+            {"q": "bảo hiểm", "sort": "date"},
+            {"q": "bao hiem", "source": "Báo A"},
+            {"q": "bảo hiểm", "from": "2022"},
+        ):
             response = client.simulate_get("/search", params=params)
             assert response.status_code == 200, (params, response.text)
         body = client.simulate_get("/search", params={"q": "bảo hiểm"}).json
@@ -333,8 +407,11 @@ def test_a_put_without_an_outlet(tmp_path: Path) -> None:
     index_dir = tmp_path / "ix"
     indexer.build(index_dir, [Article(id="a1", title="Bảo hiểm xã hội", body="Tin.", source="Báo A", date="2020")])
     client = falcon.testing.TestClient(create_app(Settings(index_dir=index_dir, admin_token=TOKEN)))
-    put = client.simulate_put("/articles/b1", json={"id": "b1", "title": "Bảo hiểm y tế", "body": "Tin."},
-                              headers={"Authorization": f"Bearer {TOKEN}"})
+    put = client.simulate_put(
+        "/articles/b1",
+        json={"id": "b1", "title": "Bảo hiểm y tế", "body": "Tin."},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    )
     assert put.status_code == 201
     for sort in ("relevance", "date"):
         response = client.simulate_get("/search", params={"q": "bảo hiểm", "sort": sort})
@@ -345,9 +422,16 @@ def test_a_put_without_an_outlet(tmp_path: Path) -> None:
 def test_a_fresh_two_process_build_with_outletless_batches(tmp_path: Path) -> None:
     """141 articles, 26 with an outlet and a date, all in the last batch: the first build
     process writes a segment that has neither column."""
-    items = [Article(id=f"n{n:03d}", title=f"Tin bảo hiểm số {n}", body="Bảo hiểm xã hội.",
-                     source="Báo A" if n >= 115 else None, date="2021-03-04" if n >= 115 else None)
-             for n in range(141)]
+    items = [
+        Article(
+            id=f"n{n:03d}",
+            title=f"Tin bảo hiểm số {n}",
+            body="Bảo hiểm xã hội.",
+            source="Báo A" if n >= 115 else None,
+            date="2021-03-04" if n >= 115 else None,
+        )
+        for n in range(141)
+    ]
     index_dir = tmp_path / "ix"
     report = indexer.build(index_dir, items, procs=2)
     assert report.added == 141
@@ -370,8 +454,11 @@ def test_whoosh_fallback_agrees_on_mixed_segments(tmp_path: Path, monkeypatch: p
     indexer.build(index_dir, [Article(id="b1", title="Bảo hiểm y tế", body="Tin.")], keep_missing=True)
     indexer.build(index_dir, [Article(id="c1", title="Bảo hiểm", body="Tin.", date="2019-02")], keep_missing=True)
     index = SearchIndex(index_dir, load_synonyms())
-    requests = [SearchRequest("bảo hiểm", sort=sort, source=source) for sort in ("relevance", "date")
-                for source in (None, "Báo A")]
+    requests = [
+        SearchRequest("bảo hiểm", sort=sort, source=source)
+        for sort in ("relevance", "date")
+        for source in (None, "Báo A")
+    ]
     evaluated = [index.search(r) for r in requests]
     monkeypatch.setattr(SearchIndex, "_evaluator", lambda self, searcher: None)
     for request, expected in zip(requests, evaluated):

@@ -12,10 +12,10 @@ from whoosh.index import create_in
 from whoosh.writing import PostingPool, SegmentWriter
 
 from search.corpus.article import Article
-from search.index.engine.codec import Codec
 from search.corpus.files import iter_corpus
-from search.index.indexer import build
+from search.index.engine.codec import Codec
 from search.index.engine.writers import PoolMpWriter, PoolWriter
+from search.index.indexer import build
 from search.index.pool import MemoryPool
 from search.index.schema import build_schema, to_document
 from search.index.store import open_index
@@ -29,10 +29,12 @@ COUNT = 120
 AWKWARD = Article(
     id="awkward/1",
     title="Hoà bình — HOÀ BÌNH — hòa bình: 96/NQ-BCS, 05/2019/NQ-HĐTP",
-    body=("Thuý Kiều, thúy kiều; ĐẢNG ủy... BHXH & LĐTB&XH 252.199 đồng (88,7%) !!! a\n\n"
-          "Tiếng Việt " * 3 + "naïve café 東京 ｆｕｌｌｗｉｄｔｈ x² ½ — đ Đ đđ\n\n" + "bảo hiểm xã hội " * 40),
+    body=(
+        "Thuý Kiều, thúy kiều; ĐẢNG ủy... BHXH & LĐTB&XH 252.199 đồng (88,7%) !!! a\n\n"
+        "Tiếng Việt " * 3 + "naïve café 東京 ｆｕｌｌｗｉｄｔｈ x² ½ — đ Đ đđ\n\n" + "bảo hiểm xã hội " * 40
+    ),
     date="2019-05",
-    source="Báo \"Thử\"",
+    source='Báo "Thử"',
 )
 
 
@@ -44,9 +46,15 @@ def _many(count: int) -> list[Article]:
     """`count` distinct articles made from the seed corpus: each a seed article with a sentence
     of its own, so terms are shared across many documents and some are new in each."""
     seeds = _articles()
-    return [replace(seeds[n % len(seeds)], id=f"many/{n}", path=None,
-                    body=f"{seeds[n % len(seeds)].body}\n\nBài số {n}, mã {n * 7919 % 1000}/QĐ-UBND.")
-            for n in range(count)]
+    return [
+        replace(
+            seeds[n % len(seeds)],
+            id=f"many/{n}",
+            path=None,
+            body=f"{seeds[n % len(seeds)].body}\n\nBài số {n}, mã {n * 7919 % 1000}/QĐ-UBND.",
+        )
+        for n in range(count)
+    ]
 
 
 def _segment_files(index_dir: Path, writer_class: type, **kwargs: object) -> dict[str, bytes]:

@@ -2,7 +2,7 @@ import pytest
 from whoosh.query import And, AndNot, Or, Phrase, Term
 
 from search.query.acronyms import load_synonyms
-from search.query.parse import EXACT_BOOST, Item, OR, QueryBuilder, QueryError, lex
+from search.query.parse import EXACT_BOOST, OR, Item, QueryBuilder, QueryError, lex
 
 
 @pytest.fixture(scope="module")
@@ -12,8 +12,14 @@ def builder() -> QueryBuilder:
 
 def test_lex_words_phrases_exclusions_and_or():
     assert lex('bảo hiểm "y tế" -Nghệ -"Hà Tĩnh" BHXH OR BHYT') == [
-        Item("bảo"), Item("hiểm"), Item("y tế", phrase=True), Item("Nghệ", negated=True),
-        Item("Hà Tĩnh", phrase=True, negated=True), Item("BHXH"), OR, Item("BHYT"),
+        Item("bảo"),
+        Item("hiểm"),
+        Item("y tế", phrase=True),
+        Item("Nghệ", negated=True),
+        Item("Hà Tĩnh", phrase=True, negated=True),
+        Item("BHXH"),
+        OR,
+        Item("BHYT"),
     ]
 
 
@@ -100,11 +106,14 @@ def test_wildcards_are_separators_not_expansions(builder):
     assert parsed.clauses == [Term("folded", "bao")]
 
 
-@pytest.mark.parametrize("text, words", [
-    ("OR bhxh", {"bhxh"}),
-    ("-bhyt OR bhxh", {"bhxh"}),
-    ("bhxh OR OR y", {"bhxh", "y"}),
-])
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("OR bhxh", {"bhxh"}),
+        ("-bhyt OR bhxh", {"bhxh"}),
+        ("bhxh OR OR y", {"bhxh", "y"}),
+    ],
+)
 def test_an_or_without_a_searchable_item_before_it_is_ignored(builder, text, words):
     parsed = builder.parse(text)
     assert {term for field, term in parsed.any_word().iter_all_terms() if field == "folded"} >= words

@@ -7,8 +7,10 @@ from search.corpus.errors import ParseError
 from search.corpus.files import iter_corpus
 from tests.test_encodings import windows_1258
 
-LEAD = ("(Baoquangngai.vn) - Năm 2022, Bảo hiểm xã hội tỉnh Quảng Ngãi đã phối hợp với các ngành, địa phương "
-        "đẩy mạnh tuyên truyền, vận động người dân tham gia bảo hiểm xã hội tự nguyện.")
+LEAD = (
+    "(Baoquangngai.vn) - Năm 2022, Bảo hiểm xã hội tỉnh Quảng Ngãi đã phối hợp với các ngành, địa phương "
+    "đẩy mạnh tuyên truyền, vận động người dân tham gia bảo hiểm xã hội tự nguyện."
+)
 PARAGRAPHS = [
     LEAD,
     "Theo Giám đốc BHXH tỉnh, đến cuối tháng 11/2022, toàn tỉnh có hơn 21.000 người tham gia BHXH tự nguyện, "
@@ -47,7 +49,9 @@ META = """
 <meta property="og:site_name" content="Báo Quảng Ngãi">
 <meta name="author" content="Thanh Nhị">
 <meta property="article:published_time" content="2022-12-29T16:41:00+07:00">
-<link rel="canonical" href="{url}">""".format(title=TITLE, url="https://baoquangngai.vn/xa-hoi/202212/bhxh-tu-nguyen.htm")
+<link rel="canonical" href="{url}">""".format(
+    title=TITLE, url="https://baoquangngai.vn/xa-hoi/202212/bhxh-tu-nguyen.htm"
+)
 BYLINE = '<div class="meta"><span class="author">Thanh Nhị</span> <time datetime="2022-12-29">29/12/2022</time></div>'
 
 
@@ -87,7 +91,8 @@ def test_gzipped_and_legacy_charset_pages(tmp_path: Path):
 
 def test_a_page_without_an_article_is_a_parse_error(tmp_path: Path):
     (tmp_path / "menu.html").write_text(
-        '<html><body><nav><a href="/">Trang chủ</a> <a href="/x">Xã hội</a></nav></body></html>', encoding="utf-8")
+        '<html><body><nav><a href="/">Trang chủ</a> <a href="/x">Xã hội</a></nav></body></html>', encoding="utf-8"
+    )
     (tmp_path / "broken.html.gz").write_bytes(b"\x1f\x8b not really gzip")
     broken, menu = iter_corpus([tmp_path])
     assert isinstance(menu, ParseError) and "no article text" in menu.reason

@@ -5,13 +5,18 @@ import unicodedata
 import pytest
 from whoosh.query import Term
 
-from search.query.parse import QueryError, TIER_MAX_CLAUSES
 from search.corpus.dates import bound as date_bound
+from search.query.parse import TIER_MAX_CLAUSES, QueryError
 from search.searching.results import SearchRequest
 from tests.conftest import ids
 
-ALL_SEEDS = {"000_c966bd256c6a0fd6", "001_00436422ff627eb7", "002_627964d7656b8044",
-             "003_50a1d9bb06e22414", "004_7bdadf58e2716509"}
+ALL_SEEDS = {
+    "000_c966bd256c6a0fd6",
+    "001_00436422ff627eb7",
+    "002_627964d7656b8044",
+    "003_50a1d9bb06e22414",
+    "004_7bdadf58e2716509",
+}
 
 
 def search(index, q, **kw):
@@ -27,15 +32,18 @@ def test_acronym_finds_article_that_only_writes_the_full_form(seed_index):
     assert "004_7bdadf58e2716509" in ids(search(seed_index, "BHXH"))
 
 
-@pytest.mark.parametrize("q, expected", [
-    ("96/NQ-BCS", "003_50a1d9bb06e22414"),
-    ("NQ-BCS", "003_50a1d9bb06e22414"),
-    ("05/2019/NQ-HĐTP", "003_50a1d9bb06e22414"),
-    ("05/2019/nq-hdtp", "003_50a1d9bb06e22414"),
-    ("81-KH/TU", "002_627964d7656b8044"),
-    ("139.986", "004_7bdadf58e2716509"),
-    ("19,55%", "004_7bdadf58e2716509"),
-])
+@pytest.mark.parametrize(
+    "q, expected",
+    [
+        ("96/NQ-BCS", "003_50a1d9bb06e22414"),
+        ("NQ-BCS", "003_50a1d9bb06e22414"),
+        ("05/2019/NQ-HĐTP", "003_50a1d9bb06e22414"),
+        ("05/2019/nq-hdtp", "003_50a1d9bb06e22414"),
+        ("81-KH/TU", "002_627964d7656b8044"),
+        ("139.986", "004_7bdadf58e2716509"),
+        ("19,55%", "004_7bdadf58e2716509"),
+    ],
+)
 def test_document_numbers_and_numbers_as_written(seed_index, q, expected):
     assert ids(search(seed_index, q)) == [expected]
 
@@ -115,6 +123,7 @@ def test_bad_query_raises(seed_index):
 
 # Small made-up indexes for ranking rules.
 
+
 def test_exact_diacritics_rank_above_fold_only_matches(make_index):
     index = make_index(
         {"id": "nam", "title": "Miền nam", "body": "Thời tiết miền nam hôm nay."},
@@ -184,8 +193,9 @@ def test_top_hits_are_the_best_of_all_hits(make_index):
     # Whoosh replaces matchers mid-search to skip what cannot reach the top; with AndMaybe
     # that dropped the best hits of long queries. The ranked query must not depend on it.
     words = "người lao động được hưởng chế độ bảo hiểm thất nghiệp khi nghỉ việc".split()
-    articles = [{"id": f"n{i}", "title": f"tin {i}", "body": " ".join(words[i % 5:i % 5 + 3] * (i + 1))}
-                for i in range(40)]
+    articles = [
+        {"id": f"n{i}", "title": f"tin {i}", "body": " ".join(words[i % 5 : i % 5 + 3] * (i + 1))} for i in range(40)
+    ]
     articles.append({"id": "best", "title": "Bảo hiểm thất nghiệp", "body": " ".join(words)})
     index = make_index(*articles)
     query = "người lao động được hưởng bảo hiểm thất nghiệp khi nào"
@@ -198,8 +208,10 @@ def test_top_hits_are_the_best_of_all_hits(make_index):
 
 
 def test_common_words_count_through_their_pairs(make_index):
-    index = make_index(*({"id": f"a{i}", "title": "tin", "body": f"có việc số {i}"} for i in range(5)),
-                       {"id": "b", "title": "sức khỏe", "body": "khi có thai cần khám"})
+    index = make_index(
+        *({"id": f"a{i}", "title": "tin", "body": f"có việc số {i}"} for i in range(5)),
+        {"id": "b", "title": "sức khỏe", "body": "khi có thai cần khám"},
+    )
     parsed = index.queries.parse("có thai", index.searcher().reader())
     assert parsed.words == {0: "co", 1: "thai"} and parsed.common == {0}
     leaves = set(parsed.any_word().leaves())
@@ -210,8 +222,10 @@ def test_common_words_count_through_their_pairs(make_index):
 
 
 def test_long_questions_are_ranked_as_a_whole(make_index):
-    index = make_index({"id": "most", "title": "Tiêm vắc xin", "body": "trẻ em tiêm vắc xin sởi miễn phí"},
-                       {"id": "some", "title": "Tin", "body": "trẻ em đi học tiêm"})
+    index = make_index(
+        {"id": "most", "title": "Tiêm vắc xin", "body": "trẻ em tiêm vắc xin sởi miễn phí"},
+        {"id": "some", "title": "Tin", "body": "trẻ em đi học tiêm"},
+    )
     question = "trẻ em được tiêm vắc xin sởi ở đâu"
     parsed = index.queries.parse(question, index.searcher().reader())
     assert len(parsed.clauses) > TIER_MAX_CLAUSES and not parsed.tiered

@@ -60,17 +60,20 @@ def _raw(base: str, request: bytes) -> bytes:
     return b"".join(chunks)
 
 
-@pytest.mark.parametrize("request_line, status, ours", [
-    # gunicorn refuses raw non-ASCII bytes in the request line itself (its own HTML 400)
-    (b"GET /articles/\xff\xfe HTTP/1.1", b"400", False),
-    (b"GET /search?q=\xc3\xa0 HTTP/1.1", b"400", False),
-    # percent-escapes reach the app: gunicorn decodes the path to bytes, which are not UTF-8 here
-    (b"GET /articles/%FF HTTP/1.1", b"400", True),
-    (b"GET /search?q=%FF HTTP/1.1", b"400", True),
-    (b"GET /search?q=a%00 HTTP/1.1", b"400", True),
-    (b"GET /articles/%2e%2e/%2e%2e/etc/passwd HTTP/1.1", b"404", True),
-    (b"GET /articles/..%2F..%2Fetc%2Fpasswd HTTP/1.1", b"404", True),
-])
+@pytest.mark.parametrize(
+    "request_line, status, ours",
+    [
+        # gunicorn refuses raw non-ASCII bytes in the request line itself (its own HTML 400)
+        (b"GET /articles/\xff\xfe HTTP/1.1", b"400", False),
+        (b"GET /search?q=\xc3\xa0 HTTP/1.1", b"400", False),
+        # percent-escapes reach the app: gunicorn decodes the path to bytes, which are not UTF-8 here
+        (b"GET /articles/%FF HTTP/1.1", b"400", True),
+        (b"GET /search?q=%FF HTTP/1.1", b"400", True),
+        (b"GET /search?q=a%00 HTTP/1.1", b"400", True),
+        (b"GET /articles/%2e%2e/%2e%2e/etc/passwd HTTP/1.1", b"404", True),
+        (b"GET /articles/..%2F..%2Fetc%2Fpasswd HTTP/1.1", b"404", True),
+    ],
+)
 def test_hostile_request_lines_through_gunicorn(server, request_line, status, ours):
     base, _ = server
     answer = _raw(base, request_line + b"\r\nHost: x\r\nConnection: close\r\n\r\n")
@@ -81,6 +84,7 @@ def test_hostile_request_lines_through_gunicorn(server, request_line, status, ou
 
 def test_oversized_body_is_refused_before_it_is_sent(server):
     base, _ = server
-    answer = _raw(base, b"POST /search HTTP/1.1\r\nHost: x\r\nContent-Length: 999999999999\r\n"
-                        b"Connection: close\r\n\r\n")
+    answer = _raw(
+        base, b"POST /search HTTP/1.1\r\nHost: x\r\nContent-Length: 999999999999\r\nConnection: close\r\n\r\n"
+    )
     assert answer.split(b" ", 2)[1] == b"413", answer[:300]

@@ -20,27 +20,36 @@ def test_defaults_without_environment():
 
 def test_values_from_environment(tmp_path):
     first, second = tmp_path / "a.txt", tmp_path / "b.txt"
-    settings = Settings.from_env({
-        "VNSEARCH_SEARCH_BUDGET_MS": "250", "VNSEARCH_MAX_BODY_BYTES": "10", "VNSEARCH_POOL_MB": "64",
-        "VNSEARCH_CONTROL_SOCKET": "/run/x.ctl", "VNSEARCH_ACRONYMS": f"{first}{os.pathsep}{os.pathsep}{second}",
-        "VNSEARCH_CORPUS_DIR": f"{first}{os.pathsep}{second}", "VNSEARCH_INDEX_PROCS": "3",
-    })
+    settings = Settings.from_env(
+        {
+            "VNSEARCH_SEARCH_BUDGET_MS": "250",
+            "VNSEARCH_MAX_BODY_BYTES": "10",
+            "VNSEARCH_POOL_MB": "64",
+            "VNSEARCH_CONTROL_SOCKET": "/run/x.ctl",
+            "VNSEARCH_ACRONYMS": f"{first}{os.pathsep}{os.pathsep}{second}",
+            "VNSEARCH_CORPUS_DIR": f"{first}{os.pathsep}{second}",
+            "VNSEARCH_INDEX_PROCS": "3",
+        }
+    )
     assert (settings.search_budget_ms, settings.max_body_bytes, settings.pool_mb) == (250, 10, 64)
     assert settings.control_socket == "/run/x.ctl"
     assert settings.acronym_files == settings.corpus_dirs == (first, second)
     assert settings.index_procs == 3
 
 
-@pytest.mark.parametrize(("name", "bad", "says"), [
-    ("VNSEARCH_MAX_BODY_BYTES", "0", "at least 1"),
-    ("VNSEARCH_MAX_BODY_BYTES", "-5", "at least 1"),
-    ("VNSEARCH_MAX_BODY_BYTES", "ten", "a whole number"),
-    ("VNSEARCH_SEARCH_BUDGET_MS", "1.5", "a whole number"),
-    ("VNSEARCH_POOL_MB", "lots", "a whole number"),
-    ("VNSEARCH_POOL_MB", "0", "from 1 to"),
-    ("VNSEARCH_PORT", "70000", "from 1 to 65535"),
-    ("VNSEARCH_WRITE_TIMEOUT", "soon", "a number"),
-])
+@pytest.mark.parametrize(
+    ("name", "bad", "says"),
+    [
+        ("VNSEARCH_MAX_BODY_BYTES", "0", "at least 1"),
+        ("VNSEARCH_MAX_BODY_BYTES", "-5", "at least 1"),
+        ("VNSEARCH_MAX_BODY_BYTES", "ten", "a whole number"),
+        ("VNSEARCH_SEARCH_BUDGET_MS", "1.5", "a whole number"),
+        ("VNSEARCH_POOL_MB", "lots", "a whole number"),
+        ("VNSEARCH_POOL_MB", "0", "from 1 to"),
+        ("VNSEARCH_PORT", "70000", "from 1 to 65535"),
+        ("VNSEARCH_WRITE_TIMEOUT", "soon", "a number"),
+    ],
+)
 def test_bad_values_name_the_variable_and_the_valid_range(name, bad, says):
     with pytest.raises(ValueError, match=f"{name} must be .*{says}"):
         Settings.from_env({name: bad})
@@ -55,6 +64,9 @@ def test_nothing_but_the_settings_reads_the_environment():
     """Settings are passed down: no module of the package reads a VNSEARCH_ variable itself
     (`dict(os.environ, ...)`, handing the environment on to a child process, is not reading it)."""
     package = Path(__file__).resolve().parent.parent / "search"
-    readers = [path.relative_to(package).as_posix() for path in package.rglob("*.py")
-               if re.search(r"os\.environ(?!,)|os\.getenv", path.read_text(encoding="utf-8"))]
+    readers = [
+        path.relative_to(package).as_posix()
+        for path in package.rglob("*.py")
+        if re.search(r"os\.environ(?!,)|os\.getenv", path.read_text(encoding="utf-8"))
+    ]
     assert readers == ["settings.py"]

@@ -3,8 +3,8 @@ import json
 from pathlib import Path
 
 from search.corpus.files import iter_corpus
-from search.searching.results import SearchRequest
 from search.query.spelling import Speller, accented_forms
+from search.searching.results import SearchRequest
 
 
 def test_accented_forms_cover_every_mark_in_canonical_tone_place():

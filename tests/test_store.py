@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from search.corpus.article import Article
 from search.cli import main
+from search.corpus.article import Article
 from search.index.indexer import build
-from search.index.store import IndexBusy, IndexMissing, POINTER, index_exists, live_dir, open_index, write_lock
+from search.index.store import POINTER, IndexBusy, IndexMissing, index_exists, live_dir, open_index, write_lock
 from tests.conftest import ROOT
 
 _HOLD = """
@@ -102,8 +102,9 @@ with write_lock(Path(sys.argv[1]), timeout=5):
 
 
 def test_a_killed_writers_forked_children_do_not_keep_its_lock(tmp_path: Path):
-    proc = subprocess.Popen([sys.executable, "-c", _HOLD_AND_FORK, str(tmp_path)], cwd=ROOT,
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_AND_FORK, str(tmp_path)], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
     child = int(proc.stdout.readline())
     proc.wait(timeout=10)
     try:

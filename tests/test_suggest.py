@@ -75,8 +75,10 @@ def test_limit_applies_to_each_kind(suggester):
 
 
 def test_short_and_long_prefixes_rank_alike():
-    many = [(str(i), f"Giá vàng {word} {i}", f"2020-01-{i % 28 + 1:02d}")
-            for i, word in enumerate(["tăng", "giảm", "đứng", "lên"] * 10)]
+    many = [
+        (str(i), f"Giá vàng {word} {i}", f"2020-01-{i % 28 + 1:02d}")
+        for i, word in enumerate(["tăng", "giảm", "đứng", "lên"] * 10)
+    ]
     many += [(f"x{i}", f"Giá xăng giảm {i}", None) for i in range(5)]
     suggester = Suggester(many)
     assert texts(suggester.suggest("g"), "phrase")[0] == texts(suggester.suggest("gia v"), "phrase")[0] == "giá vàng"
@@ -131,19 +133,35 @@ def test_before_the_first_build_is_ready_the_answer_is_none():
 
 
 def test_the_most_common_written_form_is_shown_in_sentence_case():
-    rows = [("1", "nguyên nhân cháy", None), ("2", "Nguyễn Thành thắng", None), ("3", "Nguyễn Thành thua", None),
-            ("4", "Ông Nguyễn Thành nói", None), ("5", "Thủ tướng Chính phủ họp", None), ("6", "BHXH tỉnh họp", None),
-            ("7", "BHXH tỉnh thu", None)]
+    rows = [
+        ("1", "nguyên nhân cháy", None),
+        ("2", "Nguyễn Thành thắng", None),
+        ("3", "Nguyễn Thành thua", None),
+        ("4", "Ông Nguyễn Thành nói", None),
+        ("5", "Thủ tướng Chính phủ họp", None),
+        ("6", "BHXH tỉnh họp", None),
+        ("7", "BHXH tỉnh thu", None),
+    ]
     suggester = Suggester(rows)
     assert texts(suggester.suggest("nguyen th"), "phrase")[0] == "Nguyễn Thành"
     assert texts(suggester.suggest("thu tuong chinh"), "phrase")[0] == "Thủ tướng Chính phủ"
     assert texts(suggester.suggest("bhxh t"), "phrase")[0] == "BHXH tỉnh"
-    assert texts(Suggester([("1", "Giá vàng tăng", None), ("2", "Giá vàng giảm", None)]).suggest("gia"), "phrase")[0] == "giá vàng"
+    assert (
+        texts(Suggester([("1", "Giá vàng tăng", None), ("2", "Giá vàng giảm", None)]).suggest("gia"), "phrase")[0]
+        == "giá vàng"
+    )
 
 
 def test_function_words_are_told_apart_by_their_diacritics():
-    suggester = Suggester([("1", "Cơ quan thuế họp", None), ("2", "Cơ quan chức năng", None),
-                           ("3", "Tủ lạnh giá rẻ", None), ("4", "Tủ lạnh mới", None), ("5", "Có người nói", None)])
+    suggester = Suggester(
+        [
+            ("1", "Cơ quan thuế họp", None),
+            ("2", "Cơ quan chức năng", None),
+            ("3", "Tủ lạnh giá rẻ", None),
+            ("4", "Tủ lạnh mới", None),
+            ("5", "Có người nói", None),
+        ]
+    )
     assert texts(suggester.suggest("co q"), "phrase")[0] == "cơ quan"
     assert texts(suggester.suggest("tu l"), "phrase")[0] == "tủ lạnh"
     assert not [t for t in texts(suggester.suggest("co ng"), "phrase") if t.startswith("Có")]

@@ -8,15 +8,45 @@ import falcon
 import pytest
 from falcon import testing
 
-from search.web.app import create_app
 from search.settings import Settings
+from search.web.app import create_app
 from search.web.render import article_url, search_url
 from tests.conftest import XSS_ARTICLE
 
 #: Every tag the pages may contain; anything else in a response came from the data.
-PAGE_TAGS = {"html", "head", "meta", "title", "link", "script", "body", "header", "a", "form", "div", "label",
-             "input", "button", "fieldset", "legend", "select", "option", "main", "p", "span", "ol", "ul",
-             "li", "h1", "h2", "mark", "nav", "aside", "section", "article"}
+PAGE_TAGS = {
+    "html",
+    "head",
+    "meta",
+    "title",
+    "link",
+    "script",
+    "body",
+    "header",
+    "a",
+    "form",
+    "div",
+    "label",
+    "input",
+    "button",
+    "fieldset",
+    "legend",
+    "select",
+    "option",
+    "main",
+    "p",
+    "span",
+    "ol",
+    "ul",
+    "li",
+    "h1",
+    "h2",
+    "mark",
+    "nav",
+    "aside",
+    "section",
+    "article",
+}
 
 
 class Tags(HTMLParser):
@@ -107,8 +137,7 @@ def test_bad_input_is_shown_on_the_page_with_its_status(client):
 def test_did_you_mean_is_rendered_when_offered():
     from search.web.render import search_page
 
-    result = {"total": 0, "page": 1, "per_page": 10, "took_ms": 1, "hits": [], "facets": {},
-              "suggestion": "bảo <hiểm>"}
+    result = {"total": 0, "page": 1, "per_page": 10, "took_ms": 1, "hits": [], "facets": {}, "suggestion": "bảo <hiểm>"}
     html = search_page({"q": "bao hjem"}, result)
     assert 'Có phải bạn muốn tìm: <a data-nav href="/?q=b%E1%BA%A3o+%3Chi%E1%BB%83m%3E">bảo &lt;hiểm&gt;</a>' in html
     assert "Có phải" not in search_page({"q": "bao hjem"}, {**result, "suggestion": None})
@@ -172,15 +201,18 @@ def test_suggest_answers_accented_phrases_and_titles(client):
     assert titles[-1] == {"text": XSS_ARTICLE.title, "kind": "title", "id": XSS_ARTICLE.id}
 
 
-@pytest.mark.parametrize("params", [{}, {"q": "x" * 101}, {"q": "bao", "limit": "0"}, {"q": "bao", "limit": "11"},
-                                    {"q": "bao", "limit": "many"}])
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"q": "x" * 101}, {"q": "bao", "limit": "0"}, {"q": "bao", "limit": "11"}, {"q": "bao", "limit": "many"}],
+)
 def test_suggest_refuses_bad_input(client, params):
     resp = client.simulate_get("/suggest", params=params)
     assert resp.status == falcon.HTTP_400 and resp.json["title"]
 
 
-@pytest.mark.parametrize("path, kind", [("/widget.js", "javascript"), ("/static/app.js", "javascript"),
-                                        ("/static/style.css", "css")])
+@pytest.mark.parametrize(
+    "path, kind", [("/widget.js", "javascript"), ("/static/app.js", "javascript"), ("/static/style.css", "css")]
+)
 def test_static_files_are_cached_and_revalidated(client, path, kind):
     resp = client.simulate_get(path)
     assert resp.status == falcon.HTTP_200 and kind in resp.headers["content-type"]
@@ -232,15 +264,23 @@ def test_suggestions_follow_updates_and_rebuilds(tmp_path: Path):
     def titles_for(q: str, expected: list[str]) -> list[str]:
         deadline = time.monotonic() + 20
         while True:  # the first answer may still come from the suggester of the previous state
-            found = [s["text"] for s in client.simulate_get("/suggest", params={"q": q}).json["suggestions"]
-                     if s["kind"] == "title"]
+            found = [
+                s["text"]
+                for s in client.simulate_get("/suggest", params={"q": q}).json["suggestions"]
+                if s["kind"] == "title"
+            ]
             if found == expected or time.monotonic() > deadline:
                 return found
             time.sleep(0.1)
 
     assert titles_for("gia v", ["Giá vàng tăng mạnh"]) == ["Giá vàng tăng mạnh"]
-    build(index_dir, [Article(id="a", title="Giá vàng tăng mạnh", body="x"),
-                      Article(id="b", title="Giá vé tàu Tết", body="y", date="2024-01-01")])
+    build(
+        index_dir,
+        [
+            Article(id="a", title="Giá vàng tăng mạnh", body="x"),
+            Article(id="b", title="Giá vé tàu Tết", body="y", date="2024-01-01"),
+        ],
+    )
     assert titles_for("gia v", ["Giá vé tàu Tết", "Giá vàng tăng mạnh"]) == ["Giá vé tàu Tết", "Giá vàng tăng mạnh"]
     build(index_dir, [Article(id="c", title="Giá xăng giảm", body="z")], rebuild=True)
     assert titles_for("gia", ["Giá xăng giảm"]) == ["Giá xăng giảm"]

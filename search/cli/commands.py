@@ -37,36 +37,62 @@ def _settings() -> Settings:
 
 
 def _index_dir_option(func):
-    return click.option("--index-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-                        help="Where the index lives [env VNSEARCH_INDEX_DIR; default ./index].")(func)
+    return click.option(
+        "--index-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Where the index lives [env VNSEARCH_INDEX_DIR; default ./index].",
+    )(func)
 
 
-def _run_build(settings: Settings, paths: tuple[Path, ...], index_dir: Path, rebuild: bool, keep_missing: bool = False,
-               wait: float = WRITE_LOCK_TIMEOUT) -> IndexReport:
+def _run_build(
+    settings: Settings,
+    paths: tuple[Path, ...],
+    index_dir: Path,
+    rebuild: bool,
+    keep_missing: bool = False,
+    wait: float = WRITE_LOCK_TIMEOUT,
+) -> IndexReport:
     with tqdm(unit=" articles", desc="Indexing", disable=None, leave=False) as bar:
+
         def advance(item: object) -> None:
             bar.update()
-        return build(index_dir, iter_corpus(list(paths), settings.max_article_bytes), rebuild=rebuild, on_item=advance,
-                     keep_missing=keep_missing, lock_timeout=wait, procs=settings.index_procs, pool_mb=settings.pool_mb)
+
+        return build(
+            index_dir,
+            iter_corpus(list(paths), settings.max_article_bytes),
+            rebuild=rebuild,
+            on_item=advance,
+            keep_missing=keep_missing,
+            lock_timeout=wait,
+            procs=settings.index_procs,
+            pool_mb=settings.pool_mb,
+        )
 
 
 def _write_failed(exc: OSError, index_dir: Path) -> str:
     """A failed write (disk full, file size limit, permissions) as one line for a person."""
     reason = exc.strerror or str(exc)
-    return (f"cannot write the index in {index_dir}: {reason}. Nothing was committed: the index keeps "
-            f"its previous state and is still served; free some space and run `vnsearch index` again.")
+    return (
+        f"cannot write the index in {index_dir}: {reason}. Nothing was committed: the index keeps "
+        f"its previous state and is still served; free some space and run `vnsearch index` again."
+    )
 
 
 def _summary(report: IndexReport, index_dir: Path) -> None:
     if report.rebuilt:
         click.echo(f"Indexed {report.added} articles into a new index in {index_dir} and switched to it.")
     elif report.written:
-        click.echo(f"Indexed {report.added + report.updated} articles into {index_dir} "
-                   f"({report.added} added, {report.updated} updated, {len(report.removed)} removed).")
+        click.echo(
+            f"Indexed {report.added + report.updated} articles into {index_dir} "
+            f"({report.added} added, {report.updated} updated, {len(report.removed)} removed)."
+        )
     else:
         click.echo(f"Nothing to write: the index in {index_dir} is up to date.")
-    click.echo(f"{report.unchanged} unchanged, {len(report.removed)} removed, {len(report.skipped)} skipped, "
-               f"{len(report.failed)} failed.")
+    click.echo(
+        f"{report.unchanged} unchanged, {len(report.removed)} removed, {len(report.skipped)} skipped, "
+        f"{len(report.failed)} failed."
+    )
     if report.removed:
         click.echo("Removed (no longer in the corpus; --keep-missing keeps them):")
         for article_id in report.removed:
@@ -96,15 +122,21 @@ class IndexingError(click.ClickException):
 @main.command("index")
 @click.argument("corpus", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @_index_dir_option
-@click.option("--rebuild", is_flag=True,
-              help="Build a fresh index beside the live one and switch to it when complete.")
-@click.option("--keep-missing", is_flag=True,
-              help="Keep indexed articles that CORPUS no longer contains (default: remove them).")
-@click.option("--wait", type=click.FloatRange(0), default=WRITE_LOCK_TIMEOUT, show_default=True,
-              help="Seconds to wait for another process writing to the index.")
+@click.option("--rebuild", is_flag=True, help="Build a fresh index beside the live one and switch to it when complete.")
+@click.option(
+    "--keep-missing", is_flag=True, help="Keep indexed articles that CORPUS no longer contains (default: remove them)."
+)
+@click.option(
+    "--wait",
+    type=click.FloatRange(0),
+    default=WRITE_LOCK_TIMEOUT,
+    show_default=True,
+    help="Seconds to wait for another process writing to the index.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def index_command(corpus: tuple[Path, ...], index_dir: Path | None, rebuild: bool, keep_missing: bool,
-                  wait: float, as_json: bool) -> None:
+def index_command(
+    corpus: tuple[Path, ...], index_dir: Path | None, rebuild: bool, keep_missing: bool, wait: float, as_json: bool
+) -> None:
     """Build or update the index from CORPUS folders and files (.txt, .html, .jsonl; or .gz).
 
     Without CORPUS, reads VNSEARCH_CORPUS_DIR (default ./corpus). New articles are added,
@@ -139,8 +171,17 @@ def index_command(corpus: tuple[Path, ...], index_dir: Path | None, rebuild: boo
 @click.option("--to", "date_to", metavar="DATE", help="Only articles up to this date (YYYY[-MM[-DD]]).")
 @click.option("--source", help="Only articles from this outlet, as the facets name it.")
 @click.option("--json", "as_json", is_flag=True, help="Print the API's JSON instead of text.")
-def search(query: str, index_dir: Path | None, page: int, per_page: int, sort: str,
-           date_from: str | None, date_to: str | None, source: str | None, as_json: bool) -> None:
+def search(
+    query: str,
+    index_dir: Path | None,
+    page: int,
+    per_page: int,
+    sort: str,
+    date_from: str | None,
+    date_to: str | None,
+    source: str | None,
+    as_json: bool,
+) -> None:
     """Print ranked results for QUERY, with highlighted snippets.
 
     Syntax: words (all-words matches first), "quoted phrases", -word to exclude, OR.
@@ -148,7 +189,11 @@ def search(query: str, index_dir: Path | None, page: int, per_page: int, sort: s
     settings = _settings()
     try:
         request = SearchRequest(
-            q=query, page=page, per_page=per_page, sort=sort, source=source,
+            q=query,
+            page=page,
+            per_page=per_page,
+            sort=sort,
+            source=source,
             date_from=dates.bound(date_from) if date_from else None,
             date_to=dates.bound(date_to, end=True) if date_to else None,
         )
@@ -195,9 +240,13 @@ def serve(host: str | None, port: int | None, workers: int | None, index_dir: Pa
             raise click.ClickException(str(exc)) from None
         except OSError as exc:
             raise click.ClickException(_write_failed(exc, index_dir)) from None
-    env = dict(os.environ, VNSEARCH_INDEX_DIR=str(index_dir.resolve()),
-               VNSEARCH_HOST=host or settings.host, VNSEARCH_PORT=str(port or settings.port),
-               VNSEARCH_WORKERS=str(workers or settings.workers))
+    env = dict(
+        os.environ,
+        VNSEARCH_INDEX_DIR=str(index_dir.resolve()),
+        VNSEARCH_HOST=host or settings.host,
+        VNSEARCH_PORT=str(port or settings.port),
+        VNSEARCH_WORKERS=str(workers or settings.workers),
+    )
     click.echo(f"Serving on http://{env['VNSEARCH_HOST']}:{env['VNSEARCH_PORT']}/search?q=... (Ctrl+C stops)")
     argv = [sys.executable, "-m", "gunicorn", "--config", "python:search.web.gunicorn_conf", "wsgi:application"]
     os.execvpe(argv[0], argv, env)

@@ -27,6 +27,7 @@ _TCVN3 = dict(zip(
     "µ¸¶·¹¨»¾¼½Æ©ÇÊÈÉË®ÌÐÎÏÑªÒÕÓÔÖ×ÝØÜÞßãáâä«åèæçé¬êíëìîïóñòô\xadõøö÷ùúýûüþ¡¢§£¤¥¦",
     "àáảãạăằắẳẵặâầấẩẫậđèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵĂÂĐÊÔƠƯ",
 ))
+_TCVN3_TABLE: dict[int, str | int | None] = {ord(glyph): letter for glyph, letter in _TCVN3.items()}
 
 _VNI_TONES = {"ù": "\u0301", "ø": "\u0300", "û": "\u0309", "õ": "\u0303", "ï": "\u0323"}
 _VNI_TONES_UPPER = {"Ù": "\u0301", "Ø": "\u0300", "Û": "\u0309", "Õ": "\u0303", "Ï": "\u0323"}
@@ -138,7 +139,7 @@ def from_vni(text: str) -> str:
 
 def from_tcvn3(text: str) -> str:
     """Text typed with a TCVN3 (ABC) font (its glyph codes as Latin-1 characters) in Unicode."""
-    return text.translate(str.maketrans(_TCVN3))
+    return text.translate(_TCVN3_TABLE)
 
 
 def _font_candidates(glyphs: str) -> list[Decoded]:

@@ -9,6 +9,8 @@ Dates are taken only from the page's markup and text, never guessed from elsewhe
 
 from __future__ import annotations
 
+from typing import Any
+
 import trafilatura
 
 from search.corpus.article import Article
@@ -26,7 +28,7 @@ MIN_WORDS = 12
 
 def parse_page(data: bytes, article_id: str) -> Article:
     """The article in a saved page; `NoContentError` when the page has no article text."""
-    doc = trafilatura.bare_extraction(
+    doc: Any = trafilatura.bare_extraction(
         data, with_metadata=True, include_comments=False, include_tables=True, favor_precision=True,
         date_extraction_params={"extensive_search": False, "original_date": True},
     )

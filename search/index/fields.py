@@ -67,6 +67,8 @@ class CompactPositions(Positions):
 
 
 class VietnameseText(TEXT):
+    format: Format
+
     """TEXT whose analyzer is a `VietnameseTokenizer` followed by one-token-to-one-token filters,
     with positions stored as `CompactPositions`, or with `phrase=False` only the frequencies
     (`Counts`)."""
@@ -134,6 +136,8 @@ class Counts(Format):
 
 
 class PairText(TEXT):
+    format: Format
+
     """TEXT for `pair_analyzer`: adjacent folded words within a sentence as terms, counted in
     one pass over the text with a cache of folded words, stored as `Counts` (no positions: pair
     terms are never searched as phrases)."""

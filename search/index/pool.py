@@ -155,6 +155,7 @@ class MemoryPool:
             if unordered:
                 chain_.sort(key=lambda j: (docs[j], weights[j], vb[ends[j]:ends[j + 1]]))
             n = len(chain_)
+            values: Iterator[bytes]
             if vb:
                 values = map(vb.__getitem__, map(slice, map(ends.__getitem__, chain_),
                                                  map(ends.__getitem__, [j + 1 for j in chain_])))

@@ -9,7 +9,6 @@ files. Every form is kept as its folded tokens, the same tokens the query builde
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 

@@ -5,8 +5,9 @@ to exclude, and `OR` between two items. Every word is looked up in the folded fi
 query carries diacritics it is looked up in the exact field too, so exact matches add a second
 score and rank above fold-only matches. Acronyms and their full forms are expanded both ways
 from the synonym table, and adjacent words add the score of their pair term (the `pairs` field)
-so a multi-syllable word scores as a unit. Characters outside words ("*", "?", "(", ":") are separators: nothing in the syntax
-expands into the vocabulary, so no query can enumerate the index.
+so a multi-syllable word scores as a unit. Characters outside words ("*", "?", "(", ":") are
+separators: nothing in the syntax expands into the vocabulary, so no query can enumerate the
+index.
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def _words(text: str) -> tuple[list[str], list[str]]:
     return [t.text for t in _EXACT(text)], [t.text for t in _FOLDED(text)]
 
 
-def _add_pairs(folded: list[str], alone: set[int], parsed: "ParsedQuery") -> None:
+def _add_pairs(folded: list[str], alone: set[int], parsed: ParsedQuery) -> None:
     """A pair term for two adjacent words, once each, to rank words standing together.
 
     Only pairs with a word that is a clause by itself: an article with such a pair matches
@@ -112,8 +113,7 @@ def exact_phrase(exact: list[str], folded: list[str] | tuple[str, ...], boost: f
     elsewhere counts as an exact match too: rare, and the price of half the exact field."""
     if len(exact) == 1:
         return Term("exact", exact[0], boost=boost)
-    return And([Phrase("folded", list(folded), boost=0.0), *(Term("exact", word) for word in exact)],
-               boost=boost)
+    return And([Phrase("folded", list(folded), boost=0.0), *(Term("exact", word) for word in exact)], boost=boost)
 
 
 class Statistics(Protocol):
@@ -149,8 +149,9 @@ class ParsedQuery:
         total = reader.doc_count()
         if not total:
             return
-        common = {index for index, word in self.words.items()
-                  if reader.doc_frequency("folded", word) > COMMON_SHARE * total}
+        common = {
+            index for index, word in self.words.items() if reader.doc_frequency("folded", word) > COMMON_SHARE * total
+        }
         self.common = common if len(common) < len(self.clauses) else set()
 
     def _finish(self, positive: Query) -> Query:
@@ -217,8 +218,13 @@ class QueryBuilder:
             joined = index + 1 < len(items) and items[index + 1] is OR and not item.negated
             # Only an OR between two searchable items joins them: a leading OR, or one after
             # an exclusion or another OR, is ignored like a trailing one.
-            after_or = (index > 1 and items[index - 1] is OR and items[index - 2] is not OR
-                        and not items[index - 2].negated and not item.negated)
+            after_or = (
+                index > 1
+                and items[index - 1] is OR
+                and items[index - 2] is not OR
+                and not items[index - 2].negated
+                and not item.negated
+            )
             if item.negated:
                 parsed.excluded.extend(self._exclusion(item))
             elif after_or:
@@ -232,8 +238,11 @@ class QueryBuilder:
                 run.append(item)
         self._flush(run, diacritics, parsed)
         if not parsed.clauses:
-            raise QueryError("the query has no words to search for" if not parsed.excluded
-                             else "the query only excludes words; add a word to search for")
+            raise QueryError(
+                "the query has no words to search for"
+                if not parsed.excluded
+                else "the query only excludes words; add a word to search for"
+            )
         if len(parsed.highlight) > MAX_WORDS:
             raise QueryError(f"the query has more than {MAX_WORDS} distinct words")
         if reader is not None:
@@ -254,8 +263,9 @@ class QueryBuilder:
             alternatives = [alt for alt in spans[0][2] if list(alt) != folded]
             for alt in alternatives:
                 parsed.highlight.update(alt)
-            return Or([self._match(exact, folded, diacritics)]
-                      + [_term_or_phrase("folded", alt) for alt in alternatives])
+            return Or(
+                [self._match(exact, folded, diacritics)] + [_term_or_phrase("folded", alt) for alt in alternatives]
+            )
         return self._match(exact, folded, diacritics)
 
     def _item(self, item: Item, diacritics: bool, parsed: ParsedQuery) -> Query:
@@ -282,8 +292,11 @@ class QueryBuilder:
             return
         folded_seq = [t[1] for t in tokens]
         starts = {0} | {i for i in range(1, len(tokens)) if tokens[i][2] != tokens[i - 1][2]}
-        spans = {start: end for start, end, _ in self.synonyms.find(folded_seq)
-                 if start in starts and (end in starts or end == len(tokens))}
+        spans = {
+            start: end
+            for start, end, _ in self.synonyms.find(folded_seq)
+            if start in starts and (end in starts or end == len(tokens))
+        }
         alone: set[int] = set()  # tokens that are a clause by themselves
         pos = 0
         while pos < len(tokens):

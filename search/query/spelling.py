@@ -1,4 +1,4 @@
-""""Did you mean": the accented form of a query typed without marks, or a misspelling corrected.
+""" "Did you mean": the accented form of a query typed without marks, or a misspelling corrected.
 
 Everything comes from the index itself, so it speaks the archive's language: the exact field
 says which accented spellings of a word exist and how common they are, the pair field says
@@ -63,7 +63,7 @@ def accented_forms(folded: str) -> list[str]:
 
 
 def _one_deleted(word: str) -> set[str]:
-    return {word[:i] + word[i + 1:] for i in range(len(word))} - {""}
+    return {word[:i] + word[i + 1 :] for i in range(len(word))} - {""}
 
 
 def _cased(form: str, typed: str) -> str:
@@ -111,13 +111,13 @@ class Speller:
             forms = self._accented(typed, folded, list(hit_texts))
         pieces, last = [], 0
         for match, word, form in zip(matches, typed, forms):
-            pieces += [text[last:match.start()], word if form is None else _cased(form, word)]
+            pieces += [text[last : match.start()], word if form is None else _cased(form, word)]
             last = match.end()
         suggestion = "".join(pieces) + text[last:]
         return None if suggestion == text else suggestion
 
     def _accented(self, typed: Sequence[str], folded: Sequence[str], hit_texts: list[str]) -> list[str | None]:
-        counts = [Counter() for _ in folded]
+        counts: list[Counter[str]] = [Counter() for _ in folded]
         places: dict[str, list[int]] = {}
         for i, query_word in enumerate(folded):
             places.setdefault(query_word, []).append(i)
@@ -127,12 +127,15 @@ class Speller:
         tokens = sorted((word for word in places if WORD_RE.fullmatch(word)), key=lambda w: (-len(w), w))
         # Starting with the words themselves lets the regex engine skip to their first letters;
         # the word start is checked on what it finds (no word starts inside a found word).
-        pattern = re.compile(r"(?:" + "|".join(map(re.escape, tokens)) + r")(?![^\W_])") if tokens else None
+        pattern = re.compile(r"(?:" + "|".join(map(re.escape, tokens)) + r")(?![^\W_])")
         forms_of: dict[str, str] = {}  # as written -> canonical lower case: words repeat
-        for hit in hit_texts if pattern else ():
+        for hit in hit_texts if tokens else ():
             folded_hit = fold(hit)
-            found = [(m.start(), m.end(), m.group()) for m in pattern.finditer(folded_hit)
-                     if not m.start() or not folded_hit[m.start() - 1].isalnum()]
+            found = [
+                (m.start(), m.end(), m.group())
+                for m in pattern.finditer(folded_hit)
+                if not m.start() or not folded_hit[m.start() - 1].isalnum()
+            ]
             adjacent = [WORD_RE.search(folded_hit, a[1], b[0]) is None for a, b in zip(found, found[1:])]
             for k, (start, end, word) in enumerate(found):
                 before = found[k - 1][2] if k and adjacent[k - 1] else None

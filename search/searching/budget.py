@@ -30,8 +30,7 @@ class DeadlineCollector(WrappingCollector):
     """Passes matches through until the monotonic clock reaches `deadline`, then raises
     `TimeLimit`; what was collected so far stays in the wrapped collector."""
 
-    def __init__(self, child: WrappingCollector, deadline: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, child: WrappingCollector, deadline: float, clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(child)
         self.deadline = deadline
         self.clock = clock
@@ -65,8 +64,16 @@ class Budget:
         self.deadline = None if seconds is None else clock() + seconds
         self.partial = False
 
-    def search(self, searcher: Searcher, q: Query, limit: int | None = 10, groupedby=None,
-               filter: Query | None = None, mask: Query | None = None, **kwargs: object) -> Results:
+    def search(
+        self,
+        searcher: Searcher,
+        q: Query,
+        limit: int | None = 10,
+        groupedby=None,
+        filter: Query | None = None,
+        mask: Query | None = None,
+        **kwargs: object,
+    ) -> Results:
         """`searcher.search(q, ...)` within the budget: the same collector chain as Whoosh's
         `Searcher.collector`, with the deadline inserted above the scoring collector."""
         if self.deadline is None:

@@ -183,8 +183,9 @@ class Evaluator:
             # where every word has the same key.
             keys = None
             for shift, word in enumerate(words):
-                ids, weights, positions = readers.postings(self.reader, fieldname, fieldobj.to_bytes(word), values=True,
-                                                            within=common)
+                ids, weights, positions = readers.postings(
+                    self.reader, fieldname, fieldobj.to_bytes(word), values=True, within=common
+                )
                 docs = np.repeat(ids, weights.astype(np.int64))
                 keep = np.isin(docs, common) & (positions >= shift)
                 found = docs[keep] * _POSITION_STRIDE + (positions[keep] - shift)
@@ -209,8 +210,9 @@ class Evaluator:
         scores[postings.ids] = postings.scores * boost if boost != 1.0 else postings.scores
         return Match(mask, scores)
 
-    def evaluate(self, q: wq.Query, memo: dict[int, Match] | None = None,
-                 check: Callable[[], None] | None = None) -> Match:
+    def evaluate(
+        self, q: wq.Query, memo: dict[int, Match] | None = None, check: Callable[[], None] | None = None
+    ) -> Match:
         """The documents `q` matches and their scores; deleted documents never match.
 
         `memo` (by query object identity) lets the tiers of one request share sub-results;

@@ -62,17 +62,38 @@ def _char_class(predicate: Callable[[str], bool]) -> str:
 #: that the regex engine skips to the candidates itself; the lower-case letters are those of
 #: `str.islower`, so the pattern decides what a check in Python would, without a call per
 #: candidate.
-_SENTENCE_END = re.compile(
-    r"[\n.!?…](?:(?<=\n)|[.!?…]*[\"'”’»)\]]*(?=\s)(?!\s*[" + _char_class(str.islower) + "]))"
-)
+_SENTENCE_END = re.compile(r"[\n.!?…](?:(?<=\n)|[.!?…]*[\"'”’»)\]]*(?=\s)(?!\s*[" + _char_class(str.islower) + "]))")
 _LAST_WORD = re.compile(r"([^\W_]+)\Z")
 
 #: Words written with a period that does not end the sentence ("TP. HCM", "PGS. TS. ...").
 #: Single letters (initials such as "Nguyễn V. A") are treated the same way.
-_ABBREVIATIONS = frozenset({
-    "tp", "tx", "tt", "q", "p", "h", "ths", "ts", "pgs", "gs", "bs", "ks", "ls", "cn", "nxb",
-    "mr", "mrs", "ms", "dr", "st", "vs", "no", "v",
-})
+_ABBREVIATIONS = frozenset(
+    {
+        "tp",
+        "tx",
+        "tt",
+        "q",
+        "p",
+        "h",
+        "ths",
+        "ts",
+        "pgs",
+        "gs",
+        "bs",
+        "ks",
+        "ls",
+        "cn",
+        "nxb",
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "st",
+        "vs",
+        "no",
+        "v",
+    }
+)
 
 #: Characters (besides white space) not worth keeping next to an ellipsis at a cut.
 _TRIM_LEFT = ",;:.)]}»”’-–—"
@@ -92,9 +113,7 @@ class Highlighter:
     """
 
     def __init__(self, terms: Iterable[str]) -> None:
-        self.terms: frozenset[str] = frozenset(
-            word for term in terms for word in WORD_RE.findall(fold(term))
-        )
+        self.terms: frozenset[str] = frozenset(word for term in terms for word in WORD_RE.findall(fold(term)))
         # Candidates: a term followed by a word end. Whether it also starts at a word start is
         # checked on the few candidates, which is faster than a look-behind at every position.
         # Skipping a candidate never hides a match: terms are all word characters, so no word
@@ -208,8 +227,11 @@ class Highlighter:
                     best, best_score, best_matches = index, score, inside
             i = j
         start, end = sentences[best]
-        if (best + 1 < len(sentences) and sentences[best + 1][1] - start <= max_chars
-                and "\n" not in text[end:sentences[best + 1][0]]):
+        if (
+            best + 1 < len(sentences)
+            and sentences[best + 1][1] - start <= max_chars
+            and "\n" not in text[end : sentences[best + 1][0]]
+        ):
             end = sentences[best + 1][1]
         if end - start <= max_chars:
             return self._render(text, self._merge(text, _within(matches, start, end)), start, end)
@@ -217,8 +239,9 @@ class Highlighter:
         a, b = _densest(best_matches, budget)
         return self._window(text, folded, start, end, a, min(b, a + budget), budget, matches)
 
-    def _window(self, text: str, folded: str, lo: int, hi: int, a: int, b: int, budget: int,
-                matches: list[tuple[int, int, str]]) -> str:
+    def _window(
+        self, text: str, folded: str, lo: int, hi: int, a: int, b: int, budget: int, matches: list[tuple[int, int, str]]
+    ) -> str:
         """At most `budget` characters of text[lo:hi] (longer than that) keeping text[a:b] in
         view, cut at token or word boundaries, escaped and marked, with "…" on the cut sides."""
         slack = budget - (b - a)
@@ -324,8 +347,9 @@ def _snap_start(text: str, folded: str, pos: int, limit: int) -> int:
     for k in range(pos, limit):
         if text[k].isspace():
             return _skip_space(text, k, limit)
-    if _in_word(folded, pos):
-        pos = WORD_RE.match(folded, pos).end()
+    word = WORD_RE.match(folded, pos) if _in_word(folded, pos) else None
+    if word is not None:
+        pos = word.end()
     word = WORD_RE.search(folded, pos)
     return min(word.start(), limit) if word else limit
 

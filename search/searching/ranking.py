@@ -53,18 +53,24 @@ FacetCounts = dict[str, list[tuple[str, int]]]
 
 def deadline(budget: Budget) -> Callable[[], None] | None:
     """A check that raises `OutOfTime` once the budget is spent (None without a budget)."""
-    if budget.deadline is None:
+    deadline = budget.deadline
+    if deadline is None:
         return None
 
     def check() -> None:
-        if budget.clock() >= budget.deadline:
+        if budget.clock() >= deadline:
             raise OutOfTime
 
     return check
 
 
-def evaluated_page(evaluator: Evaluator, parsed: ParsedQuery, request: SearchRequest,
-                    filter_q: Query | None, check: Callable[[], None] | None = None) -> tuple[int, FacetCounts, Page]:
+def evaluated_page(
+    evaluator: Evaluator,
+    parsed: ParsedQuery,
+    request: SearchRequest,
+    filter_q: Query | None,
+    check: Callable[[], None] | None = None,
+) -> tuple[int, FacetCounts, Page]:
     """Total, facets and the requested window, from one evaluation of each tier: the facets
     and the total count the same documents the second tier ranks."""
     memo: dict = {}
@@ -87,7 +93,7 @@ def evaluated_page(evaluator: Evaluator, parsed: ParsedQuery, request: SearchReq
     page = [(int(d), float(first.scores[d])) for d in top(first_mask, first_keys, end)[start:end]]
     if parsed.tiered and len(page) < end - start:
         skipped = int(first_mask.sum())
-        rest = top(matching & ~first_mask, rest_keys, end - skipped)[max(0, start - skipped):]
+        rest = top(matching & ~first_mask, rest_keys, end - skipped)[max(0, start - skipped) :]
         page.extend((int(d), float(everything.scores[d])) for d in rest)
     facets: FacetCounts = {}
     for name in ("source", "year"):
@@ -120,8 +126,9 @@ class _CodeOrder(sorting.Categorizer):
         return -int(self.codes[self.offset + segment_docnum])
 
 
-def whoosh_page(searcher: Searcher, parsed: ParsedQuery, request: SearchRequest,
-                 filter_q: Query | None, budget: Budget) -> tuple[int, FacetCounts, Page]:
+def whoosh_page(
+    searcher: Searcher, parsed: ParsedQuery, request: SearchRequest, filter_q: Query | None, budget: Budget
+) -> tuple[int, FacetCounts, Page]:
     """The same through Whoosh's own searches, for queries `Evaluator` does not handle: the
     page first and the count second, so a query past its time budget still shows its best hits."""
     start = (request.page - 1) * request.per_page
@@ -133,13 +140,18 @@ def whoosh_page(searcher: Searcher, parsed: ParsedQuery, request: SearchRequest,
     window = list(first[start:end])
     if parsed.tiered and len(window) < end - start and not budget.partial:
         skipped = len(first)
-        rest = budget.search(searcher, parsed.any_word(), limit=end - skipped, filter=filter_q,
-                             mask=parsed.all_words(), sortedby=sortedby)
-        window.extend(rest[max(0, start - skipped):end - skipped])
+        rest = budget.search(
+            searcher,
+            parsed.any_word(),
+            limit=end - skipped,
+            filter=filter_q,
+            mask=parsed.all_words(),
+            sortedby=sortedby,
+        )
+        window.extend(rest[max(0, start - skipped) : end - skipped])
     facets = sorting.Facets()
     facets.add_facet("source", _count_facet("source"))
     facets.add_facet("year", _count_facet("year"))
     everything = budget.search(searcher, parsed.any_word(), limit=1, filter=filter_q, groupedby=facets)
     counts = {name: _counts(everything, name) for name in ("source", "year")}
     return len(everything), counts, [(hit.docnum, hit.score) for hit in window]
-

@@ -82,13 +82,19 @@ class ArticleView:
         return data
 
 
-
 def footprint(result: SearchResult) -> int:
     """About how many bytes a result holds: its strings at two bytes a character (Vietnamese
     text is stored as UCS-2) plus the objects around them."""
-    chars = sum(len(h.id) + len(h.title) + len(h.title_html) + len(h.snippet_html) + len(h.source or "")
-                + len(h.author or "") + len(h.date or "") for h in result.hits)
+    chars = sum(
+        len(h.id)
+        + len(h.title)
+        + len(h.title_html)
+        + len(h.snippet_html)
+        + len(h.source or "")
+        + len(h.author or "")
+        + len(h.date or "")
+        for h in result.hits
+    )
     facets = sum(len(name) for counts in result.facets.values() for name in counts)
     objects = 8 * len(result.hits) + 2 * sum(len(counts) for counts in result.facets.values()) + 8
     return 2 * (chars + facets + len(result.suggestion or "")) + 64 * objects
-

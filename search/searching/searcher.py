@@ -40,8 +40,13 @@ from search.searching.results import (
 class SearchIndex:
     """The index as one process sees it: one open index, a searcher refreshed per request."""
 
-    def __init__(self, index_dir: Path, synonyms: SynonymTable, time_budget: float | None = None,
-                 cache: ResultCache[SearchResult] | None = None) -> None:
+    def __init__(
+        self,
+        index_dir: Path,
+        synonyms: SynonymTable,
+        time_budget: float | None = None,
+        cache: ResultCache[SearchResult] | None = None,
+    ) -> None:
         self.index_dir = index_dir
         self.time_budget = time_budget
         #: Results of recent searches; None (the default) searches every time.

@@ -29,6 +29,7 @@ from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 from search.index.store import open_index
 from search.text.normalize import WORD_RE, fold, normalize
@@ -46,12 +47,59 @@ RETRY_SECONDS = 10.0
 
 #: Words that join others but mean little alone; a phrase neither starts nor ends with one.
 #: Compared with diacritics: folded, "có" would also stop "cơ quan" and "từ" "tủ lạnh".
-_FUNCTION_WORDS = frozenset((
-    "và", "của", "các", "những", "là", "với", "cho", "về", "tại", "trong", "ngoài", "theo", "từ",
-    "đến", "được", "bị", "có", "không", "đã", "đang", "sẽ", "này", "đó", "khi", "thì", "mà",
-    "để", "do", "vì", "nên", "như", "hay", "hoặc", "cũng", "vẫn", "còn", "rất", "một",
-    "lên", "ra", "vào", "trên", "dưới", "sau", "trước", "qua", "ở", "nhưng", "nếu",
-))
+_FUNCTION_WORDS = frozenset(
+    (
+        "và",
+        "của",
+        "các",
+        "những",
+        "là",
+        "với",
+        "cho",
+        "về",
+        "tại",
+        "trong",
+        "ngoài",
+        "theo",
+        "từ",
+        "đến",
+        "được",
+        "bị",
+        "có",
+        "không",
+        "đã",
+        "đang",
+        "sẽ",
+        "này",
+        "đó",
+        "khi",
+        "thì",
+        "mà",
+        "để",
+        "do",
+        "vì",
+        "nên",
+        "như",
+        "hay",
+        "hoặc",
+        "cũng",
+        "vẫn",
+        "còn",
+        "rất",
+        "một",
+        "lên",
+        "ra",
+        "vào",
+        "trên",
+        "dưới",
+        "sau",
+        "trước",
+        "qua",
+        "ở",
+        "nhưng",
+        "nếu",
+    )
+)
 #: What may stand between two words of one phrase: one space, or one in-token joiner, so
 #: "96/NQ-BCS" is a phrase but "bảo hiểm xã hội, bảo hiểm y tế" is not one. In the folded copy
 #: the joiners become spaces (one for one, keeping offsets) so a phrase's key is one slice.
@@ -89,13 +137,14 @@ def prefix_key(typed: str) -> str:
 class _Table:
     """Sorted keys with a display text, an id and a weight each; top-k by weight per prefix."""
 
-    def __init__(self, rows: Iterable[tuple[str, str, str | None, object]]) -> None:
+    def __init__(self, rows: Iterable[tuple[str, str, str | None, Any]]) -> None:
+        """`rows`: (key, display text, article id, weight); weights of one table compare."""
         ordered = sorted(rows, key=lambda r: r[0])
         self.keys = [r[0] for r in ordered]
         self.rows = [(r[1], r[2]) for r in ordered]
         self.weights = [r[3] for r in ordered]
         self._short: dict[str, list[int]] = defaultdict(list)
-        for i in sorted(range(len(ordered)), key=self.weights.__getitem__, reverse=True):
+        for i in sorted(range(len(ordered)), key=lambda i: self.weights[i], reverse=True):
             k = self.keys[i]
             for n in range(1, min(SHORT_PREFIX, len(k)) + 1):
                 bucket = self._short[k[:n]]
@@ -112,7 +161,7 @@ class _Table:
         else:
             lo = bisect.bisect_left(self.keys, prefix)
             hi = bisect.bisect_left(self.keys, prefix + "\U0010ffff", lo)
-            best = heapq.nlargest(limit, range(lo, hi), key=self.weights.__getitem__)
+            best = heapq.nlargest(limit, range(lo, hi), key=lambda i: self.weights[i])
         return [self.rows[i] for i in best]
 
 
@@ -124,8 +173,9 @@ def _count_phrases(title: str, stats: dict[str, list]) -> None:
     the forms met, which needs no count per form."""
     folded = fold(title)  # length-preserving: offsets found here hold in `title`
     spaced = folded.translate(_AS_SPACES)
-    words = [(m.start(), m.end(), title[m.start():m.end()].lower() in _FUNCTION_WORDS)
-             for m in WORD_RE.finditer(folded)]
+    words = [
+        (m.start(), m.end(), title[m.start() : m.end()].lower() in _FUNCTION_WORDS) for m in WORD_RE.finditer(folded)
+    ]
     n = len(words)
     for i in range(n - 1):
         start, _, function_word = words[i]
@@ -154,7 +204,7 @@ def _count_phrases(title: str, stats: dict[str, list]) -> None:
 
 
 def _sentence_case(form: str) -> str:
-    """"Bảo hiểm xã hội" (a title's first words) as "bảo hiểm xã hội"; names ("Quảng Ngãi",
+    """ "Bảo hiểm xã hội" (a title's first words) as "bảo hiểm xã hội"; names ("Quảng Ngãi",
     "Nguyễn Thành") and acronyms ("BHXH tỉnh") keep their capitals."""
     first, *rest = WORD_RE.findall(form)
     if first[1:].islower() and first[0].isupper() and not any(word[0].isupper() for word in rest):
@@ -181,8 +231,9 @@ class Suggester:
             shorter = k.rsplit(" ", 1)[0]
             if " " in shorter and (entry := stats.get(shorter)) is not None and entry[0] == n:
                 fragments.add(shorter)
-        kept = heapq.nlargest(MAX_PHRASES, (item for item in stats.items() if item[0] not in fragments),
-                              key=lambda item: item[1][0])
+        kept = heapq.nlargest(
+            MAX_PHRASES, (item for item in stats.items() if item[0] not in fragments), key=lambda item: item[1][0]
+        )
         self.phrases = _Table((k, _sentence_case(form), None, n) for k, (n, form, _) in kept)
         self.titles = _Table(title_rows)
 
@@ -264,8 +315,11 @@ class GenerationalSuggester:
         index's state, e.g. its live folder and Whoosh generation) has changed."""
         with self._lock:
             current = self._current
-            if ((current is None or current[0] != version) and self._building is None
-                    and time.monotonic() >= self._retry_at):
+            if (
+                (current is None or current[0] != version)
+                and self._building is None
+                and time.monotonic() >= self._retry_at
+            ):
                 self._building = threading.Thread(target=self._build, args=(version,), daemon=True)
                 self._building.start()
             building = self._building

@@ -133,7 +133,8 @@ _SYLLABLE_RE = re.compile(
 def _split_letter(char: str) -> tuple[str, str] | None:
     """The toneless lower-case Vietnamese letter in `char` and its tone mark ("" if none);
     None when `char` is not a Vietnamese letter."""
-    base, *marks = unicodedata.normalize("NFD", char.lower())
+    decomposed = unicodedata.normalize("NFD", char.lower())
+    base, marks = decomposed[0], decomposed[1:]
     tones = [m for m in marks if m in _TONE_MARKS]
     rest = "".join(m for m in marks if m not in _TONE_MARKS)
     letter = _VOWEL_MARKS.get(base + rest) if rest else base
@@ -158,8 +159,9 @@ def _tone_index(onset: str, vowels: str, final: str) -> int:
 
 @functools.lru_cache(maxsize=1 << 16)
 def _canonical_word(word: str) -> str:
-    letters = [_split_letter(char) for char in word]
-    if None in letters:
+    split = [_split_letter(char) for char in word]
+    letters = [part for part in split if part is not None]
+    if len(letters) != len(split):
         return word
     tones = [(i, tone) for i, (_, tone) in enumerate(letters) if tone]
     syllable = _SYLLABLE_RE.fullmatch("".join(letter for letter, _ in letters))

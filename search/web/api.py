@@ -41,15 +41,24 @@ class SearchResource:
         per_page = params.whole(req, "per_page", 10, 1, MAX_PER_PAGE)
         page = params.whole(req, "page", 1, 1, MAX_RESULT_WINDOW)
         if page * per_page > MAX_RESULT_WINDOW:
-            raise InvalidParam(f"page × per_page may not exceed {MAX_RESULT_WINDOW}; narrow the search instead.", "page")
+            raise InvalidParam(
+                f"page × per_page may not exceed {MAX_RESULT_WINDOW}; narrow the search instead.", "page"
+            )
         sort = req.get_param("sort") or "relevance"
         if sort not in SORTS:
             raise InvalidParam(f"Expected one of: {', '.join(SORTS)}.", "sort")
         date_from, date_to = params.date(req, "from", end=False), params.date(req, "to", end=True)
         if date_from and date_to and date_from > date_to:
             raise InvalidParam("'from' is after 'to'.", "from")
-        request = SearchRequest(q=q, page=page, per_page=per_page, sort=sort,
-                                date_from=date_from, date_to=date_to, source=req.get_param("source") or None)
+        request = SearchRequest(
+            q=q,
+            page=page,
+            per_page=per_page,
+            sort=sort,
+            date_from=date_from,
+            date_to=date_to,
+            source=req.get_param("source") or None,
+        )
         resp.media = self.holder.get().search(request).to_json()
 
 
@@ -111,8 +120,9 @@ class HealthResource:
         except (IndexMissing, SchemaMismatch):
             raise
         except Exception:  # an unreadable index is exactly what a health check reports
-            raise falcon.HTTPServiceUnavailable(title="Index unavailable", retry_after=30,
-                                                description="The index cannot be read.") from None
+            raise falcon.HTTPServiceUnavailable(
+                title="Index unavailable", retry_after=30, description="The index cannot be read."
+            ) from None
         resp.media = {"status": "ok", "articles": count}
 
 

@@ -7,6 +7,8 @@ gunicorn workers each open their own after the fork.
 
 from __future__ import annotations
 
+from typing import Any
+
 import falcon
 
 from search.settings import Settings
@@ -31,8 +33,12 @@ def create_app(settings: Settings | None = None) -> falcon.App:
     settings = settings or Settings.from_env()
     holder = IndexHolder(settings)
     # The headers first: their process_response also runs for what the guard refuses.
-    app = falcon.App(middleware=[SecurityHeaders(), ListedOriginsCORS(settings.cors_origins),
-                                 RequestGuard(settings.max_body_bytes)])
+    middleware: list[Any] = [
+        SecurityHeaders(),
+        ListedOriginsCORS(settings.cors_origins),
+        RequestGuard(settings.max_body_bytes),
+    ]
+    app = falcon.App(middleware=middleware)
     errors.register(app, settings.write_timeout)
     app.req_options.keep_blank_qs_values = False
     search, article = SearchResource(holder), ArticleResource(holder, ArticleWriter(settings))

@@ -29,7 +29,7 @@ class StaticFile:
 def load_static(name: str) -> StaticFile:
     """A file of `search/web/static`, with a content hash as its ETag."""
     body = package_files.files("search.web").joinpath("static", name).read_bytes()
-    suffix = name[name.rfind("."):]
+    suffix = name[name.rfind(".") :]
     return StaticFile(body, _TYPES[suffix], hashlib.sha256(body).hexdigest()[:20])
 
 

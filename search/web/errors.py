@@ -36,15 +36,21 @@ def http_error(exc: Exception, write_timeout: float) -> falcon.HTTPError:
     if isinstance(exc, QueryError):
         return InvalidParam(str(exc).capitalize() + ".", "q")
     if isinstance(exc, IndexMissing):  # the CLI's message names the directory; a client gets none
-        return falcon.HTTPServiceUnavailable(title="Index unavailable", retry_after=30,
-                                             description="No index has been built yet; run `vnsearch index`.")
+        return falcon.HTTPServiceUnavailable(
+            title="Index unavailable", retry_after=30, description="No index has been built yet; run `vnsearch index`."
+        )
     if isinstance(exc, SchemaMismatch):
         return falcon.HTTPServiceUnavailable(
-            title="Index unavailable", retry_after=60,
-            description="The index was built by another version of vnsearch; run `vnsearch index --rebuild`.")
+            title="Index unavailable",
+            retry_after=60,
+            description="The index was built by another version of vnsearch; run `vnsearch index --rebuild`.",
+        )
     if isinstance(exc, IndexBusy):
-        return falcon.HTTPServiceUnavailable(title="Index busy", retry_after=max(1, math.ceil(write_timeout)),
-                                             description="Another write is in progress; retry shortly.")
+        return falcon.HTTPServiceUnavailable(
+            title="Index busy",
+            retry_after=max(1, math.ceil(write_timeout)),
+            description="Another write is in progress; retry shortly.",
+        )
     raise TypeError(f"not a domain error: {type(exc).__name__}")
 
 

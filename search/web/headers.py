@@ -33,16 +33,18 @@ EMBEDDABLE_PATHS = frozenset({"/widget.js"})
 class SecurityHeaders:
     """Sets the CSP (strict for pages) and the usual hardening headers on every response."""
 
-    def process_response(self, req: falcon.Request, resp: falcon.Response, resource: object,
-                         req_succeeded: bool) -> None:
+    def process_response(
+        self, req: falcon.Request, resp: falcon.Response, resource: object, req_succeeded: bool
+    ) -> None:
         is_page = (resp.content_type or "").startswith("text/html")
         resp.set_header("Content-Security-Policy", PAGE_CSP if is_page else RESOURCE_CSP)
         resp.set_header("X-Content-Type-Options", "nosniff")
         resp.set_header("X-Frame-Options", "DENY")
         resp.set_header("Referrer-Policy", "same-origin")
         resp.set_header("Cross-Origin-Opener-Policy", "same-origin")
-        resp.set_header("Cross-Origin-Resource-Policy",
-                        "cross-origin" if req.path in EMBEDDABLE_PATHS else "same-origin")
+        resp.set_header(
+            "Cross-Origin-Resource-Policy", "cross-origin" if req.path in EMBEDDABLE_PATHS else "same-origin"
+        )
         resp.set_header("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
 
 
@@ -56,8 +58,9 @@ class ListedOriginsCORS(falcon.CORSMiddleware):
     def __init__(self, origins: Iterable[str]) -> None:
         super().__init__(allow_origins=frozenset(origins))
 
-    def process_response(self, req: falcon.Request, resp: falcon.Response, resource: object,
-                         req_succeeded: bool) -> None:
+    def process_response(
+        self, req: falcon.Request, resp: falcon.Response, resource: object, req_succeeded: bool
+    ) -> None:
         if req.path not in CORS_PATHS:
             return
         resp.append_header("Vary", "Origin")

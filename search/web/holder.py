@@ -11,6 +11,7 @@ import threading
 
 from search.query.acronyms import load_synonyms
 from search.searching.cache import ResultCache
+from search.searching.results import SearchResult
 from search.searching.searcher import SearchIndex
 from search.settings import Settings
 
@@ -29,7 +30,13 @@ class IndexHolder:
                 if self._index is None:
                     settings = self.settings
                     entries, mib = settings.result_cache_entries, settings.result_cache_mib
-                    cache = ResultCache(entries, mib << 20) if entries and mib else None
-                    self._index = SearchIndex(settings.index_dir, load_synonyms(settings.acronym_files),
-                                              time_budget=settings.search_budget_ms / 1000, cache=cache)
+                    cache: ResultCache[SearchResult] | None = (
+                        ResultCache(entries, mib << 20) if entries and mib else None
+                    )
+                    self._index = SearchIndex(
+                        settings.index_dir,
+                        load_synonyms(settings.acronym_files),
+                        time_budget=settings.search_budget_ms / 1000,
+                        cache=cache,
+                    )
         return self._index

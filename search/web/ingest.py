@@ -40,15 +40,25 @@ class ArticleWriter:
         if isinstance(record, dict):
             given = record.get("id", article_id)
             if not isinstance(given, str) or normalize(given).strip() != article_id:
-                raise falcon.HTTPBadRequest(title="Id mismatch",
-                                            description=f"The body's 'id' differs from the URL's {article_id!r}.")
+                raise falcon.HTTPBadRequest(
+                    title="Id mismatch", description=f"The body's 'id' differs from the URL's {article_id!r}."
+                )
             record = dict(record, id=article_id)
         try:
             article = article_from_json(record)
         except ValueError as exc:
-            raise falcon.HTTPBadRequest(title="Invalid article", description=f"{str(exc)[:1].upper()}{str(exc)[1:]}.") from None
-        report = self._locked(lambda: build(self.settings.index_dir, [article], keep_missing=True,
-                                            lock_timeout=self.settings.write_timeout, pool_mb=self.settings.pool_mb))
+            raise falcon.HTTPBadRequest(
+                title="Invalid article", description=f"{str(exc)[:1].upper()}{str(exc)[1:]}."
+            ) from None
+        report = self._locked(
+            lambda: build(
+                self.settings.index_dir,
+                [article],
+                keep_missing=True,
+                lock_timeout=self.settings.write_timeout,
+                pool_mb=self.settings.pool_mb,
+            )
+        )
         result = "added" if report.added else "updated" if report.updated else "unchanged"
         resp.status = falcon.HTTP_201 if report.added else falcon.HTTP_200
         resp.media = {"id": article_id, "result": result}
@@ -72,8 +82,11 @@ class ArticleWriter:
         header = req.get_header("Authorization") or ""
         scheme, _, given = header.partition(" ")
         if scheme.lower() != "bearer" or not given.strip():
-            raise falcon.HTTPUnauthorized(title="Authorization required",
-                                          description="Send 'Authorization: Bearer <token>'.", challenges=["Bearer"])
+            raise falcon.HTTPUnauthorized(
+                title="Authorization required",
+                description="Send 'Authorization: Bearer <token>'.",
+                challenges=["Bearer"],
+            )
         if not hmac.compare_digest(given.strip().encode(), token.encode()):
             raise falcon.HTTPForbidden(title="Forbidden", description="The token is not valid.")
 
@@ -81,15 +94,17 @@ class ArticleWriter:
     def _valid_id(article_id: str) -> str:
         cleaned = normalize(article_id).strip()
         if not cleaned or len(cleaned) > MAX_ID_CHARS:
-            raise falcon.HTTPBadRequest(title="Invalid id",
-                                        description=f"An article id is 1 to {MAX_ID_CHARS} characters.")
+            raise falcon.HTTPBadRequest(
+                title="Invalid id", description=f"An article id is 1 to {MAX_ID_CHARS} characters."
+            )
         return cleaned
 
     def _json_body(self, req: falcon.Request) -> object:
         """The request body as JSON, refused with 413 past the size limit before it is parsed."""
         limit = self.settings.max_article_bytes
-        too_large = falcon.HTTPContentTooLarge(title="Article too large",
-                                               description=f"An article may be at most {limit} bytes of JSON.")
+        too_large = falcon.HTTPContentTooLarge(
+            title="Article too large", description=f"An article may be at most {limit} bytes of JSON."
+        )
         if req.content_length is not None and req.content_length > limit:
             raise too_large
         raw = req.bounded_stream.read(limit + 1)
@@ -98,8 +113,9 @@ class ArticleWriter:
         try:
             return json.loads(raw.decode("utf-8-sig"))
         except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-            raise falcon.HTTPBadRequest(title="Invalid JSON",
-                                        description="The body must be a JSON object in UTF-8.") from None
+            raise falcon.HTTPBadRequest(
+                title="Invalid JSON", description="The body must be a JSON object in UTF-8."
+            ) from None
 
     def _locked(self, write: Callable[[], T]) -> T:
         """Run a write, turning a disk that cannot take it into a 503 the client can retry (a
@@ -108,6 +124,7 @@ class ArticleWriter:
             return write()
         except OSError as exc:  # disk full: nothing was committed (see engine.writers.abandon)
             raise falcon.HTTPServiceUnavailable(
-                title="Index not writable", retry_after=60,
-                description=f"The index cannot be written ({exc.strerror or type(exc).__name__}); "
-                            "nothing was changed.") from None
+                title="Index not writable",
+                retry_after=60,
+                description=f"The index cannot be written ({exc.strerror or type(exc).__name__}); nothing was changed.",
+            ) from None

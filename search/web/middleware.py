@@ -35,12 +35,12 @@ def _decode(raw: str, what: str) -> str:
     if _BAD_ESCAPE_RE.search(raw):
         raise falcon.HTTPBadRequest(
             title="Malformed request",
-            description=f"The {what} has a '%' not followed by two hex digits; send '%' as %25.")
+            description=f"The {what} has a '%' not followed by two hex digits; send '%' as %25.",
+        )
     try:
         return unquote_to_bytes(raw.encode("latin-1")).decode("utf-8")
     except (UnicodeEncodeError, UnicodeDecodeError):
-        raise falcon.HTTPBadRequest(title="Malformed request",
-                                    description=f"The {what} is not UTF-8 text.") from None
+        raise falcon.HTTPBadRequest(title="Malformed request", description=f"The {what} is not UTF-8 text.") from None
 
 
 class RequestGuard:
@@ -56,19 +56,21 @@ class RequestGuard:
 
     def _check_body(self, req: falcon.Request) -> None:
         if req.get_header("Transfer-Encoding"):
-            raise falcon.HTTPLengthRequired(title="Length required",
-                                            description="Send a Content-Length instead of a chunked body.")
+            raise falcon.HTTPLengthRequired(
+                title="Length required", description="Send a Content-Length instead of a chunked body."
+            )
         length = req.content_length  # a malformed header is Falcon's 400
         if length is not None and length > self.max_body_bytes:
             raise falcon.HTTPContentTooLarge(
-                title="Request body too large",
-                description=f"The body may be at most {self.max_body_bytes} bytes.")
+                title="Request body too large", description=f"The body may be at most {self.max_body_bytes} bytes."
+            )
 
     def _check_path(self, req: falcon.Request) -> None:
         raw = req.env.get("PATH_INFO", "")
         if len(raw) > MAX_PATH_BYTES:
-            raise falcon.HTTPUriTooLong(title="Path too long",
-                                        description=f"The path may be at most {MAX_PATH_BYTES} bytes.")
+            raise falcon.HTTPUriTooLong(
+                title="Path too long", description=f"The path may be at most {MAX_PATH_BYTES} bytes."
+            )
         try:
             path = raw.encode("latin-1").decode("utf-8")  # WSGI hands the decoded bytes as latin-1
         except (UnicodeEncodeError, UnicodeDecodeError):
@@ -81,8 +83,10 @@ class RequestGuard:
         if not raw:
             return
         if len(raw) > MAX_QUERY_STRING_BYTES:
-            raise falcon.HTTPUriTooLong(title="Query string too long",
-                                        description=f"The query string may be at most {MAX_QUERY_STRING_BYTES} bytes.")
+            raise falcon.HTTPUriTooLong(
+                title="Query string too long",
+                description=f"The query string may be at most {MAX_QUERY_STRING_BYTES} bytes.",
+            )
         seen: set[str] = set()
         for pair in raw.split("&"):
             if not pair:

@@ -7,6 +7,7 @@ request becomes a message on the page with the same status code.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 import falcon
@@ -16,7 +17,8 @@ from search.web.errors import DOMAIN_ERRORS, http_error
 
 
 class JSONResource(Protocol):
-    def on_get(self, req: falcon.Request, resp: falcon.Response, **params: str) -> None: ...
+    @property
+    def on_get(self) -> Callable[..., None]: ...
 
 
 def _media(resource: JSONResource, req: falcon.Request, **params: str) -> dict:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from search.corpus import dates
@@ -37,7 +38,7 @@ TIPS = """<ul class="tips">
 def search_url(state: Mapping[str, str], **changes: str | None) -> str:
     """The page URL for `state` with `changes` applied; empty values are left out, and a
     change of anything but the page goes back to page 1."""
-    merged = {k: v for k, v in state.items() if k in STATE_PARAMS}
+    merged: dict[str, str | None] = {k: v for k, v in state.items() if k in STATE_PARAMS}
     if "page" not in changes:
         merged.pop("page", None)
     merged.update(changes)
@@ -116,7 +117,7 @@ def _header(state: Mapping[str, str], sources: Mapping[str, int]) -> str:
 </header>"""
 
 
-def _hit(hit: Mapping[str, object], q: str) -> str:
+def _hit(hit: Mapping[str, Any], q: str) -> str:
     meta = " · ".join(_e(str(hit[k])) for k in ("date", "source") if hit.get(k))
     return f"""<li class="hit">
 <h2><a href="{_e(article_url(str(hit["id"]), q))}">{hit["title_html"]}</a></h2>
@@ -141,13 +142,15 @@ def _pagination(state: Mapping[str, str], page: int, pages: int) -> str:
     return f'<nav class="pages" aria-label="Trang kết quả">{"".join(links)}</nav>'
 
 
-def _suggestion(state: Mapping[str, str], result: Mapping[str, object]) -> str:
+def _suggestion(state: Mapping[str, str], result: Mapping[str, Any]) -> str:
     """The "did you mean" line, when the API offers a corrected query."""
     suggestion = result.get("suggestion")
     if not isinstance(suggestion, str) or not suggestion:
         return ""
-    return (f'<p class="did-you-mean">Có phải bạn muốn tìm: '
-            f'<a data-nav href="{_e(search_url(state, q=suggestion))}">{_e(suggestion)}</a>?</p>')
+    return (
+        f'<p class="did-you-mean">Có phải bạn muốn tìm: '
+        f'<a data-nav href="{_e(search_url(state, q=suggestion))}">{_e(suggestion)}</a>?</p>'
+    )
 
 
 def _years(state: Mapping[str, str], years: Mapping[str, int]) -> str:
@@ -165,13 +168,16 @@ def _filtered(state: Mapping[str, str]) -> bool:
     return any(state.get(k) for k in ("from", "to", "source"))
 
 
-def _results(state: Mapping[str, str], result: Mapping[str, object]) -> str:
+def _results(state: Mapping[str, str], result: Mapping[str, Any]) -> str:
     q = state["q"]
     hits = result["hits"]
     total = int(result["total"])
     if not hits:
-        clear = (f'<li>Bỏ bộ lọc ngày và nguồn: <a data-nav href="{_e(search_url({"q": q}))}">tìm “{_e(q)}” trong mọi tin</a>.</li>'
-                 if _filtered(state) else "")
+        clear = (
+            f'<li>Bỏ bộ lọc ngày và nguồn: <a data-nav href="{_e(search_url({"q": q}))}">tìm “{_e(q)}” trong mọi tin</a>.</li>'
+            if _filtered(state)
+            else ""
+        )
         beyond = "<li>Trang này vượt quá số kết quả; quay lại trang đầu.</li>" if total else ""
         return f"""<section class="empty">
 <h1>Không tìm thấy kết quả cho “{_e(q)}”</h1>
@@ -197,8 +203,7 @@ def _results(state: Mapping[str, str], result: Mapping[str, object]) -> str:
 {_pagination(state, page, pages)}"""
 
 
-def search_page(state: Mapping[str, str], result: Mapping[str, object] | None,
-                error: str | None = None) -> str:
+def search_page(state: Mapping[str, str], result: Mapping[str, Any] | None, error: str | None = None) -> str:
     """The search page: the form, and the results, an error or (without a query) how to search.
 
     The results live in `<main id="results">`: the script swaps just that element (and the
@@ -216,13 +221,17 @@ def search_page(state: Mapping[str, str], result: Mapping[str, object] | None,
     else:
         main = _results(state, result)
     title = f"{q} – vnsearch" if q else "vnsearch – tìm kiếm tin tức"
-    return _layout(title, f"""{_header(state, sources)}
+    return _layout(
+        title,
+        f"""{_header(state, sources)}
 <main id="results" aria-live="polite">
 {main}
-</main>""", "search")
+</main>""",
+        "search",
+    )
 
 
-def article_page(article: Mapping[str, object], q: str | None) -> str:
+def article_page(article: Mapping[str, Any], q: str | None) -> str:
     """An article, its query words marked; the first mark carries `id="first-match"` so the
     link's fragment scrolls to it."""
     title_html = article.get("title_html") or _e(str(article["title"]))
@@ -235,7 +244,9 @@ def article_page(article: Mapping[str, object], q: str | None) -> str:
     if url.startswith(("https://", "http://")):
         meta.append(f'<a href="{_e(url)}" rel="noopener noreferrer nofollow">Bài gốc</a>')
     back = search_url({"q": q}) if q else "/"
-    return _layout(f"{article['title']} – vnsearch", f"""<header class="top">
+    return _layout(
+        f"{article['title']} – vnsearch",
+        f"""<header class="top">
 <a class="brand" href="/">vnsearch</a>
 <a class="back" href="{_e(back)}">‹ Quay lại kết quả</a>
 </header>
@@ -245,4 +256,6 @@ def article_page(article: Mapping[str, object], q: str | None) -> str:
 <p class="meta">{" · ".join(meta)}</p>
 <div class="body">{body_html}</div>
 </article>
-</main>""", "read")
+</main>""",
+        "read",
+    )

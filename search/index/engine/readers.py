@@ -16,7 +16,7 @@ mix of fields the segments hold. Everything that needs a value per document goes
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
@@ -124,7 +124,7 @@ def lengths(reader: IndexReader, fieldname: str) -> np.ndarray:
     return per_document(reader, segment, 0.0, np.float64)
 
 
-def _length_codes(column: object, count: int) -> np.ndarray:
+def _length_codes(column: Any, count: int) -> np.ndarray:
     """A segment's one-byte length codes: W3's length column is those bytes, one a document
     (fewer when the last documents have none), so they are read at once rather than one
     `column[d]` call each (a tenth of a second per field at 84,000 articles)."""
@@ -137,6 +137,18 @@ def _length_codes(column: object, count: int) -> np.ndarray:
         return codes
     return np.fromiter((column[d] for d in range(count)), dtype=np.uint8, count=count)
 
+
+
+@overload
+def postings(
+    reader: IndexReader, fieldname: str, btext: bytes, values: Literal[False], within: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, None]: ...
+
+
+@overload
+def postings(
+    reader: IndexReader, fieldname: str, btext: bytes, values: Literal[True], within: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
 
 
 def postings(reader: IndexReader, fieldname: str, btext: bytes, values: bool,
@@ -196,7 +208,7 @@ def postings(reader: IndexReader, fieldname: str, btext: bytes, values: bool,
     return all_ids, all_weights, sums - np.repeat(base, freqs)
 
 
-def _matcher_postings(m: object, offset: int, values: bool, ids: list[np.ndarray], weights: list[np.ndarray],
+def _matcher_postings(m: Any, offset: int, values: bool, ids: list[np.ndarray], weights: list[np.ndarray],
                       vals: list[bytes]) -> None:
     block_ids, block_weights = [], []
     while m.is_active():

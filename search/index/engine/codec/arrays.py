@@ -142,7 +142,7 @@ def block_deltas(blocks: list[Block], weights: np.ndarray) -> np.ndarray:
             widths.append(np.frombuffer(packed, dtype=np.uint8, count=count).astype(np.int64))
             packed = packed[count:]
         elif vmode:  # values with their own lengths (a weight the block could not store as an int)
-            values = decode_body(flags, count, first, last, body)[2]
+            values = decode_body(flags, count, first, last, body)[2] or []
             widths.append(np.fromiter((v[0] for v in values), dtype=np.int64, count=count))
             packed = b"".join([v[1:] for v in values])
         elif freqs[start:start + count].any():

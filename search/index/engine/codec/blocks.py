@@ -25,6 +25,7 @@ import zlib
 from array import array
 from collections.abc import Iterable, Iterator
 from itertools import accumulate
+from typing import Any
 
 _FLOAT = struct.Struct("<f")
 
@@ -160,8 +161,9 @@ def encode_body(ids: list[int], weights: list[float], values: list[bytes], level
 
 
 def decode_body(flags: int, count: int, first: int, last: int, body: bytes,
-                with_values: bool = True) -> tuple[list[int], array | None, list[bytes] | None]:
-    """(ids, weights or None when all are 1.0, values or None when there are none)."""
+                with_values: bool = True) -> tuple[list[int], Any, list[bytes] | None]:
+    """(ids, weights (an array of numbers) or None when all are 1.0, values or None when there
+    are none)."""
     pos = 0
     if count == 1:
         ids = [first]
@@ -175,8 +177,8 @@ def decode_body(flags: int, count: int, first: int, last: int, body: bytes,
         ids.append(last)
         pos = end
     mode = (flags & WEIGHT_MODE) >> 2
-    weights = None
-    raw = None
+    weights: Any = None
+    raw: Any = None
     if mode:
         end = pos + weights_size(mode, count)
         if mode == 2:
@@ -185,7 +187,7 @@ def decode_body(flags: int, count: int, first: int, last: int, body: bytes,
             raw = unpack("B" if mode == 1 else "f", body[pos:end])
         weights = raw if mode == 3 else array("d", raw)
         pos = end
-    values = None
+    values: list[bytes] | None = None
     vmode = flags & VALUE_MODE
     if vmode and with_values:
         values = []

@@ -80,6 +80,8 @@ class FieldWriter(base.FieldWriter):
         self._postlengths.append(length_to_byte(length) if length else 0)
 
     def finish_term(self) -> None:
+        if self._btext is None:
+            raise ValueError("finish_term() without start_term()")
         self._write_term(self._btext, self._ids, self._weights, self._values, self._postlengths)
 
     def finish_field(self) -> None:
@@ -199,6 +201,13 @@ def _length_bytes(lengths: Any, fieldname: str) -> bytes | None:
 class LeafMatcher(W3LeafMatcher):
     """Whoosh's W3 matcher over our blocks: the block navigation, skipping and quality methods
     are W3's; reading a block header and body is ours."""
+
+    # Set by `reset()` and `_goto()` (W3's matcher state, with our block's decoded parts).
+    _maxid: Any
+    _data: Any
+    _ids: Any
+    _weights: Any
+    _values: Any
 
     #: Longest block header: flags, four varints of up to 5 bytes, a float, two length bytes.
     _HEADER_MAX = 32

@@ -60,8 +60,8 @@ class TermInfo(W3TermInfo):
             first, pos = get_varint(s, pos)
             span, pos = get_varint(s, pos) if count > 1 else (0, pos)
             minlen, maxlen = s[pos], s[pos + 1]
-            ids, weights, values = decode_body(flags, count, first, first + span, s[pos + 2:])
-            weights = list(weights) if weights is not None else [1.0] * count
+            ids, stored, values = decode_body(flags, count, first, first + span, s[pos + 2:])
+            weights = list(stored) if stored is not None else [1.0] * count
             info._inlined = (ids, weights, values)
             info._df = count
             info._weight = float(sum(weights))
@@ -143,6 +143,8 @@ class TermsWriter:
 
 
 class FieldCursor(base.FieldCursor):
+    _text: Any
+    _value: bytes | None
     def __init__(self, terms: TermsReader, fieldname: str, fieldobj: Any) -> None:
         self._terms = terms
         self._fieldname = fieldname
