@@ -22,6 +22,8 @@ import pytest
 
 from tests.conftest import ROOT, XSS_ARTICLE, gunicorn
 
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
 CHROMIUM = Path(os.environ.get("VNSEARCH_CHROMIUM", "/usr/bin/chromium"))
 LAUNCH_ARGS = [
     "--headless",

@@ -28,6 +28,8 @@ from search.searching.results import SearchRequest
 from search.searching.searcher import SearchIndex
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.slow
+
 #: Runs the CLI after arranging for the process to SIGKILL itself at one point: (point, n).
 _CHILD = r"""
 import os, signal, sys
@@ -77,6 +79,7 @@ elif point == "switch":  # a rebuild complete on disk, killed just before the po
     store.os.replace = replace_then
 
 from search.cli import main
+
 main(sys.argv[3:])
 """
 

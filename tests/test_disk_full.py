@@ -25,6 +25,8 @@ from search.searching.results import SearchRequest
 from search.searching.searcher import SearchIndex
 from tests.conftest import CORPUS, ROOT
 
+pytestmark = pytest.mark.slow
+
 FILE_LIMIT = 16 * 1024
 
 

@@ -18,6 +18,8 @@ from search.index.indexer import build
 from tests.conftest import CORPUS, gunicorn
 from tests.test_server import _get
 
+pytestmark = pytest.mark.slow
+
 TOKEN = "live-test-token"
 
 

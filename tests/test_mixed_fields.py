@@ -356,7 +356,7 @@ GrownIndex.TestCase.settings = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-TestGrownIndex = GrownIndex.TestCase
+TestGrownIndex = pytest.mark.slow(GrownIndex.TestCase)
 
 
 def _jsonl(path: Path, *records: dict) -> Path:

@@ -11,6 +11,8 @@ import pytest
 
 from tests.conftest import gunicorn
 
+pytestmark = pytest.mark.slow
+
 
 def _get(url: str) -> tuple[int, dict]:
     try:
