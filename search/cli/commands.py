@@ -6,12 +6,16 @@ It mirrors the library (`search.index.indexer.build`, `search.searching.searcher
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import os
 import re
+import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import click
 from tqdm import tqdm
@@ -45,6 +49,44 @@ def _index_dir_option(func):
     )(func)
 
 
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM during a build. A BaseException, like KeyboardInterrupt, so that it
+    unwinds through the writer's and the store's cleanup: the build processes are stopped, a
+    rebuild's unfinished generation removed, the lock released."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _stopped_by_signals() -> Iterator[None]:
+    """SIGINT and SIGTERM stop the build cleanly instead of killing the process where it stands;
+    a second signal during that cleanup is ignored rather than cutting it short."""
+
+    def stop(signum: int, frame: object) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_IGN)
+        raise Interrupted(signum)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _interrupted(exc: Interrupted) -> NoReturn:
+    name = signal.Signals(exc.signum).name
+    click.echo(
+        f"vnsearch index: stopped by {name}. The index keeps its last complete state (this run's "
+        "changes are in it only if its commit had finished); the next run completes the job.",
+        err=True,
+    )
+    sys.exit(128 + exc.signum)
+
+
 def _run_build(
     settings: Settings,
     paths: tuple[Path, ...],
@@ -53,7 +95,7 @@ def _run_build(
     keep_missing: bool = False,
     wait: float = WRITE_LOCK_TIMEOUT,
 ) -> IndexReport:
-    with tqdm(unit=" articles", desc="Indexing", disable=None, leave=False) as bar:
+    with _stopped_by_signals(), tqdm(unit=" articles", desc="Indexing", disable=None, leave=False) as bar:
 
         def advance(item: object) -> None:
             bar.update()
@@ -148,6 +190,8 @@ def index_command(
     index_dir = index_dir or settings.index_dir
     try:
         report = _run_build(settings, corpus or settings.corpus_dirs, index_dir, rebuild, keep_missing, wait)
+    except Interrupted as exc:
+        _interrupted(exc)
     except (SchemaMismatch, IndexBusy, IndexMissing, IndexIncomplete, OSError) as exc:
         message = _write_failed(exc, index_dir) if isinstance(exc, OSError) else str(exc)
         if as_json:
@@ -236,6 +280,8 @@ def serve(host: str | None, port: int | None, workers: int | None, index_dir: Pa
         try:
             click.echo(f"No index in {index_dir}: building it from {', '.join(map(str, settings.corpus_dirs))}.")
             _summary(_run_build(settings, settings.corpus_dirs, index_dir, rebuild=False), index_dir)
+        except Interrupted as exc:
+            _interrupted(exc)
         except (SchemaMismatch, IndexBusy) as exc:
             raise click.ClickException(str(exc)) from None
         except OSError as exc:

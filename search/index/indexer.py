@@ -146,8 +146,8 @@ def _write(ix: FileIndex, items: Iterable[Article | ParseError],
            procs: int = 1, pool_mb: int = DEFAULT_POOL_MB) -> IndexReport:
     """One writer, one commit. Replaced and removed articles are deleted by document number,
     looked up in the commit the writer started from (the write lock keeps it the newest): Whoosh's
-    `update_document` and `delete_by_term` open a new searcher for every call, which costs about
-    a second each on an index of 80,000 articles."""
+    `update_document` and `delete_by_term` open a new searcher for every call, which costs
+    seconds per article on a large index."""
     report = IndexReport()
     seen: set[str] = set()
     writer = _writer(ix, procs if fresh else 1, pool_mb)

@@ -2,8 +2,8 @@
 field writer sorted when the segment is flushed.
 
 Whoosh's `PostingPool` pickles each posting tuple into sorted runs on disk and merges them back
-with a heap: on the news archive that was a third of the build (a 3,000-article build pickled
-and unpickled 2.16M postings for 16 s) and several GB of temporary files. Here a field's postings
+with a heap: on the news archive that was a third of the build and several times the index in
+temporary files (bench/results and the README have the figures). Here a field's postings
 are parallel arrays (document number, weight, end of the value bytes in one buffer, and the
 index of the same term's previous posting), and each term is a dict entry holding the index of
 its last posting: about 20 bytes a posting and 130 a term, no object per posting. At flush each
@@ -24,13 +24,13 @@ from array import array
 from collections.abc import Iterable, Iterator
 from itertools import chain, repeat
 
-#: Pool memory of a build unless told otherwise, shared by its processes. The full news archive
-#: (84,132 articles) with two processes of 512 MiB each peaked at 1,330-1,674 MiB for the process
-#: tree: each process also holds its interpreter, analysis caches and what a flush fragments.
+#: Pool memory of a build unless told otherwise, shared by its processes. A build's process tree
+#: peaks above it (the README gives the measured ratio): each process also holds its
+#: interpreter, analysis caches and what a flush fragments.
 DEFAULT_POOL_MB = 1024
 #: A term's share of the pool: its key (a bytes object), the int of its last posting and the
-#: dict slot; tracemalloc measured 85 bytes for pair-sized keys in a full dict, a dict just
-#: grown takes more. With it the count came within 11% of the traced memory on 3,000 articles.
+#: dict slot, as tracemalloc measured them for pair-sized keys (a dict just grown takes more,
+#: which the figure allows for).
 _TERM_BYTES = 130
 #: Bytes a posting takes in the arrays (document number 4, weight 8, previous posting 4, value
 #: end 4), without its value bytes.

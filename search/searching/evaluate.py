@@ -1,7 +1,7 @@
 """Scoring a parsed query over whole posting lists at once, for the searcher's hot path.
 
-Whoosh walks a tree of matcher objects one posting at a time (about 3 µs a posting), and a
-page of our results took three such walks (facets over every match, then the two tiers), so an
+Whoosh walks a tree of matcher objects one posting at a time, and a page of our results took
+three such walks (facets over every match, then the two tiers), so an
 OR of common syllables cost seconds on the news archive. Here each term's postings are read a
 block at a time, scored with the searcher's own BM25F statistics in numpy, and combined as
 dense arrays over the document numbers: Or adds, And intersects and adds, AndMaybe adds the

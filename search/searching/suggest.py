@@ -22,6 +22,7 @@ from __future__ import annotations
 import bisect
 import heapq
 import multiprocessing
+import os
 import threading
 import time
 from collections import defaultdict
@@ -31,6 +32,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from search.index.children import end_with_parent
 from search.index.store import open_index
 from search.text.normalize import WORD_RE, fold, normalize
 
@@ -261,14 +263,14 @@ def build_suggester(index_dir: Path) -> Suggester:
 def build_in_child(index_dir: Path) -> Suggester:
     """`build_suggester` in a short-lived child process, which hands back the result.
 
-    Why: counting the phrases of 84k titles peaks at about 450 MB, and a worker would keep that
-    memory (Python seldom returns freed memory to the system) for a result of about 80 MB.
+    Why: counting the phrases of every title peaks at several times the memory of the result,
+    and a worker would keep that peak (Python seldom returns freed memory to the system).
     "spawn" rather than fork: the worker has threads, and a forked copy of a threaded process
     can inherit a lock held by another thread.
     """
     context = multiprocessing.get_context("spawn")
     receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(target=_build_and_send, args=(index_dir, sender), daemon=True)
+    child = context.Process(target=_build_and_send, args=(index_dir, sender, os.getpid()), daemon=True)
     child.start()
     sender.close()
     try:
@@ -283,7 +285,8 @@ def build_in_child(index_dir: Path) -> Suggester:
     return result
 
 
-def _build_and_send(index_dir: Path, sender: Connection) -> None:
+def _build_and_send(index_dir: Path, sender: Connection, parent: int) -> None:
+    end_with_parent(parent)
     try:
         sender.send(build_suggester(index_dir))
     except Exception as exc:  # sent to the parent, which raises it

@@ -35,8 +35,8 @@ _NORMALIZE = {
 }
 
 
-#: The same as a pattern: `str.translate` with a dict looks up every character (~0.5 ms per
-#: article, most of a no-op reindex), a regex scan only stops at the few it has to replace.
+#: The same as a pattern: `str.translate` with a dict looks up every character (most of a no-op
+#: reindex's time), a regex scan only stops at the few it has to replace.
 _NORMALIZE_RE = re.compile("[" + "".join(map(chr, _NORMALIZE)) + "]")
 _REPLACEMENTS = {chr(code): value or "" for code, value in _NORMALIZE.items()}
 
@@ -74,8 +74,8 @@ _FOLD = _FoldTable()
 
 
 #: The same table as an array over the Basic Multilingual Plane, for folding whole articles:
-#: `str.translate` looks every character up in a dict (~60 µs for a 2,000-character article,
-#: most of a snippet's time), an array lookup over the UTF-16 code units takes a few µs.
+#: `str.translate` looks every character up in a dict (most of a snippet's time), an array
+#: lookup over the UTF-16 code units is several times faster.
 #: Filled from `_FOLD` as characters are met; `_UNSET` (a surrogate: never a folded character,
 #: and strict UTF-16 encoding refuses lone surrogates) marks the ones not looked up yet.
 _UNSET = 0xD800

@@ -127,7 +127,7 @@ def lengths(reader: IndexReader, fieldname: str) -> np.ndarray:
 def _length_codes(column: Any, count: int) -> np.ndarray:
     """A segment's one-byte length codes: W3's length column is those bytes, one a document
     (fewer when the last documents have none), so they are read at once rather than one
-    `column[d]` call each (a tenth of a second per field at 84,000 articles)."""
+    `column[d]` call each, which costs noticeably per field on a large index."""
     stored = getattr(column, "_count", None)
     if getattr(column, "_typecode", None) == "B" and getattr(column, "_fixedlen", None) == 1 and stored is not None:
         codes = np.zeros(count, dtype=np.uint8)
@@ -223,7 +223,7 @@ def _matcher_postings(m: Any, offset: int, values: bool, ids: list[np.ndarray], 
 
 def newest_searcher(ix: FileIndex, current: Searcher, weighting: WeightingModel) -> Searcher:
     """A searcher on the newest commit, reusing the open readers of segments it left as they
-    were: opening a large segment copies its term index (about a second for 80,000 articles).
+    were: opening a large segment copies its term index, which takes long on a large index.
     Not `Searcher.refresh()`: it reuses a segment's reader even when the segment gained
     deletions (a replaced or deleted article would still be found), and keeps segments a merge
     removed (their articles twice)."""

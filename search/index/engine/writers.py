@@ -11,12 +11,14 @@ processes, so that a build's memory does not grow with the CPUs it uses.
 
 from __future__ import annotations
 
+import os
 import queue
 from typing import Any
 
 from whoosh.multiproc import MpWriter, SubWriterTask
 from whoosh.writing import SegmentWriter
 
+from search.index.children import end_with_parent
 from search.index.pool import DEFAULT_POOL_MB, MemoryPool
 
 
@@ -102,7 +104,11 @@ class _PoolTask(SubWriterTask):
     """A build process of `PoolMpWriter`: Whoosh's sub-writer loop with a `PoolWriter`, handing
     back every segment it wrote (one per pool flush, and the last)."""
 
+    #: The pid of the process that started this one, set before it starts.
+    parent: int
+
     def run(self) -> None:
+        end_with_parent(self.parent)
         ix = self.storage.open_index(self.indexname)
         writer = self.writer = PoolWriter(ix, _lk=False, **self.kwargs)
         while self.running:
@@ -128,6 +134,7 @@ class PoolMpWriter(MpWriter, PoolWriter):
 
     def _new_task(self) -> _PoolTask:
         task = _PoolTask(self.storage, self.indexname, self.jobqueue, self.resultqueue, self.subargs, True)
+        task.parent = os.getpid()
         self.tasks.append(task)
         task.start()
         return task
