@@ -147,7 +147,8 @@ def _private_uses(path: Path) -> set[str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute) and private(node.attr) and node.attr not in ours:
             owner = node.value
-            if not (isinstance(owner, ast.Name) and owner.id in ("self", "cls", "super")):
+            # `os._exit` and the like are the standard library's, not Whoosh's.
+            if not (isinstance(owner, ast.Name) and owner.id in ("self", "cls", "super", "os", "sys")):
                 used.add(node.attr)
     bases = _whoosh_bases(tree)
     for cls in (n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)):

@@ -29,10 +29,12 @@ def test_content_hash_is_sha256_hex_and_stable():
 def test_content_hash_is_the_same_in_every_process():
     """Stored in the index and compared on the next run: it must not depend on the process
     (no hash() randomisation, no dict order), so it is pinned to its canonical JSON."""
-    canonical = '{"author":null,"body":"B","date":null,"id":"x","source":null,"title":"T","topic":null,"url":null}'
+    canonical = (
+        '{"author":null,"body":"B","date":null,"id":"x","source":null,"time":null,"title":"T","topic":null,"url":null}'
+    )
     assert Article(id="x", title="T", body="B").content_hash == hashlib.sha256(canonical.encode()).hexdigest()
     assert Article(id="x", title="T", body="B").content_hash == (
-        "0a232de9458a17d11fd86d3e8f3e6f710c1061e68f46ec62afaa0d22e4a14aa0"
+        "98826eef68d33f575a2b9260145043113b7ae6bc016b9b58188b8785992f68ca"
     )
 
 

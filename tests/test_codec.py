@@ -233,7 +233,7 @@ def test_seed_corpus_reads_back_identically(tmp_path):
         ix = create_in(str(index_dir), build_schema())
         writer = ix.writer(codec=codec) if codec else ix.writer()
         for article in iter_corpus([CORPUS]):
-            writer.add_document(**to_document(article))
+            writer.add_document(**to_document(article, "2026-01-01T00:00:00+00:00"))
         writer.commit()
         return ix
 

@@ -340,6 +340,7 @@ def test_jsonl_good_file(tmp_path):
         title="Bảo hiểm y tế",
         body="Đoạn một.\n\nĐoạn hai.\n\nĐoạn ba.",
         date="2022-05-17",
+        time="08:30",
         source="Nhân Dân",
         author="PV",
         url="https://x.vn/a1",
@@ -490,3 +491,48 @@ def test_missing_or_unsupported_explicit_paths_are_reported(tmp_path):
     items = list(iter_corpus([tmp_path / "nope.txt", tmp_path / "notes.md"]))
     assert [(e.path, type(e).__name__) for e in items] == [("nope.txt", "ParseError"), ("notes.md", "ParseError")]
     assert "no such file" in items[0].reason and "unsupported" in items[1].reason
+
+
+@pytest.mark.parametrize(
+    ("fields", "date", "time"),
+    [
+        ({"date": "2013-10-23T11:39"}, "2013-10-23", "11:39"),
+        ({"date": "2013-10-23", "time": "11:39"}, "2013-10-23", "11:39"),
+        ({"date": "2013-10-23 07:05:59"}, "2013-10-23", "07:05"),
+        ({"date": "2013-10-23T11:39:00+07:00", "time": "11:39"}, "2013-10-23", "11:39"),
+        ({"date": "2013-10", "time": ""}, "2013-10", None),
+        ({"date": "2013-10-23"}, "2013-10-23", None),
+    ],
+)
+def test_jsonl_times_are_kept_with_their_date(tmp_path, fields, date, time):
+    path = tmp_path / "t.jsonl"
+    path.write_text(jsonl({"id": "t", "title": "T", "body": "B", **fields}), encoding="utf-8")
+    (article,) = _jsonl_file(path, "t.jsonl")
+    assert (article.date, article.time) == (date, time)
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"time": "11:39"}, "'time' is given without a 'date'"),
+        ({"date": "2013-10", "time": "11:39"}, "a time needs a full date"),
+        ({"date": "2013-10-23", "time": "25:00"}, "bad time '25:00'"),
+        ({"date": "2013-10-23", "time": "noon"}, "bad time 'noon'"),
+        ({"date": "2013-10-23T11:39", "time": "12:00"}, "differ"),
+        ({"date": "2013-10-23", "time": 1139}, "field 'time' must be a string or null"),
+    ],
+)
+def test_jsonl_bad_times_are_line_errors(tmp_path, fields, reason):
+    path = tmp_path / "t.jsonl"
+    path.write_text(jsonl({"id": "t", "title": "T", "body": "B", **fields}), encoding="utf-8")
+    (error,) = _jsonl_file(path, "t.jsonl")
+    assert isinstance(error, ParseError) and reason in error.reason
+
+
+def test_scraped_date_lines_give_their_time():
+    seeds = {a.id[:3]: a for a in iter_corpus([CORPUS])}
+    assert (seeds["001"].date, seeds["001"].time) == ("2018-01-16", "14:54")  # "1/16/2018 2:54:08 PM"
+    assert (seeds["003"].date, seeds["003"].time) == ("2022-12-29", "16:41")  # "29/12/2022 16:41:00 +07:00"
+    assert seeds["002"].time is None  # a month only: no time is made up
+    text = "Tiêu đề bài báo về bảo hiểm\n16h05, 3/2/2021\nNội dung bài báo đủ dài để là một bài."
+    assert (parse_scraped(text, "x").date, parse_scraped(text, "x").time) == ("2021-02-03", "16:05")

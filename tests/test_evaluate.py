@@ -74,7 +74,7 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> SearchIndex:
     build(index_dir, _articles(rng, 300, 1), procs=2)
     writer = open_index(index_dir).writer()
     for article in _articles(rng, 100, 2):
-        writer.update_document(**to_document(article))
+        writer.update_document(**to_document(article, "2026-01-01T00:00:00+00:00"))
     writer.commit(merge=False)
     return SearchIndex(index_dir, load_synonyms())
 
@@ -101,16 +101,24 @@ def test_matches_and_scores_are_whooshs(index, q):
 )
 def test_pages_totals_and_facets_are_whooshs(index, q, page, sort, source):
     searcher = index.searcher()
-    request = SearchRequest(q=q, page=page, per_page=7, sort=sort, source=source)
+    request = SearchRequest(q=q, page=page, per_page=7, sort=sort, source=source, histogram="month")
     parsed = QueryBuilder(load_synonyms()).parse(q, searcher.reader())
     ours = _evaluated_page(Evaluator(searcher), parsed, request, _filter(request))
     theirs = _whoosh_page(searcher, parsed, request, _filter(request), Budget(None))
-    assert ours[0] == theirs[0]
-    assert {k: sorted(v) for k, v in ours[1].items()} == {k: sorted(v) for k, v in theirs[1].items()}
+    assert ours.total == theirs.total
+    assert {k: sorted(v) for k, v in ours.facets.items()} == {k: sorted(v) for k, v in theirs.facets.items()}
+    assert ours.timeline == theirs.timeline and ours.timeline is not None
     if sort == "relevance":  # ties may be broken differently: compare the scores, in order
-        assert [s for _, s in ours[2]] == pytest.approx([s for _, s in theirs[2]], rel=1e-12)
+        assert [s for _, s in ours.page] == pytest.approx([s for _, s in theirs.page], rel=1e-12)
     else:
-        dates = [[searcher.stored_fields(d).get("date") or "" for d, _ in page] for page in (ours[2], theirs[2])]
+        pages = (ours.page, theirs.page)
+        dates = [
+            [
+                (searcher.stored_fields(d).get("date") or "", searcher.stored_fields(d).get("time") or "")
+                for d, _ in page
+            ]
+            for page in pages
+        ]
         assert dates[0] == dates[1]
 
 

@@ -179,7 +179,7 @@ def test_an_abandoned_build_is_removed_by_the_next_writer(tmp_path: Path):
 
 def test_an_index_without_generations_is_updated_in_place_and_moved_by_a_rebuild(tmp_path: Path):
     with create_index(tmp_path).writer() as writer:  # the layout before generations
-        writer.add_document(**to_document(article("flat")))
+        writer.add_document(**to_document(article("flat"), "2026-01-01T00:00:00+00:00"))
     assert build(tmp_path, [article("flat"), article("more")], keep_missing=True).added == 1
     assert live_dir(tmp_path) == tmp_path and open_index(tmp_path).doc_count() == 2
     build(tmp_path, [article("fresh")], rebuild=True)
@@ -217,7 +217,7 @@ def test_a_reader_reuses_unchanged_segments_and_drops_merged_ones(tmp_path: Path
     reader = SearchIndex(tmp_path, load_synonyms())
     [(first, _)] = reader.searcher().reader().leaf_readers()
     writer = open_index(tmp_path).writer()
-    writer.add_document(**to_document(article("c")))
+    writer.add_document(**to_document(article("c"), "2026-01-01T00:00:00+00:00"))
     writer.commit(merge=False)
     leaves = [leaf for leaf, _ in reader.searcher().reader().leaf_readers()]
     assert len(leaves) == 2 and leaves[0] is first  # the untouched segment was not reopened

@@ -63,7 +63,7 @@ def _segment_files(index_dir: Path, writer_class: type, **kwargs: object) -> dic
     ix = create_in(str(index_dir), build_schema())
     writer = writer_class(ix, compound=False, codec=Codec(), **kwargs)
     for article in _articles():
-        writer.add_document(**to_document(article))
+        writer.add_document(**to_document(article, "2026-01-01T00:00:00+00:00"))
     writer.commit()
     (segment,) = ix._segments()
     segid = segment.segment_id()
@@ -86,7 +86,7 @@ def test_pool_yields_what_whooshs_pool_yields_from_any_order(tmp_path):
     schema = build_schema()
     postings = []
     for docnum, article in enumerate(_articles()):
-        doc = to_document(article)
+        doc = to_document(article, "2026-01-01T00:00:00+00:00")
         for name in ("exact", "folded", "pairs", "id", "source"):
             if name in doc:
                 postings += [(name, t, docnum, w, v) for t, _, w, v in schema[name].index(doc[name])]
@@ -147,9 +147,12 @@ def _index_postings(index_dir: Path) -> dict[tuple[str, bytes], list[tuple[str, 
 
 
 def _stored(index_dir: Path) -> dict[str, tuple[dict, int]]:
-    """Article id -> (stored fields, length of the exact field)."""
+    """Article id -> (stored fields but when each was written, length of the exact field)."""
     with open_index(index_dir).reader() as reader:
-        return {fields["id"]: (fields, reader.doc_field_length(n, "exact")) for n, fields in reader.iter_docs()}
+        return {
+            fields["id"]: ({k: v for k, v in fields.items() if k != "indexed"}, reader.doc_field_length(n, "exact"))
+            for n, fields in reader.iter_docs()
+        }
 
 
 def _segment_count(index_dir: Path) -> int:
@@ -199,7 +202,7 @@ def test_a_cancelled_multi_process_build_stops_its_processes(tmp_path):
     ix = create_in(str(tmp_path), build_schema())
     writer = PoolMpWriter(ix, procs=2, batchsize=10, codec=Codec())
     for article in _many(30):
-        writer.add_document(**to_document(article))
+        writer.add_document(**to_document(article, "2026-01-01T00:00:00+00:00"))
     assert writer.tasks
     writer.cancel()
     assert not any(task.is_alive() for task in writer.tasks)

@@ -235,10 +235,22 @@ def test_long_questions_are_ranked_as_a_whole(make_index):
 
 
 def test_json_is_what_asdict_gives(seed_index):
-    """`to_json` builds the dicts itself (asdict deep-copies every value): same JSON."""
+    """`to_json` builds the dicts itself (asdict deep-copies every value): same JSON, but a
+    timeline is there only when asked for, and then as the API shows it."""
     for request in (SearchRequest(q="bao hiem"), SearchRequest(q="BHXH", sort="date"), SearchRequest(q="khôngcó")):
         result = seed_index.search(request)
-        assert result.to_json() == dataclasses.asdict(result)
+        expected = dataclasses.asdict(result)
+        assert expected.pop("timeline") is None
+        assert result.to_json() == expected
+    result = seed_index.search(SearchRequest(q="BHXH", histogram="year"))
+    expected = dataclasses.asdict(result)
+    expected["timeline"] = {
+        "interval": "year",
+        "buckets": [{"start": start, "count": n} for start, n in expected["timeline"]["buckets"]],
+        "undated": expected["timeline"]["undated"],
+        "approximate": expected["timeline"]["approximate"],
+    }
+    assert result.to_json() == expected
 
 
 def test_phrase_with_diacritics_ranks_the_exact_phrase_first_and_excludes_only_it(make_index):

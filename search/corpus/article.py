@@ -25,7 +25,8 @@ class Article:
 
     `body` is the cleaned text, paragraphs separated by a blank line ("\\n\\n"). `date` is ISO:
     "YYYY-MM-DD", or "YYYY-MM" / "YYYY" when only that much is known. A field the source does not
-    give is None rather than a guess. `path` is the source file relative to its corpus root, kept
+    give is None rather than a guess; `time` ("HH:MM") is kept when the source states one for a
+    full date. `path` is the source file relative to its corpus root, kept
     only so that problems can be traced back to a file.
     """
 
@@ -33,6 +34,8 @@ class Article:
     title: str
     body: str
     date: str | None = None
+    #: "HH:MM", local time as the outlet gives it; only with a full `date`.
+    time: str | None = None
     source: str | None = None
     author: str | None = None
     url: str | None = None

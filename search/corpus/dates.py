@@ -29,6 +29,46 @@ def _parts(text: str) -> tuple[int, int | None, int | None] | None:
     return int(match[1]), int(match[2]) if match[2] else None, int(match[3]) if match[3] else None
 
 
+_TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?$")
+
+
+def clock(hour: str | int, minute: str | int, meridiem: str | None = None) -> str | None:
+    """"HH:MM" when the parts make a real time of day (12-hour with `meridiem` "AM"/"PM"),
+    else None. Seconds are dropped: no outlet publishes to the second."""
+    h, m = int(hour), int(minute)
+    if meridiem:
+        if not 1 <= h <= 12:
+            return None
+        h = h % 12 + (12 if meridiem.upper() == "PM" else 0)
+    if not (0 <= h <= 23 and 0 <= m <= 59):
+        return None
+    return f"{h:02d}:{m:02d}"
+
+
+def parse_time(text: str) -> str | None:
+    """"HH:MM" from "HH:MM" or "HH:MM:SS"; None when it is not a time of day."""
+    match = _TIME_RE.match(text.strip())
+    return clock(match[1], match[2]) if match else None
+
+
+def parse_datetime(text: str) -> tuple[str, str | None] | None:
+    """(date, time or None) from an ISO date, partial date or datetime ("2013-10-23T11:39",
+    "2022-12-29T16:41:00+07:00": the time as written, its zone dropped); None when it is none
+    of them."""
+    date = parse_date(text)
+    if date is None:
+        return None
+    text = text.strip()
+    if len(text) <= 10:
+        return date, None
+    rest = text[11:]
+    for end, char in enumerate(rest):
+        if char in "Z+-":
+            rest = rest[:end]
+            break
+    return date, parse_time(rest)
+
+
 def parse_date(text: str) -> str | None:
     """The ISO (partial) date `text` states, or the date part of an ISO datetime
     ("2022-12-29T16:41:00+07:00"); None when it is neither or names no real day."""

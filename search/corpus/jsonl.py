@@ -11,7 +11,7 @@ from typing import BinaryIO
 
 from search.corpus.article import MAX_ID_CHARS, Article
 from search.corpus.cleaning import collapse
-from search.corpus.dates import parse_date
+from search.corpus.dates import parse_datetime, parse_time
 from search.corpus.errors import READ_ERRORS, ParseError, os_reason
 from search.corpus.scraped import derive_title
 from search.text.normalize import normalize
@@ -103,11 +103,13 @@ def _article_from_json(value: object, rel: str | None) -> Article:
     if not title and not body:
         raise _LineError("both 'title' and 'body' are empty")
     optional = {name: _optional_str(value, name) for name in _OPTIONAL_FIELDS}
+    date, time = _json_date(value.get("date"), value.get("time"))
     return Article(
         id=article_id,
         title=title or derive_title(body.split("\n\n", 1)[0]),
         body=body,
-        date=_json_date(value.get("date")),
+        date=date,
+        time=time,
         path=rel,
         **optional,
     )
@@ -153,16 +155,31 @@ def json_body(text: str) -> str:
     return "\n\n".join(p for p in paragraphs if p)
 
 
-def _json_date(value: object) -> str | None:
-    """An ISO date, partial date, or datetime (its date part kept); anything else is an error."""
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise _LineError(f"field 'date' must be a string or null, got {type(value).__name__}")
-    text = value.strip()
+def _optional_text(value: object, name: str) -> str:
+    if value is not None and not isinstance(value, str):
+        raise _LineError(f"field '{name}' must be a string or null, got {type(value).__name__}")
+    return (value or "").strip()
+
+
+def _json_date(value: object, time_value: object) -> tuple[str | None, str | None]:
+    """(date, time) from an ISO date, partial date or datetime, and an optional "time" field
+    ("11:39"); a time needs a full date, and may be given once. Anything else is an error."""
+    text, clock_text = (_optional_text(given, name) for name, given in (("date", value), ("time", time_value)))
     if not text:
-        return None
-    iso = parse_date(text)
-    if iso is None:
+        if clock_text:
+            raise _LineError("field 'time' is given without a 'date'")
+        return None, None
+    parsed = parse_datetime(text)
+    if parsed is None:
         raise _LineError(f"bad date {value!r} (expected YYYY-MM-DD, YYYY-MM, YYYY or an ISO datetime)")
-    return iso
+    date, time = parsed
+    if clock_text:
+        given_time = parse_time(clock_text)
+        if given_time is None:
+            raise _LineError(f"bad time {time_value!r} (expected HH:MM)")
+        if time is not None and time != given_time:
+            raise _LineError(f"the date's time {time} and field 'time' {given_time} differ")
+        time = given_time
+    if time is not None and len(date) != 10:
+        raise _LineError(f"a time needs a full date (YYYY-MM-DD), got {date!r}")
+    return date, time

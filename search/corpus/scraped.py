@@ -19,25 +19,29 @@ from search.corpus.cleaning import (
     is_end_marker,
     strip_chrome,
 )
-from search.corpus.dates import iso_date
+from search.corpus.dates import clock, iso_date
 from search.corpus.errors import NoContentError
 from search.corpus.outlets import OUTLETS, dateline_outlet, footer_outlet, outlet
 from search.text.normalize import normalize
 
-_TIME = r"\d{1,2}[:h]\d{2}(?::\d{2})?"
+def _clock(n: int) -> str:
+    """A time of day as groups H{n} and M{n} (several may stand in one pattern)."""
+    return rf"(?P<H{n}>\d{{1,2}})[:h](?P<M{n}>\d{{2}})(?::\d{{2}})?"
+
+
 _ZONE = r"\(?(?:GMT|UTC)?\s*[+-]\d{1,2}(?::?\d{2})?\)?"
 _WEEKDAY = r"(?:Thứ\s+(?:Hai|Ba|Tư|Năm|Sáu|Bảy|[2-7])|Chủ\s+nhật|T[2-7]|CN)"
 _DATE_LABEL = r"(?:(?:Cập nhật|Ngày đăng|Đăng ngày|Ngày)\s*:?\s*)"
 #: "1/16/2018 2:54:08 PM 2260": US month/day order (the AM/PM gives it away), then a view count.
 _US_DATE_LINE_RE = re.compile(
-    rf"^(?P<m>\d{{1,2}})/(?P<d>\d{{1,2}})/(?P<y>\d{{4}})\s+{_TIME}\s*[AP]M(?:\s+\d+)?$", re.I)
+    rf"^(?P<m>\d{{1,2}})/(?P<d>\d{{1,2}})/(?P<y>\d{{4}})\s+{_clock(1)}\s*(?P<ampm>[AP]M)(?:\s+\d+)?$", re.I)
 #: "Thứ Năm, 29/12/2022 16:41:00 +07:00": Vietnamese day/month order.
 _VN_DATE_LINE_RE = re.compile(
-    rf"^{_DATE_LABEL}?(?:{_WEEKDAY}\s*,?\s*)?(?:{_TIME}\s*,?\s*)?"
+    rf"^{_DATE_LABEL}?(?:{_WEEKDAY}\s*,?\s*)?(?:{_clock(1)}\s*,?\s*)?"
     rf"(?P<d>\d{{1,2}})[/.-](?P<m>\d{{1,2}})[/.-](?P<y>\d{{4}})"
-    rf"(?:\s*[,|-]?\s*{_TIME})?(?:\s*{_ZONE})?$", re.I)
+    rf"(?:\s*[,|-]?\s*{_clock(2)})?(?:\s*{_ZONE})?$", re.I)
 _ISO_DATE_LINE_RE = re.compile(
-    r"^(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$")
+    r"^(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})(?:[T ](?P<H1>\d{2}):(?P<M1>\d{2})(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$")
 #: "date 2022-05 Tháng 5 hằng năm ...": a date field glued to the start of the lead.
 _DATE_PREFIX_RE = re.compile(r"^date\s+(?P<y>\d{4})(?:-(?P<m>\d{2})(?:-(?P<d>\d{2}))?)?(?=\s|$)\s*(?P<rest>.*)$", re.I)
 #: "(VTC News) -" alone on a line, or opening the lead.
@@ -64,7 +68,7 @@ def parse_scraped(text: str, article_id: str) -> Article:
     lines = clean_lines(text)
     domain_source = footer_outlet(lines)
     lines = cut_at_end_marker([line for line in map(strip_chrome, lines) if line])
-    lines, date, source = _parse_head(lines)
+    lines, date, time, source = _parse_head(lines)
     title = lines.pop(0) if lines and _looks_like_title(lines[0]) else None
     if lines:
         lines[0], lead_source = _strip_lead_outlet(lines[0])
@@ -80,34 +84,42 @@ def parse_scraped(text: str, article_id: str) -> Article:
         title=title,
         body="\n\n".join(body),
         date=date,
+        time=time,
         source=label_source or source or domain_source,
         author=author,
     )
 
 
-def _date_line(line: str) -> tuple[bool, str | None]:
-    """Whether `line` is a date line, and its ISO date when it is a valid one."""
+def _date_line(line: str) -> tuple[bool, str | None, str | None]:
+    """Whether `line` is a date line, its ISO date when it is a valid one, and the time of day
+    the line gives with it ("HH:MM"), if any."""
     for pattern in (_US_DATE_LINE_RE, _VN_DATE_LINE_RE, _ISO_DATE_LINE_RE):
         match = pattern.match(line)
         if match:
-            return True, iso_date(match["y"], match["m"], match["d"])
-    return False, None
+            date = iso_date(match["y"], match["m"], match["d"])
+            parts = match.groupdict()
+            n = 1 if parts.get("H1") else 2 if parts.get("H2") else 0
+            time = clock(parts[f"H{n}"], parts[f"M{n}"], parts.get("ampm")) if n and date else None
+            return True, date, time
+    return False, None, None
 
 
-def _parse_head(lines: list[str]) -> tuple[list[str], str | None, str | None]:
+def _parse_head(lines: list[str]) -> tuple[list[str], str | None, str | None, str | None]:
     """Take date lines, a leading "date ..." field and standalone "(Outlet) -" lines off the top.
 
-    Returns the remaining lines, the date and the outlet. A date-shaped line that is not a real
-    date (month 13) is still dropped as chrome, but gives no date.
+    Returns the remaining lines, the date, its time of day and the outlet. A date-shaped line
+    that is not a real date (month 13) is still dropped as chrome, but gives no date.
     """
     date: str | None = None
+    time: str | None = None
     source: str | None = None
     head, rest = lines[:_HEAD_LINES], lines[_HEAD_LINES:]
     kept: list[str] = []
     for index, line in enumerate(head):
-        is_date, value = _date_line(line)
+        is_date, value, clock_time = _date_line(line)
         if is_date:
-            date = date or value
+            if date is None and value is not None:
+                date, time = value, clock_time
             continue
         prefix = _DATE_PREFIX_RE.match(line) if index == 0 else None
         if prefix:
@@ -119,7 +131,7 @@ def _parse_head(lines: list[str]) -> tuple[list[str], str | None, str | None]:
             continue
         if line:
             kept.append(line)
-    return kept + rest, date, source
+    return kept + rest, date, time, source
 
 
 def _looks_like_title(line: str) -> bool:

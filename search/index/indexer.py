@@ -10,6 +10,7 @@ and switched to only once complete (see `search.store`).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -150,6 +151,7 @@ def _write(ix: FileIndex, items: Iterable[Article | ParseError],
     seconds per article on a large index."""
     report = IndexReport()
     seen: set[str] = set()
+    indexed = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     writer = _writer(ix, procs if fresh else 1, pool_mb)
     # Removing missing articles needs every stored id; otherwise each article is looked up
     # alone, which keeps a one-article write (the HTTP API) fast on a large index.
@@ -181,7 +183,7 @@ def _write(ix: FileIndex, items: Iterable[Article | ParseError],
                 report.updated += 1
             else:
                 report.added += 1
-            writer.add_document(**to_document(item))
+            writer.add_document(**to_document(item, indexed))
         if not keep_missing:
             for article_id in _removable(ix, known, seen, report):
                 writer.delete_document(known[article_id][1])

@@ -32,8 +32,9 @@ def build_schema() -> Schema:
     over separate title and body fields on the judged Vietnamese sets. Only the folded field
     keeps positions: a phrase typed with diacritics is the folded phrase where each of its exact
     words occurs (see `query.exact_phrase`), and positions were half the exact field's size.
-    `pairs` holds adjacent
-    folded words as terms, for ranking multi-syllable words as units (see `PairTokenizer`)."""
+    `pairs` holds adjacent folded words as terms, for ranking multi-syllable words as units
+    (see `PairTokenizer`). `time` sorts articles of one day; `indexed` is when the article was
+    last written, for feeds of articles without a date."""
     return Schema(
         id=ID(stored=True, unique=True, sortable=True),
         hash=ColumnOnly(),
@@ -42,6 +43,7 @@ def build_schema() -> Schema:
         pairs=PairText(analyzer=pair_analyzer()),
         day=DATETIME(),
         date=ID(stored=True, sortable=True),
+        time=ID(stored=True, sortable=True),
         year=ID(sortable=True),
         source=ID(stored=True, sortable=True),
         title=STORED(),
@@ -50,11 +52,13 @@ def build_schema() -> Schema:
         url=STORED(),
         topic=STORED(),
         path=STORED(),
+        indexed=STORED(),
     )
 
 
-def to_document(article: Article) -> dict[str, object]:
-    """Whoosh fields for one article; a field the article lacks is left out, not filled in."""
+def to_document(article: Article, indexed: str) -> dict[str, object]:
+    """Whoosh fields for one article, written at `indexed` (an ISO datetime in UTC); a field the
+    article lacks is left out, not filled in."""
     text = f"{article.title}\n\n{article.body}"
     doc: dict[str, object] = {
         "id": article.id,
@@ -64,12 +68,13 @@ def to_document(article: Article) -> dict[str, object]:
         "pairs": text,
         "title": article.title,
         "body": article.body,
+        "indexed": indexed,
     }
     if article.date:
         doc["date"] = article.date
         doc["day"] = dt.datetime.combine(dates.first_day(article.date), dt.time.min)
         doc["year"] = article.date[:4]
-    for name in ("source", "author", "url", "topic", "path"):
+    for name in ("time", "source", "author", "url", "topic", "path"):
         value = getattr(article, name)
         if value:
             doc[name] = value

@@ -30,6 +30,7 @@ from whoosh.searching import Searcher
 from search.index.engine import readers
 from search.index.engine.codec.arrays import Unsupported
 from search.index.fields import CompactPositions
+from search.searching.timeline import DateTable
 
 __all__ = ["CACHE_POSTINGS", "Evaluator", "Match", "OutOfTime", "Unsupported", "top"]
 
@@ -102,6 +103,8 @@ class Evaluator:
         self._columns: dict[str, tuple[np.ndarray, list[str]]] = {}
         self._cache = _Lru(cache_postings)
         self._filters: dict[str, np.ndarray] = {}
+        self._recency: np.ndarray | None = None
+        self._date_table: DateTable | None = None
 
     # -- per-generation data ------------------------------------------------------------
 
@@ -120,6 +123,18 @@ class Evaluator:
             found = readers.codes(readers.column(self.reader, fieldname))
             self._columns[fieldname] = found
         return found
+
+    def recency(self) -> np.ndarray:
+        """Sort keys for newest first: the date, then the time within a day (undated last)."""
+        if self._recency is None:
+            self._recency = recency(self.column("date"), self.column("time"))
+        return self._recency
+
+    def date_table(self) -> DateTable:
+        """The first day and precision of each distinct date, for timelines."""
+        if self._date_table is None:
+            self._date_table = DateTable.of(self.column("date")[1])
+        return self._date_table
 
     def docs(self, q: wq.Query) -> np.ndarray:
         """A mask of the documents a filter query matches (Whoosh evaluates filters; the last
@@ -265,6 +280,12 @@ class Evaluator:
 
 #: Positions are below this in any document: (document, position) pairs as one int64 key.
 _POSITION_STRIDE = 1 << 32
+
+
+def recency(dates: tuple[np.ndarray, list[str]], times: tuple[np.ndarray, list[str]]) -> np.ndarray:
+    """Per document, a key that orders by date code, then time code (both as `column` gives
+    them): larger is newer."""
+    return dates[0] * (len(times[1]) + 1) + times[0]
 
 
 def _boosted(scores: np.ndarray, boost: float) -> np.ndarray:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 from whoosh import sorting
@@ -19,8 +20,9 @@ from whoosh.searching import Results, Searcher
 from search.index.engine import readers
 from search.query.parse import ParsedQuery
 from search.searching.budget import Budget
-from search.searching.evaluate import Evaluator, OutOfTime, top
+from search.searching.evaluate import Evaluator, OutOfTime, recency, top
 from search.searching.results import SearchRequest
+from search.searching.timeline import DateTable, Timeline, timeline
 
 
 def filter_query(request: SearchRequest) -> Query | None:
@@ -51,6 +53,19 @@ Page = list[tuple[int, float]]
 FacetCounts = dict[str, list[tuple[str, int]]]
 
 
+@dataclass
+class Counted:
+    """One page of a search and what is counted over all its matches."""
+
+    total: int
+    facets: FacetCounts
+    page: Page
+    timeline: Timeline | None = None
+
+
+EMPTY = Counted(0, {"source": [], "year": []}, [])
+
+
 def deadline(budget: Budget) -> Callable[[], None] | None:
     """A check that raises `OutOfTime` once the budget is spent (None without a budget)."""
     deadline = budget.deadline
@@ -70,9 +85,9 @@ def evaluated_page(
     request: SearchRequest,
     filter_q: Query | None,
     check: Callable[[], None] | None = None,
-) -> tuple[int, FacetCounts, Page]:
-    """Total, facets and the requested window, from one evaluation of each tier: the facets
-    and the total count the same documents the second tier ranks."""
+) -> Counted:
+    """Total, facets, timeline and the requested window, from one evaluation of each tier: the
+    facets, the timeline and the total count the same documents the second tier ranks."""
     memo: dict = {}
     any_word = parsed.any_word()
     everything = evaluator.evaluate(any_word, memo, check)
@@ -84,8 +99,7 @@ def evaluated_page(
     else:
         first, first_mask = everything, matching
     if request.sort == "date":
-        codes, _ = evaluator.column("date")
-        first_keys = rest_keys = codes
+        first_keys = rest_keys = evaluator.recency()
     else:
         first_keys, rest_keys = first.scores, everything.scores
     start = (request.page - 1) * request.per_page
@@ -100,7 +114,17 @@ def evaluated_page(
         codes, values = evaluator.column(name)
         counts = np.bincount(codes[matching], minlength=len(values))
         facets[name] = [(values[code], int(n)) for code, n in enumerate(counts) if n and values[code]]
-    return int(matching.sum()), facets, page
+    found = None
+    if request.histogram:
+        found = timeline(
+            evaluator.column("date")[0],
+            evaluator.date_table(),
+            matching,
+            request.histogram,
+            request.date_from,
+            request.date_to,
+        )
+    return Counted(int(matching.sum()), facets, page, found)
 
 
 class _Newest(sorting.FacetType):
@@ -128,14 +152,16 @@ class _CodeOrder(sorting.Categorizer):
 
 def whoosh_page(
     searcher: Searcher, parsed: ParsedQuery, request: SearchRequest, filter_q: Query | None, budget: Budget
-) -> tuple[int, FacetCounts, Page]:
+) -> Counted:
     """The same through Whoosh's own searches, for queries `Evaluator` does not handle: the
     page first and the count second, so a query past its time budget still shows its best hits."""
     start = (request.page - 1) * request.per_page
     end = start + request.per_page
+    reader = searcher.reader()
+    dates = readers.codes(readers.column(reader, "date"))
     sortedby = None
     if request.sort == "date":
-        sortedby = _Newest(readers.codes(readers.column(searcher.reader(), "date"))[0])
+        sortedby = _Newest(recency(dates, readers.codes(readers.column(reader, "time"))))
     first = budget.search(searcher, parsed.all_words(), limit=end, filter=filter_q, sortedby=sortedby)
     window = list(first[start:end])
     if parsed.tiered and len(window) < end - start and not budget.partial:
@@ -154,4 +180,12 @@ def whoosh_page(
     facets.add_facet("year", _count_facet("year"))
     everything = budget.search(searcher, parsed.any_word(), limit=1, filter=filter_q, groupedby=facets)
     counts = {name: _counts(everything, name) for name in ("source", "year")}
-    return len(everything), counts, [(hit.docnum, hit.score) for hit in window]
+    found = None
+    if request.histogram and not budget.partial:
+        matching = np.zeros(reader.doc_count_all(), dtype=bool)
+        q = parsed.any_word() if filter_q is None else And([parsed.any_word(), filter_q])
+        matching[list(searcher.docs_for_query(q))] = True
+        found = timeline(
+            dates[0], DateTable.of(dates[1]), matching, request.histogram, request.date_from, request.date_to
+        )
+    return Counted(len(everything), counts, [(hit.docnum, hit.score) for hit in window], found)

@@ -10,6 +10,8 @@ import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
+from search.searching.timeline import Timeline
+
 SORTS = ("relevance", "date")
 MAX_PER_PAGE = 50
 MAX_RESULT_WINDOW = 1000
@@ -27,6 +29,10 @@ class SearchRequest:
     date_from: dt.date | None = None
     date_to: dt.date | None = None
     source: str | None = None
+    #: A timeline of every match by "day", "week", "month", "year" or "auto"; None: no timeline.
+    histogram: str | None = None
+    #: False for lists that show no text (exports, feeds built elsewhere): highlighting is skipped.
+    snippets: bool = True
 
 
 @dataclass
@@ -34,6 +40,7 @@ class Hit:
     id: str
     title: str
     date: str | None
+    time: str | None
     source: str | None
     author: str | None
     score: float | None
@@ -56,13 +63,20 @@ class SearchResult:
     suggestion: str | None = None
     #: True when the time budget ran out: the hits and counts are what was found by then.
     partial: bool = False
+    #: Matches over time, when the request asked for it.
+    timeline: Timeline | None = None
 
     def to_json(self) -> dict[str, object]:
         """The fields as JSON types: new dicts and lists over the same (immutable) values, which
-        is what `dataclasses.asdict` gives at a fifteenth of the cost (it deep-copies each one)."""
+        is what `dataclasses.asdict` gives at a fraction of the cost (it deep-copies each one).
+        A timeline is there only when one was asked for."""
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         data["hits"] = [{name: getattr(hit, name) for name in _HIT_FIELDS} for hit in self.hits]
         data["facets"] = {name: dict(counts) for name, counts in self.facets.items()}
+        if self.timeline is None:
+            del data["timeline"]
+        else:
+            data["timeline"] = self.timeline.to_json()
         return data
 
 
@@ -76,7 +90,9 @@ class ArticleView:
     first_match: int | None = None
 
     def to_json(self) -> dict[str, object]:
-        data = {k: self.fields.get(k) for k in ("id", "title", "date", "source", "author", "url", "topic", "body")}
+        data = {
+            k: self.fields.get(k) for k in ("id", "title", "date", "time", "source", "author", "url", "topic", "body")
+        }
         if self.body_html is not None:
             data.update(title_html=self.title_html, body_html=self.body_html, first_match=self.first_match)
         return data
@@ -97,4 +113,6 @@ def footprint(result: SearchResult) -> int:
     )
     facets = sum(len(name) for counts in result.facets.values() for name in counts)
     objects = 8 * len(result.hits) + 2 * sum(len(counts) for counts in result.facets.values()) + 8
+    if result.timeline is not None:
+        objects += 3 * len(result.timeline.buckets)
     return 2 * (chars + facets + len(result.suggestion or "")) + 64 * objects

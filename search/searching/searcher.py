@@ -35,6 +35,7 @@ from search.searching.results import (
     SearchResult,
     footprint,
 )
+from search.searching.timeline import Timeline
 
 
 class SearchIndex:
@@ -143,18 +144,21 @@ class SearchIndex:
         try:
             if evaluator is None:
                 raise Unsupported("no evaluator for this index")
-            total, facets, page = ranking.evaluated_page(evaluator, parsed, request, filter_q, check)
+            counted = ranking.evaluated_page(evaluator, parsed, request, filter_q, check)
         except Unsupported:
-            total, facets, page = ranking.whoosh_page(searcher, parsed, request, filter_q, budget)
+            counted = ranking.whoosh_page(searcher, parsed, request, filter_q, budget)
         except OutOfTime:  # nothing ranked yet: an empty page, marked partial
             budget.partial = True
-            total, facets, page = 0, {"source": [], "year": []}, []
-        stored = [searcher.stored_fields(docnum) for docnum, _ in page]
-        hits = [self._hit(fields, score, request, highlighter) for fields, (_, score) in zip(stored, page)]
+            counted = ranking.EMPTY
+        if request.histogram and counted.timeline is None:  # cut by the time budget
+            counted = dataclasses.replace(counted, timeline=Timeline(request.histogram, [], 0, 0))
+        stored = [searcher.stored_fields(docnum) for docnum, _ in counted.page]
+        hits = [self._hit(fields, score, request, highlighter) for fields, (_, score) in zip(stored, counted.page)]
         texts = (f"{fields['title']}\n\n{fields['body']}" for fields in stored)
-        suggestion = self.speller(searcher).suggest(request.q, texts)
+        suggestion = self.speller(searcher).suggest(request.q, texts) if request.snippets else None
+        facets = counted.facets
         return SearchResult(
-            total=max(total, (request.page - 1) * request.per_page + len(hits)),
+            total=max(counted.total, (request.page - 1) * request.per_page + len(hits)),
             page=request.page,
             per_page=request.per_page,
             took_ms=round((time.perf_counter() - started) * 1000, 2),
@@ -165,6 +169,7 @@ class SearchIndex:
             },
             suggestion=suggestion,
             partial=budget.partial,
+            timeline=counted.timeline,
         )
 
     def speller(self, searcher: Searcher) -> Speller:
@@ -180,11 +185,12 @@ class SearchIndex:
             id=fields["id"],
             title=fields["title"],
             date=fields.get("date"),
+            time=fields.get("time"),
             source=fields.get("source"),
             author=fields.get("author"),
             score=round(score, 4) if request.sort == "relevance" else None,
             title_html=highlighter.mark(fields["title"]),
-            snippet_html=highlighter.snippet(fields["body"], SNIPPET_CHARS),
+            snippet_html=highlighter.snippet(fields["body"], SNIPPET_CHARS) if request.snippets else "",
         )
 
     def article(self, article_id: str, q: str | None = None) -> ArticleView | None:
