@@ -10,7 +10,9 @@ environment.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +20,7 @@ from pathlib import Path
 from search.corpus.files import MAX_ARTICLE_BYTES
 from search.index.pool import DEFAULT_POOL_MB, MAX_POOL_MB
 from search.searching.cache import DEFAULT_ENTRIES, DEFAULT_MIB
+from search.searching.searcher import VIETNAM
 
 #: Default time one search may take before it answers with what it has, marked partial.
 SEARCH_BUDGET_MS = 2000
@@ -68,6 +71,8 @@ class Settings:
     max_body_bytes: int = MAX_BODY_BYTES
     #: gunicorn's control socket; None keeps it off, so two instances never share one.
     control_socket: str | None = None
+    #: The time zone of the times articles give, as an offset from UTC (feeds need one).
+    utc_offset: dt.timedelta = VIETNAM
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -89,6 +94,14 @@ def variables() -> list[str]:
 
 def _text(raw: str, name: str) -> str:
     return raw
+
+
+def _offset(raw: str, name: str) -> dt.timedelta:
+    match = re.fullmatch(r"([+-])(\d{2}):(\d{2})", raw.strip())
+    if match is None or int(match[2]) > 14 or int(match[3]) > 59:
+        raise ValueError(f"{name} must be an offset from UTC like +07:00, got {raw!r}")
+    minutes = int(match[2]) * 60 + int(match[3])
+    return dt.timedelta(minutes=-minutes if match[1] == "-" else minutes)
 
 
 def _number(low: float, high: float | None = None, whole: bool = True) -> Callable[[str, str], object]:
@@ -124,6 +137,7 @@ _CONVERTERS: dict[str, Callable[[str, str], object]] = {
     "search_budget_ms": _number(1),
     "max_body_bytes": _number(1),
     "control_socket": _text,
+    "utc_offset": _offset,
 }
 #: Variables whose name is not the field's.
 _FIELDS = {"corpus_dir": "corpus_dirs", "acronyms": "acronym_files"}

@@ -21,7 +21,19 @@ def test_search_returns_the_documented_json(client):
     assert set(body) >= {"total", "page", "per_page", "took_ms", "hits", "facets"}
     assert body["total"] == 5 and body["page"] == 1 and body["per_page"] == 3 and len(body["hits"]) == 3
     hit = body["hits"][0]
-    assert set(hit) == {"id", "title", "date", "time", "source", "author", "score", "title_html", "snippet_html"}
+    assert set(hit) == {
+        "id",
+        "title",
+        "date",
+        "time",
+        "source",
+        "author",
+        "score",
+        "title_html",
+        "snippet_html",
+        "updated",
+        "url",
+    }
     assert "<mark>" in hit["snippet_html"]
     assert set(body["facets"]) == {"source", "year"}
     assert body["suggestion"] == "bảo hiểm xã hội"

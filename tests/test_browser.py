@@ -323,3 +323,56 @@ def test_pagination_without_reloading_and_back(page, service):
     assert page.locator(".hit h2").all_inner_texts() == first_titles
     assert page.evaluate("() => window.__sameDocument") is True
     assert page.errors == []
+
+
+@pytest.fixture(scope="module")
+def timeline_service(tmp_path_factory: pytest.TempPathFactory):
+    """gunicorn serving real dated articles (tests/data/ktlab-sample.jsonl) and the seeds."""
+    from search.corpus.files import iter_corpus
+    from search.index.indexer import build
+    from tests.conftest import CORPUS
+
+    index_dir = tmp_path_factory.mktemp("timeline-index")
+    build(index_dir, [*iter_corpus([ROOT / "tests" / "data" / "ktlab-sample.jsonl", CORPUS]), XSS_ARTICLE])
+    with gunicorn(tmp_path_factory.mktemp("timeline-home"), VNSEARCH_INDEX_DIR=str(index_dir)) as base:
+        yield base
+
+
+TIMELINE_QUERY = "/?q=Pakistan+OR+v%C3%A0ng+OR+Kim+Tu%E1%BA%A5n+OR+Linh+%C4%90%C3%A0m+OR+b%E1%BA%A3o+hi%E1%BB%83m"
+
+
+def test_the_timeline_chart_at_desktop_and_phone_widths(browser, timeline_service):
+    context = browser.new_context(viewport={"width": 1100, "height": 800}, locale="vi-VN")
+    page = context.new_page()
+    page.goto(timeline_service + TIMELINE_QUERY)
+    chart = page.locator("svg.timeline-chart")
+    expect(chart).to_be_visible()
+    assert "nhiều nhất" in chart.get_attribute("aria-label")
+    assert page.locator("svg.timeline-chart rect.bar").count() >= 3
+    expect(page.locator(".undated")).to_contain_text("không rõ ngày")
+    shot(page, "timeline-desktop.png")
+    bar = page.locator("svg.timeline-chart a").first
+    bar.focus()  # keyboard reachable: a focused bar opens on Enter
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"from=.*to="))
+    expect(page.locator("svg.timeline-chart")).to_be_visible()  # the chart follows the filters
+    context.close()
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True)
+    page = phone.new_page()
+    page.goto(timeline_service + TIMELINE_QUERY)
+    expect(page.locator("svg.timeline-chart")).to_be_visible()
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+    box = page.locator("svg.timeline-chart").bounding_box()
+    assert box is not None and box["width"] <= 390 and box["height"] >= 40
+    shot(page, "timeline-phone.png")
+    phone.close()
+
+
+def test_the_timeline_chart_without_javascript(browser, timeline_service):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(timeline_service + TIMELINE_QUERY)
+    page.locator("svg.timeline-chart a").first.click()
+    page.wait_for_url(re.compile(r"from=.*to="))
+    assert page.locator("ol.hits li").count() >= 1
+    context.close()

@@ -108,3 +108,43 @@ def test_an_older_index_is_a_clear_error_with_exit_status_2(tmp_path: Path):
     (tmp_path / "_articles_v0_1.toc").write_bytes(b"old")
     result = CliRunner().invoke(main, ["index", str(CORPUS), "--index-dir", str(tmp_path), "--json"])
     assert result.exit_code == 2 and "--rebuild" in json.loads(result.stdout)["error"]
+
+
+SAMPLE = Path(__file__).parent / "data" / "ktlab-sample.jsonl"
+
+
+def _sample_index(tmp_path: Path) -> list[str]:
+    result = CliRunner().invoke(main, ["index", str(SAMPLE), str(CORPUS), "--index-dir", str(tmp_path / "ix")])
+    assert result.exit_code == 0, result.output
+    return ["--index-dir", str(tmp_path / "ix")]
+
+
+def test_search_formats_for_spreadsheets_scripts_and_feed_readers(tmp_path: Path):
+    import csv
+    import io
+
+    import feedparser
+
+    where = _sample_index(tmp_path)
+    runner = CliRunner()
+    as_csv = runner.invoke(main, ["search", "vàng", "--format", "csv", "--sort", "date", *where])
+    assert as_csv.exit_code == 0 and as_csv.output.startswith("\ufeffid,date,source,author,title,url,score")
+    rows = list(csv.DictReader(io.StringIO(as_csv.output.lstrip("\ufeff"))))
+    assert rows[0]["date"] == "2013-11-08 00:01" and len(rows) >= 3
+    lines = runner.invoke(main, ["search", "vàng", "--format", "jsonl", *where]).output.splitlines()
+    assert len(lines) == len(rows) and json.loads(lines[0])["updated"].endswith("+07:00")
+    atom = runner.invoke(main, ["search", "vàng", "--format", "atom", *where]).output
+    feed = feedparser.parse(atom.encode())
+    assert not feed.bozo and len(feed.entries) == len(rows)
+    assert json.loads(runner.invoke(main, ["search", "vàng", "--json", *where]).output)["total"] == len(rows)
+
+
+def test_search_prints_a_timeline_with_its_empty_periods(tmp_path: Path):
+    where = _sample_index(tmp_path)
+    out = CliRunner().invoke(main, ["search", "Pakistan OR vàng OR ảnh", "--histogram", "month", *where]).output
+    assert "Timeline by month (1 undated):" in out  # a seed article without a date mentions "ảnh"
+    months = [line.split()[0] for line in out.splitlines() if line.startswith("  2013-")]
+    assert months == [f"2013-{m:02d}-01" for m in range(6, 13)]  # from June (the photo contest) on
+    assert "  2013-07-01       0  " in out
+    bad = CliRunner().invoke(main, ["search", "vàng", "--per-page", "200", *where])
+    assert bad.exit_code == 2 and "--format csv" in bad.output

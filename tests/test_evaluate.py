@@ -26,7 +26,7 @@ from search.searching.ranking import (
     whoosh_page as _whoosh_page,
 )
 from search.searching.results import SearchRequest
-from search.searching.searcher import SearchIndex
+from search.searching.searcher import VIETNAM, SearchIndex
 
 VOCABULARY = (
     "bảo hiểm xã hội y tế lao động Hà Nội thuế giáo dục năm nam hòa hoà người dân "
@@ -97,14 +97,20 @@ def test_matches_and_scores_are_whooshs(index, q):
 @pytest.mark.parametrize("q", QUERIES[:-1])
 @pytest.mark.parametrize(
     "page,sort,source",
-    [(1, "relevance", None), (3, "relevance", None), (1, "date", None), (2, "relevance", "nld.com.vn")],
+    [
+        (1, "relevance", None),
+        (3, "relevance", None),
+        (1, "date", None),
+        (2, "updated", None),
+        (2, "relevance", "nld.com.vn"),
+    ],
 )
 def test_pages_totals_and_facets_are_whooshs(index, q, page, sort, source):
     searcher = index.searcher()
     request = SearchRequest(q=q, page=page, per_page=7, sort=sort, source=source, histogram="month")
     parsed = QueryBuilder(load_synonyms()).parse(q, searcher.reader())
-    ours = _evaluated_page(Evaluator(searcher), parsed, request, _filter(request))
-    theirs = _whoosh_page(searcher, parsed, request, _filter(request), Budget(None))
+    ours = _evaluated_page(Evaluator(searcher), parsed, request, _filter(request), VIETNAM)
+    theirs = _whoosh_page(searcher, parsed, request, _filter(request), Budget(None), VIETNAM)
     assert ours.total == theirs.total
     assert {k: sorted(v) for k, v in ours.facets.items()} == {k: sorted(v) for k, v in theirs.facets.items()}
     assert ours.timeline == theirs.timeline and ours.timeline is not None
@@ -153,4 +159,4 @@ def test_the_deadline_is_checked_between_query_nodes(index):
             raise OutOfTime
 
     with pytest.raises(OutOfTime):
-        _evaluated_page(Evaluator(searcher), parsed, SearchRequest(q="x"), None, check)
+        _evaluated_page(Evaluator(searcher), parsed, SearchRequest(q="x"), None, VIETNAM, check)

@@ -61,3 +61,9 @@ def test_same_suggestions_as_before(seed_index):
     for case in json.loads(gzip.decompress(SPELLER_GOLDEN.read_bytes())):
         hits = [seeds[h] if isinstance(h, int) else h for h in case["hits"]]
         assert speller.suggest(case["q"], hits) == case["suggestion"], case["q"]
+
+
+def test_the_or_operator_is_not_a_word_to_correct(seed_index):
+    speller = Speller(seed_index.searcher().reader())
+    assert speller.suggest("bảo hiểm OR Quảng Ngãi") is None
+    assert speller.suggest("bao hiem OR quang ngai") == "bảo hiểm OR quảng ngãi"

@@ -46,6 +46,16 @@ PAGE_TAGS = {
     "aside",
     "section",
     "article",
+    # the timeline chart
+    "figure",
+    "figcaption",
+    "svg",
+    "rect",
+    "table",
+    "caption",
+    "tr",
+    "th",
+    "td",
 }
 
 

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NoReturn
+from urllib.parse import urlencode
 
 import click
 from tqdm import tqdm
@@ -26,11 +27,16 @@ from search.index.indexer import WRITE_LOCK_TIMEOUT, IndexIncomplete, IndexRepor
 from search.index.schema import SchemaMismatch
 from search.index.store import IndexBusy, IndexMissing, index_exists
 from search.query.acronyms import load_synonyms
-from search.searching.results import MAX_PER_PAGE, SORTS, SearchRequest
+from search.searching import formats
+from search.searching.results import MAX_PER_PAGE, MAX_RESULT_WINDOW, SORTS, SearchRequest, SearchResult
 from search.searching.searcher import SearchIndex
+from search.searching.timeline import INTERVALS, Timeline
 from search.settings import Settings
 
 _MARK_RE = re.compile(r"<mark>(.*?)</mark>", re.S)
+FORMATS = ("text", "json", "csv", "jsonl", "atom")
+#: Characters of the longest bar of a timeline in the terminal.
+TIMELINE_WIDTH = 40
 
 
 def _settings() -> Settings:
@@ -209,56 +215,111 @@ def index_command(
 @click.argument("query")
 @_index_dir_option
 @click.option("--page", type=click.IntRange(1), default=1, show_default=True)
-@click.option("--per-page", type=click.IntRange(1, MAX_PER_PAGE), default=10, show_default=True)
+@click.option(
+    "--per-page",
+    type=click.IntRange(1, MAX_RESULT_WINDOW),
+    default=None,
+    help=f"Hits per page [default: 10; csv and jsonl 1000; atom 50; text and json at most {MAX_PER_PAGE}].",
+)
 @click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True)
 @click.option("--from", "date_from", metavar="DATE", help="Only articles from this date (YYYY[-MM[-DD]]).")
 @click.option("--to", "date_to", metavar="DATE", help="Only articles up to this date (YYYY[-MM[-DD]]).")
 @click.option("--source", help="Only articles from this outlet, as the facets name it.")
-@click.option("--json", "as_json", is_flag=True, help="Print the API's JSON instead of text.")
+@click.option(
+    "--histogram", type=click.Choice([*INTERVALS, "auto"]), default=None, help="Count every match by period too."
+)
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="text for a terminal; json as the API answers; csv (for a spreadsheet) and jsonl for the hits; "
+    "atom as the search's feed.",
+)
+@click.option("--json", "as_json", is_flag=True, help="The same as --format json.")
 def search(
     query: str,
     index_dir: Path | None,
     page: int,
-    per_page: int,
+    per_page: int | None,
     sort: str,
     date_from: str | None,
     date_to: str | None,
     source: str | None,
+    histogram: str | None,
+    output: str,
     as_json: bool,
 ) -> None:
-    """Print ranked results for QUERY, with highlighted snippets.
+    """Print ranked results for QUERY, with highlighted snippets, or write them as a file format.
 
     Syntax: words (all-words matches first), "quoted phrases", -word to exclude, OR.
     """
     settings = _settings()
+    output = "json" if as_json else output
+    if output in ("text", "json") and per_page is not None and per_page > MAX_PER_PAGE:
+        raise click.UsageError(f"--per-page is at most {MAX_PER_PAGE} for {output}; use --format csv or jsonl")
+    rows = per_page or {"csv": 1000, "jsonl": 1000, "atom": 50}.get(output, 10)
+    if page * rows > MAX_RESULT_WINDOW:
+        raise click.UsageError(f"--page × --per-page may not exceed {MAX_RESULT_WINDOW}")
     try:
         request = SearchRequest(
             q=query,
             page=page,
-            per_page=per_page,
-            sort=sort,
+            per_page=rows,
+            sort="updated" if output == "atom" else sort,
             source=source,
             date_from=dates.bound(date_from) if date_from else None,
             date_to=dates.bound(date_to, end=True) if date_to else None,
+            histogram=histogram,
+            snippets=output != "csv",
         )
-        index = SearchIndex(index_dir or settings.index_dir, load_synonyms(settings.acronym_files))
+        index = SearchIndex(
+            index_dir or settings.index_dir, load_synonyms(settings.acronym_files), utc_offset=settings.utc_offset
+        )
         result = index.search(request)
     except (ValueError, IndexMissing, SchemaMismatch) as exc:  # QueryError is a ValueError
         raise click.ClickException(str(exc)) from None
-    if as_json:
+    if output == "json":
         click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
-        return
+    elif output == "csv":
+        click.echo(formats.csv_text(result.hits), nl=False)
+    elif output == "jsonl":
+        click.echo(formats.jsonl_text(result.hits), nl=False)
+    elif output == "atom":
+        base = f"http://{settings.host}:{settings.port}"
+        wanted = {"q": query, "source": source, "from": date_from, "to": date_to}
+        params = {k: v for k, v in wanted.items() if v}
+        feed = formats.atom(result, params, base, f"{base}/feed?{urlencode(params)}", index.last_modified())
+        click.echo(feed.decode("utf-8"))
+    else:
+        _print_text(result, query, page, rows)
+
+
+def _print_text(result: SearchResult, query: str, page: int, per_page: int) -> None:
     first = (page - 1) * per_page + 1
     shown = f"{first}-{first + len(result.hits) - 1} of " if result.hits else ""
     click.echo(f"{shown}{result.total} results for {query!r} ({result.took_ms:.0f} ms)")
     if result.suggestion:
         click.echo(f"Did you mean: {result.suggestion}?")
+    if result.timeline is not None:
+        _print_timeline(result.timeline)
     for rank, hit in enumerate(result.hits, start=first):
-        meta = " · ".join(x for x in (hit.date, hit.source, hit.author) if x)
+        when = f"{hit.date} {hit.time}" if hit.date and hit.time else hit.date
+        meta = " · ".join(x for x in (when, hit.source, hit.author) if x)
         click.echo()
         click.echo(f"{rank}. {_render(hit.title_html)}")
         click.echo(click.style(f"   {hit.id}" + (f" · {meta}" if meta else ""), dim=True))
         click.echo(f"   {_render(hit.snippet_html)}")
+
+
+def _print_timeline(timeline: Timeline) -> None:
+    """One line a bucket with a bar of `#`, the empty ones shown too (the gaps are the story)."""
+    peak = max((n for _, n in timeline.buckets), default=0)
+    click.echo(f"Timeline by {timeline.interval} ({timeline.undated} undated):")
+    for start, count in timeline.buckets:
+        bar = "#" * (round(TIMELINE_WIDTH * count / peak) if peak else 0) or ("." if count else "")
+        click.echo(f"  {start}  {count:>6}  {bar}")
 
 
 def _render(fragment: str) -> str:

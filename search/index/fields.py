@@ -184,5 +184,5 @@ class ColumnOnly(ID):
 
     indexed = False
 
-    def __init__(self) -> None:
-        super().__init__(sortable=True)
+    def __init__(self, stored: bool = False) -> None:
+        super().__init__(stored=stored, sortable=True)

@@ -52,7 +52,7 @@ def build_schema() -> Schema:
         url=STORED(),
         topic=STORED(),
         path=STORED(),
-        indexed=STORED(),
+        indexed=ColumnOnly(stored=True),
     )
 
 

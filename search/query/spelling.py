@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 
 from whoosh.reading import IndexReader
 
+from search.query.parse import OR
 from search.text.analysis import pair
 from search.text.normalize import (
     WORD_RE,
@@ -100,7 +101,8 @@ class Speller:
         nearest known word (a letter less, or other marks) that best fits its neighbours.
         """
         text = normalize(text)
-        matches = list(WORD_RE.finditer(text))
+        # "OR" between two words is the operator (`parse.lex`), not a word to correct.
+        matches = [m for m in WORD_RE.finditer(text) if m.group() != OR.text]
         if not matches or len(matches) > MAX_SUGGEST_WORDS:
             return None
         typed = [m.group() for m in matches]

@@ -19,6 +19,7 @@ matchers there).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 
@@ -30,6 +31,7 @@ from whoosh.searching import Searcher
 from search.index.engine import readers
 from search.index.engine.codec.arrays import Unsupported
 from search.index.fields import CompactPositions
+from search.searching import recency
 from search.searching.timeline import DateTable
 
 __all__ = ["CACHE_POSTINGS", "Evaluator", "Match", "OutOfTime", "Unsupported", "top"]
@@ -103,7 +105,7 @@ class Evaluator:
         self._columns: dict[str, tuple[np.ndarray, list[str]]] = {}
         self._cache = _Lru(cache_postings)
         self._filters: dict[str, np.ndarray] = {}
-        self._recency: np.ndarray | None = None
+        self._sort_keys: dict[str, np.ndarray] = {}
         self._date_table: DateTable | None = None
 
     # -- per-generation data ------------------------------------------------------------
@@ -124,11 +126,18 @@ class Evaluator:
             self._columns[fieldname] = found
         return found
 
-    def recency(self) -> np.ndarray:
-        """Sort keys for newest first: the date, then the time within a day (undated last)."""
-        if self._recency is None:
-            self._recency = recency(self.column("date"), self.column("time"))
-        return self._recency
+    def sort_keys(self, sort: str, utc_offset: dt.timedelta) -> np.ndarray:
+        """Per document, larger is newer: by "date" (then time; undated last) or by "updated"
+        (see `search.searching.recency`)."""
+        found = self._sort_keys.get(sort)
+        if found is None:
+            dates, times = self.column("date"), self.column("time")
+            if sort == "date":
+                found = recency.by_date(dates, times)
+            else:
+                found = recency.updated(dates, self.date_table(), times, self.column("indexed"), utc_offset)
+            self._sort_keys[sort] = found
+        return found
 
     def date_table(self) -> DateTable:
         """The first day and precision of each distinct date, for timelines."""
@@ -280,12 +289,6 @@ class Evaluator:
 
 #: Positions are below this in any document: (document, position) pairs as one int64 key.
 _POSITION_STRIDE = 1 << 32
-
-
-def recency(dates: tuple[np.ndarray, list[str]], times: tuple[np.ndarray, list[str]]) -> np.ndarray:
-    """Per document, a key that orders by date code, then time code (both as `column` gives
-    them): larger is newer."""
-    return dates[0] * (len(times[1]) + 1) + times[0]
 
 
 def _boosted(scores: np.ndarray, boost: float) -> np.ndarray:

@@ -19,8 +19,9 @@ from whoosh.searching import Results, Searcher
 
 from search.index.engine import readers
 from search.query.parse import ParsedQuery
+from search.searching import recency
 from search.searching.budget import Budget
-from search.searching.evaluate import Evaluator, OutOfTime, recency, top
+from search.searching.evaluate import Evaluator, OutOfTime, top
 from search.searching.results import SearchRequest
 from search.searching.timeline import DateTable, Timeline, timeline
 
@@ -84,6 +85,7 @@ def evaluated_page(
     parsed: ParsedQuery,
     request: SearchRequest,
     filter_q: Query | None,
+    utc_offset: dt.timedelta,
     check: Callable[[], None] | None = None,
 ) -> Counted:
     """Total, facets, timeline and the requested window, from one evaluation of each tier: the
@@ -98,8 +100,8 @@ def evaluated_page(
         first_mask = first.mask & matching
     else:
         first, first_mask = everything, matching
-    if request.sort == "date":
-        first_keys = rest_keys = evaluator.recency()
+    if request.sort != "relevance":
+        first_keys = rest_keys = evaluator.sort_keys(request.sort, utc_offset)
     else:
         first_keys, rest_keys = first.scores, everything.scores
     start = (request.page - 1) * request.per_page
@@ -151,7 +153,12 @@ class _CodeOrder(sorting.Categorizer):
 
 
 def whoosh_page(
-    searcher: Searcher, parsed: ParsedQuery, request: SearchRequest, filter_q: Query | None, budget: Budget
+    searcher: Searcher,
+    parsed: ParsedQuery,
+    request: SearchRequest,
+    filter_q: Query | None,
+    budget: Budget,
+    utc_offset: dt.timedelta,
 ) -> Counted:
     """The same through Whoosh's own searches, for queries `Evaluator` does not handle: the
     page first and the count second, so a query past its time budget still shows its best hits."""
@@ -160,8 +167,14 @@ def whoosh_page(
     reader = searcher.reader()
     dates = readers.codes(readers.column(reader, "date"))
     sortedby = None
-    if request.sort == "date":
-        sortedby = _Newest(recency(dates, readers.codes(readers.column(reader, "time"))))
+    if request.sort != "relevance":
+        times = readers.codes(readers.column(reader, "time"))
+        if request.sort == "date":
+            keys = recency.by_date(dates, times)
+        else:
+            indexed = readers.codes(readers.column(reader, "indexed"))
+            keys = recency.updated(dates, DateTable.of(dates[1]), times, indexed, utc_offset)
+        sortedby = _Newest(keys)
     first = budget.search(searcher, parsed.all_words(), limit=end, filter=filter_q, sortedby=sortedby)
     window = list(first[start:end])
     if parsed.tiered and len(window) < end - start and not budget.partial:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from search.searching.timeline import Timeline
 
 SORTS = ("relevance", "date")
+#: Besides `SORTS`, feeds order by "updated": the date and time, or when indexed (undated).
+ORDERS = (*SORTS, "updated")
 MAX_PER_PAGE = 50
 MAX_RESULT_WINDOW = 1000
 SNIPPET_CHARS = 240
@@ -46,6 +48,10 @@ class Hit:
     score: float | None
     title_html: str
     snippet_html: str
+    #: ISO datetime with offset: the article's date and time, or (undated) when it was indexed.
+    updated: str | None = None
+    #: The article's own address, where the source gives one.
+    url: str | None = None
 
 
 _HIT_FIELDS = tuple(f.name for f in dataclasses.fields(Hit))

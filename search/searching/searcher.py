@@ -16,6 +16,7 @@ from pathlib import Path
 
 from whoosh.searching import Searcher
 
+from search.corpus import dates
 from search.index.engine import readers
 from search.index.engine.codec.arrays import Unsupported
 from search.index.store import live_dir, open_index
@@ -37,6 +38,9 @@ from search.searching.results import (
 )
 from search.searching.timeline import Timeline
 
+#: Vietnamese outlets publish in Indochina Time (`Settings.utc_offset` for other archives).
+VIETNAM = dt.timedelta(hours=7)
+
 
 class SearchIndex:
     """The index as one process sees it: one open index, a searcher refreshed per request."""
@@ -47,9 +51,12 @@ class SearchIndex:
         synonyms: SynonymTable,
         time_budget: float | None = None,
         cache: ResultCache[SearchResult] | None = None,
+        utc_offset: dt.timedelta = VIETNAM,
     ) -> None:
         self.index_dir = index_dir
         self.time_budget = time_budget
+        #: The time zone of the times articles give (their dates and times are local).
+        self.utc_offset = utc_offset
         #: Results of recent searches; None (the default) searches every time.
         self.cache = cache
         self._lock = threading.Lock()
@@ -96,12 +103,17 @@ class SearchIndex:
 
     def stats(self) -> dict[str, object]:
         searcher = self.searcher()
-        modified = dt.datetime.fromtimestamp(self._ix.last_modified(), dt.timezone.utc)
+        modified = self.last_modified()
         return {
             "articles": searcher.doc_count(),
             "generation": searcher.reader().generation(),
             "last_indexed": modified.isoformat(timespec="seconds"),
         }
+
+    def last_modified(self) -> dt.datetime:
+        """When the live index last changed (a commit or a switch to a rebuilt generation)."""
+        self._current()
+        return dt.datetime.fromtimestamp(self._ix.last_modified(), dt.timezone.utc).replace(microsecond=0)
 
     def _evaluator(self, searcher: Searcher) -> Evaluator | None:
         """The evaluator for this searcher's generation, made on its first request."""
@@ -144,16 +156,19 @@ class SearchIndex:
         try:
             if evaluator is None:
                 raise Unsupported("no evaluator for this index")
-            counted = ranking.evaluated_page(evaluator, parsed, request, filter_q, check)
+            counted = ranking.evaluated_page(evaluator, parsed, request, filter_q, self.utc_offset, check)
         except Unsupported:
-            counted = ranking.whoosh_page(searcher, parsed, request, filter_q, budget)
+            counted = ranking.whoosh_page(searcher, parsed, request, filter_q, budget, self.utc_offset)
         except OutOfTime:  # nothing ranked yet: an empty page, marked partial
             budget.partial = True
             counted = ranking.EMPTY
         if request.histogram and counted.timeline is None:  # cut by the time budget
             counted = dataclasses.replace(counted, timeline=Timeline(request.histogram, [], 0, 0))
         stored = [searcher.stored_fields(docnum) for docnum, _ in counted.page]
-        hits = [self._hit(fields, score, request, highlighter) for fields, (_, score) in zip(stored, counted.page)]
+        hits = [
+            self._hit(fields, score, request, highlighter, self.utc_offset)
+            for fields, (_, score) in zip(stored, counted.page)
+        ]
         texts = (f"{fields['title']}\n\n{fields['body']}" for fields in stored)
         suggestion = self.speller(searcher).suggest(request.q, texts) if request.snippets else None
         facets = counted.facets
@@ -180,7 +195,9 @@ class SearchIndex:
             return self._speller
 
     @staticmethod
-    def _hit(fields: dict, score: float, request: SearchRequest, highlighter: Highlighter) -> Hit:
+    def _hit(
+        fields: dict, score: float, request: SearchRequest, highlighter: Highlighter, utc_offset: dt.timedelta
+    ) -> Hit:
         return Hit(
             id=fields["id"],
             title=fields["title"],
@@ -191,6 +208,8 @@ class SearchIndex:
             score=round(score, 4) if request.sort == "relevance" else None,
             title_html=highlighter.mark(fields["title"]),
             snippet_html=highlighter.snippet(fields["body"], SNIPPET_CHARS) if request.snippets else "",
+            updated=updated_at(fields, utc_offset),
+            url=fields.get("url"),
         )
 
     def article(self, article_id: str, q: str | None = None) -> ArticleView | None:
@@ -205,3 +224,16 @@ class SearchIndex:
             view.body_html = highlighter.mark(fields["body"])
             view.first_match = highlighter.first_match(fields["body"])
         return view
+
+
+def updated_at(fields: dict, utc_offset: dt.timedelta) -> str | None:
+    """When a stored article was last updated, as a feed states it: its date and time in the
+    archive's time zone (the start of its day, month or year when that is all it has), or
+    without a date, when it was indexed."""
+    zone = dt.timezone(utc_offset)
+    if fields.get("date"):
+        clock = dt.time.fromisoformat(fields["time"]) if fields.get("time") else dt.time.min
+        return dt.datetime.combine(dates.first_day(fields["date"]), clock, zone).isoformat()
+    if fields.get("indexed"):
+        return dt.datetime.fromisoformat(fields["indexed"]).astimezone(zone).isoformat()
+    return None

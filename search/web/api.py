@@ -11,15 +11,8 @@ import falcon
 
 from search.index.schema import SchemaMismatch
 from search.index.store import IndexMissing, live_dir
-from search.searching.results import (
-    MAX_PER_PAGE,
-    MAX_RESULT_WINDOW,
-    SORTS,
-    SearchRequest,
-)
 from search.searching.suggest import MAX_LIMIT, GenerationalSuggester
 from search.web import params
-from search.web.errors import InvalidParam
 from search.web.holder import IndexHolder
 from search.web.ingest import ArticleWriter
 
@@ -35,31 +28,11 @@ class SearchResource:
         self.holder = holder
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        q = req.get_param("q")
-        if q is None or not q.strip():
-            raise falcon.HTTPMissingParam("q")
-        per_page = params.whole(req, "per_page", 10, 1, MAX_PER_PAGE)
-        page = params.whole(req, "page", 1, 1, MAX_RESULT_WINDOW)
-        if page * per_page > MAX_RESULT_WINDOW:
-            raise InvalidParam(
-                f"page × per_page may not exceed {MAX_RESULT_WINDOW}; narrow the search instead.", "page"
-            )
-        sort = req.get_param("sort") or "relevance"
-        if sort not in SORTS:
-            raise InvalidParam(f"Expected one of: {', '.join(SORTS)}.", "sort")
-        date_from, date_to = params.date(req, "from", end=False), params.date(req, "to", end=True)
-        if date_from and date_to and date_from > date_to:
-            raise InvalidParam("'from' is after 'to'.", "from")
-        request = SearchRequest(
-            q=q,
-            page=page,
-            per_page=per_page,
-            sort=sort,
-            date_from=date_from,
-            date_to=date_to,
-            source=req.get_param("source") or None,
-        )
-        resp.media = self.holder.get().search(request).to_json()
+        resp.media = self.answer(req)
+
+    def answer(self, req: falcon.Request, **fixed: object) -> dict[str, object]:
+        """The JSON of the search `req` asks for; the page fixes some fields (its timeline)."""
+        return self.holder.get().search(params.search_request(req, **fixed)).to_json()
 
 
 class ArticleResource:

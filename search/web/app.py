@@ -21,6 +21,7 @@ from search.web.api import (
     SuggestResource,
 )
 from search.web.assets import StaticResource, WidgetResource
+from search.web.feeds import ExportResource, FeedResource
 from search.web.headers import ListedOriginsCORS, SecurityHeaders
 from search.web.holder import IndexHolder
 from search.web.ingest import ArticleWriter
@@ -43,6 +44,8 @@ def create_app(settings: Settings | None = None) -> falcon.App:
     app.req_options.keep_blank_qs_values = False
     search, article = SearchResource(holder), ArticleResource(holder, ArticleWriter(settings))
     app.add_route("/search", search)
+    app.add_route("/search.csv", ExportResource(holder))
+    app.add_route("/feed", FeedResource(holder))
     app.add_route("/articles/{article_id:path}", article)
     app.add_route("/", SearchPage(search))
     app.add_route("/read/{article_id:path}", ArticlePage(article))

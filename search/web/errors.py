@@ -17,9 +17,10 @@ import falcon
 from search.index.schema import SchemaMismatch
 from search.index.store import IndexBusy, IndexMissing
 from search.query.parse import QueryError
+from search.searching.timeline import TooManyBuckets
 
 #: The domain errors a request may end in, besides Falcon's own HTTP errors.
-DOMAIN_ERRORS = (QueryError, IndexMissing, SchemaMismatch, IndexBusy)
+DOMAIN_ERRORS = (QueryError, TooManyBuckets, IndexMissing, SchemaMismatch, IndexBusy)
 
 
 class InvalidParam(falcon.HTTPInvalidParam):
@@ -35,6 +36,8 @@ def http_error(exc: Exception, write_timeout: float) -> falcon.HTTPError:
     """The HTTP error for a domain error (`DOMAIN_ERRORS`); messages never carry paths."""
     if isinstance(exc, QueryError):
         return InvalidParam(str(exc).capitalize() + ".", "q")
+    if isinstance(exc, TooManyBuckets):
+        return InvalidParam(str(exc).capitalize() + ".", "histogram")
     if isinstance(exc, IndexMissing):  # the CLI's message names the directory; a client gets none
         return falcon.HTTPServiceUnavailable(
             title="Index unavailable", retry_after=30, description="No index has been built yet; run `vnsearch index`."

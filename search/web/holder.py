@@ -37,6 +37,7 @@ class IndexHolder:
                         settings.index_dir,
                         load_synonyms(settings.acronym_files),
                         time_budget=settings.search_budget_ms / 1000,
+                        utc_offset=settings.utc_offset,
                         cache=cache,
                     )
         return self._index

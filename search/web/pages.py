@@ -8,12 +8,15 @@ request becomes a message on the page with the same status code.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import falcon
 
 from search.web import render
+from search.web.api import SearchResource
 from search.web.errors import DOMAIN_ERRORS, http_error
+
+T = TypeVar("T")
 
 
 class JSONResource(Protocol):
@@ -24,11 +27,16 @@ class JSONResource(Protocol):
 def _media(resource: JSONResource, req: falcon.Request, **params: str) -> dict:
     """What a JSON resource would answer to `req`; its errors propagate as HTTP errors."""
     scratch = falcon.Response()
+    _http_errors(lambda: resource.on_get(req, scratch, **params))
+    return scratch.media
+
+
+def _http_errors(answer: Callable[[], T]) -> T:
+    """`answer()`, its domain errors raised as the HTTP errors the API would answer with."""
     try:
-        resource.on_get(req, scratch, **params)
+        return answer()
     except DOMAIN_ERRORS as exc:
         raise http_error(exc, write_timeout=0) from None
-    return scratch.media
 
 
 def _state(req: falcon.Request) -> dict[str, str]:
@@ -36,9 +44,9 @@ def _state(req: falcon.Request) -> dict[str, str]:
 
 
 class SearchPage:
-    """`/`: the form, and the results for the query in the URL."""
+    """`/`: the form, the results for the query in the URL, and their timeline."""
 
-    def __init__(self, search: JSONResource) -> None:
+    def __init__(self, search: SearchResource) -> None:
         self.search = search
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
@@ -48,7 +56,7 @@ class SearchPage:
             resp.text = render.search_page(state, None)
             return
         try:
-            result = _media(self.search, req)
+            result = _http_errors(lambda: self.search.answer(req, histogram="auto"))
         except falcon.HTTPError as exc:
             resp.status = exc.status
             resp.text = render.search_page(state, None, error=exc.description or exc.title)

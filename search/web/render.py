@@ -16,6 +16,7 @@ from urllib.parse import quote, urlencode
 
 from search.corpus import dates
 from search.searching.results import MAX_RESULT_WINDOW
+from search.web.chart import timeline_chart
 
 #: The parameters that make up a search page's state, in the order they appear in its URL.
 STATE_PARAMS = ("q", "from", "to", "source", "sort", "per_page", "page")
@@ -52,7 +53,17 @@ def article_url(article_id: str, q: str | None) -> str:
     return path + "?" + urlencode({"q": q}) + "#first-match" if q else path
 
 
-def _layout(title: str, body: str, page_class: str) -> str:
+def feed_url(state: Mapping[str, str]) -> str:
+    """The Atom feed of the search in `state` (its query and filters, not its order or page)."""
+    return "/feed?" + urlencode([(k, state[k]) for k in ("q", "source", "from", "to") if state.get(k)])
+
+
+def export_url(state: Mapping[str, str]) -> str:
+    """The spreadsheet of the search in `state`: its query, filters and order."""
+    return "/search.csv?" + urlencode([(k, state[k]) for k in ("q", "source", "from", "to", "sort") if state.get(k)])
+
+
+def _layout(title: str, body: str, page_class: str, head: str = "") -> str:
     return f"""<!doctype html>
 <html lang="vi">
 <head>
@@ -60,7 +71,7 @@ def _layout(title: str, body: str, page_class: str) -> str:
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{_e(title)}</title>
 <link rel="icon" href="data:,">
-<link rel="stylesheet" href="/static/style.css">
+<link rel="stylesheet" href="/static/style.css">{head}
 <script src="/static/app.js" defer></script>
 </head>
 <body class="{page_class}">
@@ -117,8 +128,13 @@ def _header(state: Mapping[str, str], sources: Mapping[str, int]) -> str:
 </header>"""
 
 
+def _when(item: Mapping[str, Any]) -> str:
+    date, time = item.get("date"), item.get("time")
+    return f"{date} {time}" if date and time else str(date or "")
+
+
 def _hit(hit: Mapping[str, Any], q: str) -> str:
-    meta = " · ".join(_e(str(hit[k])) for k in ("date", "source") if hit.get(k))
+    meta = " · ".join(_e(part) for part in (_when(hit), str(hit.get("source") or "")) if part)
     return f"""<li class="hit">
 <h2><a href="{_e(article_url(str(hit["id"]), q))}">{hit["title_html"]}</a></h2>
 <p class="meta">{meta}</p>
@@ -192,8 +208,13 @@ def _results(state: Mapping[str, str], result: Mapping[str, Any]) -> str:
     pages = min((total + per_page - 1) // per_page, MAX_RESULT_WINDOW // per_page)
     first = (page - 1) * per_page + 1
     facets = result.get("facets", {})
-    return f"""<p class="summary">{first}–{first + len(hits) - 1} trong {total} kết quả cho “{_e(q)}” <span class="took">({result["took_ms"]} ms)</span></p>
+    chart = ""
+    if result.get("timeline"):
+        chart = timeline_chart(result["timeline"], lambda start, end: search_url(state, **{"from": start, "to": end}))
+    return f"""<p class="summary">{first}–{first + len(hits) - 1} trong {total} kết quả cho “{_e(q)}” <span class="took">({result["took_ms"]} ms)</span>
+<span class="actions"><a class="follow" href="{_e(feed_url(state))}" type="application/atom+xml">Theo dõi</a> <a class="export" href="{_e(export_url(state))}" download>Tải CSV</a></span></p>
 {_suggestion(state, result)}
+{chart}
 <div class="columns">
 <ol class="hits" start="{first}">
 {"".join(_hit(hit, q) for hit in hits)}
@@ -221,6 +242,9 @@ def search_page(state: Mapping[str, str], result: Mapping[str, Any] | None, erro
     else:
         main = _results(state, result)
     title = f"{q} – vnsearch" if q else "vnsearch – tìm kiếm tin tức"
+    head = ""
+    if q.strip():
+        head = f'\n<link rel="alternate" type="application/atom+xml" title="{_e(title)}" href="{_e(feed_url(state))}">'
     return _layout(
         title,
         f"""{_header(state, sources)}
@@ -228,6 +252,7 @@ def search_page(state: Mapping[str, str], result: Mapping[str, Any] | None, erro
 {main}
 </main>""",
         "search",
+        head,
     )
 
 
@@ -239,7 +264,11 @@ def article_page(article: Mapping[str, Any], q: str | None) -> str:
         body_html = str(article["body_html"]).replace("<mark>", '<mark id="first-match">', 1)
     else:
         body_html = _e(str(article["body"]))
-    meta = [_e(str(article[k])) for k in ("date", "source", "author") if article.get(k)]
+    meta = [
+        _e(part)
+        for part in (_when(article), str(article.get("source") or ""), str(article.get("author") or ""))
+        if part
+    ]
     url = str(article.get("url") or "")
     if url.startswith(("https://", "http://")):
         meta.append(f'<a href="{_e(url)}" rel="noopener noreferrer nofollow">Bài gốc</a>')
