@@ -62,6 +62,7 @@ def test_article_and_metadata_from_a_saved_page(tmp_path: Path):
     assert article.id == "xa-hoi/bhxh" and article.path == "xa-hoi/bhxh.html"
     assert article.title == TITLE
     assert (article.date, article.source, article.author) == ("2022-12-29", "Báo Quảng Ngãi", "Thanh Nhị")
+    assert article.time == "16:41"  # from article:published_time, the same day as the date
     assert article.url == "https://baoquangngai.vn/xa-hoi/202212/bhxh-tu-nguyen.htm"
     assert article.body.split("\n\n") == PARAGRAPHS
     for chrome in ("Trang chủ", "Quảng cáo", "Giá vàng", "Bình luận", "cảm ơn tác giả", "Giấy phép"):
@@ -97,3 +98,18 @@ def test_a_page_without_an_article_is_a_parse_error(tmp_path: Path):
     broken, menu = iter_corpus([tmp_path])
     assert isinstance(menu, ParseError) and "no article text" in menu.reason
     assert isinstance(broken, ParseError) and "cannot read file" in broken.reason
+
+
+def test_a_time_is_taken_only_for_the_day_the_page_is_dated(tmp_path: Path):
+    """The extractor prefers the published time's day to the byline's; a time of another day
+    (a byline dated otherwise, with no published time of that day) or none is not made up."""
+    other_day = META.replace("2022-12-29T16:41:00+07:00", "2022-12-30T08:00:00+07:00")
+    (tmp_path / "a.html").write_text(page(other_day, BYLINE), encoding="utf-8")
+    no_time = META.replace("2022-12-29T16:41:00+07:00", "2022-12-29")
+    (tmp_path / "b.html").write_text(page(no_time, BYLINE), encoding="utf-8")
+    only_byline = META.replace('<meta property="article:published_time" content="2022-12-29T16:41:00+07:00">', "")
+    (tmp_path / "c.html").write_text(page(only_byline, BYLINE), encoding="utf-8")
+    a, b, c = iter_corpus([tmp_path])
+    assert (a.date, a.time) == ("2022-12-30", "08:00")
+    assert (b.date, b.time) == ("2022-12-29", None)
+    assert (c.date, c.time) == ("2022-12-29", None)

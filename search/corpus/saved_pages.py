@@ -9,11 +9,13 @@ Dates are taken only from the page's markup and text, never guessed from elsewhe
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import trafilatura
 
 from search.corpus.article import Article
+from search.corpus.dates import parse_datetime
 from search.corpus.encodings import repair_font_text
 from search.corpus.errors import NoContentError
 from search.corpus.jsonl import json_body
@@ -24,6 +26,16 @@ from search.text.normalize import normalize
 #: Fewer words than this is a menu, an error page or a stub, not an article (the shortest news
 #: items in the corpora are a sentence or two).
 MIN_WORDS = 12
+#: Where a page states when it was published: <meta property="article:published_time"
+#: content="..."> (either attribute order) or "datePublished": "..." in its JSON-LD.
+_PUBLISHED_RE = re.compile(
+    r"""(?:(?:property|itemprop|name)=["'](?:article:published_time|datePublished)["'][^>]*?content=["'](?P<value>[^"']+)"""
+    r"""|content=["'](?P<value2>[^"']+)["'][^>]*?(?:property|itemprop|name)=["'](?:article:published_time|datePublished)"""
+    r"""|"datePublished"\s*:\s*"(?P<value3>[^"]+)")""",
+    re.I,
+)
+#: The metadata is in the page's head: no need to scan a whole saved page for it.
+_HEAD_BYTES = 1 << 17
 
 
 def parse_page(data: bytes, article_id: str) -> Article:
@@ -41,15 +53,30 @@ def parse_page(data: bytes, article_id: str) -> Article:
     body = json_body("\n".join(lines))
     if len(body.split()) < MIN_WORDS:
         raise NoContentError("no article text found in the page")
+    date = doc.date[:10] if doc.date else None
     return Article(
         id=article_id,
         title=title or derive_title(body.split("\n\n", 1)[0]),
         body=body,
-        date=doc.date[:10] if doc.date else None,
+        date=date,
+        time=_published_time(data, date),
         source=_outlet(doc.hostname, doc.sitename),
         author=_clean(doc.author),
         url=_clean(doc.url),
     )
+
+
+def _published_time(data: bytes, date: str | None) -> str | None:
+    """The time of day the page's own metadata states for the date trafilatura found (Open
+    Graph's `article:published_time`, schema.org's `datePublished`), when it is the same day:
+    the extractor keeps only the day."""
+    if date is None or len(date) != 10:
+        return None
+    for match in _PUBLISHED_RE.finditer(data[:_HEAD_BYTES].decode("utf-8", "replace")):
+        parsed = parse_datetime(match["value"] or match["value2"] or match["value3"])
+        if parsed is not None and parsed[0] == date and parsed[1] is not None:
+            return parsed[1]
+    return None
 
 
 def _clean(value: str | None) -> str | None:
