@@ -73,6 +73,11 @@ class Settings:
     control_socket: str | None = None
     #: The time zone of the times articles give, as an offset from UTC (feeds need one).
     utc_offset: dt.timedelta = VIETNAM
+    #: The Ray cluster whose actors hold the shards (set by `vnsearch serve --ray`); None:
+    #: the shards are searched in each worker.
+    ray_address: str | None = None
+    #: Actors per shard on Ray: a query goes to one of them, another takes over while one restarts.
+    ray_replicas: int = 1
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -138,6 +143,8 @@ _CONVERTERS: dict[str, Callable[[str, str], object]] = {
     "max_body_bytes": _number(1),
     "control_socket": _text,
     "utc_offset": _offset,
+    "ray_address": _text,
+    "ray_replicas": _number(1, 64),
 }
 #: Variables whose name is not the field's.
 _FIELDS = {"corpus_dir": "corpus_dirs", "acronyms": "acronym_files"}

@@ -6,30 +6,28 @@ It mirrors the library (`search.index.indexer.build`, `search.searching.searcher
 
 from __future__ import annotations
 
-import contextlib
 import html
 import json
 import os
 import re
-import signal
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-from typing import NoReturn
 from urllib.parse import urlencode
 
 import click
-from tqdm import tqdm
 
+from search.cli.indexing import Interrupted, interrupted, run_build, summary, write_failed
 from search.corpus import dates
-from search.corpus.files import iter_corpus
-from search.index.indexer import WRITE_LOCK_TIMEOUT, IndexIncomplete, IndexReport, build
+from search.index import shards as layout
+from search.index.indexer import WRITE_LOCK_TIMEOUT, IndexIncomplete
+from search.index.raycluster import RayMissing
 from search.index.schema import SchemaMismatch
-from search.index.store import IndexBusy, IndexMissing, index_exists
+from search.index.sharding import ShardCountMismatch
+from search.index.store import IndexBusy, IndexMissing
 from search.query.acronyms import load_synonyms
 from search.searching import formats
+from search.searching.opening import open_searchable
 from search.searching.results import MAX_PER_PAGE, MAX_RESULT_WINDOW, SORTS, SearchRequest, SearchResult
-from search.searching.searcher import SearchIndex
 from search.searching.timeline import INTERVALS, Timeline
 from search.settings import Settings
 
@@ -53,106 +51,6 @@ def _index_dir_option(func):
         default=None,
         help="Where the index lives [env VNSEARCH_INDEX_DIR; default ./index].",
     )(func)
-
-
-class Interrupted(BaseException):
-    """SIGINT or SIGTERM during a build. A BaseException, like KeyboardInterrupt, so that it
-    unwinds through the writer's and the store's cleanup: the build processes are stopped, a
-    rebuild's unfinished generation removed, the lock released."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
-@contextlib.contextmanager
-def _stopped_by_signals() -> Iterator[None]:
-    """SIGINT and SIGTERM stop the build cleanly instead of killing the process where it stands;
-    a second signal during that cleanup is ignored rather than cutting it short."""
-
-    def stop(signum: int, frame: object) -> None:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, signal.SIG_IGN)
-        raise Interrupted(signum)
-
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
-def _interrupted(exc: Interrupted) -> NoReturn:
-    name = signal.Signals(exc.signum).name
-    click.echo(
-        f"vnsearch index: stopped by {name}. The index keeps its last complete state (this run's "
-        "changes are in it only if its commit had finished); the next run completes the job.",
-        err=True,
-    )
-    sys.exit(128 + exc.signum)
-
-
-def _run_build(
-    settings: Settings,
-    paths: tuple[Path, ...],
-    index_dir: Path,
-    rebuild: bool,
-    keep_missing: bool = False,
-    wait: float = WRITE_LOCK_TIMEOUT,
-) -> IndexReport:
-    with _stopped_by_signals(), tqdm(unit=" articles", desc="Indexing", disable=None, leave=False) as bar:
-
-        def advance(item: object) -> None:
-            bar.update()
-
-        return build(
-            index_dir,
-            iter_corpus(list(paths), settings.max_article_bytes),
-            rebuild=rebuild,
-            on_item=advance,
-            keep_missing=keep_missing,
-            lock_timeout=wait,
-            procs=settings.index_procs,
-            pool_mb=settings.pool_mb,
-        )
-
-
-def _write_failed(exc: OSError, index_dir: Path) -> str:
-    """A failed write (disk full, file size limit, permissions) as one line for a person."""
-    reason = exc.strerror or str(exc)
-    return (
-        f"cannot write the index in {index_dir}: {reason}. Nothing was committed: the index keeps "
-        f"its previous state and is still served; free some space and run `vnsearch index` again."
-    )
-
-
-def _summary(report: IndexReport, index_dir: Path) -> None:
-    if report.rebuilt:
-        click.echo(f"Indexed {report.added} articles into a new index in {index_dir} and switched to it.")
-    elif report.written:
-        click.echo(
-            f"Indexed {report.added + report.updated} articles into {index_dir} "
-            f"({report.added} added, {report.updated} updated, {len(report.removed)} removed)."
-        )
-    else:
-        click.echo(f"Nothing to write: the index in {index_dir} is up to date.")
-    click.echo(
-        f"{report.unchanged} unchanged, {len(report.removed)} removed, {len(report.skipped)} skipped, "
-        f"{len(report.failed)} failed."
-    )
-    if report.removed:
-        click.echo("Removed (no longer in the corpus; --keep-missing keeps them):")
-        for article_id in report.removed:
-            click.echo(f"  {article_id}")
-    for note in report.kept:
-        click.echo(f"Note: {note}", err=True)
-    for label, errors in (("Skipped", report.skipped), ("Failed", report.failed)):
-        if errors:
-            click.echo(f"{label}:", err=True)
-            for error in errors:
-                where = f"{error.path}:{error.line}" if error.line else error.path
-                click.echo(f"  {where}: {error.reason}", err=True)
 
 
 @click.group()
@@ -181,9 +79,31 @@ class IndexingError(click.ClickException):
     show_default=True,
     help="Seconds to wait for another process writing to the index.",
 )
+@click.option(
+    "--shards",
+    type=click.IntRange(1, layout.MAX_SHARDS),
+    default=None,
+    help="Shard indexes to keep, each article in the one its id hashes to "
+    "[default: as many as the index has; 1 for a new one].",
+)
+@click.option(
+    "--ray",
+    "ray_address",
+    metavar="auto|ADDRESS",
+    default=None,
+    help="Build the shards as Ray tasks: auto starts Ray on this machine; ADDRESS is a cluster's "
+    "(the corpus and the index must be at paths every node reaches).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def index_command(
-    corpus: tuple[Path, ...], index_dir: Path | None, rebuild: bool, keep_missing: bool, wait: float, as_json: bool
+    corpus: tuple[Path, ...],
+    index_dir: Path | None,
+    rebuild: bool,
+    keep_missing: bool,
+    wait: float,
+    shards: int | None,
+    ray_address: str | None,
+    as_json: bool,
 ) -> None:
     """Build or update the index from CORPUS folders and files (.txt, .html, .jsonl; or .gz).
 
@@ -195,18 +115,20 @@ def index_command(
     settings = _settings()
     index_dir = index_dir or settings.index_dir
     try:
-        report = _run_build(settings, corpus or settings.corpus_dirs, index_dir, rebuild, keep_missing, wait)
+        report = run_build(
+            settings, corpus or settings.corpus_dirs, index_dir, rebuild, keep_missing, wait, shards, ray_address
+        )
     except Interrupted as exc:
-        _interrupted(exc)
-    except (SchemaMismatch, IndexBusy, IndexMissing, IndexIncomplete, OSError) as exc:
-        message = _write_failed(exc, index_dir) if isinstance(exc, OSError) else str(exc)
+        interrupted(exc)
+    except (SchemaMismatch, IndexBusy, IndexMissing, IndexIncomplete, ShardCountMismatch, RayMissing, OSError) as exc:
+        message = write_failed(exc, index_dir) if isinstance(exc, OSError) else str(exc)
         if as_json:
             click.echo(json.dumps({"error": message}, ensure_ascii=False))
         raise IndexingError(message) from None
     if as_json:
         click.echo(json.dumps(dict(index_dir=str(index_dir), **report.to_json()), ensure_ascii=False, indent=2))
     else:
-        _summary(report, index_dir)
+        summary(report, index_dir)
     if report.failed:
         sys.exit(1)
 
@@ -274,7 +196,7 @@ def search(
             histogram=histogram,
             snippets=output != "csv",
         )
-        index = SearchIndex(
+        index = open_searchable(
             index_dir or settings.index_dir, load_synonyms(settings.acronym_files), utc_offset=settings.utc_offset
         )
         result = index.search(request)
@@ -333,20 +255,42 @@ def _render(fragment: str) -> str:
 @click.option("--port", type=click.IntRange(1, 65535), default=None, help="[env VNSEARCH_PORT; default 8000]")
 @click.option("--workers", type=click.IntRange(1, 64), default=None, help="[env VNSEARCH_WORKERS; default 2]")
 @_index_dir_option
-def serve(host: str | None, port: int | None, workers: int | None, index_dir: Path | None) -> None:
+@click.option(
+    "--ray",
+    "ray_address",
+    metavar="auto|ADDRESS",
+    default=None,
+    help="Search each shard in Ray actors (auto starts Ray on this machine; ADDRESS is a cluster's).",
+)
+@click.option(
+    "--replicas",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Actors per shard with --ray [env VNSEARCH_RAY_REPLICAS; default 1].",
+)
+def serve(
+    host: str | None,
+    port: int | None,
+    workers: int | None,
+    index_dir: Path | None,
+    ray_address: str | None,
+    replicas: int | None,
+) -> None:
     """Serve the search API with gunicorn, building the index from the corpus first if needed."""
     settings = _settings()
     index_dir = index_dir or settings.index_dir
-    if not index_exists(index_dir):
+    if replicas is not None and not ray_address:
+        raise click.UsageError("--replicas is for --ray")
+    if not layout.present(index_dir):
         try:
             click.echo(f"No index in {index_dir}: building it from {', '.join(map(str, settings.corpus_dirs))}.")
-            _summary(_run_build(settings, settings.corpus_dirs, index_dir, rebuild=False), index_dir)
+            summary(run_build(settings, settings.corpus_dirs, index_dir, rebuild=False), index_dir)
         except Interrupted as exc:
-            _interrupted(exc)
+            interrupted(exc)
         except (SchemaMismatch, IndexBusy) as exc:
             raise click.ClickException(str(exc)) from None
         except OSError as exc:
-            raise click.ClickException(_write_failed(exc, index_dir)) from None
+            raise click.ClickException(write_failed(exc, index_dir)) from None
     env = dict(
         os.environ,
         VNSEARCH_INDEX_DIR=str(index_dir.resolve()),
@@ -356,4 +300,11 @@ def serve(host: str | None, port: int | None, workers: int | None, index_dir: Pa
     )
     click.echo(f"Serving on http://{env['VNSEARCH_HOST']}:{env['VNSEARCH_PORT']}/search?q=... (Ctrl+C stops)")
     argv = [sys.executable, "-m", "gunicorn", "--config", "python:search.web.gunicorn_conf", "wsgi:application"]
+    if ray_address:
+        from search.cli.ray_serve import serve_on_ray  # imports Ray: only when asked for
+
+        try:
+            sys.exit(serve_on_ray(ray_address, index_dir, replicas or settings.ray_replicas, settings, argv, env))
+        except (RayMissing, IndexMissing, SchemaMismatch) as exc:
+            raise click.ClickException(str(exc)) from None
     os.execvpe(argv[0], argv, env)

@@ -82,11 +82,22 @@ def corpus_files(paths: Sequence[Path]) -> list[Path]:
     return [file for file, _ in _corpus_entries(paths)]
 
 
-def iter_corpus(paths: Sequence[Path], max_article_bytes: int = MAX_ARTICLE_BYTES) -> Iterator[Article | ParseError]:
+#: Which article ids a reader wants (the shard it builds); the others are skipped unparsed.
+Wanted = Callable[[str], bool]
+
+
+def iter_corpus(
+    paths: Sequence[Path], max_article_bytes: int = MAX_ARTICLE_BYTES, wanted: Wanted | None = None
+) -> Iterator[Article | ParseError]:
     """Every article under `paths` (folders, walked recursively, or single files), and a
-    `ParseError` for each input that could not be read; never raises for a bad input."""
+    `ParseError` for each input that could not be read; never raises for a bad input.
+
+    With `wanted`, an article whose id it refuses is skipped as soon as its id is known, before
+    its text is read (a file's) or cleaned (a JSONL line's), so that each shard's build reads
+    the whole corpus at the cost of its own articles; an error found only past the id is then
+    reported by the reader that wants the article."""
     for file, root in _corpus_entries(paths):
-        yield from read_file(file, root, max_article_bytes)
+        yield from read_file(file, root, max_article_bytes, wanted)
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -97,7 +108,9 @@ def _relative(path: Path, root: Path) -> str:
     return normalize(rel)
 
 
-def read_file(path: Path, root: Path, max_article_bytes: int = MAX_ARTICLE_BYTES) -> Iterator[Article | ParseError]:
+def read_file(
+    path: Path, root: Path, max_article_bytes: int = MAX_ARTICLE_BYTES, wanted: Wanted | None = None
+) -> Iterator[Article | ParseError]:
     """The articles in one corpus file; `root` is the corpus folder its id is relative to.
 
     A scraped text file (".txt") or a saved web page (".html", ".htm") is one article whose id
@@ -120,11 +133,12 @@ def read_file(path: Path, root: Path, max_article_bytes: int = MAX_ARTICLE_BYTES
             yield ParseError(rel, None, f"cannot read file: {os_reason(exc)}")
             return
         with stream:
-            yield from read_jsonl(stream, rel, limit)
-    elif _has_suffix(path, TEXT_SUFFIXES):
-        yield _read_one(path, rel, _parse_text, limit)
-    elif _has_suffix(path, PAGE_SUFFIXES):
-        yield _read_one(path, rel, _parse_page, limit)
+            yield from read_jsonl(stream, rel, limit, wanted)
+    elif _has_suffix(path, (*TEXT_SUFFIXES, *PAGE_SUFFIXES)):
+        article_id = re.sub(r"\.[^./]+(?:\.gz)?$", "", rel, flags=re.I)
+        if wanted is None or wanted(article_id):
+            parse = _parse_text if _has_suffix(path, TEXT_SUFFIXES) else _parse_page
+            yield _read_one(path, rel, article_id, parse, limit)
     else:
         yield ParseError(rel, None, "unsupported file type (expected .txt, .html, .htm or .jsonl, "
                                     "each optionally .gz)")
@@ -138,7 +152,9 @@ def _is_text(name: str) -> bool:
     return True
 
 
-def _read_one(path: Path, rel: str, parse: Callable[[bytes, str], Article], limit: int) -> Article | ParseError:
+def _read_one(
+    path: Path, rel: str, article_id: str, parse: Callable[[bytes, str], Article], limit: int
+) -> Article | ParseError:
     """One file holding one article, or the reason it is not one.
 
     At most `limit` + 1 bytes are read (decompressed, for ".gz"): a larger file, or a gzip
@@ -154,7 +170,6 @@ def _read_one(path: Path, rel: str, parse: Callable[[bytes, str], Article], limi
                                      "not a single article")
     if not data.strip():
         return ParseError(rel, None, "empty file")
-    article_id = re.sub(r"\.[^./]+(?:\.gz)?$", "", rel, flags=re.I)
     try:
         article = parse(data, article_id)
     except (NoContentError, EncodingError) as exc:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 from search.corpus.article import MAX_ID_CHARS, Article
@@ -38,12 +38,15 @@ def _bounded_lines(stream: BinaryIO, limit: int) -> Iterator[bytes | None]:
             yield line
 
 
-def read_jsonl(stream: BinaryIO, rel: str, limit: int) -> Iterator[Article | ParseError]:
+def read_jsonl(
+    stream: BinaryIO, rel: str, limit: int, wanted: Callable[[str], bool] | None = None
+) -> Iterator[Article | ParseError]:
     """Articles from a JSON Lines file opened as `stream` (`rel`: its path, for errors).
 
     A broken line gives a `ParseError` naming its line number and the rest of the file is still
     read; blank lines are skipped. A corrupt gzip stream ends the file with one error. Lines are
     read one at a time, and one longer than `limit` bytes is an error without being read whole.
+    A line whose id `wanted` refuses is skipped once its id is read (see `files.iter_corpus`).
     """
     found = False
     line_no = 0
@@ -57,9 +60,12 @@ def read_jsonl(stream: BinaryIO, rel: str, limit: int) -> Iterator[Article | Par
                 continue
             found = True
             try:
-                yield _article_from_json(_decode_line(raw, line_no), rel)
+                article = _article_from_json(_decode_line(raw, line_no), rel, wanted)
             except _LineError as exc:
                 yield ParseError(rel, line_no, str(exc))
+            else:
+                if article is not None:
+                    yield article
     except READ_ERRORS as exc:
         yield ParseError(rel, line_no + 1 if line_no else None, f"cannot read file: {os_reason(exc)}")
         return
@@ -84,11 +90,14 @@ def _decode_line(raw: bytes, line_no: int) -> object:
 def article_from_json(value: object, path: str | None = None) -> Article:
     """One article from a decoded JSON object: a JSONL line, or an article sent to the HTTP API
     (which has no file: `path` None). `ValueError` says what is wrong, for a person."""
-    return _article_from_json(value, path)
+    article = _article_from_json(value, path)
+    assert article is not None  # nothing is skipped without `wanted`
+    return article
 
 
-def _article_from_json(value: object, rel: str | None) -> Article:
-    """Validate one decoded line and build its article; `_LineError` says what is wrong."""
+def _article_from_json(value: object, rel: str | None, wanted: Callable[[str], bool] | None = None) -> Article | None:
+    """Validate one decoded line and build its article (None when `wanted` refuses its id);
+    `_LineError` says what is wrong."""
     if not isinstance(value, dict):
         raise _LineError(f"expected a JSON object, got {type(value).__name__}")
     article_id = normalize(_required_str(value, "id")).strip()
@@ -98,6 +107,8 @@ def _article_from_json(value: object, rel: str | None) -> Article:
         raise _LineError(f"field 'id' is longer than {MAX_ID_CHARS} characters")
     if any(unicodedata.category(char) == "Cc" for char in article_id):
         raise _LineError("field 'id' contains control characters")
+    if wanted is not None and not wanted(article_id):
+        return None
     title = collapse(_required_str(value, "title"))
     body = json_body(_required_str(value, "body"))
     if not title and not body:

@@ -25,6 +25,7 @@ from search.index.engine.codec import Codec
 from search.index.engine.writers import PoolMpWriter, PoolWriter, abandon
 from search.index.pool import DEFAULT_POOL_MB
 from search.index.schema import other_versions, to_document
+from search.index.shards import is_sharded
 from search.index.store import (
     create_index,
     discard,
@@ -47,6 +48,10 @@ BUILD_BATCH = 100
 
 class IndexIncomplete(RuntimeError):
     """A multi-process build lost a process; the fresh index is not published."""
+
+
+class ShardedIndex(RuntimeError):
+    """A sharded index given to the single-index writer, which would replace it."""
 
 
 @dataclass
@@ -126,83 +131,151 @@ def build(
     then writes a segment and goes on.
     """
     with write_lock(index_dir, lock_timeout):
-        remove_abandoned(index_dir)
-        fresh = rebuild or not (index_exists(index_dir) or other_versions(live_dir(index_dir)))
-        building = new_generation(index_dir) if fresh else None
-        try:
-            ix = create_index(building) if building else open_index(index_dir)
-            report = _write(ix, items, on_item, keep_missing or fresh, fresh, procs, pool_mb)
-        except BaseException:
-            if building:
-                discard(building)
-            raise
+        return build_locked(index_dir, items, rebuild, on_item, keep_missing, procs, pool_mb)
+
+
+def build_locked(
+    index_dir: Path,
+    items: Iterable[Article | ParseError],
+    rebuild: bool = False,
+    on_item: Callable[[Article | ParseError], None] | None = None,
+    keep_missing: bool = False,
+    procs: int = 1,
+    pool_mb: int = DEFAULT_POOL_MB,
+) -> IndexReport:
+    """`build` for a caller that holds the write lock (`search.index.sharding`, which must decide
+    between one index and shards under the same lock)."""
+    remove_abandoned(index_dir)
+    if not rebuild and is_sharded(live_dir(index_dir)):
+        raise ShardedIndex(f"the index in {index_dir} is sharded: write it through search.index.sharding")
+    fresh = rebuild or not (index_exists(index_dir) or other_versions(live_dir(index_dir)))
+    building = new_generation(index_dir) if fresh else None
+    try:
+        ix = create_index(building) if building else open_index(index_dir)
+        report = write(ix, items, on_item, keep_missing or fresh, fresh, procs, pool_mb)
+    except BaseException:
         if building:
-            publish(index_dir, building)
-            report.rebuilt = True
-        return report
+            discard(building)
+        raise
+    if building:
+        publish(index_dir, building)
+        report.rebuilt = True
+    return report
 
 
-def _write(ix: FileIndex, items: Iterable[Article | ParseError],
-           on_item: Callable[[Article | ParseError], None] | None, keep_missing: bool, fresh: bool,
-           procs: int = 1, pool_mb: int = DEFAULT_POOL_MB) -> IndexReport:
-    """One writer, one commit. Replaced and removed articles are deleted by document number,
-    looked up in the commit the writer started from (the write lock keeps it the newest): Whoosh's
-    `update_document` and `delete_by_term` open a new searcher for every call, which costs
-    seconds per article on a large index."""
+def write(ix: FileIndex, items: Iterable[Article | ParseError],
+          on_item: Callable[[Article | ParseError], None] | None, keep_missing: bool, fresh: bool,
+          procs: int = 1, pool_mb: int = DEFAULT_POOL_MB) -> IndexReport:
+    """One writer, one commit (see `Changes`)."""
     report = IndexReport()
     seen: set[str] = set()
-    indexed = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    writer = _writer(ix, procs if fresh else 1, pool_mb)
-    # Removing missing articles needs every stored id; otherwise each article is looked up
-    # alone, which keeps a one-article write (the HTTP API) fast on a large index.
-    known = {} if fresh or keep_missing else _stored(ix)
-    searcher = None if fresh or not keep_missing else ix.searcher()
+    changes = Changes.open(ix, _writer(ix, procs if fresh else 1, pool_mb), keep_missing, fresh)
     try:
         for item in items:
             if on_item is not None:
                 on_item(item)
-            if isinstance(item, ParseError):
-                report.failed.append(item)
-                continue
-            if item.id in seen:
-                report.skipped.append(ParseError(item.path or item.id, None, f"duplicate id {item.id!r} in this run"))
-                continue
-            try:
-                content_hash = item.content_hash  # also proves every field can be written as UTF-8
-            except UnicodeEncodeError:
-                where = item.path or item.id.encode("utf-8", "backslashreplace").decode("utf-8")
-                report.failed.append(ParseError(where, None, "a field is not Unicode text (lone surrogate)"))
-                continue
-            seen.add(item.id)
-            digest, docnum = _stored_hash(searcher, item.id) if searcher else known.get(item.id, (None, None))
-            if digest == content_hash:
-                report.unchanged += 1
-                continue
-            if docnum is not None:
-                writer.delete_document(docnum)
-                report.updated += 1
-            else:
-                report.added += 1
-            writer.add_document(**to_document(item, indexed))
+            accepted = accept(item, seen, report)
+            if accepted is not None:
+                changes.offer(*accepted, report)
         if not keep_missing:
-            for article_id in _removable(ix, known, seen, report):
-                writer.delete_document(known[article_id][1])
-                report.removed.append(article_id)
-        if report.written or fresh:
-            writer.commit()
-        else:
-            writer.cancel()
+            changes.remove_missing(seen, report)
+        changes.finish(report.written > 0 or fresh)
     except BaseException:
-        abandon(writer)
+        changes.abandon()
         raise
-    finally:
-        if searcher is not None:
-            searcher.close()
     if procs > 1 and fresh and ix.doc_count_all() != report.added:
         # Whoosh's MpWriter commits whatever segments its processes handed back: one killed
         # (out of memory, say) would silently take its documents with it.
         raise IndexIncomplete(f"a build process died: {ix.doc_count_all()} of {report.added} articles written")
     return report
+
+
+def accept(item: Article | ParseError, seen: set[str], report: IndexReport) -> tuple[Article, str] | None:
+    """An article this run is to index and its content hash, or None when the item is an
+    error or a duplicate (noted in `report`); `seen` collects the ids of the run."""
+    if isinstance(item, ParseError):
+        report.failed.append(item)
+        return None
+    if item.id in seen:
+        report.skipped.append(ParseError(item.path or item.id, None, f"duplicate id {item.id!r} in this run"))
+        return None
+    try:
+        content_hash = item.content_hash  # also proves every field can be written as UTF-8
+    except UnicodeEncodeError:
+        where = item.path or item.id.encode("utf-8", "backslashreplace").decode("utf-8")
+        report.failed.append(ParseError(where, None, "a field is not Unicode text (lone surrogate)"))
+        return None
+    seen.add(item.id)
+    return item, content_hash
+
+
+class Changes:
+    """One index's share of a run: its writer, and what it needs to tell new, changed and
+    unchanged articles apart. Replaced and removed articles are deleted by document number,
+    looked up in the commit the writer started from (the write lock keeps it the newest): Whoosh's
+    `update_document` and `delete_by_term` open a new searcher for every call, which costs
+    seconds per article on a large index."""
+
+    def __init__(self, ix: FileIndex, writer: PoolWriter, keep_missing: bool, fresh: bool) -> None:
+        self.ix, self.writer = ix, writer
+        self.indexed = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        #: Changes made through this writer: whether it has anything to commit.
+        self.written = 0
+        # Removing missing articles needs every stored id; otherwise each article is looked up
+        # alone, which keeps a one-article write (the HTTP API) fast on a large index.
+        self.known = {} if fresh or keep_missing else _stored(ix)
+        self.searcher = None if fresh or not keep_missing else ix.searcher()
+
+    @classmethod
+    def open(cls, ix: FileIndex, writer: PoolWriter, keep_missing: bool, fresh: bool) -> Changes:
+        """`Changes` for `writer`, which is abandoned if they cannot be made."""
+        try:
+            return cls(ix, writer, keep_missing, fresh)
+        except BaseException:
+            abandon(writer)
+            raise
+
+    def offer(self, item: Article, content_hash: str, report: IndexReport) -> None:
+        """Add the article, replace its older version, or count it unchanged."""
+        found = _stored_hash(self.searcher, item.id) if self.searcher else self.known.get(item.id, (None, None))
+        digest, docnum = found
+        if digest == content_hash:
+            report.unchanged += 1
+            return
+        if docnum is not None:
+            self.writer.delete_document(docnum)
+            report.updated += 1
+        else:
+            report.added += 1
+        self.writer.add_document(**to_document(item, self.indexed))
+        self.written += 1
+
+    def remove_missing(self, seen: set[str], report: IndexReport) -> None:
+        for article_id in _removable(self.ix, self.known, seen, report):
+            self.writer.delete_document(self.known[article_id][1])
+            report.removed.append(article_id)
+            self.written += 1
+
+    def finish(self, commit: bool) -> None:
+        """Commit (or, with nothing to commit, let go of the writer)."""
+        try:
+            if commit:
+                self.writer.commit()
+            else:
+                self.writer.cancel()
+        finally:
+            self.close()
+
+    def abandon(self) -> None:
+        try:
+            abandon(self.writer)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self.searcher is not None:
+            self.searcher.close()
+            self.searcher = None
 
 
 def _writer(ix: FileIndex, procs: int, pool_mb: int) -> PoolWriter:
@@ -227,20 +300,36 @@ def _stored_hash(searcher: Searcher, article_id: str) -> tuple[str | None, int |
 def delete(index_dir: Path, article_id: str, lock_timeout: float = WRITE_LOCK_TIMEOUT) -> bool:
     """Remove one article (a takedown); False when the index does not hold it."""
     with write_lock(index_dir, lock_timeout):
-        ix = open_index(index_dir)
-        writer = PoolWriter(ix, timeout=WRITE_LOCK_TIMEOUT, codec=Codec())
-        try:
-            with ix.searcher() as searcher:
-                docnum = searcher.document_number(id=article_id)
-            if docnum is None:
-                writer.cancel()
-                return False
-            writer.delete_document(docnum)
-            writer.commit()
-        except BaseException:
-            abandon(writer)
-            raise
-        return True
+        return delete_locked(index_dir, article_id)
+
+
+def delete_locked(index_dir: Path, article_id: str) -> bool:
+    """`delete` for a caller that holds the write lock."""
+    if is_sharded(live_dir(index_dir)):
+        raise ShardedIndex(f"the index in {index_dir} is sharded: write it through search.index.sharding")
+    ix = open_index(index_dir)
+    return delete_one(ix, article_id, PoolWriter(ix, timeout=WRITE_LOCK_TIMEOUT, codec=Codec()))
+
+
+def delete_one(ix: FileIndex, article_id: str, writer: PoolWriter) -> bool:
+    """Delete `article_id` through `writer` and commit; False (nothing written) without it."""
+    try:
+        with ix.searcher() as searcher:
+            docnum = searcher.document_number(id=article_id)
+        if docnum is None:
+            writer.cancel()
+            return False
+        writer.delete_document(docnum)
+        writer.commit()
+    except BaseException:
+        abandon(writer)
+        raise
+    return True
+
+
+def nothing_read(count: int) -> str:
+    """The note for indexed articles kept because a run read no article at all."""
+    return f"{count} indexed articles were kept: this run read no article at all"
 
 
 def _removable(ix: FileIndex, known: dict[str, tuple[str, int]], seen: set[str], report: IndexReport) -> list[str]:
@@ -251,7 +340,7 @@ def _removable(ix: FileIndex, known: dict[str, tuple[str, int]], seen: set[str],
     if not missing:
         return []
     if not seen:
-        report.kept.append(f"{len(missing)} indexed articles were kept: this run read no article at all")
+        report.kept.append(nothing_read(len(missing)))
         return []
     failed_paths = {error.path for error in report.failed}
     removable = []

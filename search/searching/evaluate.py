@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from typing import Protocol
 
 import numpy as np
 from whoosh import query as wq
@@ -34,7 +35,7 @@ from search.index.fields import CompactPositions
 from search.searching import recency
 from search.searching.timeline import DateTable
 
-__all__ = ["CACHE_POSTINGS", "Evaluator", "Match", "OutOfTime", "Unsupported", "top"]
+__all__ = ["CACHE_POSTINGS", "CollectionStatistics", "Evaluator", "Match", "OutOfTime", "Unsupported", "top"]
 
 #: Postings (terms and phrases, scored) kept per process between requests: 12 bytes each.
 CACHE_POSTINGS = 4_000_000
@@ -89,13 +90,29 @@ class _Lru:
         return value
 
 
+class CollectionStatistics(Protocol):
+    """What BM25 takes from the whole collection, for an evaluator over part of it (one shard
+    of a set): the idf of a term and the average length of a field, as Whoosh's `BM25F`
+    computes them from the counts of every shard. They must stay the same for the evaluator's
+    lifetime: it caches scored postings."""
+
+    def idf(self, fieldname: str, btext: bytes) -> float: ...
+
+    def avg_field_length(self, fieldname: str) -> float: ...
+
+
 class Evaluator:
     """Evaluates queries against one searcher (one index generation)."""
 
-    def __init__(self, searcher: Searcher, cache_postings: int = CACHE_POSTINGS) -> None:
+    def __init__(
+        self, searcher: Searcher, cache_postings: int = CACHE_POSTINGS, collection: CollectionStatistics | None = None
+    ) -> None:
+        """`collection`: the statistics to score with, when the searcher holds one shard of
+        the collection; without it, the searcher's own."""
         if type(searcher.weighting) is not BM25F:
             raise Unsupported(f"weighting {type(searcher.weighting).__name__}")
         self.searcher = searcher
+        self.collection = collection
         reader = searcher.reader()
         self.size = reader.doc_count_all()
         self.reader = reader
@@ -139,6 +156,12 @@ class Evaluator:
             self._sort_keys[sort] = found
         return found
 
+    def id_order(self) -> np.ndarray:
+        """Per document, the place of its article id among the ids: equal keys are ranked by
+        id, which orders them the same in one index and across the shards of a set (document
+        numbers depend on how the index was built)."""
+        return self.column("id")[0]
+
     def date_table(self) -> DateTable:
         """The first day and precision of each distinct date, for timelines."""
         if self._date_table is None:
@@ -165,6 +188,8 @@ class Evaluator:
         """BM25F exactly as `whoosh.scoring.bm25`, with the searcher's idf and average length."""
         scorer = self.searcher.weighting.scorer(self.searcher, fieldname, btext)
         idf, avgfl, b, k1 = scorer.idf, scorer.avgfl, scorer.B, scorer.K1
+        if self.collection is not None:
+            idf, avgfl = self.collection.idf(fieldname, btext), self.collection.avg_field_length(fieldname)
         lengths = self.lengths(fieldname)[ids]
         return idf * ((weights * (k1 + 1)) / (weights + k1 * ((1 - b) + b * lengths / avgfl)))
 
@@ -295,9 +320,10 @@ def _boosted(scores: np.ndarray, boost: float) -> np.ndarray:
     return scores * boost if boost != 1.0 else scores
 
 
-def top(mask: np.ndarray, keys: np.ndarray, count: int) -> np.ndarray:
+def top(mask: np.ndarray, keys: np.ndarray, count: int, order: Callable[[], np.ndarray] | None = None) -> np.ndarray:
     """Up to `count` document numbers where `mask` is set, by descending key and then by
-    ascending document number (so equal keys always come in the same order)."""
+    ascending `order()` (a rank per document, asked for only when keys tie; without it, the
+    document number), so equal keys always come in the same order."""
     docs = np.flatnonzero(mask)
     if count <= 0 or not len(docs):
         return docs[:0]
@@ -306,5 +332,9 @@ def top(mask: np.ndarray, keys: np.ndarray, count: int) -> np.ndarray:
         threshold = np.partition(values, len(docs) - count)[len(docs) - count]
         chosen = values >= threshold
         docs, values = docs[chosen], values[chosen]
-    order = np.lexsort((docs, -values))
-    return docs[order[:count]]
+    ranked = np.lexsort((docs, -values))
+    if order is not None:
+        first = values[ranked[: count + 1]]
+        if np.any(first[1:] == first[:-1]):
+            ranked = np.lexsort((order()[docs], -values))
+    return docs[ranked[:count]]

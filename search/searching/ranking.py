@@ -62,6 +62,10 @@ class Counted:
     facets: FacetCounts
     page: Page
     timeline: Timeline | None = None
+    #: Matches of the first tier (the page's first entries up to that many are of it), and
+    #: every match: what a shard of a set hands on to be merged with the other shards'.
+    first: int = 0
+    matching: np.ndarray | None = None
 
 
 EMPTY = Counted(0, {"source": [], "year": []}, [])
@@ -106,10 +110,11 @@ def evaluated_page(
         first_keys, rest_keys = first.scores, everything.scores
     start = (request.page - 1) * request.per_page
     end = start + request.per_page
-    page = [(int(d), float(first.scores[d])) for d in top(first_mask, first_keys, end)[start:end]]
+    order = evaluator.id_order
+    page = [(int(d), float(first.scores[d])) for d in top(first_mask, first_keys, end, order)[start:end]]
+    skipped = int(first_mask.sum())
     if parsed.tiered and len(page) < end - start:
-        skipped = int(first_mask.sum())
-        rest = top(matching & ~first_mask, rest_keys, end - skipped)[max(0, start - skipped) :]
+        rest = top(matching & ~first_mask, rest_keys, end - skipped, order)[max(0, start - skipped) :]
         page.extend((int(d), float(everything.scores[d])) for d in rest)
     facets: FacetCounts = {}
     for name in ("source", "year"):
@@ -126,7 +131,7 @@ def evaluated_page(
             request.date_from,
             request.date_to,
         )
-    return Counted(int(matching.sum()), facets, page, found)
+    return Counted(int(matching.sum()), facets, page, found, skipped, matching)
 
 
 class _Newest(sorting.FacetType):

@@ -71,11 +71,14 @@ class SearchResult:
     partial: bool = False
     #: Matches over time, when the request asked for it.
     timeline: Timeline | None = None
+    #: Shards of a sharded index that could not answer (the result is then partial); None
+    #: when every shard answered.
+    missing_shards: list[int] | None = None
 
     def to_json(self) -> dict[str, object]:
         """The fields as JSON types: new dicts and lists over the same (immutable) values, which
         is what `dataclasses.asdict` gives at a fraction of the cost (it deep-copies each one).
-        A timeline is there only when one was asked for."""
+        A timeline is there only when one was asked for, `missing_shards` only when some were."""
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         data["hits"] = [{name: getattr(hit, name) for name in _HIT_FIELDS} for hit in self.hits]
         data["facets"] = {name: dict(counts) for name, counts in self.facets.items()}
@@ -83,6 +86,8 @@ class SearchResult:
             del data["timeline"]
         else:
             data["timeline"] = self.timeline.to_json()
+        if self.missing_shards is None:
+            del data["missing_shards"]
         return data
 
 

@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import threading
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from whoosh.searching import Searcher
@@ -110,6 +111,14 @@ class SearchIndex:
             "last_indexed": modified.isoformat(timespec="seconds"),
         }
 
+    def doc_count(self) -> int:
+        """Articles in the index, deleted ones left out."""
+        return self.searcher().doc_count()
+
+    def generation(self) -> int:
+        """The live commit's number: with the live folder, what identifies the index's state."""
+        return self.searcher().reader().generation()
+
     def last_modified(self) -> dt.datetime:
         """When the live index last changed (a commit or a switch to a rebuilt generation)."""
         self._current()
@@ -165,27 +174,8 @@ class SearchIndex:
         if request.histogram and counted.timeline is None:  # cut by the time budget
             counted = dataclasses.replace(counted, timeline=Timeline(request.histogram, [], 0, 0))
         stored = [searcher.stored_fields(docnum) for docnum, _ in counted.page]
-        hits = [
-            self._hit(fields, score, request, highlighter, self.utc_offset)
-            for fields, (_, score) in zip(stored, counted.page)
-        ]
-        texts = (f"{fields['title']}\n\n{fields['body']}" for fields in stored)
-        suggestion = self.speller(searcher).suggest(request.q, texts) if request.snippets else None
-        facets = counted.facets
-        return SearchResult(
-            total=max(counted.total, (request.page - 1) * request.per_page + len(hits)),
-            page=request.page,
-            per_page=request.per_page,
-            took_ms=round((time.perf_counter() - started) * 1000, 2),
-            hits=hits,
-            facets={
-                "source": dict(sorted(facets["source"], key=lambda kv: (-kv[1], kv[0]))),
-                "year": dict(sorted(facets["year"], reverse=True)),
-            },
-            suggestion=suggestion,
-            partial=budget.partial,
-            timeline=counted.timeline,
-        )
+        suggest = self.speller(searcher).suggest if request.snippets else None
+        return assemble(request, counted, stored, highlighter, suggest, budget.partial, self.utc_offset, started)
 
     def speller(self, searcher: Searcher) -> Speller:
         """The speller for the searcher's generation: its lexicon cache is only valid there."""
@@ -193,24 +183,6 @@ class SearchIndex:
             if self._speller is None or self._speller.reader is not searcher.reader():
                 self._speller = Speller(searcher.reader())
             return self._speller
-
-    @staticmethod
-    def _hit(
-        fields: dict, score: float, request: SearchRequest, highlighter: Highlighter, utc_offset: dt.timedelta
-    ) -> Hit:
-        return Hit(
-            id=fields["id"],
-            title=fields["title"],
-            date=fields.get("date"),
-            time=fields.get("time"),
-            source=fields.get("source"),
-            author=fields.get("author"),
-            score=round(score, 4) if request.sort == "relevance" else None,
-            title_html=highlighter.mark(fields["title"]),
-            snippet_html=highlighter.snippet(fields["body"], SNIPPET_CHARS) if request.snippets else "",
-            updated=updated_at(fields, utc_offset),
-            url=fields.get("url"),
-        )
 
     def article(self, article_id: str, q: str | None = None) -> ArticleView | None:
         """The stored article, highlighted for `q` when given; None when there is no such id."""
@@ -224,6 +196,54 @@ class SearchIndex:
             view.body_html = highlighter.mark(fields["body"])
             view.first_match = highlighter.first_match(fields["body"])
         return view
+
+
+def assemble(
+    request: SearchRequest,
+    counted: ranking.Counted,
+    stored: list[dict],
+    highlighter: Highlighter,
+    suggest: Callable[[str, Iterable[str]], str | None] | None,
+    partial: bool,
+    utc_offset: dt.timedelta,
+    started: float,
+) -> SearchResult:
+    """The answer to `request` from what was counted and the stored fields of the page's hits
+    (one index's, or those a set's front merged); `suggest` gives "did you mean" from the hits."""
+    hits = [hit(fields, score, request, highlighter, utc_offset) for fields, (_, score) in zip(stored, counted.page)]
+    texts = (f"{fields['title']}\n\n{fields['body']}" for fields in stored)
+    suggestion = suggest(request.q, texts) if suggest is not None else None
+    facets = counted.facets
+    return SearchResult(
+        total=max(counted.total, (request.page - 1) * request.per_page + len(hits)),
+        page=request.page,
+        per_page=request.per_page,
+        took_ms=round((time.perf_counter() - started) * 1000, 2),
+        hits=hits,
+        facets={
+            "source": dict(sorted(facets["source"], key=lambda kv: (-kv[1], kv[0]))),
+            "year": dict(sorted(facets["year"], reverse=True)),
+        },
+        suggestion=suggestion,
+        partial=partial,
+        timeline=counted.timeline,
+    )
+
+
+def hit(fields: dict, score: float, request: SearchRequest, highlighter: Highlighter, utc_offset: dt.timedelta) -> Hit:
+    return Hit(
+        id=fields["id"],
+        title=fields["title"],
+        date=fields.get("date"),
+        time=fields.get("time"),
+        source=fields.get("source"),
+        author=fields.get("author"),
+        score=round(score, 4) if request.sort == "relevance" else None,
+        title_html=highlighter.mark(fields["title"]),
+        snippet_html=highlighter.snippet(fields["body"], SNIPPET_CHARS) if request.snippets else "",
+        updated=updated_at(fields, utc_offset),
+        url=fields.get("url"),
+    )
 
 
 def updated_at(fields: dict, utc_offset: dt.timedelta) -> str | None:

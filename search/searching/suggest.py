@@ -33,7 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from search.index.children import end_with_parent
-from search.index.store import open_index
+from search.index.shards import is_sharded, read_manifest, shard_searcher
+from search.index.store import live_dir, open_index
 from search.text.normalize import WORD_RE, fold, normalize
 
 MAX_LIMIT = 10
@@ -251,9 +252,17 @@ class Suggester:
 
 def read_titles(index_dir: Path) -> list[tuple[str, str, str | None]]:
     """(id, title, date) of every live article, from a reader of its own (this runs beside
-    the request threads, which share the worker's searcher)."""
-    with open_index(index_dir).reader() as reader:
-        return [(f["id"], f.get("title", ""), f.get("date")) for f in reader.all_stored_fields()]
+    the request threads, which share the worker's searcher); every shard's, for a set."""
+    live = live_dir(index_dir)
+    if not is_sharded(live):
+        with open_index(index_dir).reader() as reader:
+            return [(f["id"], f.get("title", ""), f.get("date")) for f in reader.all_stored_fields()]
+    manifest = read_manifest(live)
+    titles: list[tuple[str, str, str | None]] = []
+    for shard in range(manifest.shards):
+        with shard_searcher(live, manifest, shard) as searcher:
+            titles.extend((f["id"], f.get("title", ""), f.get("date")) for f in searcher.reader().all_stored_fields())
+    return titles
 
 
 def build_suggester(index_dir: Path) -> Suggester:

@@ -109,22 +109,26 @@ def timeline(
     interval: str,
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
+    weights: np.ndarray | None = None,
 ) -> Timeline:
     """The timeline of the `matching` documents, whose date codes are `codes`. `interval` is one
     of `INTERVALS` or "auto"; the range is the request's dates where given, else the matches'
-    own first and last. Raises `TooManyBuckets`."""
+    own first and last. With `weights`, each entry counts that many articles (the counts per
+    date a set's shards add up). Raises `TooManyBuckets`."""
     matched = codes[matching]
+    counts = np.ones(len(matched), dtype=np.int64) if weights is None else weights[matching]
     precision = table.precision[matched]
     dated = precision > _NONE
-    undated = int(len(matched) - np.count_nonzero(dated))
+    undated = int(counts[~dated].sum())
     ordinals = table.ordinals[matched[dated]]
+    counts = counts[dated]
     if not len(ordinals) and not (date_from and date_to):
         return Timeline(interval if interval != "auto" else "day", [], undated, 0)
     first = date_from or dt.date.fromordinal(int(ordinals.min()))
     last = date_to or dt.date.fromordinal(int(ordinals.max()))
     if interval == "auto":
         interval = pick(first, last)
-    approximate = int(np.count_nonzero(precision[dated] < _NEEDS[interval]))
+    approximate = int(counts[precision[dated] < _NEEDS[interval]].sum())
     low, high = (int(k) for k in _key(np.array([first.toordinal(), last.toordinal()]), interval))
     if high - low + 1 > MAX_BUCKETS:
         raise TooManyBuckets(
@@ -132,6 +136,7 @@ def timeline(
             "choose a coarser interval or a shorter range"
         )
     keys = _key(ordinals, interval)
-    keys = keys[(keys >= low) & (keys <= high)]
-    counts = np.bincount(keys - low, minlength=high - low + 1)
-    return Timeline(interval, [(_start(low + i, interval), int(n)) for i, n in enumerate(counts)], undated, approximate)
+    inside = (keys >= low) & (keys <= high)
+    per_bucket = np.bincount(keys[inside] - low, weights=counts[inside], minlength=high - low + 1)
+    buckets = [(_start(low + i, interval), int(n)) for i, n in enumerate(per_bucket)]
+    return Timeline(interval, buckets, undated, approximate)

@@ -71,7 +71,7 @@ class SuggestResource:
         limit = req.get_param_as_int("limit", min_value=1, max_value=MAX_LIMIT, default=5)
         index = self.holder.get()
         # A rebuild switches to a new folder whose Whoosh generations count from the start again.
-        version = (live_dir(index.index_dir), index.searcher().reader().generation())
+        version = (live_dir(index.index_dir), index.generation())
         suggester = self._suggesters.get(version)
         if suggester is None:
             resp.media = {"q": q, "ready": False, "suggestions": []}
@@ -89,7 +89,7 @@ class HealthResource:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         try:
-            count = self.holder.get().searcher().doc_count()
+            count = self.holder.get().doc_count()
         except (IndexMissing, SchemaMismatch):
             raise
         except Exception:  # an unreadable index is exactly what a health check reports

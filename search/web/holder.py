@@ -8,12 +8,28 @@ version raises the store's own errors, which `search.web.errors` answers with a 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 from search.query.acronyms import load_synonyms
 from search.searching.cache import ResultCache
+from search.searching.opening import Following, Searchable
 from search.searching.results import SearchResult
-from search.searching.searcher import SearchIndex
+from search.searching.sharded import ShardSet
 from search.settings import Settings
+
+
+def ray_shard_set(settings: Settings) -> Callable[[], ShardSet] | None:
+    """With a Ray address (`vnsearch serve --ray`), the shards are the actors there."""
+    if not settings.ray_address:
+        return None
+    address, replicas, index_dir = settings.ray_address, settings.ray_replicas, settings.index_dir
+
+    def connect() -> ShardSet:
+        from search.searching.ray_shards import RayShards  # imports Ray
+
+        return RayShards(address, index_dir, replicas)
+
+    return connect
 
 
 class IndexHolder:
@@ -21,10 +37,10 @@ class IndexHolder:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._index: SearchIndex | None = None
+        self._index: Following | None = None
         self._lock = threading.Lock()
 
-    def get(self) -> SearchIndex:
+    def get(self) -> Searchable:
         if self._index is None:
             with self._lock:
                 if self._index is None:
@@ -33,11 +49,12 @@ class IndexHolder:
                     cache: ResultCache[SearchResult] | None = (
                         ResultCache(entries, mib << 20) if entries and mib else None
                     )
-                    self._index = SearchIndex(
+                    self._index = Following(
                         settings.index_dir,
                         load_synonyms(settings.acronym_files),
                         time_budget=settings.search_budget_ms / 1000,
                         utc_offset=settings.utc_offset,
                         cache=cache,
+                        shard_set=ray_shard_set(settings),
                     )
-        return self._index
+        return self._index.current()

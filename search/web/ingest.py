@@ -18,7 +18,7 @@ import falcon
 
 from search.corpus.article import MAX_ID_CHARS
 from search.corpus.jsonl import article_from_json
-from search.index.indexer import build, delete
+from search.index.sharding import build, delete
 from search.index.store import IndexMissing
 from search.settings import Settings
 from search.text.normalize import normalize

@@ -21,7 +21,7 @@ from typing import Any, Literal, overload
 import numpy as np
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
 from whoosh.index import TOC, FileIndex
-from whoosh.reading import IndexReader, MultiReader, SegmentReader
+from whoosh.reading import EmptyReader, IndexReader, MultiReader, SegmentReader
 from whoosh.scoring import WeightingModel
 from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
@@ -221,14 +221,18 @@ def _matcher_postings(m: Any, offset: int, values: bool, ids: list[np.ndarray], 
     weights.append(np.asarray(block_weights, dtype=np.float64))
 
 
-def newest_searcher(ix: FileIndex, current: Searcher, weighting: WeightingModel) -> Searcher:
-    """A searcher on the newest commit, reusing the open readers of segments it left as they
-    were: opening a large segment copies its term index, which takes long on a large index.
+def newest_searcher(ix: FileIndex, current: Searcher | None, weighting: WeightingModel,
+                    generation: int | None = None) -> Searcher:
+    """A searcher on the newest commit (or on `generation`, for a shard of a set: the one its
+    manifest names), reusing the open readers of segments it left as they were: opening a
+    large segment copies its term index, which takes long on a large index.
     Not `Searcher.refresh()`: it reuses a segment's reader even when the segment gained
     deletions (a replaced or deleted article would still be found), and keeps segments a merge
     removed (their articles twice)."""
-    toc = TOC.read(ix.storage, ix.indexname)
-    old = {r.segment().segment_id(): r for r, _ in current.reader().leaf_readers() if r.segment() is not None}
+    toc = TOC.read(ix.storage, ix.indexname, gen=generation)
+    old = {} if current is None else {
+        r.segment().segment_id(): r for r, _ in current.reader().leaf_readers() if r.segment() is not None
+    }
     readers = []
     for segment in toc.segments:
         reader = old.get(segment.segment_id())
@@ -236,7 +240,9 @@ def newest_searcher(ix: FileIndex, current: Searcher, weighting: WeightingModel)
             reader = SegmentReader(ix.storage, toc.schema, segment, generation=toc.generation)
         readers.append(reader)
     if not readers:
-        return ix.searcher(weighting=weighting)
+        if generation is None:
+            return ix.searcher(weighting=weighting)
+        return Searcher(EmptyReader(toc.schema), weighting=weighting, fromindex=ix)
     if len(readers) == 1 and readers[0].generation() == toc.generation:
         return Searcher(readers[0], weighting=weighting, fromindex=ix)
     return Searcher(MultiReader(readers, generation=toc.generation), weighting=weighting, fromindex=ix)

@@ -1,0 +1,98 @@
+"""Which searcher a process opens for an index folder: one index (`SearchIndex`, today's
+layout), the front of a sharded one with its shards in this process, or the front of shards
+that Ray actors hold (`search.searching.ray_shards`, when a Ray address is given).
+
+A rebuild may change the layout under a running service (`vnsearch index --rebuild --shards
+4` on one index, or back): `Following` looks at the live folder before each request, as
+`SearchIndex` does for its generation, and opens the other kind when it changed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
+
+from search.index.shards import is_sharded
+from search.index.store import IndexMissing, live_dir
+from search.query.acronyms import SynonymTable
+from search.searching.cache import ResultCache
+from search.searching.results import ArticleView, SearchRequest, SearchResult
+from search.searching.searcher import VIETNAM, SearchIndex
+from search.searching.sharded import LocalShards, ShardedIndex, ShardSet
+
+
+class Searchable(Protocol):
+    """What the web layer and the CLI ask of an index, whatever its layout."""
+
+    index_dir: Path
+
+    def search(self, request: SearchRequest) -> SearchResult: ...
+
+    def article(self, article_id: str, q: str | None = None) -> ArticleView | None: ...
+
+    def stats(self) -> dict[str, object]: ...
+
+    def doc_count(self) -> int: ...
+
+    def generation(self) -> int: ...
+
+    def last_modified(self) -> dt.datetime: ...
+
+
+class Following:
+    """The searcher for the live layout of `index_dir`, made by `make(sharded)` and made again
+    when a rebuild switched the layout. With `shard_set` (Ray's actors), always the front of a
+    set: a set of one is read as such."""
+
+    def __init__(
+        self,
+        index_dir: Path,
+        synonyms: SynonymTable,
+        time_budget: float | None = None,
+        cache: ResultCache[SearchResult] | None = None,
+        utc_offset: dt.timedelta = VIETNAM,
+        shard_set: Callable[[], ShardSet] | None = None,
+    ) -> None:
+        self.index_dir = index_dir
+        self._make = lambda sharded: self._open(sharded, synonyms, time_budget, cache, utc_offset)
+        self._shard_set = shard_set
+        self._lock = threading.Lock()
+        self._sharded: bool | None = None
+        self._index: Searchable | None = None
+
+    def _open(
+        self,
+        sharded: bool,
+        synonyms: SynonymTable,
+        time_budget: float | None,
+        cache: ResultCache[SearchResult] | None,
+        utc_offset: dt.timedelta,
+    ) -> Searchable:
+        if not sharded:
+            return SearchIndex(self.index_dir, synonyms, time_budget, cache, utc_offset)
+        shards = self._shard_set() if self._shard_set else LocalShards(self.index_dir, utc_offset)
+        return ShardedIndex(self.index_dir, synonyms, shards, time_budget, cache, utc_offset)
+
+    def current(self) -> Searchable:
+        if self._shard_set is not None:
+            sharded = True
+        else:
+            try:
+                sharded = is_sharded(live_dir(self.index_dir))
+            except IndexMissing:
+                sharded = False  # opening says what is wrong
+        with self._lock:
+            if self._index is None or sharded != self._sharded:
+                index = self._make(sharded)
+                if self._index is not None and hasattr(self._index, "close"):
+                    self._index.close()
+                self._index, self._sharded = index, sharded
+            return self._index
+
+
+def open_searchable(index_dir: Path, synonyms: SynonymTable, utc_offset: dt.timedelta = VIETNAM) -> Searchable:
+    """The searcher for the index as it is now (the CLI's one search)."""
+    return Following(index_dir, synonyms, utc_offset=utc_offset).current()

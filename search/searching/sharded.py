@@ -1,0 +1,386 @@
+"""The front of a sharded index: one search over every shard, answered as one index holding the
+same articles answers it (the same hits in the same order with the same scores, totals, facets,
+timeline and "did you mean").
+
+Why the statistics go round first, for every search (Elasticsearch's `dfs_query_then_fetch`,
+always): BM25 scores with the collection's document frequencies, article count and average
+field length, and whether a word is common (`ParsedQuery.mark_common`) is judged on the live
+articles of the whole archive. A shard's own counts differ from the set's, so the front asks
+each shard for the counts of the query's terms, adds them up, and has every shard score with
+the sums; then it merges the shards' best candidates of each tier (by key, then article id, as
+`evaluate.top` orders one index), adds up totals, facets and dates, fetches the page's stored
+fields from the shards holding them and builds the hits as `SearchIndex` does. "Did you mean"
+counts words in every shard: it runs until every count it looked up is the set's.
+
+The shards are reached through a `ShardSet`: in this process (`LocalShards`), or Ray actors
+(`search.searching.ray_shards`), whose missing shards make the answer partial, never an error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any, Protocol, cast
+
+import numpy as np
+from whoosh.reading import IndexReader
+
+from search.index.shards import changed_at, live_set, shard_of
+from search.index.store import IndexMissing
+from search.query.acronyms import SynonymTable
+from search.query.parse import ParsedQuery, QueryBuilder
+from search.query.spelling import Speller
+from search.searching import ranking
+from search.searching.budget import Budget
+from search.searching.cache import ResultCache
+from search.searching.evaluate import CACHE_POSTINGS
+from search.searching.highlight import Highlighter
+from search.searching.results import ArticleView, SearchRequest, SearchResult, footprint
+from search.searching.searcher import VIETNAM, assemble
+from search.searching.shard import (
+    Candidate,
+    Collection,
+    ShardPage,
+    ShardSearcher,
+    ShardStatistics,
+    Term,
+    Version,
+    all_terms,
+)
+from search.searching.timeline import DateTable, Timeline, timeline
+
+#: Rounds of "did you mean" at most: each looks up the counts the previous one asked for.
+SPELLER_ROUNDS = 6
+#: Word counts kept per commit for "did you mean", shared by the requests of that commit.
+_COUNTS_KEPT = 1 << 16
+
+
+class ShardsUnavailable(RuntimeError):
+    """No shard that holds what was asked for could answer (an article lookup)."""
+
+
+class ShardSet(Protocol):
+    """How the front reaches the shards."""
+
+    def call(
+        self, method: str, args: Callable[[int], tuple], shards: Sequence[int], count: int, timeout: float | None = None
+    ) -> tuple[dict[int, Any], list[int]]:
+        """`ShardSearcher.<method>(*args(k))` on each shard k of `shards` (of a set of `count`),
+        at once: the answers by shard, and the shards that could not answer (within `timeout`
+        seconds)."""
+        ...
+
+
+class LocalShards:
+    """Every shard searched in this process, one after the other (plain `vnsearch serve` on a
+    sharded index: each gunicorn worker holds all of them). The postings cache is shared out
+    among the shards, so a worker's memory does not grow with their number."""
+
+    def __init__(self, index_dir: Path, utc_offset: dt.timedelta = VIETNAM) -> None:
+        self.index_dir, self.utc_offset = index_dir, utc_offset
+        self._searchers: dict[int, ShardSearcher] = {}
+        self._count = 0
+
+    def call(
+        self, method: str, args: Callable[[int], tuple], shards: Sequence[int], count: int, timeout: float | None = None
+    ) -> tuple[dict[int, Any], list[int]]:
+        if count != self._count:  # another number of shards: a rebuilt set
+            self._searchers = {k: s for k, s in self._searchers.items() if k < count}
+            self._count = count
+        answers = {}
+        for k in shards:
+            searcher = self._searchers.get(k)
+            if searcher is None:
+                searcher = self._searchers[k] = ShardSearcher(
+                    self.index_dir, k, max(1, CACHE_POSTINGS // count), self.utc_offset
+                )
+            answers[k] = getattr(searcher, method)(*args(k))
+        return answers, []
+
+
+class _LiveCounts:
+    """The common-word rule's counts (`parse.Statistics`) of the whole set."""
+
+    def __init__(self, live: int, frequencies: dict[str, int]) -> None:
+        self.live, self.frequencies = live, frequencies
+
+    def doc_count(self) -> int:
+        return self.live
+
+    def doc_frequency(self, fieldname: str, text: str) -> int:
+        return self.frequencies[text]
+
+
+class _Consulted:
+    """Word counts for the speller: known ones from the table, unknown ones noted (and 0
+    for now) to be fetched for the next round."""
+
+    def __init__(self, known: dict[Term, int]) -> None:
+        self.known, self.missing = known, set[Term]()
+
+    def doc_frequency(self, fieldname: str, text: str) -> int:
+        found = self.known.get((fieldname, text))
+        if found is None:
+            self.missing.add((fieldname, text))
+            return 0
+        return found
+
+
+class _Moved(Exception):
+    """The shards answered from different commits (a writer switched the set meanwhile)."""
+
+
+class ShardedIndex:
+    """The sharded index in `index_dir`, searched through `shards`; the same interface as
+    `SearchIndex` for the web layer and the CLI."""
+
+    def __init__(
+        self,
+        index_dir: Path,
+        synonyms: SynonymTable,
+        shards: ShardSet,
+        time_budget: float | None = None,
+        cache: ResultCache[SearchResult] | None = None,
+        utc_offset: dt.timedelta = VIETNAM,
+    ) -> None:
+        self.index_dir, self.shards = index_dir, shards
+        self.time_budget, self.cache, self.utc_offset = time_budget, cache, utc_offset
+        self.queries = QueryBuilder(synonyms)
+        self._version: Version | None = None
+        self._epoch = 0
+        self._counts: dict[Term, int] = {}
+
+    def _live(self) -> tuple[Version, int]:
+        """The live set's commit and number of shards, read from its manifest."""
+        live, manifest = live_set(self.index_dir)
+        version = Version(live.name, manifest.commit)
+        if version != self._version:
+            self._version, self._epoch, self._counts = version, self._epoch + 1, {}
+        return version, manifest.shards
+
+    def search(self, request: SearchRequest) -> SearchResult:
+        started = time.perf_counter()
+        _, count = self._live()
+        epoch = self._epoch
+        if self.cache is not None:
+            found = self.cache.get(epoch, request)
+            if found is not None:
+                return dataclasses.replace(found, took_ms=round((time.perf_counter() - started) * 1000, 2))
+        budget = Budget(self.time_budget)
+        try:
+            result = self._search(request, count, budget, started, settle=True)
+        except _Moved:  # once more, from the commit the shards have now
+            _, count = self._live()
+            result = self._search(request, count, budget, started, settle=False)
+        if self.cache is not None and not result.partial:
+            self.cache.put(epoch, request, result, footprint(result))
+        return result
+
+    def _remaining(self, budget: Budget) -> float | None:
+        return None if budget.deadline is None else max(0.0, budget.deadline - budget.clock())
+
+    def _search(self, request: SearchRequest, count: int, budget: Budget, started: float, settle: bool) -> SearchResult:
+        parsed = self.queries.parse(request.q)
+        terms, words = all_terms(parsed)
+        everyone = range(count)
+        stats, missing = self.shards.call("statistics", _same((terms, words)), everyone, count, self._remaining(budget))
+        collection = self._collection(stats, terms, settle)
+        live = sum(s.live for s in stats.values())
+        parsed.mark_common(
+            _LiveCounts(live, {w: sum(s.live_frequencies[i] for s in stats.values()) for i, w in enumerate(words)})
+        )
+        pages, lost = self.shards.call(
+            "query",
+            lambda k: (parsed, request, collection, self._remaining(budget)),
+            sorted(stats),
+            count,
+            self._remaining(budget),
+        )
+        missing += lost
+        if any(page.version != collection.version for page in pages.values()):
+            if settle:
+                raise _Moved
+            budget.partial = True
+        counted, window = self._merge(parsed, request, pages)
+        stored, lost = self._fetch(window, collection.version, count)
+        missing += lost
+        counted.page = [entry for entry, fields in zip(counted.page, stored) if fields is not None]
+        found = [fields for fields in stored if fields is not None]
+        partial = budget.partial or bool(missing) or any(page.partial for page in pages.values())
+        suggest = self._suggest(count) if request.snippets else None
+        result = assemble(
+            request, counted, found, Highlighter(parsed.highlight), suggest, partial, self.utc_offset, started
+        )
+        if missing:
+            result.missing_shards = sorted(set(missing))
+        return result
+
+    def _collection(self, stats: dict[int, ShardStatistics], terms: list[Term], settle: bool) -> Collection:
+        versions = {s.version for s in stats.values()}
+        if len(versions) > 1 and settle:
+            raise _Moved
+        version = min(versions, key=lambda v: v.commit) if versions else Version("", 0)
+        lengths: Counter[str] = Counter()
+        for s in stats.values():
+            lengths.update(s.lengths)
+        return Collection(
+            version,
+            sum(s.documents for s in stats.values()),
+            dict(lengths),
+            {term: sum(s.frequencies[i] for s in stats.values()) for i, term in enumerate(terms)},
+        )
+
+    def _merge(
+        self, parsed: ParsedQuery, request: SearchRequest, pages: dict[int, ShardPage]
+    ) -> tuple[ranking.Counted, list[tuple[int, Candidate]]]:
+        """What `ranking.evaluated_page` counts over one index, from the shards' parts, and
+        the page's hits with the shard of each."""
+        start = (request.page - 1) * request.per_page
+        end = start + request.per_page
+        first = _ranked((k, c) for k, page in pages.items() for c in page.first_hits)[:end]
+        window = first[start:end]
+        skipped = sum(page.first for page in pages.values())
+        if parsed.tiered and len(window) < end - start:
+            rest = _ranked((k, c) for k, page in pages.items() for c in page.rest_hits)
+            window.extend(rest[: max(0, end - skipped)][max(0, start - skipped) :])
+        facets: dict[str, list[tuple[str, int]]] = {}
+        for name in ("source", "year"):
+            summed: Counter[str] = Counter()
+            for page in pages.values():
+                summed.update(dict(page.facets.get(name, [])))
+            facets[name] = list(summed.items())
+        found = None
+        if request.histogram:
+            found = self._timeline(request, pages)
+        hits = [(candidate[2], candidate[3]) for _, candidate in window]
+        counted = ranking.Counted(sum(p.total for p in pages.values()), facets, hits, found)
+        return counted, window
+
+    def _timeline(self, request: SearchRequest, pages: dict[int, ShardPage]) -> Timeline:
+        assert request.histogram is not None
+        summed: Counter[str] = Counter()
+        for page in pages.values():
+            summed.update(page.dates or {})
+        if not summed and any(page.dates is None for page in pages.values()):
+            return Timeline(request.histogram, [], 0, 0)  # cut by the time budget
+        values = sorted(summed)
+        counts = np.array([summed[v] for v in values], dtype=np.int64)
+        return timeline(
+            np.arange(len(values)),
+            DateTable.of(values),
+            counts > 0,
+            request.histogram,
+            request.date_from,
+            request.date_to,
+            weights=counts,
+        )
+
+    def _fetch(
+        self, window: list[tuple[int, Candidate]], version: Version, count: int
+    ) -> tuple[list[dict | None], list[int]]:
+        """The stored fields of the page's hits, asked of the shards holding them (None for a
+        hit whose shard could not answer)."""
+        held: defaultdict[int, list[tuple[int, int, str]]] = defaultdict(list)
+        for position, (shard, (_, article_id, docnum, _)) in enumerate(window):
+            held[shard].append((position, docnum, article_id))
+        answers, missing = self.shards.call(
+            "fetch", lambda k: (version, [d for _, d, _ in held[k]], [i for _, _, i in held[k]]), sorted(held), count
+        )
+        stored: list[dict | None] = [None] * len(window)
+        for shard, found in answers.items():
+            for (position, _, _), fields in zip(held[shard], found):
+                stored[position] = fields
+        return stored, missing
+
+    def _suggest(self, count: int) -> Callable[[str, Iterable[str]], str | None]:
+        def suggest(q: str, texts: Iterable[str]) -> str | None:
+            hit_texts = list(texts)
+            suggestion = None
+            for _ in range(SPELLER_ROUNDS):
+                consulted = _Consulted(self._counts)
+                suggestion = Speller(cast(IndexReader, consulted)).suggest(q, hit_texts)
+                if not consulted.missing:
+                    break
+                asked = sorted(consulted.missing)
+                answers, missing = self.shards.call("frequencies", _same((asked,)), range(count), count)
+                if missing:
+                    return None  # counts of part of the set would suggest wrongly
+                if len(self._counts) > _COUNTS_KEPT:
+                    self._counts.clear()
+                for i, term in enumerate(asked):
+                    self._counts[term] = sum(found[1][i] for found in answers.values())
+            return suggestion
+
+        return suggest
+
+    def article(self, article_id: str, q: str | None = None) -> ArticleView | None:
+        """The stored article (from its shard), highlighted for `q` when given."""
+        _, count = self._live()
+        shard = shard_of(article_id, count)
+        answers, missing = self.shards.call("article", _same((article_id,)), [shard], count)
+        if missing:
+            raise ShardsUnavailable(f"shard {shard} cannot answer")
+        fields = answers[shard]
+        if fields is None:
+            return None
+        view = ArticleView(fields)
+        if q:
+            highlighter = Highlighter(self.queries.parse(q).highlight)
+            view.title_html = highlighter.mark(fields["title"])
+            view.body_html = highlighter.mark(fields["body"])
+            view.first_match = highlighter.first_match(fields["body"])
+        return view
+
+    def stats(self) -> dict[str, object]:
+        version, count = self._live()
+        answers, missing = self.shards.call("counts", _same(()), range(count), count)
+        found: dict[str, object] = {
+            "articles": sum(n for _, n in answers.values()),
+            "generation": version.commit,
+            "shards": count,
+            "last_indexed": self.last_modified().isoformat(timespec="seconds"),
+        }
+        if missing:
+            found["missing_shards"] = sorted(missing)
+        return found
+
+    def doc_count(self) -> int:
+        """Live articles in the shards that answered."""
+        _, count = self._live()
+        answers, _ = self.shards.call("counts", _same(()), range(count), count)
+        return sum(n for _, n in answers.values())
+
+    def generation(self) -> int:
+        """The set's commit: with the live folder, what identifies its state."""
+        return self._live()[0].commit
+
+    def last_modified(self) -> dt.datetime:
+        """When the set last changed: its manifest is replaced by every commit."""
+        for _ in range(3):  # the files are replaced by each commit
+            try:
+                stamp = changed_at(*live_set(self.index_dir))
+                break
+            except FileNotFoundError:
+                continue
+        else:
+            raise IndexMissing(f"no index in {self.index_dir}")
+        return dt.datetime.fromtimestamp(stamp, dt.timezone.utc).replace(microsecond=0)
+
+
+def _same(args: tuple) -> Callable[[int], tuple]:
+    """The same arguments for every shard."""
+    return lambda shard: args
+
+
+def _ranked(candidates: Iterable[tuple[int, Any]]) -> list[tuple[int, Any]]:
+    """(shard, candidate) pairs by descending key, then ascending article id."""
+    ordered = sorted(candidates, key=lambda pair: pair[1][1])
+    ordered.sort(key=lambda pair: pair[1][0], reverse=True)
+    return ordered
+
+
+__all__ = ["LocalShards", "ShardSet", "ShardedIndex", "ShardsUnavailable"]

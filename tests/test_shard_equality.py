@@ -1,0 +1,113 @@
+"""A sharded index answers as one index of the same articles: every query of the benchmark's
+list (and some that match this corpus), by relevance and by date, on two pages, with and without
+an outlet and a timeline, gives the same hits in the same order with the same scores, totals,
+facets, timeline and "did you mean", on 4 shards built by jobs and 3 shards built by routing,
+and on one index read as a set of one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from search.index import sharding
+from search.index.shard_jobs import Corpus, LocalRunner
+from search.index.shards import read_manifest
+from search.index.store import live_dir
+from search.query.acronyms import load_synonyms
+from search.searching.results import SearchRequest
+from search.searching.searcher import SearchIndex
+from search.searching.sharded import LocalShards, ShardedIndex
+from tests.shard_corpus import queries, write_corpus
+
+
+@pytest.fixture(scope="module")
+def indexes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    base = tmp_path_factory.mktemp("equality")
+    corpus = Corpus((write_corpus(base / "corpus.jsonl"),))
+    found = {"one": base / "one", "four": base / "four", "three": base / "three"}
+    sharding.build(found["one"], corpus)
+    sharding.build(found["four"], corpus, shards=4, runner=LocalRunner(2))
+    sharding.build(found["three"], corpus.items(), shards=3)
+    return found
+
+
+def _answer(index: SearchIndex | ShardedIndex, request: SearchRequest) -> dict:
+    """The JSON of a search, without what depends on when it ran or was indexed."""
+    data = index.search(request).to_json()
+    del data["took_ms"]
+    for hit in data["hits"]:
+        del hit["updated"]  # an undated article's is when it was indexed
+    return data
+
+
+def test_the_layouts_are_what_they_claim(indexes: dict[str, Path]):
+    assert not (live_dir(indexes["one"]) / "SHARDS").exists()
+    assert read_manifest(live_dir(indexes["four"])).shards == 4
+    assert read_manifest(live_dir(indexes["three"])).shards == 3
+
+
+@pytest.mark.parametrize("name", ["four", "three", "one"])
+def test_sharded_answers_are_those_of_one_index(indexes: dict[str, Path], name: str):
+    synonyms = load_synonyms()
+    one = SearchIndex(indexes["one"], synonyms)
+    sharded = ShardedIndex(indexes[name], synonyms, LocalShards(indexes[name]))
+    compared = matched = 0
+    for q, source, sort in queries():
+        for page, histogram in ((1, "auto"), (2, None)):
+            request = SearchRequest(q=q, page=page, per_page=5, sort=sort, source=source, histogram=histogram)
+            expected, found = _answer(one, request), _answer(sharded, request)
+            assert found == expected, (q, page, sort)
+            compared += 1
+            matched += bool(expected["hits"])
+    assert compared > 600 and matched > 150  # the corpus answers many of them
+
+
+def test_scores_and_ties(indexes: dict[str, Path]):
+    """Copies score the same: their order is the article id's, in one index and in shards
+    (document numbers differ between them); sorted by date, undated articles tie as well."""
+    synonyms = load_synonyms()
+    one = SearchIndex(indexes["one"], synonyms)
+    four = ShardedIndex(indexes["four"], synonyms, LocalShards(indexes["four"]))
+    for request in (
+        SearchRequest(q="tuyên truyền", per_page=20),
+        SearchRequest(q="bảo hiểm", sort="date", per_page=20),
+    ):
+        a, b = one.search(request), four.search(request)
+        assert [h.id for h in a.hits] == [h.id for h in b.hits]
+        assert [h.score for h in a.hits] == pytest.approx([h.score for h in b.hits], abs=1e-6)
+    copies = [h for h in one.search(SearchRequest(q="tuyên truyền", per_page=50)).hits if h.id.startswith("copy/")]
+    assert copies, "the corpus has copies that match"
+    ranked = [h.id for h in one.search(SearchRequest(q="tuyên truyền", per_page=50)).hits]
+    for copy in copies:
+        original = copy.id.removeprefix("copy/")
+        assert ranked.index(original) == ranked.index(copy.id) - 1
+
+
+def test_after_writes_the_live_counts_still_agree(indexes: dict[str, Path], tmp_path: Path):
+    """Updates and deletions change what is live the same way in both: totals, facets and
+    the matching articles stay equal (scores count deleted articles as Whoosh does, until a
+    merge, which may happen at other times in one index than in shards)."""
+    import shutil
+
+    from search.corpus.article import Article
+
+    one, four = tmp_path / "one", tmp_path / "four"
+    shutil.copytree(indexes["one"], one)
+    shutil.copytree(indexes["four"], four)
+    changes = [
+        Article(id="ktlab-12236880", title="Tin sửa", body="bảo hiểm xã hội tỉnh Pskov"),
+        Article(id="new/1", title="Mới", body="tuyên truyền bảo hiểm y tế", source="Báo Mới"),
+    ]
+    for index_dir in (one, four):
+        sharding.build(index_dir, changes, keep_missing=True)
+        assert sharding.delete(index_dir, "copy/000_c966bd256c6a0fd6")
+    synonyms = load_synonyms()
+    a, b = SearchIndex(one, synonyms), ShardedIndex(four, synonyms, LocalShards(four))
+    for q in ("bảo hiểm", "tuyên truyền", "Pskov", "các"):
+        request = SearchRequest(q=q, per_page=50)
+        x, y = a.search(request), b.search(request)
+        assert (x.total, x.facets) == (y.total, y.facets)
+        assert sorted(h.id for h in x.hits) == sorted(h.id for h in y.hits)
+    assert a.doc_count() == b.doc_count()
