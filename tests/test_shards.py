@@ -176,3 +176,42 @@ def test_http_writes_go_to_the_articles_shard(tmp_path: Path):
     assert client.simulate_get("/articles/put-3").status == falcon.HTTP_404
     assert client.simulate_get("/healthz").json == {"status": "ok", "articles": 12}
     assert client.simulate_get("/stats").json["shards"] == 4
+
+
+@pytest.mark.slow
+def test_gunicorn_serves_a_set_in_process_and_follows_a_rebuild_to_one_index(tmp_path: Path):
+    """Plain `gunicorn wsgi:application` on a sharded index: each worker searches the shards
+    itself, a PUT lands in its shard and is found, and a rebuild to one index (or back) is
+    followed by the workers without a restart."""
+    import urllib.request
+
+    from tests.conftest import gunicorn
+
+    index_dir = tmp_path / "index"
+    sharding.build(index_dir, Corpus((CORPUS, KTLAB)), shards=3)
+
+    def get(url: str) -> dict:
+        with urllib.request.urlopen(url, timeout=30) as answer:
+            return json.load(answer)
+
+    with gunicorn(tmp_path, VNSEARCH_INDEX_DIR=str(index_dir), VNSEARCH_ADMIN_TOKEN=TOKEN) as base:
+        assert get(base + "/stats")["shards"] == 3
+        assert get(base + "/search?q=bao+hiem+xa+hoi")["total"] > 0
+        body = json.dumps({"title": "Tin Pskov", "body": "Lính dù Pskov diễn tập ở Quảng Ngãi."}).encode()
+        put = urllib.request.Request(
+            base + "/articles/served-1",
+            data=body,
+            method="PUT",
+            headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(put, timeout=30) as answer:
+            assert answer.status == 201
+        for _ in range(4):  # both workers
+            assert "served-1" in [h["id"] for h in get(base + "/search?q=Pskov+Quang+Ngai&per_page=50")["hits"]]
+        total = get(base + "/search?q=bao+hiem")["total"]
+        sharding.build(index_dir, Corpus((CORPUS, KTLAB)), shards=1, rebuild=True)
+        for _ in range(4):
+            assert "shards" not in get(base + "/stats") and get(base + "/search?q=bao+hiem")["total"] == total
+        sharding.build(index_dir, Corpus((CORPUS, KTLAB)), shards=2, rebuild=True)
+        for _ in range(4):
+            assert get(base + "/stats")["shards"] == 2 and get(base + "/search?q=bao+hiem")["total"] == total

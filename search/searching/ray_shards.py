@@ -61,14 +61,16 @@ class ShardActor:
 def start_actors(
     index_dir: Path, shards: int, replicas: int, utc_offset: dt.timedelta, cache_postings: int = CACHE_POSTINGS
 ) -> list[Any]:
-    """Create every replica of every shard of the set in `index_dir`, owned by the calling
-    driver (they end with it), and wait until each has opened its shard. Replicas of a shard
+    """Create every replica of every shard of the set in `index_dir`, in the namespace of that
+    folder, owned by the calling driver (they end with it), and wait until each has opened its
+    shard. Replicas of a shard
     are spread over the nodes; an actor holds no CPU while it waits for calls."""
     ray = import_ray()
     remote = ray.remote(ShardActor)
     actors = [
         remote.options(
             name=actor_name(shards, shard, replica),
+            namespace=namespace_for(index_dir),
             max_restarts=MAX_RESTARTS,
             max_task_retries=0,
             num_cpus=0,
@@ -86,7 +88,8 @@ class RayShards:
     `address`, `replicas` of them per shard."""
 
     def __init__(self, address: str, index_dir: Path, replicas: int) -> None:
-        self.ray, _ = connect(address, namespace=namespace_for(index_dir))
+        self.namespace = namespace_for(index_dir)
+        self.ray, _ = connect(address, namespace=self.namespace)
         self.replicas = replicas
         self._handles: dict[tuple[int, int, int], Any] = {}
         self._resting: dict[tuple[int, int], float] = {}
@@ -105,7 +108,7 @@ class RayShards:
         found = self._handles.get(key)
         if found is None:
             try:
-                found = self._handles[key] = self.ray.get_actor(actor_name(*key))
+                found = self._handles[key] = self.ray.get_actor(actor_name(*key), namespace=self.namespace)
             except ValueError:  # not created (yet): the supervisor makes a set's actors
                 return None
         return found
@@ -156,6 +159,7 @@ class RayShards:
                 answers[shard] = self.ray.get(ready[0])
             except self._down:
                 self._resting[(shard, replica)] = time.monotonic() + RESTING
+                self._handles.pop((count, shard, replica), None)  # it may be made anew: look it up again
                 if not any(other == shard for other, _ in pending.values()):
                     send(shard)
                 continue
