@@ -26,7 +26,8 @@ from search.index.store import live_dir
 from search.query.acronyms import load_synonyms
 from search.searching.ray_shards import RayShards, actor_name, start_actors
 from search.searching.results import SearchRequest
-from search.searching.sharded import LocalShards, ShardedIndex
+from search.searching.shard_set import LocalShards
+from search.searching.sharded import ShardedIndex
 from search.settings import Settings
 from search.web.app import create_app
 from tests.shard_corpus import queries, write_corpus

@@ -24,7 +24,8 @@ from search.index.shards import live_set, open_shard, stored_hashes
 from search.index.store import live_dir
 from search.query.acronyms import load_synonyms
 from search.searching.results import SearchRequest
-from search.searching.sharded import LocalShards, ShardedIndex
+from search.searching.shard_set import LocalShards
+from search.searching.sharded import ShardedIndex
 from tests.conftest import ROOT
 from tests.test_crash import _write_corpus
 

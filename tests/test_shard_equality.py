@@ -18,7 +18,8 @@ from search.index.store import live_dir
 from search.query.acronyms import load_synonyms
 from search.searching.results import SearchRequest
 from search.searching.searcher import SearchIndex
-from search.searching.sharded import LocalShards, ShardedIndex
+from search.searching.shard_set import LocalShards
+from search.searching.sharded import ShardedIndex
 from tests.shard_corpus import queries, write_corpus
 
 

@@ -94,12 +94,29 @@ def is_sharded(generation_dir: Path) -> bool:
     return (generation_dir / MANIFEST).is_file()
 
 
+#: The manifest last read from each folder, by the identity of its file: readers look at it
+#: before every search, and it changes only when a commit replaces it (a new inode).
+_READ: dict[Path, tuple[tuple[int, int, int], dict]] = {}
+
+
+def _manifest_data(generation_dir: Path) -> dict:
+    path = generation_dir / MANIFEST
+    stat = path.stat()
+    identity = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+    found = _READ.get(path)
+    if found is None or found[0] != identity:
+        if len(_READ) > 64:
+            _READ.clear()
+        found = _READ[path] = (identity, json.loads(path.read_text(encoding="utf-8")))
+    return found[1]
+
+
 def read_manifest(generation_dir: Path, check_schema: bool = True) -> Manifest:
     """The manifest of a sharded generation; `IndexMissing` when it cannot be read, and
     `SchemaMismatch` for a set another schema wrote (unless not `check_schema`: a rebuild
     only needs its number of shards)."""
     try:
-        data = json.loads((generation_dir / MANIFEST).read_text(encoding="utf-8"))
+        data = _manifest_data(generation_dir)
         manifest = Manifest(
             shards=int(data["shards"]),
             generations=tuple(int(g) for g in data["generations"]),

@@ -21,7 +21,8 @@ from search.query.acronyms import SynonymTable
 from search.searching.cache import ResultCache
 from search.searching.results import ArticleView, SearchRequest, SearchResult
 from search.searching.searcher import VIETNAM, SearchIndex
-from search.searching.sharded import LocalShards, ShardedIndex, ShardSet
+from search.searching.shard_set import LocalShards, ShardSet
+from search.searching.sharded import ShardedIndex
 
 
 class Searchable(Protocol):

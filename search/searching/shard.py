@@ -150,7 +150,12 @@ class ShardSearcher:
         self._state: _State | None = None
         self._current()
 
-    def _current(self) -> _State:
+    def _current(self, version: Version | None = None) -> _State:
+        """The state to answer from: the one open when it is the commit the front read (most
+        calls: no look at the disk), else the live set's, opened if new."""
+        state = self._state
+        if version is not None and state is not None and state.version == version:
+            return state
         with self._lock:
             for _ in range(_OPEN_ATTEMPTS):
                 live, manifest = live_set(self.index_dir)
@@ -185,10 +190,10 @@ class ShardSearcher:
     def version(self) -> Version:
         return self._current().version
 
-    def statistics(self, terms: list[Term], words: list[str]) -> ShardStatistics:
+    def statistics(self, version: Version, terms: list[Term], words: list[str]) -> ShardStatistics:
         """The counts of `terms` (every term the query may score) and of `words` (its plain
         words, in the folded field, for the common-word rule)."""
-        state = self._current()
+        state = self._current(version)
         reader = state.searcher.reader()
         evaluator = self._evaluator(state)
         lengths = {name: reader.field_length(name) for name in sorted({name for name, _ in terms})}
@@ -212,7 +217,7 @@ class ShardSearcher:
         first hit to the last the page needs, scored with `collection`'s counts. A collection
         of another commit than this shard's is not used (it would be cached with the wrong
         scores): the answer then only names this shard's commit, and the front asks again."""
-        state = self._current()
+        state = self._current(collection.version)
         if collection.version != state.version:
             return ShardPage(state.version)
         evaluator = self._evaluator(state)
@@ -260,24 +265,24 @@ class ShardSearcher:
     def fetch(self, version: Version, docnums: list[int], ids: list[str]) -> list[dict | None]:
         """The stored fields of hits, by document number when the commit is still `version`,
         else by id (None for an article gone since)."""
-        state = self._current()
+        state = self._current(version)
         searcher = state.searcher
         if state.version == version:
             return [searcher.stored_fields(d) for d in docnums]
         return [searcher.document(id=article_id) for article_id in ids]
 
-    def frequencies(self, terms: list[Term]) -> tuple[Version, list[int]]:
+    def frequencies(self, version: Version, terms: list[Term]) -> tuple[Version, list[int]]:
         """Documents holding each term (for "did you mean", which counts as Whoosh does)."""
-        state = self._current()
+        state = self._current(version)
         reader = state.searcher.reader()
         return state.version, [reader.doc_frequency(name, text) for name, text in terms]
 
-    def article(self, article_id: str) -> dict | None:
-        return self._current().searcher.document(id=article_id)
+    def article(self, version: Version, article_id: str) -> dict | None:
+        return self._current(version).searcher.document(id=article_id)
 
-    def counts(self) -> tuple[Version, int]:
+    def counts(self, version: Version) -> tuple[Version, int]:
         """The commit and this shard's live articles."""
-        state = self._current()
+        state = self._current(version)
         return state.version, self._evaluator(state).doc_count()
 
 

@@ -10,7 +10,7 @@ each shard for the counts of the query's terms, adds them up, and has every shar
 the sums; then it merges the shards' best candidates of each tier (by key, then article id, as
 `evaluate.top` orders one index), adds up totals, facets and dates, fetches the page's stored
 fields from the shards holding them and builds the hits as `SearchIndex` does. "Did you mean"
-counts words in every shard: it runs until every count it looked up is the set's.
+counts words in every shard (`shard_set.SetSpelling`).
 
 The shards are reached through a `ShardSet`: in this process (`LocalShards`), or Ray actors
 (`search.searching.ray_shards`), whose missing shards make the answer partial, never an error.
@@ -22,22 +22,19 @@ import dataclasses
 import datetime as dt
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import Any
 
 import numpy as np
-from whoosh.reading import IndexReader
 
 from search.index.shards import changed_at, live_set, shard_of
 from search.index.store import IndexMissing
 from search.query.acronyms import SynonymTable
 from search.query.parse import ParsedQuery, QueryBuilder
-from search.query.spelling import Speller
 from search.searching import ranking
 from search.searching.budget import Budget
 from search.searching.cache import ResultCache
-from search.searching.evaluate import CACHE_POSTINGS
 from search.searching.highlight import Highlighter
 from search.searching.results import ArticleView, SearchRequest, SearchResult, footprint
 from search.searching.searcher import VIETNAM, assemble
@@ -45,61 +42,17 @@ from search.searching.shard import (
     Candidate,
     Collection,
     ShardPage,
-    ShardSearcher,
     ShardStatistics,
     Term,
     Version,
     all_terms,
 )
+from search.searching.shard_set import LocalShards, SetSpelling, ShardSet, same
 from search.searching.timeline import DateTable, Timeline, timeline
-
-#: Rounds of "did you mean" at most: each looks up the counts the previous one asked for.
-SPELLER_ROUNDS = 6
-#: Word counts kept per commit for "did you mean", shared by the requests of that commit.
-_COUNTS_KEPT = 1 << 16
 
 
 class ShardsUnavailable(RuntimeError):
     """No shard that holds what was asked for could answer (an article lookup)."""
-
-
-class ShardSet(Protocol):
-    """How the front reaches the shards."""
-
-    def call(
-        self, method: str, args: Callable[[int], tuple], shards: Sequence[int], count: int, timeout: float | None = None
-    ) -> tuple[dict[int, Any], list[int]]:
-        """`ShardSearcher.<method>(*args(k))` on each shard k of `shards` (of a set of `count`),
-        at once: the answers by shard, and the shards that could not answer (within `timeout`
-        seconds)."""
-        ...
-
-
-class LocalShards:
-    """Every shard searched in this process, one after the other (plain `vnsearch serve` on a
-    sharded index: each gunicorn worker holds all of them). The postings cache is shared out
-    among the shards, so a worker's memory does not grow with their number."""
-
-    def __init__(self, index_dir: Path, utc_offset: dt.timedelta = VIETNAM) -> None:
-        self.index_dir, self.utc_offset = index_dir, utc_offset
-        self._searchers: dict[int, ShardSearcher] = {}
-        self._count = 0
-
-    def call(
-        self, method: str, args: Callable[[int], tuple], shards: Sequence[int], count: int, timeout: float | None = None
-    ) -> tuple[dict[int, Any], list[int]]:
-        if count != self._count:  # another number of shards: a rebuilt set
-            self._searchers = {k: s for k, s in self._searchers.items() if k < count}
-            self._count = count
-        answers = {}
-        for k in shards:
-            searcher = self._searchers.get(k)
-            if searcher is None:
-                searcher = self._searchers[k] = ShardSearcher(
-                    self.index_dir, k, max(1, CACHE_POSTINGS // count), self.utc_offset
-                )
-            answers[k] = getattr(searcher, method)(*args(k))
-        return answers, []
 
 
 class _LiveCounts:
@@ -113,21 +66,6 @@ class _LiveCounts:
 
     def doc_frequency(self, fieldname: str, text: str) -> int:
         return self.frequencies[text]
-
-
-class _Consulted:
-    """Word counts for the speller: known ones from the table, unknown ones noted (and 0
-    for now) to be fetched for the next round."""
-
-    def __init__(self, known: dict[Term, int]) -> None:
-        self.known, self.missing = known, set[Term]()
-
-    def doc_frequency(self, fieldname: str, text: str) -> int:
-        found = self.known.get((fieldname, text))
-        if found is None:
-            self.missing.add((fieldname, text))
-            return 0
-        return found
 
 
 class _Moved(Exception):
@@ -152,19 +90,19 @@ class ShardedIndex:
         self.queries = QueryBuilder(synonyms)
         self._version: Version | None = None
         self._epoch = 0
-        self._counts: dict[Term, int] = {}
+        self.spelling = SetSpelling(shards)
 
     def _live(self) -> tuple[Version, int]:
         """The live set's commit and number of shards, read from its manifest."""
         live, manifest = live_set(self.index_dir)
         version = Version(live.name, manifest.commit)
         if version != self._version:
-            self._version, self._epoch, self._counts = version, self._epoch + 1, {}
+            self._version, self._epoch = version, self._epoch + 1
         return version, manifest.shards
 
     def search(self, request: SearchRequest) -> SearchResult:
         started = time.perf_counter()
-        _, count = self._live()
+        version, count = self._live()
         epoch = self._epoch
         if self.cache is not None:
             found = self.cache.get(epoch, request)
@@ -172,10 +110,10 @@ class ShardedIndex:
                 return dataclasses.replace(found, took_ms=round((time.perf_counter() - started) * 1000, 2))
         budget = Budget(self.time_budget)
         try:
-            result = self._search(request, count, budget, started, settle=True)
+            result = self._search(request, version, count, budget, started, settle=True)
         except _Moved:  # once more, from the commit the shards have now
-            _, count = self._live()
-            result = self._search(request, count, budget, started, settle=False)
+            version, count = self._live()
+            result = self._search(request, version, count, budget, started, settle=False)
         if self.cache is not None and not result.partial:
             self.cache.put(epoch, request, result, footprint(result))
         return result
@@ -183,11 +121,15 @@ class ShardedIndex:
     def _remaining(self, budget: Budget) -> float | None:
         return None if budget.deadline is None else max(0.0, budget.deadline - budget.clock())
 
-    def _search(self, request: SearchRequest, count: int, budget: Budget, started: float, settle: bool) -> SearchResult:
+    def _search(
+        self, request: SearchRequest, version: Version, count: int, budget: Budget, started: float, settle: bool
+    ) -> SearchResult:
         parsed = self.queries.parse(request.q)
         terms, words = all_terms(parsed)
         everyone = range(count)
-        stats, missing = self.shards.call("statistics", _same((terms, words)), everyone, count, self._remaining(budget))
+        stats, missing = self.shards.call(
+            "statistics", same((version, terms, words)), everyone, count, self._remaining(budget)
+        )
         collection = self._collection(stats, terms, settle)
         live = sum(s.live for s in stats.values())
         parsed.mark_common(
@@ -211,7 +153,7 @@ class ShardedIndex:
         counted.page = [entry for entry, fields in zip(counted.page, stored) if fields is not None]
         found = [fields for fields in stored if fields is not None]
         partial = budget.partial or bool(missing) or any(page.partial for page in pages.values())
-        suggest = self._suggest(count) if request.snippets else None
+        suggest = self.spelling.suggester(version, count) if request.snippets else None
         result = assemble(
             request, counted, found, Highlighter(parsed.highlight), suggest, partial, self.utc_offset, started
         )
@@ -296,32 +238,11 @@ class ShardedIndex:
                 stored[position] = fields
         return stored, missing
 
-    def _suggest(self, count: int) -> Callable[[str, Iterable[str]], str | None]:
-        def suggest(q: str, texts: Iterable[str]) -> str | None:
-            hit_texts = list(texts)
-            suggestion = None
-            for _ in range(SPELLER_ROUNDS):
-                consulted = _Consulted(self._counts)
-                suggestion = Speller(cast(IndexReader, consulted)).suggest(q, hit_texts)
-                if not consulted.missing:
-                    break
-                asked = sorted(consulted.missing)
-                answers, missing = self.shards.call("frequencies", _same((asked,)), range(count), count)
-                if missing:
-                    return None  # counts of part of the set would suggest wrongly
-                if len(self._counts) > _COUNTS_KEPT:
-                    self._counts.clear()
-                for i, term in enumerate(asked):
-                    self._counts[term] = sum(found[1][i] for found in answers.values())
-            return suggestion
-
-        return suggest
-
     def article(self, article_id: str, q: str | None = None) -> ArticleView | None:
         """The stored article (from its shard), highlighted for `q` when given."""
-        _, count = self._live()
+        version, count = self._live()
         shard = shard_of(article_id, count)
-        answers, missing = self.shards.call("article", _same((article_id,)), [shard], count)
+        answers, missing = self.shards.call("article", same((version, article_id)), [shard], count)
         if missing:
             raise ShardsUnavailable(f"shard {shard} cannot answer")
         fields = answers[shard]
@@ -337,7 +258,7 @@ class ShardedIndex:
 
     def stats(self) -> dict[str, object]:
         version, count = self._live()
-        answers, missing = self.shards.call("counts", _same(()), range(count), count)
+        answers, missing = self.shards.call("counts", same((version,)), range(count), count)
         found: dict[str, object] = {
             "articles": sum(n for _, n in answers.values()),
             "generation": version.commit,
@@ -350,8 +271,8 @@ class ShardedIndex:
 
     def doc_count(self) -> int:
         """Live articles in the shards that answered."""
-        _, count = self._live()
-        answers, _ = self.shards.call("counts", _same(()), range(count), count)
+        version, count = self._live()
+        answers, _ = self.shards.call("counts", same((version,)), range(count), count)
         return sum(n for _, n in answers.values())
 
     def generation(self) -> int:
@@ -369,11 +290,6 @@ class ShardedIndex:
         else:
             raise IndexMissing(f"no index in {self.index_dir}")
         return dt.datetime.fromtimestamp(stamp, dt.timezone.utc).replace(microsecond=0)
-
-
-def _same(args: tuple) -> Callable[[int], tuple]:
-    """The same arguments for every shard."""
-    return lambda shard: args
 
 
 def _ranked(candidates: Iterable[tuple[int, Any]]) -> list[tuple[int, Any]]:

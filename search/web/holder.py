@@ -14,7 +14,7 @@ from search.query.acronyms import load_synonyms
 from search.searching.cache import ResultCache
 from search.searching.opening import Following, Searchable
 from search.searching.results import SearchResult
-from search.searching.sharded import ShardSet
+from search.searching.shard_set import ShardSet
 from search.settings import Settings
 
 
