@@ -19,7 +19,8 @@ from search.index.store import open_index
 
 PACKAGE = Path(__file__).resolve().parent.parent / "search"
 ENGINE = "search.index.engine"
-#: Each layer may import the ones of lower rank; web and cli are both on top.
+#: Each layer may import the ones of lower rank. The CLI is above the web layer: `serve` runs
+#: the app and `nginx-config` prints the web layer's proxy configuration; the web never imports it.
 RANKS = {
     "text": 0,
     "corpus": 1,
@@ -28,8 +29,8 @@ RANKS = {
     "searching": 4,
     "settings": 5,
     "web": 6,
-    "cli": 6,
-    "__main__": 7,
+    "cli": 7,
+    "__main__": 8,
 }
 MAX_LINES = 400
 

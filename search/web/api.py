@@ -32,7 +32,8 @@ class SearchResource:
 
     def answer(self, req: falcon.Request, **fixed: object) -> dict[str, object]:
         """The JSON of the search `req` asks for; the page fixes some fields (its timeline)."""
-        return self.holder.get().search(params.search_request(req, **fixed)).to_json()
+        req.context.search_result = result = self.holder.get().search(params.search_request(req, **fixed))
+        return result.to_json()  # the result stays on the request for the metrics and the access log
 
 
 class ArticleResource:
