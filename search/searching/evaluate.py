@@ -9,8 +9,10 @@ optional part where the required part matched, AndNot removes. That is exactly h
 matchers combine scores, so the scores are Whoosh's (a test compares them query by query);
 `Unsupported` is raised for any other query or weighting, and the caller then asks Whoosh.
 
-One `Evaluator` serves one searcher generation: the document lengths, the facet columns and
-the recently used terms and phrases (scored) are kept until the index changes.
+One `Evaluator` serves one searcher generation: the recently used terms and phrases (scored)
+are kept until the index changes. The per-document arrays (deletions, lengths, facet columns)
+come from a `SegmentArrays` the searcher keeps across generations, so a new generation only
+computes the parts of the segments it added and concatenates the rest.
 
 Postings, lengths and per-document columns come from `search.index.engine.readers`, which
 decodes our codec's blocks with numpy (segments another codec wrote go through Whoosh's
@@ -29,6 +31,7 @@ from whoosh.searching import Searcher
 
 from search.index.engine import readers
 from search.index.engine.codec.arrays import Unsupported
+from search.index.engine.segments import SegmentArrays
 from search.index.fields import CompactPositions
 
 __all__ = ["CACHE_POSTINGS", "Evaluator", "Match", "OutOfTime", "Unsupported", "top"]
@@ -89,14 +92,18 @@ class _Lru:
 class Evaluator:
     """Evaluates queries against one searcher (one index generation)."""
 
-    def __init__(self, searcher: Searcher, cache_postings: int = CACHE_POSTINGS) -> None:
+    def __init__(
+        self, searcher: Searcher, cache_postings: int = CACHE_POSTINGS, arrays: SegmentArrays | None = None
+    ) -> None:
+        """`arrays`: per-segment parts kept from earlier generations (a fresh set if None)."""
         if type(searcher.weighting) is not BM25F:
             raise Unsupported(f"weighting {type(searcher.weighting).__name__}")
         self.searcher = searcher
         reader = searcher.reader()
         self.size = reader.doc_count_all()
         self.reader = reader
-        self.live = readers.live(reader)
+        self.arrays = SegmentArrays() if arrays is None else arrays
+        self.live = self.arrays.live(reader)
         self.has_deletions = not self.live.all()
         self._lengths: dict[str, np.ndarray] = {}
         self._columns: dict[str, tuple[np.ndarray, list[str]]] = {}
@@ -109,7 +116,7 @@ class Evaluator:
         """Every document's length in `fieldname`, as Whoosh's scorer sees it (one byte)."""
         found = self._lengths.get(fieldname)
         if found is None:
-            found = self._lengths[fieldname] = readers.lengths(self.reader, fieldname)
+            found = self._lengths[fieldname] = self.arrays.lengths(self.reader, fieldname)
         return found
 
     def column(self, fieldname: str) -> tuple[np.ndarray, list[str]]:
@@ -117,8 +124,7 @@ class Evaluator:
         so that ordering by code is ordering by value."""
         found = self._columns.get(fieldname)
         if found is None:
-            found = readers.codes(readers.column(self.reader, fieldname))
-            self._columns[fieldname] = found
+            found = self._columns[fieldname] = self.arrays.codes(self.reader, fieldname)
         return found
 
     def docs(self, q: wq.Query) -> np.ndarray:

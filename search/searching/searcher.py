@@ -18,6 +18,7 @@ from whoosh.searching import Searcher
 
 from search.index.engine import readers
 from search.index.engine.codec.arrays import Unsupported
+from search.index.engine.segments import SegmentArrays, TermCounts
 from search.index.store import live_dir, open_index
 from search.query.acronyms import SynonymTable
 from search.query.parse import WEIGHTING, QueryBuilder
@@ -56,6 +57,9 @@ class SearchIndex:
         self._epoch = 0
         self._evaluated: Searcher | None = None
         self._eval: Evaluator | None = None
+        #: Per-segment arrays and term counts, kept across generations for unchanged segments.
+        self.arrays = SegmentArrays()
+        self.term_counts = TermCounts()
         self._open()
         self.queries = QueryBuilder(synonyms)
         self._speller: Speller | None = None
@@ -70,6 +74,8 @@ class SearchIndex:
     def _set_searcher(self, searcher: Searcher) -> None:
         self._searcher: Searcher = searcher
         self._epoch += 1
+        self.arrays.retain(searcher.reader())
+        self.term_counts.retain(searcher.reader())
 
     def searcher(self) -> Searcher:
         """The searcher for the newest complete commit of the live generation."""
@@ -108,7 +114,7 @@ class SearchIndex:
             if self._evaluated is not searcher:
                 self._evaluated = searcher
                 try:
-                    self._eval = Evaluator(searcher)
+                    self._eval = Evaluator(searcher, arrays=self.arrays)
                 except Unsupported:
                     self._eval = None
             return self._eval
@@ -171,7 +177,7 @@ class SearchIndex:
         """The speller for the searcher's generation: its lexicon cache is only valid there."""
         with self._lock:
             if self._speller is None or self._speller.reader is not searcher.reader():
-                self._speller = Speller(searcher.reader())
+                self._speller = Speller(searcher.reader(), self.term_counts)
             return self._speller
 
     @staticmethod
