@@ -136,8 +136,11 @@ def test_large_segments_are_built_in_the_background(seed_copy: Path):
     build(seed_copy, [Article(id="new", title="Bản tin số một", body="Nội dung.")], keep_missing=True)
     assert live.get(_reader(seed_copy)) is not first  # one article: built inline, at once
     assert texts(live.get(_reader(seed_copy)).suggest("ban tin"), "title") == ["Bản tin số một"]
-    build(seed_copy, [Article(id=f"n{i}", title=f"Bản tin số {i}", body="Nội dung.") for i in range(2, 5)],
-          keep_missing=True)
+    build(
+        seed_copy,
+        [Article(id=f"n{i}", title=f"Bản tin số {i}", body="Nội dung.") for i in range(2, 5)],
+        keep_missing=True,
+    )
     before = live.get(_reader(seed_copy))
     assert before is not None and texts(before.suggest("ban tin"), "title") == ["Bản tin số một"]
     release.set()

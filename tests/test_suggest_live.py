@@ -14,6 +14,7 @@ from falcon import testing
 from search.corpus.article import Article
 from search.index.engine import readers
 from search.index.engine.codec import Codec
+from search.index.engine import segments
 from search.index.engine.segments import SegmentArrays, TermCounts
 from search.index.engine.writers import PoolWriter
 from search.index.indexer import build, delete
@@ -154,11 +155,20 @@ def test_per_segment_arrays_are_kept_for_unchanged_segments(tmp_path: Path):
     arrays = SegmentArrays()
     reader = _reader(index_dir)
     first = arrays.lengths(reader, "folded")
+    btext = reader.schema["folded"].to_bytes("noi")
+    segments.postings(reader, "folded", btext, arrays.postings)
     parts = dict(arrays._parts)
+    cached = dict(arrays.postings._items)
     build(index_dir, [_article(rng, "a3"), _article(rng, "new")], keep_missing=True)  # an update and an add
     reader = _reader(index_dir)
     assert np.array_equal(arrays.lengths(reader, "folded")[: len(first)], first)
     assert all(arrays._parts[k] is v for k, v in parts.items())  # nothing recomputed for the old segment
+    ids, weights = segments.postings(reader, "folded", btext, arrays.postings)
+    assert all(arrays.postings._items[k] is v for k, v in cached.items())
+    expected_ids, expected_weights, _ = readers.postings(reader, "folded", btext, values=False)
+    assert (
+        np.array_equal(ids, expected_ids) and np.array_equal(weights, expected_weights) and len(ids) == 32
+    )  # deleted ones too
     assert np.array_equal(arrays.live(reader), readers.live(reader))
     assert np.array_equal(arrays.lengths(reader, "exact"), readers.lengths(reader, "exact"))
     for field in ("date", "source", "year"):

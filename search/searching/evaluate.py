@@ -29,7 +29,7 @@ from whoosh import query as wq
 from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 
-from search.index.engine import readers
+from search.index.engine import readers, segments
 from search.index.engine.codec.arrays import Unsupported
 from search.index.engine.segments import SegmentArrays
 from search.index.fields import CompactPositions
@@ -153,7 +153,7 @@ class Evaluator:
     def term(self, fieldname: str, text: str) -> _Postings:
         def make() -> _Postings:
             btext = self.searcher.schema[fieldname].to_bytes(text)
-            ids, weights, _ = readers.postings(self.reader, fieldname, btext, values=False)
+            ids, weights = segments.postings(self.reader, fieldname, btext, self.arrays.postings)
             if not len(ids):
                 return _EMPTY
             return _Postings(ids, self._score(fieldname, btext, ids, weights))

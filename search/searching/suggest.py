@@ -270,8 +270,9 @@ def build_in_child(index_dir: Path, segment_ids: Sequence[str]) -> dict[str, Seg
     lock held by another thread). A segment no longer in the index is left out."""
     context = multiprocessing.get_context("spawn")
     receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(target=_build_and_send, args=(index_dir, list(segment_ids), sender, os.getpid()),
-                            daemon=True)
+    child = context.Process(
+        target=_build_and_send, args=(index_dir, list(segment_ids), sender, os.getpid()), daemon=True
+    )
     child.start()
     sender.close()
     built: dict[str, SegmentTables] = {}
@@ -317,8 +318,9 @@ class LiveSuggester:
     snapshot is ready a call waits up to `wait` seconds, then gets None.
     """
 
-    def __init__(self, index_dir: Path, build_large: BuildLarge = build_in_child,
-                 inline_docs: int = INLINE_DOCS) -> None:
+    def __init__(
+        self, index_dir: Path, build_large: BuildLarge = build_in_child, inline_docs: int = INLINE_DOCS
+    ) -> None:
         self.index_dir = index_dir
         self.inline_docs = inline_docs
         self._build_large = build_large
@@ -338,8 +340,11 @@ class LiveSuggester:
             current = self._current
             if current is not None and current.version == version:
                 return current
-            large = [segid for leaf, _, segid, _ in leaves
-                     if segid is not None and segid not in self._tables and leaf.doc_count_all() > self.inline_docs]
+            large = [
+                segid
+                for leaf, _, segid, _ in leaves
+                if segid is not None and segid not in self._tables and leaf.doc_count_all() > self.inline_docs
+            ]
             if large and self._building is None and time.monotonic() >= self._retry_at:
                 self._building = threading.Thread(target=self._build, args=(large,), daemon=True)
                 self._building.start()
@@ -399,8 +404,9 @@ class LiveSuggester:
                 del self._minus[segid]
         return snapshot
 
-    def _deleted_batches(self, segid: str | None, tables: SegmentTables,
-                         gone: frozenset[int]) -> list[tuple[frozenset[int], PhraseTable]]:
+    def _deleted_batches(
+        self, segid: str | None, tables: SegmentTables, gone: frozenset[int]
+    ) -> list[tuple[frozenset[int], PhraseTable]]:
         """The phrases of a segment's deleted titles, in batches: a new batch for the deletions
         since the last generation, and two batches merged whenever the newer is at least half
         the older, so each deletion is counted a logarithmic number of times."""

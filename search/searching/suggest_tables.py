@@ -175,8 +175,10 @@ class PhraseTable:
         return len(self.keys)
 
     def __getstate__(self) -> dict:
-        state = {name: getattr(self, name) for name in
-                 ("titles", "keys", "counts", "parented", "successor", "forms", "form_counts", "form_starts")}
+        state = {
+            name: getattr(self, name)
+            for name in ("titles", "keys", "counts", "parented", "successor", "forms", "form_counts", "form_starts")
+        }
         return state
 
     def __setstate__(self, state: dict) -> None:
@@ -191,7 +193,9 @@ class PhraseTable:
 
     def written(self, i: int) -> list[tuple[str, int]]:
         """The written forms of phrase `i` with their counts."""
-        return [(self.forms.text(n), int(self.form_counts[n])) for n in range(self.form_starts[i], self.form_starts[i + 1])]
+        return [
+            (self.forms.text(n), int(self.form_counts[n])) for n in range(self.form_starts[i], self.form_starts[i + 1])
+        ]
 
     def ranked(self, lo: int, hi: int, depth: int) -> np.ndarray:
         """Indices in [lo, hi) by descending count, at least `depth` of them (or all): among
@@ -217,9 +221,16 @@ class PhraseTable:
 
     def nbytes(self) -> int:
         rankings = sum(r.nbytes for r in list(self._rankings.values()))
-        return (self.keys.nbytes() + self.counts.nbytes + self.parented.nbytes + self.successor.nbytes
-                + self.forms.nbytes()
-                + self.form_counts.nbytes + self.form_starts.itemsize * len(self.form_starts) + rankings)
+        return (
+            self.keys.nbytes()
+            + self.counts.nbytes
+            + self.parented.nbytes
+            + self.successor.nbytes
+            + self.forms.nbytes()
+            + self.form_counts.nbytes
+            + self.form_starts.itemsize * len(self.form_starts)
+            + rankings
+        )
 
 
 class TitleTable:
@@ -265,8 +276,14 @@ class TitleTable:
         return found
 
     def nbytes(self) -> int:
-        return (self.titles.nbytes() + self.ids.nbytes() + self.dates.nbytes() + self.keys.nbytes()
-                + self.docs.nbytes + self.rank.nbytes)
+        return (
+            self.titles.nbytes()
+            + self.ids.nbytes()
+            + self.dates.nbytes()
+            + self.keys.nbytes()
+            + self.docs.nbytes
+            + self.rank.nbytes
+        )
 
 
 class SegmentTables:

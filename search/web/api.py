@@ -26,8 +26,9 @@ from search.web.holder import IndexHolder
 from search.web.ingest import ArticleWriter
 
 MAX_SUGGEST_CHARS = 100
-#: Suggestions change only with a commit; a minute of caching spares the index a keystroke.
-SUGGEST_CACHE = "public, max-age=60"
+#: Suggestions change only with a commit, and a live archive commits every few seconds: a
+#: short cache spares the index repeated keystrokes without hiding a new title for long.
+SUGGEST_CACHE = "public, max-age=5"
 
 
 class SearchResource:

@@ -61,7 +61,7 @@ def segments(reader: IndexReader) -> list[tuple[IndexReader, int]]:
 def leaves(reader: IndexReader) -> list[tuple[IndexReader, int, str | None, int]]:
     """(segment reader, first document number, segment id, deleted count) of every non-empty
     segment; the id is None for a reader that is not one of Whoosh's segments."""
-    found = []
+    found: list[tuple[IndexReader, int, str | None, int]] = []
     for leaf, offset in segments(reader):
         segment = leaf.segment() if hasattr(leaf, "segment") else None
         if segment is None:

@@ -11,6 +11,7 @@ index are dropped when a generation without them is seen (`retain`).
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Hashable
 from typing import Any
 
@@ -20,12 +21,79 @@ from whoosh.reading import IndexReader
 from search.index.engine import readers
 
 
-class SegmentArrays:
-    """Per-document arrays over the whole index, assembled from per-segment parts."""
+#: Postings kept per process across generations (segment by segment): 12 bytes each.
+POSTINGS_KEPT = 2_000_000
 
-    def __init__(self) -> None:
+
+class PostingsCache:
+    """Recently used term postings of single segments (document numbers within the segment
+    and weights), bounded by the number of postings held: after a commit, the terms of the
+    next searches are decoded again for the new segments only."""
+
+    def __init__(self, budget: int = POSTINGS_KEPT) -> None:
+        self.budget, self.size = budget, 0
+        self._items: OrderedDict[Hashable, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> tuple[np.ndarray, np.ndarray] | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, key: Hashable, value: tuple[np.ndarray, np.ndarray]) -> None:
+        with self._lock:
+            if key in self._items:
+                return
+            self._items[key] = value
+            self.size += max(1, len(value[0]))
+            while self.size > self.budget and len(self._items) > 1:
+                _, (ids, _) = self._items.popitem(last=False)
+                self.size -= max(1, len(ids))
+
+    def retain(self, keep: set[str | None]) -> None:
+        with self._lock:
+            for key in [k for k in self._items if k[0] not in keep]:  # type: ignore[index]
+                ids, _ = self._items.pop(key)
+                self.size -= max(1, len(ids))
+
+    def nbytes(self) -> int:
+        with self._lock:
+            return sum(ids.nbytes + weights.nbytes for ids, weights in self._items.values())
+
+
+def postings(reader: IndexReader, fieldname: str, btext: bytes, cache: PostingsCache) -> tuple[np.ndarray, np.ndarray]:
+    """As `readers.postings(..., values=False)`, each segment's part taken from `cache` when
+    it holds it."""
+    ids: list[np.ndarray] = []
+    weights: list[np.ndarray] = []
+    for leaf, offset, segid, _ in readers.leaves(reader):
+        key = (segid, fieldname, btext)
+        found = cache.get(key) if segid is not None else None
+        if found is None:
+            local_ids, local_weights, _ = readers.postings(leaf, fieldname, btext, values=False)
+            found = (local_ids.astype(np.int32), local_weights)
+            if segid is not None:
+                cache.put(key, found)
+        if len(found[0]):
+            ids.append(found[0].astype(np.int64) + offset)
+            weights.append(found[1])
+    if not ids:
+        return np.zeros(0, np.int64), np.zeros(0, np.float64)
+    if len(ids) == 1:
+        return ids[0], weights[0]
+    return np.concatenate(ids), np.concatenate(weights)
+
+
+class SegmentArrays:
+    """Per-document arrays over the whole index, assembled from per-segment parts, and the
+    segments' recently used postings."""
+
+    def __init__(self, postings_kept: int = POSTINGS_KEPT) -> None:
         self._parts: dict[Hashable, Any] = {}
         self._lock = threading.Lock()
+        self.postings = PostingsCache(postings_kept)
 
     def _part(self, key: Hashable | None, make: Any) -> Any:
         if key is None:  # not a Whoosh segment: nothing to key it by
@@ -95,6 +163,7 @@ class SegmentArrays:
     def retain(self, reader: IndexReader) -> None:
         """Forget the segments `reader` no longer has (merged away, or a rebuilt generation)."""
         keep = {segid for _, _, segid, _ in readers.leaves(reader)}
+        self.postings.retain(keep)
         with self._lock:
             for key in [k for k in self._parts if k[0] not in keep]:  # type: ignore[index]
                 del self._parts[key]
@@ -104,10 +173,10 @@ class SegmentArrays:
                 del self._parts[key]
 
     def nbytes(self) -> int:
-        """Memory the kept parts take (numpy buffers)."""
+        """Memory the kept parts and postings take (numpy buffers)."""
         with self._lock:
             parts = list(self._parts.values())
-        total = 0
+        total = self.postings.nbytes()
         for part in parts:
             for array in part if isinstance(part, tuple) else (part,):
                 total += array.nbytes
