@@ -21,7 +21,8 @@ from pathlib import Path
 
 from search.index.engine import readers
 from search.index.store import open_index
-from search.searching.suggest import Part, Snapshot, Suggester, build_in_child
+from search.searching.suggest import Part, Snapshot, Suggester
+from search.searching.suggest_live import build_in_child
 
 PREFIXES = ["b", "ng", "bao hi", "bao hiem xa", "thu tuong", "viet nam ", "gia v", "nguye", "hlv", "cong an tp"]
 

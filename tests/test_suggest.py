@@ -7,17 +7,9 @@ from search.corpus.article import Article
 from search.index.engine import readers
 from search.index.indexer import build
 from search.index.store import open_index
-from search.searching import suggest
-from search.searching.suggest import (
-    LiveSuggester,
-    Part,
-    Snapshot,
-    Suggester,
-    build_in_child,
-    key,
-    prefix_key,
-    read_segment,
-)
+from search.searching import suggest_live
+from search.searching.suggest import Part, Snapshot, Suggester, key, prefix_key
+from search.searching.suggest_live import LiveSuggester, build_in_child, read_segment
 
 TITLES = [
     ("a", "Tăng cường tuyên truyền chính sách bảo hiểm xã hội", "2022-05-01"),
@@ -173,7 +165,7 @@ def test_a_failed_build_is_retried_only_after_a_pause(monkeypatch, seed_copy: Pa
         raise RuntimeError("index switched away")
 
     monkeypatch.setattr(threading, "excepthook", lambda args: None)
-    monkeypatch.setattr(suggest, "RETRY_SECONDS", 0.3)
+    monkeypatch.setattr(suggest_live, "RETRY_SECONDS", 0.3)
     live = LiveSuggester(seed_copy, broken, inline_docs=0)
     assert live.get(_reader(seed_copy), wait=5) is None
     assert live.get(_reader(seed_copy), wait=5) is None

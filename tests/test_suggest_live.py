@@ -12,9 +12,8 @@ import pytest
 from falcon import testing
 
 from search.corpus.article import Article
-from search.index.engine import readers
+from search.index.engine import readers, segments
 from search.index.engine.codec import Codec
-from search.index.engine import segments
 from search.index.engine.segments import SegmentArrays, TermCounts
 from search.index.engine.writers import PoolWriter
 from search.index.indexer import build, delete
@@ -22,7 +21,8 @@ from search.index.store import open_index
 from search.query.acronyms import load_synonyms
 from search.searching import suggest
 from search.searching.searcher import SearchIndex
-from search.searching.suggest import LiveSuggester, Suggester, key
+from search.searching.suggest import Suggester, key
+from search.searching.suggest_live import LiveSuggester
 from search.settings import Settings
 from search.web.app import create_app
 

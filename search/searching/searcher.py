@@ -4,6 +4,11 @@ A `SearchIndex` is opened once per process (per gunicorn worker, after the fork)
 its Whoosh searcher before each request when a new commit has landed: opening the index per
 request races with commits, while a commit becomes visible only once completely written. A rebuild switches
 the index folder to a new generation (see `search.store`); the next request notices and opens it.
+
+What a generation's evaluator and speller need from the index (per-document arrays, postings,
+document frequencies) is kept segment by segment across generations (`engine.segments`), so
+a commit costs the process the segments it added. Results are cached for one generation only:
+every commit changes the statistics scores are made of, so none survives it.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from search.query.acronyms import load_synonyms
 from search.searching.cache import ResultCache
 from search.searching.results import SearchResult
 from search.searching.searcher import SearchIndex
-from search.searching.suggest import LiveSuggester
+from search.searching.suggest_live import LiveSuggester
 from search.settings import Settings
 
 
