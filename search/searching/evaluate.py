@@ -23,9 +23,11 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from typing import Any
 
 import numpy as np
 from whoosh import query as wq
+from whoosh.reading import IndexReader
 from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 
@@ -185,20 +187,24 @@ class Evaluator:
                 common = np.intersect1d(common, postings.ids, assume_unique=True)
             if not len(common):
                 return _EMPTY
-            # Each occurrence as (document, position - its place in the phrase): a phrase starts
-            # where every word has the same key.
-            keys = None
-            for shift, word in enumerate(words):
-                ids, weights, positions = readers.postings(
-                    self.reader, fieldname, fieldobj.to_bytes(word), values=True, within=common
-                )
-                docs = np.repeat(ids, weights.astype(np.int64))
-                keep = np.isin(docs, common) & (positions >= shift)
-                found = docs[keep] * _POSITION_STRIDE + (positions[keep] - shift)
-                keys = found if keys is None else np.intersect1d(keys, found, assume_unique=True)
-                if not len(keys):
-                    return _EMPTY
-                common = np.unique(keys // _POSITION_STRIDE)
+            # Where the phrase stands in a segment never changes (deleted documents are masked
+            # later), so each segment's answer is kept across generations.
+            found = []
+            for leaf, offset, segid, _ in readers.leaves(self.reader):
+                within = common[(common >= offset) & (common < offset + leaf.doc_count_all())] - offset
+                if not len(within):
+                    continue
+                key = (segid, "phrase", fieldname, words)
+                cached = self.arrays.postings.get(key) if segid is not None else None
+                if cached is None:
+                    cached = (_phrase_docs(leaf, fieldobj, fieldname, words, within).astype(np.int32), _NO_SCORES)
+                    if segid is not None:
+                        self.arrays.postings.put(key, cached)
+                if len(cached[0]):
+                    found.append(cached[0].astype(np.int64) + offset)
+            if not found:
+                return _EMPTY
+            common = found[0] if len(found) == 1 else np.concatenate(found)
             ids = common
             scores = np.zeros(len(ids), dtype=np.float64)
             for postings in terms:
@@ -271,6 +277,28 @@ class Evaluator:
 
 #: Positions are below this in any document: (document, position) pairs as one int64 key.
 _POSITION_STRIDE = 1 << 32
+_NO_SCORES = np.zeros(0, np.float64)
+
+
+def _phrase_docs(
+    reader: IndexReader, fieldobj: Any, fieldname: str, words: tuple[str, ...], common: np.ndarray
+) -> np.ndarray:
+    """The documents among `common` (sorted, holding every word) where the words stand next to
+    each other in order. Each occurrence is keyed (document, position - its place in the
+    phrase): a phrase starts where every word has the same key."""
+    keys = None
+    for shift, word in enumerate(words):
+        ids, weights, positions = readers.postings(
+            reader, fieldname, fieldobj.to_bytes(word), values=True, within=common
+        )
+        docs = np.repeat(ids, weights.astype(np.int64))
+        keep = np.isin(docs, common) & (positions >= shift)
+        found = docs[keep] * _POSITION_STRIDE + (positions[keep] - shift)
+        keys = found if keys is None else np.intersect1d(keys, found, assume_unique=True)
+        if not len(keys):
+            return keys
+        common = np.unique(keys // _POSITION_STRIDE)
+    return common
 
 
 def _boosted(scores: np.ndarray, boost: float) -> np.ndarray:
