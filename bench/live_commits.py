@@ -6,11 +6,14 @@
 Serves an index with `vnsearch serve` (2 workers, result cache off, writes enabled), waits
 until both workers have answered suggestions and gone idle, then sends from one client a
 search and a suggestion alternately every `--interval` seconds: first for `--quiet` seconds,
-then for `--commits-for` seconds while a new article is PUT every `--every` seconds. Reports
-the server's CPU seconds per commit beyond the quiet rate (utime + stime of the arbiter and the
-workers, with their reaped children, from /proc/<pid>/stat), search and suggest p50/p95 in
-both phases, how long after each PUT its title was first suggested, and the workers' peak
-resident memory. The index is built from `--data` (its first `--limit` articles) or copied
+then for `--commits-for` seconds while a new article is PUT every `--every` seconds, then on
+(latencies no longer recorded) until every new title was suggested and the server is idle
+again, so that work a commit set off counts wherever it ends. Reports the server's CPU seconds
+per commit beyond the quiet rate (utime + stime of the arbiter and the workers, with their
+reaped children, from /proc/<pid>/stat, over the commit phase and the drain), search and
+suggest p50/p95 in both phases, how long after each PUT its title was first suggested (a
+title not suggested within 90 s is counted as not seen), and the workers' peak resident
+memory. The index is built from `--data` (its first `--limit` articles) or copied
 from `--index-dir` into a temporary folder, so the PUTs never touch the original. `--repo`
 serves another checkout's code (its own `.venv`), e.g. the branch point, for a before/after.
 """
@@ -396,9 +399,12 @@ def main() -> None:
         "articles": stats.get("articles"),
         "commits": len(put_times),
         "warm_up_s": round(warm, 1),
+        "quiet_s": round(quiet_seconds, 1),
         "quiet_cpu_s": round(quiet_cpu, 2),
         "commit_phase_cpu_s": round(live_cpu, 2),
         "commit_phase_s": round(live_seconds, 1),
+        "drain_s": round(drain_seconds, 1),
+        "drain_cpu_s": round(drain_cpu, 2),
         "cpu_per_commit_s": round(extra, 2),
         "search_p50_ms": [round(_p(quiet["search"], 50), 1), round(_p(live["search"], 50), 1)],
         "search_p95_ms": [round(_p(quiet["search"], 95), 1), round(_p(live["search"], 95), 1)],
