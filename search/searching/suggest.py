@@ -161,11 +161,12 @@ class Snapshot:
 
     def phrases(self, probe: bytes, limit: int) -> list[str]:
         """The `limit` most frequent phrases starting with `probe`, in their written form."""
-        cursors = []
+        cursors, spans = [], []
         for part in self.parts:
             lo, hi = part.tables.phrases.keys.range(probe)
             if lo < hi:
                 cursors.append(_Cursor(part.tables.phrases, lo, hi))
+                spans.append((part, lo, hi))
         best: list[tuple[int, bytes]] = []  # (-count, key), kept sorted
         places: dict[bytes, list[tuple[Part, int, int]]] = {}
         seen: set[bytes] = set()
@@ -180,7 +181,7 @@ class Snapshot:
             if k in seen:
                 continue
             seen.add(k)
-            total, where = self._count(k)
+            total, where = self._count(k, spans)
             if total < self.min_count or (len(best) >= limit and (-total, k) > best[-1]) or self._fragment(k, where):
                 continue
             bisect.insort(best, (-total, k))
@@ -188,13 +189,16 @@ class Snapshot:
             del best[limit:]
         return [_sentence_case(self._form(k, places[k])) for _, k in best]
 
-    def _count(self, k: bytes) -> tuple[int, list[tuple[Part, int, int]]]:
+    @staticmethod
+    def _count(k: bytes, spans: list[tuple[Part, int, int]]) -> tuple[int, list[tuple[Part, int, int]]]:
         """The live count of a phrase over all segments, and where it stands: (part, index in
-        its table, live count there)."""
+        its table, live count there). Only the segments holding the prefix can hold the
+        phrase, within the prefix's range."""
         total, where = 0, []
-        for part in self.parts:
-            i = part.tables.phrases.keys.find(k)
-            if i >= 0:
+        for part, lo, hi in spans:
+            keys = part.tables.phrases.keys
+            i = keys.lower(k, lo, hi)
+            if i < hi and keys[i] == k:
                 count = part.counts(i, k)[0]
                 total += count
                 where.append((part, i, count))
