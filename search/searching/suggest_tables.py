@@ -6,10 +6,11 @@ and serve every later generation it is part of. Lookups merge the tables of all 
 Whoosh merges postings (see `search.searching.suggest`), so counts are exact whatever the
 segments' sizes: a grown index and a fresh build of the same articles answer alike.
 
-Why this layout: a large archive has over a million distinct title phrases, most seen once.
-As Python objects they would cost hundreds of bytes each per worker; here each table is a few
-flat buffers (UTF-8 keys in one sorted blob with their offsets, counts, written forms), about a
-tenth of that, and a prefix is found by binary search in the blob.
+Why this layout: an archive has many times more distinct title phrases than titles, most seen
+once, and every one must be counted for the sums over segments to be exact. As Python objects
+each would cost a dictionary entry, a string and a list per worker; here each table is a few
+flat buffers (UTF-8 keys in one sorted blob with their offsets, counts, written forms), a
+fraction of that, and a prefix is found by binary search in the blob.
 """
 
 from __future__ import annotations
