@@ -35,6 +35,8 @@ class SearchRequest:
     histogram: str | None = None
     #: False for lists that show no text (exports, feeds built elsewhere): highlighting is skipped.
     snippets: bool = True
+    #: True: each hit says what matched and what each part added (`search.searching.explain`).
+    explain: bool = False
 
 
 @dataclass
@@ -52,6 +54,8 @@ class Hit:
     updated: str | None = None
     #: The article's own address, where the source gives one.
     url: str | None = None
+    #: What matched and what each part added, when the request asked (`Explanation.to_json`).
+    explain: dict[str, object] | None = None
 
 
 _HIT_FIELDS = tuple(f.name for f in dataclasses.fields(Hit))
@@ -78,6 +82,9 @@ class SearchResult:
         A timeline is there only when one was asked for."""
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         data["hits"] = [{name: getattr(hit, name) for name in _HIT_FIELDS} for hit in self.hits]
+        for hit in data["hits"]:
+            if hit["explain"] is None:  # only asked for by `explain=1`
+                del hit["explain"]
         data["facets"] = {name: dict(counts) for name, counts in self.facets.items()}
         if self.timeline is None:
             del data["timeline"]
