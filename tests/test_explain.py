@@ -97,3 +97,13 @@ def test_the_api_explains_with_explain_1(client):
 def test_the_api_refuses_other_values(client):
     resp = client.simulate_get("/search", params={"q": "BHXH", "explain": "yes"})
     assert resp.status == falcon.HTTP_400 and "explain" in resp.json["description"] + resp.json["title"]
+
+
+def test_a_phrase_typed_with_marks_has_one_exact_part(make_index):
+    index = make_index(
+        {"id": "exact", "title": "Tin một", "body": "Chính sách bảo hiểm cho người lao động."},
+        {"id": "folded", "title": "Tin hai", "body": "Chinh sach bao hiem cho nguoi lao dong."},
+    )
+    hits = {hit.id: _parts(hit) for hit in index.search(SearchRequest(q='"bảo hiểm"', explain=True)).hits}
+    assert set(hits["exact"]) == {("phrase", "bảo hiểm"), ("exact", "bảo hiểm")}
+    assert set(hits["folded"]) == {("phrase", "bảo hiểm")}

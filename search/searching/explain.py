@@ -31,6 +31,21 @@ from search.searching.evaluate import Evaluator, Match
 from search.text.analysis import PAIR_JOINER
 from search.text.normalize import WORD_RE, fold, normalize
 
+Label = tuple[str, str]
+Leaf = tuple[wq.Query, float, Label | None]
+
+
+def _is_exact_phrase(q: wq.And) -> bool:
+    """Whether `q` is what `query.parse.exact_phrase` makes of words typed with their marks:
+    the folded phrase, unscored, and each exact word."""
+    first, rest = q.subqueries[0], q.subqueries[1:]
+    return (
+        isinstance(first, wq.Phrase)
+        and first.boost == 0.0
+        and bool(rest)
+        and all(isinstance(sub, wq.Term) and sub.fieldname == "exact" for sub in rest)
+    )
+
 
 @dataclass(frozen=True)
 class Part:
@@ -80,8 +95,8 @@ class Explainer:
             q = self._any
             tier = "some words" if self.parsed.tiered else "all words"
         sums: dict[tuple[str, str], float] = {}
-        for leaf, score in self._leaves(q, docnum, 1.0):
-            key = self._label(leaf)
+        for leaf, score, label in self._leaves(q, docnum, 1.0, None):
+            key = label or self._label(leaf)
             sums[key] = sums.get(key, 0.0) + score
         parts = tuple(
             Part(kind, text, score)
@@ -90,16 +105,18 @@ class Explainer:
         )
         return Explanation(sum(p.score for p in parts), tier, parts)
 
-    def _leaves(self, q: wq.Query, docnum: int, factor: float) -> list[tuple[wq.Query, float]]:
-        """(leaf, its contribution) for the leaves of `q` that match `docnum`, exactly as the
-        evaluator adds them up."""
+    def _leaves(self, q: wq.Query, docnum: int, factor: float, label: Label | None) -> list[Leaf]:
+        """(leaf, its contribution, its label if its parent gives it one) for the leaves of `q`
+        that match `docnum`, exactly as the evaluator adds them up."""
         found = self.evaluator.evaluate(q, self._memo)
         if not found.mask[docnum]:
             return []
         kind = type(q)
         if kind is wq.Term or kind is wq.Phrase:
-            return [(q, float(found.scores[docnum]) * factor)]
+            return [(q, float(found.scores[docnum]) * factor, label)]
         factor *= q.boost
+        if kind is wq.And and _is_exact_phrase(q):  # the exact words of a phrase: one part
+            label = "exact", " ".join(str(sub.text) for sub in q.subqueries[1:])
         if kind is wq.Or or kind is wq.And:
             subs = q.subqueries
         elif kind is wq.AndMaybe:
@@ -108,7 +125,7 @@ class Explainer:
             subs = [q.a]
         else:  # the evaluator would have raised Unsupported first
             return []
-        return [leaf for sub in subs for leaf in self._leaves(sub, docnum, factor)]
+        return [leaf for sub in subs for leaf in self._leaves(sub, docnum, factor, label)]
 
     def _label(self, leaf: wq.Query) -> tuple[str, str]:
         if isinstance(leaf, wq.Term) and leaf.fieldname == "pairs":
