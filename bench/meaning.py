@@ -38,6 +38,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from whoosh.query import Term
@@ -90,23 +91,24 @@ def in_tune_half(doc_id: str) -> bool:
 
 @dataclass
 class Archive:
-    """What the candidates learn from one set's documents, in the index's document order."""
+    """What the candidates learn from one set's documents, in the index's document order; the
+    vectors and the units are made when a candidate first needs them."""
 
     ids: list[str]
     texts: list[list[list[str]]]
     df: Counter[str]
-    model: object
-    vectors: np.ndarray
-    units: list[Counter[str]]
-    train_seconds: float
-    units_seconds: float
+    model: Any = None
+    vectors: np.ndarray | None = None
+    units: list[Counter[str]] | None = None
+    train_seconds: float = 0.0
+    units_seconds: float = 0.0
 
     def idf(self, word: str) -> float:
         return math.log((len(self.ids) + 1) / (self.df.get(word, 0) + 0.5))
 
     def vector(self, words: list[str]) -> np.ndarray:
         """The idf-weighted mean of the words' unit vectors (log-scaled counts), unit length."""
-        wv = self.model.wv  # type: ignore[attr-defined]
+        wv = self.model.wv
         total = np.zeros(wv.vector_size, np.float32)
         for word, count in Counter(words).items():
             vec = wv.get_vector(word)
@@ -116,44 +118,51 @@ class Archive:
         norm = float(np.linalg.norm(total))
         return total / norm if norm else total
 
+    def train(self) -> None:
+        """FastText over the archive's sentences (see the module's constants)."""
+        from gensim.models import FastText
+
+        started = time.perf_counter()
+        corpus = [sentence for text in self.texts for sentence in text if len(sentence) > 1]
+        self.model = FastText(
+            vector_size=DIM, window=WINDOW, min_count=MIN_COUNT, workers=THREADS, epochs=EPOCHS, min_n=2, max_n=4,
+            bucket=200_000, seed=17,
+        )  # fmt: skip
+        self.model.build_vocab(corpus_iterable=corpus)
+        self.model.train(corpus_iterable=corpus, total_examples=len(corpus), epochs=EPOCHS)
+        self.vectors = np.stack([self.vector([w for s in text for w in s]) for text in self.texts])
+        self.train_seconds = time.perf_counter() - started
+
+    def segment(self, docs: dict[str, Article]) -> None:
+        """pyvi's multi-syllable words of each article, folded."""
+        from pyvi import ViTokenizer
+
+        started = time.perf_counter()
+        self.units = []
+        for i in self.ids:
+            words = ViTokenizer.tokenize(normalize(f"{docs[i].title}\n{docs[i].body}")).split()
+            self.units.append(Counter(fold(word.lower()) for word in words if "_" in word))
+        self.units_seconds = time.perf_counter() - started
+
 
 _ARCHIVES: dict[str, Archive] = {}
 
 
-def archive(docs: list[Article], order: list[str], need_units: bool) -> Archive:
-    """The archive's models, trained on first use and kept for the other engines of the run."""
+def archive(docs: list[Article], order: list[str], vectors: bool = False, units: bool = False) -> Archive:
+    """One set's archive, with what is asked for; kept for the other engines of the run."""
     key = hashlib.sha1("\n".join(order).encode("utf-8")).hexdigest()
-    found = _ARCHIVES.get(key)
-    if found is not None and (found.units or not need_units):
-        return found
-    from gensim.models import FastText
-
     by_id = {doc.id: doc for doc in docs}
-    texts = [sentences(f"{by_id[i].title}\n\n{by_id[i].body}") for i in order]
-    df: Counter[str] = Counter()
-    for text in texts:
-        df.update({word for sentence in text for word in sentence})
+    found = _ARCHIVES.get(key)
     if found is None:
-        started = time.perf_counter()
-        corpus = [sentence for text in texts for sentence in text if len(sentence) > 1]
-        model = FastText(
-            vector_size=DIM, window=WINDOW, min_count=MIN_COUNT, workers=THREADS, epochs=EPOCHS, min_n=2, max_n=4,
-            bucket=200_000, seed=17,
-        )  # fmt: skip
-        model.build_vocab(corpus_iterable=corpus)
-        model.train(corpus_iterable=corpus, total_examples=len(corpus), epochs=EPOCHS)
-        seconds = time.perf_counter() - started
-        found = Archive(order, texts, df, model, np.zeros((0, DIM), np.float32), [], seconds, 0.0)
-        found.vectors = np.stack([found.vector([w for s in text for w in s]) for text in texts])
-    if need_units and not found.units:
-        from pyvi import ViTokenizer
-
-        started = time.perf_counter()
-        for i in order:
-            words = ViTokenizer.tokenize(normalize(f"{by_id[i].title}\n{by_id[i].body}")).split()
-            found.units.append(Counter(fold(word.lower()) for word in words if "_" in word))
-        found.units_seconds = time.perf_counter() - started
-    _ARCHIVES[key] = found
+        texts = [sentences(f"{by_id[i].title}\n\n{by_id[i].body}") for i in order]
+        df: Counter[str] = Counter()
+        for text in texts:
+            df.update({word for sentence in text for word in sentence})
+        found = _ARCHIVES[key] = Archive(order, texts, df)
+    if vectors and found.model is None:
+        found.train()
+    if units and found.units is None:
+        found.segment(by_id)
     return found
 
 
@@ -231,13 +240,12 @@ class MeaningEngine:
             raise RuntimeError("the evaluation index must be one the evaluator reads")
         self.evaluator: Evaluator = evaluator
         order = [searcher.stored_fields(n)["id"] for n in range(searcher.doc_count_all())]
-        self.archive = archive(docs, order, self.units)
-        print(
-            f"{self.name}: vectors trained in {self.archive.train_seconds:.1f} s"
-            + (f", pyvi segmented in {self.archive.units_seconds:.1f} s" if self.units else ""),
-            file=sys.stderr,
-        )
-        self._units = _Units(self.archive.units) if self.units else None
+        self.archive = archive(docs, order, vectors=self.rerank or self.expand, units=self.units)
+        if self.rerank or self.expand:
+            print(f"{self.name}: vectors trained in {self.archive.train_seconds:.1f} s", file=sys.stderr)
+        if self.units:
+            print(f"{self.name}: pyvi segmented in {self.archive.units_seconds:.1f} s", file=sys.stderr)
+        self._units = _Units(self.archive.units) if self.archive.units is not None else None
 
     def page(self, text: str, extra: list[Term] | None = None) -> Page:
         """Today's ranking of the first `CANDIDATES`, with `extra` terms added to the query."""
@@ -267,12 +275,14 @@ class MeaningEngine:
             if self._units is not None:
                 final = final + params.units * self._units.scores(words, docs) / scores[0]
             if self.rerank:
-                final = final + params.rerank * (self.archive.vectors[docs] @ self.archive.vector(words))
+                vectors = self.archive.vectors
+                assert vectors is not None  # trained for every engine that re-ranks
+                final = final + params.rerank * (vectors[docs] @ self.archive.vector(words))
             docs = [docs[i] for i in np.argsort(-final, kind="stable")]
         return [self.archive.ids[d] for d in docs[:K]]
 
     def _expansions(self, parsed: ParsedQuery, params: Params) -> list[Term]:
-        wv = self.archive.model.wv  # type: ignore[attr-defined]
+        wv = self.archive.model.wv
         seen, terms = set(parsed.highlight), []
         for index, word in parsed.words.items():
             if index in parsed.common or word not in wv.key_to_index:

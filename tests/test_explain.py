@@ -7,7 +7,7 @@ import falcon
 import pytest
 from falcon import testing
 
-from search.searching.results import SearchRequest
+from search.searching.results import SearchRequest, footprint
 from search.settings import Settings
 from search.web.app import create_app
 
@@ -107,3 +107,10 @@ def test_a_phrase_typed_with_marks_has_one_exact_part(make_index):
     hits = {hit.id: _parts(hit) for hit in index.search(SearchRequest(q='"bảo hiểm"', explain=True)).hits}
     assert set(hits["exact"]) == {("phrase", "bảo hiểm"), ("exact", "bảo hiểm")}
     assert set(hits["folded"]) == {("phrase", "bảo hiểm")}
+
+
+def test_the_result_cache_counts_explanations(seed_index):
+    """An explained page holds more memory than the plain one: the cache's bound must see it."""
+    plain = seed_index.search(SearchRequest(q="BHXH hưu trí"))
+    explained = seed_index.search(SearchRequest(q="BHXH hưu trí", explain=True))
+    assert footprint(explained) > footprint(plain)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from search.searching.timeline import Timeline
 
@@ -55,7 +56,7 @@ class Hit:
     #: The article's own address, where the source gives one.
     url: str | None = None
     #: What matched and what each part added, when the request asked (`Explanation.to_json`).
-    explain: dict[str, object] | None = None
+    explain: dict[str, Any] | None = None
 
 
 _HIT_FIELDS = tuple(f.name for f in dataclasses.fields(Hit))
@@ -128,4 +129,9 @@ def footprint(result: SearchResult) -> int:
     objects = 8 * len(result.hits) + 2 * sum(len(counts) for counts in result.facets.values()) + 8
     if result.timeline is not None:
         objects += 3 * len(result.timeline.buckets)
+    for hit in result.hits:
+        if hit.explain is not None:  # a few dicts per matched part
+            parts = hit.explain["matched"]
+            chars += sum(len(part["text"]) for part in parts)
+            objects += 4 * len(parts) + 4
     return 2 * (chars + facets + len(result.suggestion or "")) + 64 * objects
