@@ -33,6 +33,7 @@ from search.searching import ranking
 from search.searching.budget import Budget
 from search.searching.cache import ResultCache
 from search.searching.evaluate import Evaluator, OutOfTime
+from search.searching.explain import Explainer
 from search.searching.highlight import Highlighter
 from search.searching.results import (
     SNIPPET_CHARS,
@@ -164,10 +165,12 @@ class SearchIndex:
         filter_q = ranking.filter_query(request)
         highlighter = Highlighter(parsed.highlight)
         check = ranking.deadline(budget)
+        explainer = None
         try:
             if evaluator is None:
                 raise Unsupported("no evaluator for this index")
             counted = ranking.evaluated_page(evaluator, parsed, request, filter_q, self.utc_offset, check)
+            explainer = Explainer(evaluator, parsed, request.q) if request.explain else None
         except Unsupported:
             counted = ranking.whoosh_page(searcher, parsed, request, filter_q, budget, self.utc_offset)
         except OutOfTime:  # nothing ranked yet: an empty page, marked partial
@@ -180,6 +183,9 @@ class SearchIndex:
             self._hit(fields, score, request, highlighter, self.utc_offset)
             for fields, (_, score) in zip(stored, counted.page)
         ]
+        if explainer is not None:
+            for hit, (docnum, _) in zip(hits, counted.page):
+                hit.explain = explainer.explain(docnum).to_json()
         texts = (f"{fields['title']}\n\n{fields['body']}" for fields in stored)
         suggestion = self.speller(searcher).suggest(request.q, texts) if request.snippets else None
         facets = counted.facets
