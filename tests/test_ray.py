@@ -92,8 +92,8 @@ def test_actors_answer_as_the_shards_in_process(ray: ModuleType, built, tmp_path
     remote = ShardedIndex(index_dir, synonyms, RayShards("auto", index_dir, 2))
     local = ShardedIndex(index_dir, synonyms, LocalShards(index_dir))
     answered = 0
-    for q, source, sort in queries()[::4]:
-        request = SearchRequest(q=q, source=source, sort=sort, per_page=5, histogram="auto")
+    for n, (q, source, sort) in enumerate(queries()[::4]):
+        request = SearchRequest(q=q, source=source, sort=sort, per_page=5, histogram="auto", explain=n % 2 == 0)
         expected, found = local.search(request).to_json(), remote.search(request).to_json()
         for data in (expected, found):
             del data["took_ms"]

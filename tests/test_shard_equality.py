@@ -1,8 +1,8 @@
 """A sharded index answers as one index of the same articles: every query of the benchmark's
 list (and some that match this corpus), by relevance and by date, on two pages, with and without
 an outlet and a timeline, gives the same hits in the same order with the same scores, totals,
-facets, timeline and "did you mean", on 4 shards built by jobs and 3 shards built by routing,
-and on one index read as a set of one.
+facets, timeline, "did you mean" and explanations, on 4 shards built by jobs and 3 shards built
+by routing, and on one index read as a set of one.
 """
 
 from __future__ import annotations
@@ -112,3 +112,16 @@ def test_after_writes_the_live_counts_still_agree(indexes: dict[str, Path], tmp_
         assert (x.total, x.facets) == (y.total, y.facets)
         assert sorted(h.id for h in x.hits) == sorted(h.id for h in y.hits)
     assert a.doc_count() == b.doc_count()
+
+
+def test_explanations_are_those_of_one_index(indexes: dict[str, Path]):
+    synonyms = load_synonyms()
+    one = SearchIndex(indexes["one"], synonyms)
+    four = ShardedIndex(indexes["four"], synonyms, LocalShards(indexes["four"]))
+    explained = 0
+    for q, source, sort in queries()[:80]:
+        request = SearchRequest(q=q, per_page=5, sort=sort, source=source, explain=True)
+        expected, found = _answer(one, request), _answer(four, request)
+        assert found == expected, q
+        explained += sum(1 for hit in found["hits"] if hit.get("explain", {}).get("matched"))
+    assert explained > 50

@@ -4,6 +4,8 @@ to the article's shard under the one write lock and become visible together."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from falcon import testing
 from search.cli import main
 from search.corpus.article import Article
 from search.index import sharding
+from search.index.engine import readers
 from search.index.engine.pinned import generations
 from search.index.indexer import ShardedIndex, build, delete
 from search.index.shard_jobs import Corpus
@@ -29,6 +32,10 @@ from search.index.shards import (
     stored_hashes,
 )
 from search.index.store import IndexBusy, live_dir, write_lock
+from search.query.acronyms import load_synonyms
+from search.searching.shard_set import LocalShards
+from search.searching.sharded import ShardedIndex as ShardedIndexFront
+from search.searching.suggest_live import build_in_child
 from search.settings import Settings
 from search.web.app import create_app
 from tests.conftest import CORPUS
@@ -215,3 +222,65 @@ def test_gunicorn_serves_a_set_in_process_and_follows_a_rebuild_to_one_index(tmp
         sharding.build(index_dir, Corpus((CORPUS, KTLAB)), shards=2, rebuild=True)
         for _ in range(4):
             assert get(base + "/stats")["shards"] == 2 and get(base + "/search?q=bao+hiem")["total"] == total
+
+
+def test_suggestions_of_a_set_are_those_of_one_index(tmp_path: Path):
+    one, four = tmp_path / "one", tmp_path / "four"
+    sharding.build(one, Corpus((CORPUS, KTLAB)))
+    sharding.build(four, Corpus((CORPUS, KTLAB)), shards=4)
+    headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+    body = json.dumps({"title": "Bảo hiểm thất nghiệp tăng", "body": "Tin mới."}).encode()
+    clients = [testing.TestClient(create_app(Settings(index_dir=d, admin_token=TOKEN))) for d in (one, four)]
+    prefixes = ["b", "bao", "bao hiem", "gia", "q", "t", "zz"]
+
+    def answers(client: testing.TestClient) -> list[dict]:
+        return [client.simulate_get("/suggest", params={"q": p, "limit": "10"}).json for p in prefixes]
+
+    assert answers(clients[0]) == answers(clients[1])
+    assert any(answer["suggestions"] for answer in answers(clients[1]))
+    for client in clients:  # a commit to one shard is suggested at once
+        assert client.simulate_put("/articles/new-1", body=body, headers=headers).status == falcon.HTTP_201
+    found = answers(clients[1])
+    assert found == answers(clients[0])
+    assert "Bảo hiểm thất nghiệp tăng" in {s["text"] for s in found[1]["suggestions"]}
+
+    # Large segments are counted in a child process, which reads every shard's.
+    reader = ShardedIndexFront(four, load_synonyms(), LocalShards(four)).reader()
+    segment_ids = [segid for _, _, segid, _ in readers.leaves(reader)]
+    assert len(segment_ids) >= 4
+    built = build_in_child(four, segment_ids)
+    assert sorted(built) == sorted(segment_ids)
+    assert sum(len(tables) for tables in built.values()) == reader.doc_count_all()
+
+
+_WITHOUT_RAY = """
+import sys
+from pathlib import Path
+from click.testing import CliRunner
+from falcon import testing
+from search.cli import main
+from search.settings import Settings
+from search.web.app import create_app
+
+corpus, one, four = sys.argv[1:4]
+runner = CliRunner()
+for args in (["index", corpus, "--index-dir", one], ["index", corpus, "--index-dir", four, "--shards", "4"]):
+    assert runner.invoke(main, args).exit_code == 0
+for index_dir in (one, four):
+    assert runner.invoke(main, ["search", "bảo hiểm", "--index-dir", index_dir]).exit_code == 0
+    client = testing.TestClient(create_app(Settings(index_dir=Path(index_dir))))
+    assert client.simulate_get("/search", params={"q": "bảo hiểm"}).json["total"] > 0
+    assert client.simulate_get("/suggest", params={"q": "bao"}).status_code == 200
+print(sorted(name for name in sys.modules if name == "ray" or name.startswith("ray.")))
+"""
+
+
+def test_ray_is_not_imported_unless_asked_for(tmp_path: Path):
+    """The quick start and a sharded index served in process never load Ray."""
+    out = subprocess.run(
+        [sys.executable, "-c", _WITHOUT_RAY, str(CORPUS), str(tmp_path / "one"), str(tmp_path / "four")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.strip().splitlines()[-1] == "[]"

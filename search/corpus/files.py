@@ -77,11 +77,6 @@ def _corpus_entries(paths: Sequence[Path]) -> list[tuple[Path, Path]]:
     return entries
 
 
-def corpus_files(paths: Sequence[Path]) -> list[Path]:
-    """The files `iter_corpus(paths)` reads, in order: lets a caller show progress per file."""
-    return [file for file, _ in _corpus_entries(paths)]
-
-
 #: Which article ids a reader wants (the shard it builds); the others are skipped unparsed.
 Wanted = Callable[[str], bool]
 

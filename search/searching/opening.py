@@ -15,6 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
+from whoosh.reading import IndexReader
+
 from search.index.shards import is_sharded
 from search.index.store import IndexMissing, live_dir
 from search.query.acronyms import SynonymTable
@@ -29,6 +31,7 @@ class Searchable(Protocol):
     """What the web layer and the CLI ask of an index, whatever its layout."""
 
     index_dir: Path
+    cache: ResultCache[SearchResult] | None
 
     def search(self, request: SearchRequest) -> SearchResult: ...
 
@@ -41,6 +44,8 @@ class Searchable(Protocol):
     def generation(self) -> int: ...
 
     def last_modified(self) -> dt.datetime: ...
+
+    def reader(self) -> IndexReader: ...
 
 
 class Following:

@@ -4,6 +4,11 @@ A `SearchIndex` is opened once per process (per gunicorn worker, after the fork)
 its Whoosh searcher before each request when a new commit has landed: opening the index per
 request races with commits, while a commit becomes visible only once completely written. A rebuild switches
 the index folder to a new generation (see `search.store`); the next request notices and opens it.
+
+What a generation's evaluator and speller need from the index (per-document arrays, postings,
+document frequencies) is kept segment by segment across generations (`engine.segments`), so
+a commit costs the process the segments it added. Results are cached for one generation only:
+every commit changes the statistics scores are made of, so none survives it.
 """
 
 from __future__ import annotations
@@ -15,11 +20,13 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 
 from search.corpus import dates
 from search.index.engine import readers
 from search.index.engine.codec.arrays import Unsupported
+from search.index.engine.segments import SegmentArrays, TermCounts
 from search.index.store import live_dir, open_index
 from search.query.acronyms import SynonymTable
 from search.query.parse import WEIGHTING, QueryBuilder
@@ -28,6 +35,7 @@ from search.searching import ranking
 from search.searching.budget import Budget
 from search.searching.cache import ResultCache
 from search.searching.evaluate import Evaluator, OutOfTime
+from search.searching.explain import Explainer
 from search.searching.highlight import Highlighter
 from search.searching.results import (
     SNIPPET_CHARS,
@@ -65,6 +73,9 @@ class SearchIndex:
         self._epoch = 0
         self._evaluated: Searcher | None = None
         self._eval: Evaluator | None = None
+        #: Per-segment arrays and term counts, kept across generations for unchanged segments.
+        self.arrays = SegmentArrays()
+        self.term_counts = TermCounts()
         self._open()
         self.queries = QueryBuilder(synonyms)
         self._speller: Speller | None = None
@@ -79,6 +90,8 @@ class SearchIndex:
     def _set_searcher(self, searcher: Searcher) -> None:
         self._searcher: Searcher = searcher
         self._epoch += 1
+        self.arrays.retain(searcher.reader())
+        self.term_counts.retain(searcher.reader())
 
     def searcher(self) -> Searcher:
         """The searcher for the newest complete commit of the live generation."""
@@ -119,6 +132,10 @@ class SearchIndex:
         """The live commit's number: with the live folder, what identifies the index's state."""
         return self.searcher().reader().generation()
 
+    def reader(self) -> IndexReader:
+        """A reader over the live commit's segments (autocomplete keeps its tables per segment)."""
+        return self.searcher().reader()
+
     def last_modified(self) -> dt.datetime:
         """When the live index last changed (a commit or a switch to a rebuilt generation)."""
         self._current()
@@ -130,7 +147,7 @@ class SearchIndex:
             if self._evaluated is not searcher:
                 self._evaluated = searcher
                 try:
-                    self._eval = Evaluator(searcher)
+                    self._eval = Evaluator(searcher, arrays=self.arrays)
                 except Unsupported:
                     self._eval = None
             return self._eval
@@ -162,10 +179,12 @@ class SearchIndex:
         filter_q = ranking.filter_query(request)
         highlighter = Highlighter(parsed.highlight)
         check = ranking.deadline(budget)
+        explainer = None
         try:
             if evaluator is None:
                 raise Unsupported("no evaluator for this index")
             counted = ranking.evaluated_page(evaluator, parsed, request, filter_q, self.utc_offset, check)
+            explainer = Explainer(evaluator, parsed, request.q) if request.explain else None
         except Unsupported:
             counted = ranking.whoosh_page(searcher, parsed, request, filter_q, budget, self.utc_offset)
         except OutOfTime:  # nothing ranked yet: an empty page, marked partial
@@ -175,13 +194,18 @@ class SearchIndex:
             counted = dataclasses.replace(counted, timeline=Timeline(request.histogram, [], 0, 0))
         stored = [searcher.stored_fields(docnum) for docnum, _ in counted.page]
         suggest = self.speller(searcher).suggest if request.snippets else None
-        return assemble(request, counted, stored, highlighter, suggest, budget.partial, self.utc_offset, started)
+        result = assemble(request, counted, stored, highlighter, suggest, budget.partial, self.utc_offset, started)
+        if explainer is not None:
+            for found, (docnum, _) in zip(result.hits, counted.page):
+                found.explain = explainer.explain(docnum).to_json()
+            result.took_ms = round((time.perf_counter() - started) * 1000, 2)
+        return result
 
     def speller(self, searcher: Searcher) -> Speller:
         """The speller for the searcher's generation: its lexicon cache is only valid there."""
         with self._lock:
             if self._speller is None or self._speller.reader is not searcher.reader():
-                self._speller = Speller(searcher.reader())
+                self._speller = Speller(searcher.reader(), self.term_counts)
             return self._speller
 
     def article(self, article_id: str, q: str | None = None) -> ArticleView | None:

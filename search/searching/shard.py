@@ -29,12 +29,14 @@ from whoosh.index import FileIndex
 from whoosh.searching import Searcher
 
 from search.index.engine import readers
+from search.index.engine.segments import SegmentArrays
 from search.index.shards import live_set, open_shard, shard_searcher
 from search.index.store import IndexMissing
 from search.query.parse import WEIGHTING, ParsedQuery
 from search.searching import ranking
 from search.searching.budget import Budget
 from search.searching.evaluate import CACHE_POSTINGS, Evaluator, OutOfTime, Unsupported
+from search.searching.explain import Explainer
 from search.searching.results import SearchRequest
 
 #: (field name, text) of a term.
@@ -148,6 +150,9 @@ class ShardSearcher:
         self.utc_offset = utc_offset
         self._lock = threading.Lock()
         self._state: _State | None = None
+        #: Per-segment arrays and postings (as many as the scored ones), kept across commits for
+        #: the segments they leave unchanged.
+        self.arrays = SegmentArrays(cache_postings)
         self._current()
 
     def _current(self, version: Version | None = None) -> _State:
@@ -175,6 +180,7 @@ class ShardSearcher:
                         searcher = shard_searcher(live, manifest, self.shard, WEIGHTING, kept and kept.searcher, ix)
                 except OSError:  # switched and cleaned since the manifest was read
                     continue
+                self.arrays.retain(searcher.reader())
                 self._state = _State(live, ix, version, generation, searcher, _SetStatistics())
                 return self._state
         raise IndexMissing(f"shard {self.shard} of {self.index_dir} kept changing while being opened")
@@ -184,7 +190,9 @@ class ShardSearcher:
         changes them, so each commit has its own."""
         with self._lock:
             if state.evaluator is None:
-                state.evaluator = Evaluator(state.searcher, self.cache_postings, collection=state.statistics)
+                state.evaluator = Evaluator(
+                    state.searcher, self.cache_postings, arrays=self.arrays, collection=state.statistics
+                )
             return state.evaluator
 
     def version(self) -> Version:
@@ -270,6 +278,19 @@ class ShardSearcher:
         if state.version == version:
             return [searcher.stored_fields(d) for d in docnums]
         return [searcher.document(id=article_id) for article_id in ids]
+
+    def explain(self, collection: Collection, parsed: ParsedQuery, q: str, docnums: list[int]) -> list[dict | None]:
+        """Why each of the page's hits held here scored what it did (`explain=1`), with the
+        set's counts the page was scored with (given again: another replica may have scored
+        it); None for all when the commit is no longer the collection's (the front then
+        leaves them out)."""
+        state = self._current(collection.version)
+        if state.version != collection.version:
+            return [None] * len(docnums)
+        evaluator = self._evaluator(state)
+        state.statistics.learn(collection, state.searcher)
+        explainer = Explainer(evaluator, parsed, q)
+        return [explainer.explain(d).to_json() for d in docnums]
 
     def frequencies(self, version: Version, terms: list[Term]) -> tuple[Version, list[int]]:
         """Documents holding each term (for "did you mean", which counts as Whoosh does)."""

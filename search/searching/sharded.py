@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -27,8 +28,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from whoosh.reading import IndexReader, MultiReader
+from whoosh.searching import Searcher
 
-from search.index.shards import changed_at, live_set, shard_of
+from search.index.shards import changed_at, live_set, shard_of, shard_searcher
 from search.index.store import IndexMissing
 from search.query.acronyms import SynonymTable
 from search.query.parse import ParsedQuery, QueryBuilder
@@ -91,6 +94,8 @@ class ShardedIndex:
         self._version: Version | None = None
         self._epoch = 0
         self.spelling = SetSpelling(shards)
+        self._lock = threading.Lock()
+        self._readers: tuple[Version, list[Searcher], MultiReader] | None = None
 
     def _live(self) -> tuple[Version, int]:
         """The live set's commit and number of shards, read from its manifest."""
@@ -150,13 +155,18 @@ class ShardedIndex:
         counted, window = self._merge(parsed, request, pages)
         stored, lost = self._fetch(window, collection.version, count)
         missing += lost
-        counted.page = [entry for entry, fields in zip(counted.page, stored) if fields is not None]
+        explained = self._explain(window, collection, parsed, request.q, count) if request.explain else None
+        kept = [i for i, fields in enumerate(stored) if fields is not None]
+        counted.page = [counted.page[i] for i in kept]
         found = [fields for fields in stored if fields is not None]
         partial = budget.partial or bool(missing) or any(page.partial for page in pages.values())
         suggest = self.spelling.suggester(version, count) if request.snippets else None
         result = assemble(
             request, counted, found, Highlighter(parsed.highlight), suggest, partial, self.utc_offset, started
         )
+        if explained is not None:
+            for hit, i in zip(result.hits, kept):
+                hit.explain = explained[i]
         if missing:
             result.missing_shards = sorted(set(missing))
         return result
@@ -238,6 +248,23 @@ class ShardedIndex:
                 stored[position] = fields
         return stored, missing
 
+    def _explain(
+        self, window: list[tuple[int, Candidate]], collection: Collection, parsed: ParsedQuery, q: str, count: int
+    ) -> list[dict | None]:
+        """Each page hit's explanation, from the shard that scored it (None where it could not
+        answer: the hit is shown without one)."""
+        held: defaultdict[int, list[tuple[int, int]]] = defaultdict(list)
+        for position, (shard, (_, _, docnum, _)) in enumerate(window):
+            held[shard].append((position, docnum))
+        answers, _ = self.shards.call(
+            "explain", lambda k: (collection, parsed, q, [d for _, d in held[k]]), sorted(held), count
+        )
+        explained: list[dict | None] = [None] * len(window)
+        for shard, found in answers.items():
+            for (position, _), explanation in zip(held[shard], found):
+                explained[position] = explanation
+        return explained
+
     def article(self, article_id: str, q: str | None = None) -> ArticleView | None:
         """The stored article (from its shard), highlighted for `q` when given."""
         version, count = self._live()
@@ -278,6 +305,29 @@ class ShardedIndex:
     def generation(self) -> int:
         """The set's commit: with the live folder, what identifies its state."""
         return self._live()[0].commit
+
+    def reader(self) -> IndexReader:
+        """Every shard's segments of the live commit as one reader, for what is kept per
+        segment (autocomplete's tables); opened once per commit, unchanged segments reused."""
+        with self._lock:
+            for _ in range(3):
+                live, manifest = live_set(self.index_dir)
+                version = Version(live.name, manifest.commit)
+                kept = self._readers
+                if kept is not None and kept[0] == version:
+                    return kept[2]
+                previous = kept[1] if kept is not None and kept[0].folder == version.folder else None
+                try:
+                    searchers = [
+                        shard_searcher(live, manifest, k, current=previous[k] if previous else None)
+                        for k in range(manifest.shards)
+                    ]
+                except OSError:  # switched and cleaned since the manifest was read
+                    continue
+                leaves = [leaf for searcher in searchers for leaf, _ in searcher.reader().leaf_readers()]
+                self._readers = (version, searchers, MultiReader(leaves))
+                return self._readers[2]
+        raise IndexMissing(f"the index in {self.index_dir} kept changing while being opened")
 
     def last_modified(self) -> dt.datetime:
         """When the set last changed: its manifest is replaced by every commit."""

@@ -15,6 +15,7 @@ from search.searching.cache import ResultCache
 from search.searching.opening import Following, Searchable
 from search.searching.results import SearchResult
 from search.searching.shard_set import ShardSet
+from search.searching.suggest_live import LiveSuggester
 from search.settings import Settings
 
 
@@ -39,6 +40,8 @@ class IndexHolder:
         self.settings = settings
         self._index: Following | None = None
         self._lock = threading.Lock()
+        #: The autocomplete tables of this worker, kept per segment across commits.
+        self.suggestions = LiveSuggester(settings.index_dir)
 
     def get(self) -> Searchable:
         if self._index is None:
