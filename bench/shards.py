@@ -394,7 +394,7 @@ def main() -> None:
         "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "articles": count,
         "raw_text_mib": round(raw, 1),
-        "data": str(args.data),
+        "data": os.path.relpath(args.data, ROOT),
         "limit": args.limit,
         "duration": args.duration,
         "connections": args.connections,
