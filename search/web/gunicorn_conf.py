@@ -2,9 +2,13 @@
 
 The control socket is off unless `VNSEARCH_CONTROL_SOCKET` names a path: gunicorn 25+ puts it
 at one fixed path per user, so two instances on one machine would otherwise fight over it.
+Loading this module also makes the errors gunicorn answers itself JSON (`search.web.gunicorn_errors`).
 """
 
 from search.settings import Settings
+from search.web import gunicorn_errors
+
+gunicorn_errors.install()  # errors gunicorn answers itself are JSON too
 
 _settings = Settings.from_env()
 
