@@ -20,6 +20,7 @@ matchers there).
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 
@@ -48,7 +49,8 @@ class OutOfTime(Exception):
 
 
 class _Postings:
-    """Sorted document numbers (over the whole index) with their scores: one term or phrase."""
+    """Sorted document numbers (over the whole index, int32) with their scores: one term or
+    phrase."""
 
     __slots__ = ("ids", "scores")
 
@@ -56,7 +58,7 @@ class _Postings:
         self.ids, self.scores = ids, scores
 
 
-_EMPTY = _Postings(np.zeros(0, np.int64), np.zeros(0, np.float64))
+_EMPTY = _Postings(np.zeros(0, np.int32), np.zeros(0, np.float64))
 
 
 class Match:
@@ -102,6 +104,7 @@ class Evaluator:
         self.live = readers.live(reader)
         self.has_deletions = not self.live.all()
         self._lengths: dict[str, np.ndarray] = {}
+        self._norms: dict[str, tuple[float, np.ndarray]] = {}
         self._columns: dict[str, tuple[np.ndarray, list[str]]] = {}
         self._cache = _Lru(cache_postings)
         self._filters: dict[str, np.ndarray] = {}
@@ -161,12 +164,26 @@ class Evaluator:
 
     # -- postings -------------------------------------------------------------------------
 
+    def _norm(self, fieldname: str) -> tuple[float, np.ndarray]:
+        """BM25's length normalisation per document, `k1 * ((1 - b) + b * length / avgfl)`, and
+        `k1 + 1`: the part of every term's score that depends on the document alone, computed
+        once per field instead of once per term."""
+        found = self._norms.get(fieldname)
+        if found is None:
+            weighting = self.searcher.weighting
+            b = readers.bm25_b(weighting, fieldname)
+            k1 = weighting.K1
+            avgfl = self.searcher.avg_field_length(fieldname) or 1
+            found = self._norms[fieldname] = (k1 + 1, k1 * ((1 - b) + b * self.lengths(fieldname) / avgfl))
+        return found
+
     def _score(self, fieldname: str, btext: bytes, ids: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        """BM25F exactly as `whoosh.scoring.bm25`, with the searcher's idf and average length."""
-        scorer = self.searcher.weighting.scorer(self.searcher, fieldname, btext)
-        idf, avgfl, b, k1 = scorer.idf, scorer.avgfl, scorer.B, scorer.K1
-        lengths = self.lengths(fieldname)[ids]
-        return idf * ((weights * (k1 + 1)) / (weights + k1 * ((1 - b) + b * lengths / avgfl)))
+        """BM25F exactly as `whoosh.scoring.bm25` computes it (the same operations in the same
+        order), with Whoosh's idf (`WeightingModel.idf`: over every document, deleted ones
+        included) and the searcher's average length."""
+        idf = math.log(self.size / (self.reader.doc_frequency(fieldname, btext) + 1)) + 1
+        k1_plus_1, norm = self._norm(fieldname)
+        return idf * ((weights * k1_plus_1) / (weights + norm[ids]))
 
     def term(self, fieldname: str, text: str) -> _Postings:
         def make() -> _Postings:
@@ -174,7 +191,7 @@ class Evaluator:
             ids, weights, _ = readers.postings(self.reader, fieldname, btext, values=False)
             if not len(ids):
                 return _EMPTY
-            return _Postings(ids, self._score(fieldname, btext, ids, weights))
+            return _Postings(ids.astype(np.int32), self._score(fieldname, btext, ids, weights))
 
         return self._cache.get(("term", fieldname, text), make)
 
@@ -185,9 +202,14 @@ class Evaluator:
     def doc_frequency(self, fieldname: str, text: str) -> int:
         """Articles that contain the term, deleted ones left out: Whoosh's own count keeps
         deleted articles until their segment is merged, so a word's share of the archive (see
-        `ParsedQuery.mark_common`) would depend on the index's history, not on its articles."""
+        `ParsedQuery.mark_common`) would depend on the index's history, not on its articles.
+        Without deletions the count is the term file's, and a word's postings are not read
+        for it: a common word of a long query is never scored, and is the longest to read."""
+        if not self.has_deletions:
+            fieldobj = self.searcher.schema[fieldname]
+            return self.reader.doc_frequency(fieldname, fieldobj.to_bytes(text))
         ids = self.term(fieldname, text).ids
-        return int(np.count_nonzero(self.live[ids])) if self.has_deletions else len(ids)
+        return int(np.count_nonzero(self.live[ids]))
 
     def phrase(self, fieldname: str, words: tuple[str, ...]) -> _Postings:
         """Documents where the words stand next to each other in order; the score is the sum of
@@ -210,7 +232,7 @@ class Evaluator:
                 ids, weights, positions = readers.postings(
                     self.reader, fieldname, fieldobj.to_bytes(word), values=True, within=common
                 )
-                docs = np.repeat(ids, weights.astype(np.int64))
+                docs = np.repeat(ids, weights.astype(np.int64))  # int64: keys below need the room
                 keep = np.isin(docs, common) & (positions >= shift)
                 found = docs[keep] * _POSITION_STRIDE + (positions[keep] - shift)
                 keys = found if keys is None else np.intersect1d(keys, found, assume_unique=True)
