@@ -32,7 +32,7 @@ from whoosh.searching import Searcher
 from search.index.engine import readers
 from search.index.engine.codec.arrays import Unsupported
 from search.index.fields import CompactPositions
-from search.searching import recency
+from search.searching import phrases, recency
 from search.searching.timeline import DateTable
 
 __all__ = ["CACHE_POSTINGS", "Evaluator", "Match", "OutOfTime", "Unsupported", "top"]
@@ -220,30 +220,13 @@ class Evaluator:
             if not isinstance(fieldobj.format, CompactPositions) or fieldobj.format.field_boost != 1.0:
                 raise Unsupported(f"positions of {fieldname!r}")  # weights must be the frequencies
             terms = [self.term(fieldname, word) for word in words]
-            common = terms[0].ids
-            for postings in terms[1:]:
-                common = np.intersect1d(common, postings.ids, assume_unique=True)
-            if not len(common):
+            ids = phrases.matching(self.reader, fieldname, words, [postings.ids for postings in terms])
+            if not len(ids):
                 return _EMPTY
-            # Each occurrence as (document, position - its place in the phrase): a phrase starts
-            # where every word has the same key.
-            keys = None
-            for shift, word in enumerate(words):
-                ids, weights, positions = readers.postings(
-                    self.reader, fieldname, fieldobj.to_bytes(word), values=True, within=common
-                )
-                docs = np.repeat(ids, weights.astype(np.int64))  # int64: keys below need the room
-                keep = np.isin(docs, common) & (positions >= shift)
-                found = docs[keep] * _POSITION_STRIDE + (positions[keep] - shift)
-                keys = found if keys is None else np.intersect1d(keys, found, assume_unique=True)
-                if not len(keys):
-                    return _EMPTY
-                common = np.unique(keys // _POSITION_STRIDE)
-            ids = common
             scores = np.zeros(len(ids), dtype=np.float64)
             for postings in terms:
                 scores += postings.scores[np.searchsorted(postings.ids, ids)]
-            return _Postings(ids, scores)
+            return _Postings(ids.astype(np.int32), scores)
 
         return self._cache.get(("phrase", fieldname, words), make)
 
@@ -270,7 +253,8 @@ class Evaluator:
             if check is not None:
                 check()
             found = self._evaluate(q, memo, check)
-            found.mask &= self.live
+            if self.has_deletions:
+                found.mask &= self.live
             memo[id(q)] = found
         return found
 
@@ -284,19 +268,21 @@ class Evaluator:
             if len(q.words) == 1:
                 return self._dense(self.term(q.fieldname, q.words[0]), q.boost)
             return self._dense(self.phrase(q.fieldname, tuple(q.words)), q.boost)
-        if kind is wq.Or or kind is wq.And:
-            if kind is wq.Or and (q.minmatch or q.scale):
+        if kind is wq.Or:
+            if q.minmatch or q.scale:
                 raise Unsupported("Or with minmatch or scale")
+            mask = np.zeros(self.size, dtype=bool)
+            scores = np.zeros(self.size, dtype=np.float64)
+            self._add(q, 1.0, mask, scores, memo, check)
+            return Match(mask, _boosted(scores, q.boost))
+        if kind is wq.And:
             subs = [self.evaluate(sub, memo, check) for sub in q.subqueries]
             if not subs:
                 return Match(np.zeros(self.size, dtype=bool), np.zeros(self.size, dtype=np.float64))
             mask = subs[0].mask.copy()
             scores = subs[0].scores.copy()
             for sub in subs[1:]:
-                if kind is wq.Or:
-                    mask |= sub.mask
-                else:
-                    mask &= sub.mask
+                mask &= sub.mask
                 scores += sub.scores
             return Match(mask, _boosted(np.where(mask, scores, 0.0), q.boost))
         if kind is wq.AndMaybe:
@@ -308,9 +294,46 @@ class Evaluator:
             return Match(mask, _boosted(np.where(mask, a.scores, 0.0), q.boost))
         raise Unsupported(kind.__name__)
 
+    def _leaf(self, q: wq.Query) -> _Postings | None:
+        """The postings of a term or an exact phrase (None for any other query)."""
+        kind = type(q)
+        if kind is wq.Term:
+            return self.term(q.fieldname, q.text)
+        if kind is wq.Phrase:
+            if q.slop != 1 or q.char_ranges:
+                raise Unsupported("phrase with slop")
+            if len(q.words) == 1:
+                return self.term(q.fieldname, q.words[0])
+            return self.phrase(q.fieldname, tuple(q.words))
+        return None
 
-#: Positions are below this in any document: (document, position) pairs as one int64 key.
-_POSITION_STRIDE = 1 << 32
+    def _add(
+        self,
+        q: wq.Or,
+        factor: float,
+        mask: np.ndarray,
+        scores: np.ndarray,
+        memo: dict[int, Match],
+        check: Callable[[], None] | None,
+    ) -> None:
+        """Adds an Or's matches and scores (times `factor`) into dense arrays: an Or's score is
+        the sum of its matching parts' scores, so the postings of its terms, phrases and nested
+        Ors go straight into one pair of arrays, and only other parts are evaluated whole."""
+        for sub in q.subqueries:
+            if check is not None:
+                check()
+            weight = factor * sub.boost
+            if type(sub) is wq.Or and not (sub.minmatch or sub.scale):
+                self._add(sub, weight, mask, scores, memo, check)
+                continue
+            postings = self._leaf(sub)
+            if postings is not None:
+                mask[postings.ids] = True
+                scores[postings.ids] += postings.scores * weight if weight != 1.0 else postings.scores
+                continue
+            found = self.evaluate(sub, memo, check)
+            mask |= found.mask
+            scores += found.scores * factor if factor != 1.0 else found.scores
 
 
 def _boosted(scores: np.ndarray, boost: float) -> np.ndarray:
