@@ -368,7 +368,8 @@ def test_the_evaluator_decodes_lists_whose_blocks_differ_in_widths_and_weights()
         ([300_011, 300_012], [17.0, 1.0]),
     ]
     chunks = [(ids, weights, [b""] * len(ids)) for ids, weights in plain]
-    for some in (chunks, chunks[2:3], chunks[4:5], chunks[:2], chunks[4:5] + chunks[-2:-1], chunks[-1:]):
+    no_floats = chunks[:3] + chunks[4:5] + chunks[6:]  # weights of none, bytes and nibbles mixed
+    for some in (chunks, no_floats, chunks[2:3], chunks[4:5], chunks[:2], chunks[4:5] + chunks[-2:-1], chunks[-1:]):
         blocks = PostingList([(_list_bytes(some), 0)])
         ids, weights = blocks.arrays()
         expected = [(i, w) for block_ids, block_weights, _ in some for i, w in zip(block_ids, block_weights)]

@@ -70,9 +70,29 @@ class PostingList:
             pos, prev = base, offset
             while True:  # `blocks.read_block_header`, inlined: one pass of Python per block
                 flag = data[pos]
-                count, pos = get_varint(data, pos + 1)
-                first, pos = get_varint(data, pos)
-                span, pos = get_varint(data, pos)
+                # The varints of a header are mostly one or two bytes (a full block's count is
+                # two): those are read here, longer ones by `get_varint`.
+                b = data[pos + 1]
+                if b < 0x80:
+                    count, pos = b, pos + 2
+                elif data[pos + 2] < 0x80:
+                    count, pos = (b & 0x7F) | (data[pos + 2] << 7), pos + 3
+                else:
+                    count, pos = get_varint(data, pos + 1)
+                b = data[pos]
+                if b < 0x80:
+                    first, pos = b, pos + 1
+                elif data[pos + 1] < 0x80:
+                    first, pos = (b & 0x7F) | (data[pos + 1] << 7), pos + 2
+                else:
+                    first, pos = get_varint(data, pos)
+                b = data[pos]
+                if b < 0x80:
+                    span, pos = b, pos + 1
+                elif data[pos + 1] < 0x80:
+                    span, pos = (b & 0x7F) | (data[pos + 1] << 7), pos + 2
+                else:
+                    span, pos = get_varint(data, pos)
                 mode = (flag >> 2) & 3
                 if mode == 3:
                     pos += 4
@@ -80,7 +100,14 @@ class PostingList:
                     while data[pos] & 0x80:
                         pos += 1
                     pos += 1
-                size, pos = get_varint(data, pos + 2)  # past the two length bytes
+                pos += 2  # the two length bytes
+                b = data[pos]
+                if b < 0x80:
+                    size, pos = b, pos + 1
+                elif data[pos + 1] < 0x80:
+                    size, pos = (b & 0x7F) | (data[pos + 1] << 7), pos + 2
+                else:
+                    size, pos = get_varint(data, pos)
                 first += prev
                 flags.append(flag)
                 counts.append(count)
@@ -155,25 +182,33 @@ class PostingList:
         """Weights of blocks whose weights start at `at`: none stored (all 1.0), a byte each,
         two to a byte (weight - 1 in each 4 bits, an odd count ending in an unused half) or
         float32, each block in its own mode."""
-        total = int(counts.sum())
-        out = np.ones(total, dtype=np.float64)
         if not modes.any():
-            return out
+            return np.ones(int(counts.sum()), dtype=np.float64)
         place = _local(counts)
-        mode = np.repeat(modes, counts)
-        start = np.repeat(at, counts)
-        bytewise = np.flatnonzero(mode == 1)
-        if len(bytewise):
-            out[bytewise] = buf[start[bytewise] + place[bytewise]]
-        halves = np.flatnonzero(mode == 2)
-        if len(halves):
-            k = place[halves]
-            packed = buf[start[halves] + (k >> 1)]
-            out[halves] = np.where(k & 1, packed & 0x0F, packed >> 4) + 1.0
-        floats = np.flatnonzero(mode == 3)
-        if len(floats):
-            at4 = (start[floats] + 4 * place[floats])[:, None] + np.arange(4)
-            out[floats] = np.ascontiguousarray(buf[at4]).view("<f4").ravel()
+        if (modes == 3).any():
+            mode = np.repeat(modes, counts)
+            start = np.repeat(at, counts)
+            out = np.ones(len(place), dtype=np.float64)
+            for kind in (1, 2, 3):
+                mine = np.flatnonzero(mode == kind)
+                if not len(mine):
+                    continue
+                if kind == 3:
+                    at4 = (start[mine] + 4 * place[mine])[:, None] + np.arange(4)
+                    out[mine] = np.ascontiguousarray(buf[at4]).view("<f4").ravel()
+                    continue
+                k = place[mine] >> (kind - 1)
+                packed = buf[start[mine] + k].astype(np.float64)
+                out[mine] = packed if kind == 1 else _nibble(packed, place[mine])
+            return out
+        # Bytes and nibbles (and blocks of all 1.0): each posting's byte is at its block's
+        # weights plus its place, halved for nibbles; a posting of a block without weights reads
+        # any byte and is set to 1.0 after.
+        halved = np.repeat(modes == 2, counts)
+        byte = buf[np.minimum(np.repeat(at, counts) + (place >> halved), len(buf) - 1)]
+        out = np.where(halved, np.where(place & 1, byte & 0x0F, byte >> 4) + 1, byte).astype(np.float64)
+        if not modes.all():
+            out[np.repeat(modes == 0, counts)] = 1.0
         return out
 
     def deltas(self, weights: np.ndarray, select: np.ndarray | None = None) -> np.ndarray:
@@ -225,6 +260,11 @@ class PostingList:
         lengths = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
         buf = np.frombuffer(b"".join(pieces), dtype=np.uint8)
         return _plain_deltas(buf, np.cumsum(lengths) - lengths, counts, vmodes, freqs)
+
+
+def _nibble(packed: np.ndarray, place: np.ndarray) -> np.ndarray:
+    """Weights stored two to a byte (weight - 1 in each 4 bits, the first in the high bits)."""
+    return np.where(place & 1, packed % 16, packed // 16) + 1.0
 
 
 def _weight_bytes(modes: np.ndarray, counts: np.ndarray) -> np.ndarray:
