@@ -18,6 +18,7 @@ import pytest
 
 from search.corpus.article import Article
 from search.corpus.files import iter_corpus
+from search.index.engine import readers
 from search.index.indexer import build
 from search.query.acronyms import load_synonyms
 from search.searching.searcher import SearchIndex
@@ -57,6 +58,13 @@ def make_index(tmp_path: Path) -> Callable[..., SearchIndex]:
         return SearchIndex(index_dir, load_synonyms())
 
     return make
+
+
+def stored_hashes(ix) -> dict[str, str]:
+    """Article id -> content hash of every live article of an open index: what a run left."""
+    with ix.reader() as reader:
+        ids, hashes = readers.column(reader, "id"), readers.column(reader, "hash")
+        return {ids[n]: hashes[n] for n in reader.all_doc_ids()}
 
 
 def ids(result) -> list[str]:

@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 
 from search.corpus.files import iter_corpus
-from search.index.indexer import build, stored_hashes
+from search.index.indexer import build
 from search.index.store import open_index
-from tests.conftest import ROOT
+from tests.conftest import ROOT, stored_hashes
 
 pytestmark = pytest.mark.slow
 

@@ -21,12 +21,12 @@ from pathlib import Path
 import pytest
 
 from search.corpus.files import iter_corpus
-from search.index.indexer import build, stored_hashes
+from search.index.indexer import build
 from search.index.store import live_dir, open_index
 from search.query.acronyms import load_synonyms
 from search.searching.results import SearchRequest
 from search.searching.searcher import SearchIndex
-from tests.conftest import ROOT
+from tests.conftest import ROOT, stored_hashes
 
 pytestmark = pytest.mark.slow
 

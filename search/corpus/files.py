@@ -77,11 +77,6 @@ def _corpus_entries(paths: Sequence[Path]) -> list[tuple[Path, Path]]:
     return entries
 
 
-def corpus_files(paths: Sequence[Path]) -> list[Path]:
-    """The files `iter_corpus(paths)` reads, in order: lets a caller show progress per file."""
-    return [file for file, _ in _corpus_entries(paths)]
-
-
 def iter_corpus(paths: Sequence[Path], max_article_bytes: int = MAX_ARTICLE_BYTES) -> Iterator[Article | ParseError]:
     """Every article under `paths` (folders, walked recursively, or single files), and a
     `ParseError` for each input that could not be read; never raises for a bad input."""

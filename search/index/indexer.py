@@ -88,11 +88,6 @@ class IndexReport:
         }
 
 
-def stored_hashes(ix: FileIndex) -> dict[str, str]:
-    """Article id -> content hash for every article in the index, read from the columns."""
-    return {article_id: digest for article_id, (digest, _) in _stored(ix).items()}
-
-
 def _stored(ix: FileIndex) -> dict[str, tuple[str, int]]:
     """Article id -> (content hash, document number), read from the columns."""
     with ix.reader() as reader:

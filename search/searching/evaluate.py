@@ -9,8 +9,10 @@ optional part where the required part matched, AndNot removes. That is exactly h
 matchers combine scores, so the scores are Whoosh's (a test compares them query by query);
 `Unsupported` is raised for any other query or weighting, and the caller then asks Whoosh.
 
-One `Evaluator` serves one searcher generation: the document lengths, the facet columns and
-the recently used terms and phrases (scored) are kept until the index changes.
+One `Evaluator` serves one searcher generation: the recently used terms and phrases (scored)
+are kept until the index changes. The per-document arrays (deletions, lengths, facet columns)
+come from a `SegmentArrays` the searcher keeps across generations, so a new generation only
+computes the parts of the segments it added and concatenates the rest.
 
 Postings, lengths and per-document columns come from `search.index.engine.readers`, which
 decodes our codec's blocks with numpy (segments another codec wrote go through Whoosh's
@@ -29,8 +31,9 @@ from whoosh import query as wq
 from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 
-from search.index.engine import readers
+from search.index.engine import readers, segments
 from search.index.engine.codec.arrays import Unsupported
+from search.index.engine.segments import SegmentArrays
 from search.index.fields import CompactPositions
 from search.searching import phrases, recency
 from search.searching.timeline import DateTable
@@ -94,14 +97,18 @@ class _Lru:
 class Evaluator:
     """Evaluates queries against one searcher (one index generation)."""
 
-    def __init__(self, searcher: Searcher, cache_postings: int = CACHE_POSTINGS) -> None:
+    def __init__(
+        self, searcher: Searcher, cache_postings: int = CACHE_POSTINGS, arrays: SegmentArrays | None = None
+    ) -> None:
+        """`arrays`: per-segment parts kept from earlier generations (a fresh set if None)."""
         if type(searcher.weighting) is not BM25F:
             raise Unsupported(f"weighting {type(searcher.weighting).__name__}")
         self.searcher = searcher
         reader = searcher.reader()
         self.size = reader.doc_count_all()
         self.reader = reader
-        self.live = readers.live(reader)
+        self.arrays = SegmentArrays() if arrays is None else arrays
+        self.live = self.arrays.live(reader)
         self.has_deletions = not self.live.all()
         self._lengths: dict[str, np.ndarray] = {}
         self._norms: dict[str, tuple[float, np.ndarray]] = {}
@@ -117,7 +124,7 @@ class Evaluator:
         """Every document's length in `fieldname`, as Whoosh's scorer sees it (one byte)."""
         found = self._lengths.get(fieldname)
         if found is None:
-            found = self._lengths[fieldname] = readers.lengths(self.reader, fieldname)
+            found = self._lengths[fieldname] = self.arrays.lengths(self.reader, fieldname)
         return found
 
     def column(self, fieldname: str) -> tuple[np.ndarray, list[str]]:
@@ -125,8 +132,7 @@ class Evaluator:
         so that ordering by code is ordering by value."""
         found = self._columns.get(fieldname)
         if found is None:
-            found = readers.codes(readers.column(self.reader, fieldname))
-            self._columns[fieldname] = found
+            found = self._columns[fieldname] = self.arrays.codes(self.reader, fieldname)
         return found
 
     def sort_keys(self, sort: str, utc_offset: dt.timedelta) -> np.ndarray:
@@ -188,7 +194,7 @@ class Evaluator:
     def term(self, fieldname: str, text: str) -> _Postings:
         def make() -> _Postings:
             btext = self.searcher.schema[fieldname].to_bytes(text)
-            ids, weights, _ = readers.postings(self.reader, fieldname, btext, values=False)
+            ids, weights = segments.postings(self.reader, fieldname, btext, self.arrays.postings)
             if not len(ids):
                 return _EMPTY
             return _Postings(ids.astype(np.int32), self._score(fieldname, btext, ids, weights))
@@ -220,7 +226,7 @@ class Evaluator:
             if not isinstance(fieldobj.format, CompactPositions) or fieldobj.format.field_boost != 1.0:
                 raise Unsupported(f"positions of {fieldname!r}")  # weights must be the frequencies
             terms = [self.term(fieldname, word) for word in words]
-            ids = phrases.matching(self.reader, fieldname, words, [postings.ids for postings in terms])
+            ids = phrases.matching(self.reader, fieldname, words, [p.ids for p in terms], self.arrays.postings)
             if not len(ids):
                 return _EMPTY
             scores = np.zeros(len(ids), dtype=np.float64)

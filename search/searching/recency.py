@@ -44,8 +44,3 @@ def updated(dates: Column, table: DateTable, times: Column, indexed: Column, utc
     written = _minutes(indexed[1], lambda v: int((dt.datetime.fromisoformat(v) - _EPOCH).total_seconds() // 60))
     dated = table.precision[dates[0]] > 0
     return np.where(dated, day_minutes[dates[0]] + clock[times[0]], written[indexed[0]])
-
-
-def instant(minutes: int, utc_offset: dt.timedelta) -> dt.datetime:
-    """The moment `updated` gives as minutes, in the articles' own time zone."""
-    return (_EPOCH + dt.timedelta(minutes=int(minutes))).astimezone(dt.timezone(utc_offset))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from search.searching.timeline import Timeline
 
@@ -35,6 +36,8 @@ class SearchRequest:
     histogram: str | None = None
     #: False for lists that show no text (exports, feeds built elsewhere): highlighting is skipped.
     snippets: bool = True
+    #: True: each hit says what matched and what each part added (`search.searching.explain`).
+    explain: bool = False
 
 
 @dataclass
@@ -52,6 +55,8 @@ class Hit:
     updated: str | None = None
     #: The article's own address, where the source gives one.
     url: str | None = None
+    #: What matched and what each part added, when the request asked (`Explanation.to_json`).
+    explain: dict[str, Any] | None = None
 
 
 _HIT_FIELDS = tuple(f.name for f in dataclasses.fields(Hit))
@@ -78,6 +83,9 @@ class SearchResult:
         A timeline is there only when one was asked for."""
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         data["hits"] = [{name: getattr(hit, name) for name in _HIT_FIELDS} for hit in self.hits]
+        for hit in data["hits"]:
+            if hit["explain"] is None:  # only asked for by `explain=1`
+                del hit["explain"]
         data["facets"] = {name: dict(counts) for name, counts in self.facets.items()}
         if self.timeline is None:
             del data["timeline"]
@@ -121,4 +129,9 @@ def footprint(result: SearchResult) -> int:
     objects = 8 * len(result.hits) + 2 * sum(len(counts) for counts in result.facets.values()) + 8
     if result.timeline is not None:
         objects += 3 * len(result.timeline.buckets)
+    for hit in result.hits:
+        if hit.explain is not None:  # a few dicts per matched part
+            parts = hit.explain["matched"]
+            chars += sum(len(part["text"]) for part in parts)
+            objects += 4 * len(parts) + 4
     return 2 * (chars + facets + len(result.suggestion or "")) + 64 * objects
