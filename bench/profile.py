@@ -1,10 +1,12 @@
 """Where a search spends its time: the benchmark's query list under cProfile, in process.
 
-    python -m bench.profile INDEX_DIR [--top 25] [--rounds 1] [--cold]
+    python -m bench.profile INDEX_DIR [--top 25] [--rounds 1] [--cold] [--distinct LIST [--count 1000]]
 
 Prints the functions with the most own time and the most cumulative time: of warm searches (each
 query once first, untimed), or with `--cold` of the first pass, where every cache is empty (what
-a query new to a worker, or the first after a commit, costs). cProfile inflates pure-Python code
+a query new to a worker, or the first after a commit, costs). With `--distinct` (a list written by
+`python -m bench.distinct`), the list's first queries warm the process untimed and the next
+`--count` are profiled, each seen once: the distinct phase of `bench.run`. cProfile inflates pure-Python code
 several times over; `py-spy record -f raw -- python -m bench.profile ...` samples without that. For the build, run
 py-spy on `vnsearch index` instead: `py-spy record --subprocesses -o build.svg -- vnsearch index ...`.
 """
@@ -16,6 +18,7 @@ import cProfile
 import pstats
 from pathlib import Path
 
+from bench import distinct
 from bench.run import read_queries
 from search.query.acronyms import load_synonyms
 from search.searching.results import SearchRequest
@@ -28,12 +31,18 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--cold", action="store_true", help="profile the first pass (one round, no warm-up)")
+    parser.add_argument("--distinct", type=Path, help="profile queries of this list, each seen once")
+    parser.add_argument("--count", type=int, default=1000, help="queries of the --distinct list profiled")
     args = parser.parse_args()
     index = SearchIndex(args.index_dir, load_synonyms())
-    requests = [
-        SearchRequest(q=q, source=source or None, sort=sort or "relevance") for q, source, sort in read_queries()
-    ]
-    if args.cold:
+    listed = distinct.read(args.distinct) if args.distinct else read_queries()
+    requests = [SearchRequest(q=q, source=source or None, sort=sort or "relevance") for q, source, sort in listed]
+    if args.distinct:
+        for request in requests[: distinct.WARM]:
+            index.search(request)
+        requests = requests[distinct.WARM : distinct.WARM + args.count]
+        args.rounds = 1
+    elif args.cold:
         args.rounds = 1
     else:
         for request in requests:  # warm: the index's files are read once before timing

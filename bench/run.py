@@ -6,6 +6,11 @@ and Debian's `wrk`):
 
     nice python -m bench.run [--data ../shared/data/vntc.jsonl.gz] [--limit N] [--duration 60]
 
+Besides the committed query list (which repeats, so a result cache answers most of it), every
+engine runs the distinct phase (`bench.distinct`): thousands of queries drawn from the corpus's
+titles, none repeated, with vnsearch's result cache off, in process and over HTTP
+(`--distinct 0` skips it).
+
 Figures go to `bench/results/<date>.json` and a Markdown table to `bench/results/latest.md`
 (copy it into the README). Every build runs in a child process whose whole process tree is
 sampled for peak RSS; the machine's load average is recorded with each phase, since the
@@ -34,6 +39,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+from bench import distinct
 from search.corpus.article import Article
 from search.corpus.files import iter_corpus
 
@@ -263,10 +269,19 @@ def build(engine: str, corpus: Path, target: Path, count: int, raw_mib: float) -
     }
 
 
-def query(engine: str, target: Path, rounds: int) -> dict:
+def child_distinct(engine: str, target: Path, queries: Path, warm: int, timed: int) -> dict:
+    """The distinct list in process, result cache off (the searcher here has none)."""
+    search = _vnsearch_searcher(target) if engine == "vnsearch" else _peer_searcher(engine, target)
+    return distinct.child_query(search, distinct.read(queries), warm, timed)
+
+
+def query(engine: str, target: Path, rounds: int, distinct_list: Path | None = None) -> dict:
     before = load()
+    args = ["--child-query", engine, str(target), str(rounds)]
+    if distinct_list is not None:
+        args = ["--child-distinct", engine, str(target), str(distinct_list), str(distinct.WARM), str(distinct.TIMED)]
     out = subprocess.run(
-        [sys.executable, "-m", "bench.run", "--child-query", engine, str(target), str(rounds)],
+        [sys.executable, "-m", "bench.run", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -295,8 +310,8 @@ def _lua(paths: list[str], out: Path) -> None:
     )
 
 
-def _server(engine: str, target: Path, port: int) -> subprocess.Popen:
-    env = {**os.environ, "VNSEARCH_CONTROL_SOCKET": ""}
+def _server(engine: str, target: Path, port: int, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
+    env = {**os.environ, "VNSEARCH_CONTROL_SOCKET": "", **(extra_env or {})}
     if engine == "vnsearch":
         cmd = [
             sys.executable,
@@ -334,19 +349,33 @@ def _get(url: str) -> int:
         return resp.status
 
 
-def http(engine: str, target: Path, duration: int, connections: int, work: Path) -> dict:
-    """Load from wrk (one thread, `connections` connections) rotating through the query list
-    against 2 gunicorn workers; RSS of the whole server at start (warm) and end, and every
-    tenth of the run in between (is memory flat?)."""
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
+def _paths(queries: list[tuple[str, str, str]]) -> list[str]:
     paths = []
-    for q, source, sort in read_queries():
+    for q, source, sort in queries:
         params = {"q": q, **({"source": source} if source else {}), **({"sort": sort} if sort else {})}
         paths.append("/search?" + urllib.parse.urlencode(params))
-    script = work / "rotate.lua"
-    _lua(paths, script)
-    server = _server(engine, target, port)
+    return paths
+
+
+def http(
+    engine: str, target: Path, duration: int, connections: int, work: Path, distinct_list: Path | None = None
+) -> dict:
+    """Load from wrk (one thread, `connections` connections) against 2 gunicorn workers:
+    rotating through the query list, or with `distinct_list` walking it once with the result
+    cache off (its first `distinct.WARM` queries warm the workers first); RSS of the whole
+    server at start (warm) and end, and every tenth of the run in between (is memory flat?)."""
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    if distinct_list is None:
+        paths = _paths(read_queries())
+        warm, script = paths[:20] * 2, work / "rotate.lua"
+        _lua(paths, script)
+        server = _server(engine, target, port)
+    else:
+        every = _paths(distinct.read(distinct_list))
+        warm, paths, script = every[: distinct.WARM], every[distinct.WARM :], work / "once.lua"
+        distinct.once_lua(paths, script)
+        server = _server(engine, target, port, {"VNSEARCH_RESULT_CACHE_ENTRIES": "0"})
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -357,7 +386,7 @@ def http(engine: str, target: Path, duration: int, connections: int, work: Path)
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise RuntimeError(f"{engine} server did not start") from exc
                 time.sleep(0.3)
-        for path in paths[:20] * 2:  # both workers open their index and warm up
+        for path in warm:  # both workers open their index and warm up
             _get(base + path)
         rss_start = tree_rss_mib(server.pid)
         before = load()
@@ -378,6 +407,7 @@ def http(engine: str, target: Path, duration: int, connections: int, work: Path)
     requests, micros, *errs, p50, p95, p99 = (int(x) for x in line.split()[1:])
     return {
         "requests": requests,
+        **({"exhausted": requests >= len(paths)} if distinct_list is not None else {}),
         "req_per_s": round(requests / (micros / 1e6), 1),
         "errors": sum(errs),
         "p50": round(p50 / 1000, 1),
@@ -425,24 +455,32 @@ def table(results: dict) -> str:
         ("HTTP p99 (ms)", "http", "p99"),
         ("HTTP errors", "http", "errors"),
         ("server RSS start → end (MiB)", "http", "rss"),
+        ("distinct, in process p50 (ms)", "distinct_query", "p50"),
+        ("distinct, in process p95 (ms)", "distinct_query", "p95"),
+        ("distinct, in process p99 (ms)", "distinct_query", "p99"),
+        ("distinct, HTTP req/s", "distinct_http", "req_per_s"),
+        ("distinct, HTTP p50 (ms)", "distinct_http", "p50"),
+        ("distinct, HTTP p95 (ms)", "distinct_http", "p95"),
+        ("distinct, HTTP p99 (ms)", "distinct_http", "p99"),
+        ("distinct, HTTP errors", "distinct_http", "errors"),
     ]
+    names = {"vnsearch": "vnsearch", "fts5": "SQLite FTS5", "tantivy": "Tantivy"}
+    engines = [e for e in ENGINES if e in r]
+    peers = [e for e in engines if e != "vnsearch"] if "vnsearch" in engines else []
     out = [
-        "| | vnsearch | SQLite FTS5 | Tantivy | vnsearch / FTS5 | vnsearch / Tantivy |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        "| | " + " | ".join(names[e] for e in engines) + "".join(f" | vnsearch / {names[p]}" for p in peers) + " |",
+        "| --- |" + " ---: |" * (len(engines) + len(peers)),
     ]
     for label, phase, key in rows:
-        if any(phase not in r.get(e, {}) for e in ENGINES):
+        if not engines or any(phase not in r[e] for e in engines):
             continue
         if key == "rss":
-            cells = [f"{r[e][phase]['rss_start_mib']:.0f} → {r[e][phase]['rss_end_mib']:.0f}" for e in ENGINES]
-            out.append(f"| {label} | " + " | ".join(cells) + " | | |")
+            cells = [f"{r[e][phase]['rss_start_mib']:.0f} → {r[e][phase]['rss_end_mib']:.0f}" for e in engines]
+            out.append(f"| {label} | " + " | ".join(cells) + " |" + " |" * len(peers))
             continue
-        values = [_value(r[e][phase], key) for e in ENGINES]
-        out.append(
-            f"| {label} | "
-            + " | ".join(f"{v:g}" for v in values)
-            + f" | {_ratio(values[0], values[1])} | {_ratio(values[0], values[2])} |"
-        )
+        values = {e: _value(r[e][phase], key) for e in engines}
+        ratios = "".join(f" | {_ratio(values['vnsearch'], values[p])}" for p in peers)
+        out.append(f"| {label} | " + " | ".join(f"{values[e]:g}" for e in engines) + ratios + " |")
     meta = results["meta"]
     out.append("")
     out.append(
@@ -450,7 +488,14 @@ def table(results: dict) -> str:
         f"`{meta['data']}`, {meta['queries']} queries × {meta['rounds']} warm rounds in process, "
         f"HTTP: wrk, {meta['connections']} connections, {meta['duration']} s, gunicorn with 2 workers, "
         f"result cache entries: {meta.get('result_cache_entries', 'default')}. "
-        f"Machine: {meta['machine']}; load averages per phase in the JSON."
+        + (
+            f"Distinct: {meta['distinct']['timed']} queries first seen in process after "
+            f"{meta['distinct']['warm']} others, then wrk walking {meta['distinct']['count']:,} distinct "
+            f"queries once for up to {meta['distinct']['duration']} s, result cache off. "
+            if "distinct" in meta
+            else ""
+        )
+        + f"Machine: {meta['machine']}; load averages per phase in the JSON."
     )
     return "\n".join(out)
 
@@ -471,11 +516,18 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="timed passes over the query list in process (0: skip)")
     parser.add_argument("--duration", type=int, default=60, help="seconds of HTTP load per engine (0: skip)")
     parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument(
+        "--distinct", type=int, default=distinct.COUNT, help="distinct queries drawn for that phase (0: skip it)"
+    )
+    parser.add_argument(
+        "--distinct-duration", type=int, default=30, help="seconds of HTTP load over the distinct queries (0: skip)"
+    )
     parser.add_argument("--work-dir", type=Path, default=None, help="where indexes go (default: a temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the indexes (in --work-dir) and reuse them")
     parser.add_argument("--out", type=Path, default=HERE / "results")
     parser.add_argument("--child-build", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--child-query", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--child-distinct", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child_build:
         engine, corpus, target = args.child_build
@@ -484,6 +536,11 @@ def main() -> None:
     if args.child_query:
         engine, target, rounds = args.child_query
         print(json.dumps(child_query(engine, Path(target), int(rounds)), ensure_ascii=False))
+        return
+    if args.child_distinct:
+        engine, target, listed, warm, timed = args.child_distinct
+        figures = child_distinct(engine, Path(target), Path(listed), int(warm), int(timed))
+        print(json.dumps(figures, ensure_ascii=False))
         return
 
     data = args.data.resolve()
@@ -509,6 +566,18 @@ def main() -> None:
         },
         "engines": {},
     }
+    distinct_list = None
+    if args.distinct:
+        distinct_list = work / "distinct.tsv"
+        drawn = distinct.make(distinct.titles(corpus), args.distinct)
+        results["meta"]["distinct"] = {
+            "count": len(drawn),
+            "seed": distinct.SEED,
+            "sha256": distinct.write(drawn, distinct_list),
+            "warm": distinct.WARM,
+            "timed": distinct.TIMED,
+            "duration": args.distinct_duration,
+        }
     print(f"{count} articles, {raw_mib:.0f} MiB of text, work dir {work}", file=sys.stderr)
     try:
         for engine in args.engines.split(","):
@@ -527,6 +596,14 @@ def main() -> None:
             if args.duration:
                 phases["http"] = http(engine, target, args.duration, args.connections, work)
                 print(engine, "http", phases["http"], file=sys.stderr)
+            if distinct_list is not None:
+                phases["distinct_query"] = query(engine, target, 0, distinct_list)
+                print(engine, "distinct query", phases["distinct_query"], file=sys.stderr)
+                if args.distinct_duration:
+                    phases["distinct_http"] = http(
+                        engine, target, args.distinct_duration, args.connections, work, distinct_list
+                    )
+                    print(engine, "distinct http", phases["distinct_http"], file=sys.stderr)
     finally:
         if not args.keep and args.work_dir is None:
             shutil.rmtree(work, ignore_errors=True)

@@ -15,12 +15,21 @@ from whoosh.index import create_in
 from whoosh.scoring import BM25F
 
 from search.corpus.files import iter_corpus
+from search.index.engine import readers
 from search.index.engine.codec import Codec
-from search.index.engine.codec.arrays import list_arrays as _list_arrays
-from search.index.engine.codec.blocks import COMPRESSED, WEIGHT_MODE, decode_body, encode_body, weights_size
+from search.index.engine.codec.arrays import PostingList
+from search.index.engine.codec.blocks import (
+    COMPRESSED,
+    LAST_BLOCK,
+    WEIGHT_MODE,
+    block_header,
+    decode_body,
+    encode_body,
+    weights_size,
+)
 from search.index.engine.codec.stored import STORED_DICTIONARY_CRC, StoredDictionaryMismatch
 from search.index.engine.codec.terms import TermsReader
-from search.index.fields import PairText, VietnameseText
+from search.index.fields import CompactPositions, PairText, VietnameseText
 from search.index.schema import build_schema, to_document
 from search.searching.evaluate import Evaluator
 from search.text.analysis import exact_analyzer, pair_analyzer
@@ -158,6 +167,35 @@ def test_merging_with_deletions_gives_whooshs_postings(tmp_path):
     assert len(ours._segments()) == 1 and type(ours._segments()[0].codec()) is Codec
     assert ours.doc_count_all() == stock.doc_count_all() == 117
     assert _postings(ours) == _postings(stock)
+
+
+def test_the_evaluators_reader_gives_every_terms_postings_across_segments(pair):
+    """Every term of an index of three segments (inlined lists, lists of many blocks), read at
+    once over all segments, against Whoosh's own reader of the same documents in W3; and with
+    `within`, every block holding one of the given documents is read."""
+    ours, stock = pair
+    with ours.reader() as mine, stock.reader() as theirs:
+        assert len(list(mine.leaf_readers())) == 3
+        live = readers.live(mine)
+        for fieldname in ("text", "pairs"):
+            for btext in theirs.lexicon(fieldname):
+                m = theirs.postings(fieldname, btext)
+                expected = []
+                while m.is_active():
+                    expected.append((m.id(), m.weight(), m.value()))
+                    m.next()
+                values = fieldname == "text"
+                ids, weights, positions = readers.postings(mine, fieldname, btext, values=values)
+                kept = live[ids]  # Whoosh's reader leaves deleted documents out; the evaluator masks them
+                assert list(zip(ids[kept].tolist(), weights[kept].tolist())) == [(i, w) for i, w, _ in expected]
+                if values:
+                    fmt = mine.schema[fieldname].format
+                    ours_positions = np.split(positions, np.cumsum(weights.astype(int))[:-1])
+                    got = [p.tolist() for p, keep in zip(ours_positions, kept) if keep]
+                    assert got == [fmt.decode_positions(v) for _, _, v in expected]
+                    some = ids[::7]
+                    got, _, _ = readers.postings(mine, fieldname, btext, values=True, within=some)
+                    assert set(some.tolist()) <= set(got.tolist()) <= set(ids.tolist())
 
 
 def test_skip_to_and_block_statistics_across_blocks(pair):
@@ -301,9 +339,25 @@ def test_values_alone_are_compressed_where_it_pays():
     assert got_ids == ids and no_values is None
 
 
+def _list_bytes(chunks: list[tuple[list[int], list[float], list[bytes]]]) -> bytes:
+    """A posting list as the field writer lays it out: each chunk a block, header then body."""
+    out, prev = bytearray(), 0
+    for n, (ids, weights, values) in enumerate(chunks):
+        flags, body, top = encode_body(ids, weights, values, level=3)
+        flags |= LAST_BLOCK if n == len(chunks) - 1 else 0
+        out += block_header(flags, len(ids), ids[0], ids[-1], prev, top, 0, 0, len(body)) + body
+        prev = ids[-1]
+    return bytes(out)
+
+
+def _positions(rng: random.Random, freq: int, wide: bool) -> bytes:
+    positions = sorted(rng.sample(range(70_000 if wide else 250), freq))
+    return CompactPositions().encode(positions)
+
+
 def test_the_evaluator_decodes_lists_whose_blocks_differ_in_widths_and_weights():
     rng = random.Random(3)
-    chunks = [
+    plain = [
         ([5], [1.0]),
         ([9, 12], [2.0, 1.0]),
         (list(range(20, 60, 3)), [1.0] * 14),
@@ -313,21 +367,47 @@ def test_the_evaluator_decodes_lists_whose_blocks_differ_in_widths_and_weights()
         ([300_004, 300_009, 300_010], [16.0, 3.0, 1.0]),
         ([300_011, 300_012], [17.0, 1.0]),
     ]
-    blocks = []
-    for ids, weights in chunks:
-        flags, body, _ = encode_body(ids, weights, [b""] * len(ids))
-        blocks.append((flags, len(ids), ids[0], ids[-1], body))
-    for some in (blocks, blocks[2:3], blocks[4:5], blocks[:2], blocks[4:5] + blocks[-2:-1], blocks[-1:]):
-        ids, weights = _list_arrays(some)
-        expected = [
-            (i, w)
-            for flags, count, first, last, body in some
-            for i, w in zip(
-                decode_body(flags, count, first, last, body)[0],
-                decode_body(flags, count, first, last, body)[1] or [1.0] * count,
-            )
-        ]
+    chunks = [(ids, weights, [b""] * len(ids)) for ids, weights in plain]
+    no_floats = chunks[:3] + chunks[4:5] + chunks[6:]  # weights of none, bytes and nibbles mixed
+    for some in (chunks, no_floats, chunks[2:3], chunks[4:5], chunks[:2], chunks[4:5] + chunks[-2:-1], chunks[-1:]):
+        blocks = PostingList([(_list_bytes(some), 0)])
+        ids, weights = blocks.arrays()
+        expected = [(i, w) for block_ids, block_weights, _ in some for i, w in zip(block_ids, block_weights)]
         assert list(zip(ids.tolist(), weights.tolist())) == expected
+        select = np.arange(len(some)) % 2 == 0  # every other block
+        ids, weights = blocks.arrays(select)
+        expected = [(i, w) for n, (bi, bw, _) in enumerate(some) if n % 2 == 0 for i, w in zip(bi, bw)]
+        assert list(zip(ids.tolist(), weights.tolist())) == expected
+
+
+def test_positions_decode_whatever_their_widths_and_compression():
+    rng = random.Random(5)
+    chunks = []
+    start = 0
+    for kind in range(12):
+        count = rng.choice([1, 2, 3, 40, 128])
+        ids = sorted(rng.sample(range(start, start + 10 * count + 10), count))
+        start = ids[-1] + 1
+        freqs = [rng.choice([1, 2, 5] if kind % 4 else [1, 30, 300]) for _ in ids]
+        # narrow and wide deltas, repetitive (compressed) and random values, a frequency over 255
+        values = [_positions(rng, min(f, 250) if kind % 3 else f, wide=kind % 3 == 0) for f in freqs]
+        weights = [float(CompactPositions().decode_frequency(v)) for v in values]
+        chunks.append((ids, weights, values))
+    for step in (2, 300):  # repetitive positions, of one byte and of two: compressed blocks
+        ids = list(range(start, start + 128))
+        start += 128
+        values = [CompactPositions().encode(list(range(1, 5 * step, step))) for _ in ids]
+        chunks.append((ids, [5.0] * len(ids), values))
+    blocks = PostingList([(_list_bytes(chunks), 0)])
+    assert len(blocks) == len(chunks)
+    assert {int(f) & 0x70 for f in blocks.flags} >= {0x20, 0x30, 0x50, 0x60, 0x70}  # every value layout
+    for select in (None, np.arange(len(chunks)) % 3 == 1):
+        ids, weights = blocks.arrays(select)
+        got = blocks.deltas(weights, select).tolist()
+        chosen = [c for n, c in enumerate(chunks) if select is None or select[n]]
+        expected = [d for _, _, values in chosen for v in values for d in CompactPositions.deltas(v)]
+        assert got == expected
+        assert ids.tolist() == [i for block_ids, _, _ in chosen for i in block_ids]
 
 
 def _stored_index(root: Path, codec: Codec | None, docs: list[dict]):

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from search.corpus.article import Article
+from search.index.engine.segments import SegmentArrays
 from search.index.indexer import build
 from search.index.schema import to_document
 from search.index.store import open_index
@@ -160,3 +161,38 @@ def test_the_deadline_is_checked_between_query_nodes(index):
 
     with pytest.raises(OutOfTime):
         _evaluated_page(Evaluator(searcher), parsed, SearchRequest(q="x"), None, VIETNAM, check)
+
+
+def test_a_new_generation_reads_only_its_new_segments_and_matches_whoosh(tmp_path):
+    """Terms and phrases kept per segment from one generation, the new segment's parts read
+    for the next: the same matches and scores as Whoosh's on the new generation."""
+    rng = random.Random(8)
+    index_dir = tmp_path / "index"
+    build(index_dir, _articles(rng, 200, 1), procs=2)
+    arrays = SegmentArrays()
+    queries = ['"ủy ban nhân dân"', '"bảo hiểm xã hội" thuế', '"hòa người" OR "y tế"', "lao động"]
+    builder = QueryBuilder(load_synonyms())
+
+    def check(searcher):
+        evaluator = Evaluator(searcher, arrays=arrays)
+        for q in queries:
+            query = builder.parse(q, searcher.reader()).all_words()
+            expected = dict(searcher.search(query, limit=None).items())
+            match = evaluator.evaluate(query)
+            got = {int(d): float(match.scores[d]) for d in np.flatnonzero(match.mask)}
+            assert got.keys() == expected.keys() and expected
+            assert all(got[d] == pytest.approx(s, rel=1e-12) for d, s in expected.items())
+
+    ix = open_index(index_dir)
+    with ix.searcher() as searcher:
+        check(searcher)
+    kept = dict(arrays.postings._items)
+    assert any(key[1] == "phrase" for key in kept)
+    writer = ix.writer()
+    for article in _articles(rng, 60, 2):
+        writer.update_document(**to_document(article, "2026-01-01T00:00:00+00:00"))
+    writer.commit(merge=False)
+    with open_index(index_dir).searcher() as searcher:
+        assert len(list(searcher.reader().leaf_readers())) > 2 and searcher.reader().has_deletions()
+        check(searcher)
+        assert all(arrays.postings._items[k] is v for k, v in kept.items())  # old segments not read again

@@ -22,13 +22,13 @@ matchers there).
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 from whoosh import query as wq
-from whoosh.reading import IndexReader
 from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 
@@ -36,7 +36,7 @@ from search.index.engine import readers, segments
 from search.index.engine.codec.arrays import Unsupported
 from search.index.engine.segments import SegmentArrays
 from search.index.fields import CompactPositions
-from search.searching import recency
+from search.searching import phrases, recency
 from search.searching.timeline import DateTable
 
 __all__ = ["CACHE_POSTINGS", "CollectionStatistics", "Evaluator", "Match", "OutOfTime", "Unsupported", "top"]
@@ -53,7 +53,8 @@ class OutOfTime(Exception):
 
 
 class _Postings:
-    """Sorted document numbers (over the whole index) with their scores: one term or phrase."""
+    """Sorted document numbers (over the whole index, int32) with their scores: one term or
+    phrase."""
 
     __slots__ = ("ids", "scores")
 
@@ -61,7 +62,7 @@ class _Postings:
         self.ids, self.scores = ids, scores
 
 
-_EMPTY = _Postings(np.zeros(0, np.int64), np.zeros(0, np.float64))
+_EMPTY = _Postings(np.zeros(0, np.int32), np.zeros(0, np.float64))
 
 
 class Match:
@@ -129,6 +130,7 @@ class Evaluator:
         self.live = self.arrays.live(reader)
         self.has_deletions = not self.live.all()
         self._lengths: dict[str, np.ndarray] = {}
+        self._norms: dict[str, tuple[float, np.ndarray]] = {}
         self._columns: dict[str, tuple[np.ndarray, list[str]]] = {}
         self._cache = _Lru(cache_postings)
         self._filters: dict[str, np.ndarray] = {}
@@ -193,14 +195,32 @@ class Evaluator:
 
     # -- postings -------------------------------------------------------------------------
 
+    def _norm(self, fieldname: str) -> tuple[float, np.ndarray]:
+        """BM25's length normalisation per document, `k1 * ((1 - b) + b * length / avgfl)`, and
+        `k1 + 1`: the part of every term's score that depends on the document alone, computed
+        once per field instead of once per term."""
+        found = self._norms.get(fieldname)
+        if found is None:
+            weighting = self.searcher.weighting
+            b = readers.bm25_b(weighting, fieldname)
+            k1 = weighting.K1
+            if self.collection is not None:
+                avgfl = self.collection.avg_field_length(fieldname)
+            else:
+                avgfl = self.searcher.avg_field_length(fieldname) or 1
+            found = self._norms[fieldname] = (k1 + 1, k1 * ((1 - b) + b * self.lengths(fieldname) / avgfl))
+        return found
+
     def _score(self, fieldname: str, btext: bytes, ids: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        """BM25F exactly as `whoosh.scoring.bm25`, with the searcher's idf and average length."""
-        scorer = self.searcher.weighting.scorer(self.searcher, fieldname, btext)
-        idf, avgfl, b, k1 = scorer.idf, scorer.avgfl, scorer.B, scorer.K1
+        """BM25F exactly as `whoosh.scoring.bm25` computes it (the same operations in the same
+        order), with Whoosh's idf (`WeightingModel.idf`: over every document, deleted ones
+        included) and the searcher's average length, or the collection's for one shard of a set."""
         if self.collection is not None:
-            idf, avgfl = self.collection.idf(fieldname, btext), self.collection.avg_field_length(fieldname)
-        lengths = self.lengths(fieldname)[ids]
-        return idf * ((weights * (k1 + 1)) / (weights + k1 * ((1 - b) + b * lengths / avgfl)))
+            idf = self.collection.idf(fieldname, btext)
+        else:
+            idf = math.log(self.size / (self.reader.doc_frequency(fieldname, btext) + 1)) + 1
+        k1_plus_1, norm = self._norm(fieldname)
+        return idf * ((weights * k1_plus_1) / (weights + norm[ids]))
 
     def term(self, fieldname: str, text: str) -> _Postings:
         def make() -> _Postings:
@@ -208,7 +228,7 @@ class Evaluator:
             ids, weights = segments.postings(self.reader, fieldname, btext, self.arrays.postings)
             if not len(ids):
                 return _EMPTY
-            return _Postings(ids, self._score(fieldname, btext, ids, weights))
+            return _Postings(ids.astype(np.int32), self._score(fieldname, btext, ids, weights))
 
         return self._cache.get(("term", fieldname, text), make)
 
@@ -219,9 +239,14 @@ class Evaluator:
     def doc_frequency(self, fieldname: str, text: str) -> int:
         """Articles that contain the term, deleted ones left out: Whoosh's own count keeps
         deleted articles until their segment is merged, so a word's share of the archive (see
-        `ParsedQuery.mark_common`) would depend on the index's history, not on its articles."""
+        `ParsedQuery.mark_common`) would depend on the index's history, not on its articles.
+        Without deletions the count is the term file's, and a word's postings are not read
+        for it: a common word of a long query is never scored, and is the longest to read."""
+        if not self.has_deletions:
+            fieldobj = self.searcher.schema[fieldname]
+            return self.reader.doc_frequency(fieldname, fieldobj.to_bytes(text))
         ids = self.term(fieldname, text).ids
-        return int(np.count_nonzero(self.live[ids])) if self.has_deletions else len(ids)
+        return int(np.count_nonzero(self.live[ids]))
 
     def phrase(self, fieldname: str, words: tuple[str, ...]) -> _Postings:
         """Documents where the words stand next to each other in order; the score is the sum of
@@ -232,34 +257,13 @@ class Evaluator:
             if not isinstance(fieldobj.format, CompactPositions) or fieldobj.format.field_boost != 1.0:
                 raise Unsupported(f"positions of {fieldname!r}")  # weights must be the frequencies
             terms = [self.term(fieldname, word) for word in words]
-            common = terms[0].ids
-            for postings in terms[1:]:
-                common = np.intersect1d(common, postings.ids, assume_unique=True)
-            if not len(common):
+            ids = phrases.matching(self.reader, fieldname, words, [p.ids for p in terms], self.arrays.postings)
+            if not len(ids):
                 return _EMPTY
-            # Where the phrase stands in a segment never changes (deleted documents are masked
-            # later), so each segment's answer is kept across generations.
-            found = []
-            for leaf, offset, segid, _ in readers.leaves(self.reader):
-                within = common[(common >= offset) & (common < offset + leaf.doc_count_all())] - offset
-                if not len(within):
-                    continue
-                key = (segid, "phrase", fieldname, words)
-                cached = self.arrays.postings.get(key) if segid is not None else None
-                if cached is None:
-                    cached = (_phrase_docs(leaf, fieldobj, fieldname, words, within).astype(np.int32), _NO_SCORES)
-                    if segid is not None:
-                        self.arrays.postings.put(key, cached)
-                if len(cached[0]):
-                    found.append(cached[0].astype(np.int64) + offset)
-            if not found:
-                return _EMPTY
-            common = found[0] if len(found) == 1 else np.concatenate(found)
-            ids = common
             scores = np.zeros(len(ids), dtype=np.float64)
             for postings in terms:
                 scores += postings.scores[np.searchsorted(postings.ids, ids)]
-            return _Postings(ids, scores)
+            return _Postings(ids.astype(np.int32), scores)
 
         return self._cache.get(("phrase", fieldname, words), make)
 
@@ -286,7 +290,8 @@ class Evaluator:
             if check is not None:
                 check()
             found = self._evaluate(q, memo, check)
-            found.mask &= self.live
+            if self.has_deletions:
+                found.mask &= self.live
             memo[id(q)] = found
         return found
 
@@ -300,19 +305,21 @@ class Evaluator:
             if len(q.words) == 1:
                 return self._dense(self.term(q.fieldname, q.words[0]), q.boost)
             return self._dense(self.phrase(q.fieldname, tuple(q.words)), q.boost)
-        if kind is wq.Or or kind is wq.And:
-            if kind is wq.Or and (q.minmatch or q.scale):
+        if kind is wq.Or:
+            if q.minmatch or q.scale:
                 raise Unsupported("Or with minmatch or scale")
+            mask = np.zeros(self.size, dtype=bool)
+            scores = np.zeros(self.size, dtype=np.float64)
+            self._add(q, 1.0, mask, scores, memo, check)
+            return Match(mask, _boosted(scores, q.boost))
+        if kind is wq.And:
             subs = [self.evaluate(sub, memo, check) for sub in q.subqueries]
             if not subs:
                 return Match(np.zeros(self.size, dtype=bool), np.zeros(self.size, dtype=np.float64))
             mask = subs[0].mask.copy()
             scores = subs[0].scores.copy()
             for sub in subs[1:]:
-                if kind is wq.Or:
-                    mask |= sub.mask
-                else:
-                    mask &= sub.mask
+                mask &= sub.mask
                 scores += sub.scores
             return Match(mask, _boosted(np.where(mask, scores, 0.0), q.boost))
         if kind is wq.AndMaybe:
@@ -324,31 +331,46 @@ class Evaluator:
             return Match(mask, _boosted(np.where(mask, a.scores, 0.0), q.boost))
         raise Unsupported(kind.__name__)
 
+    def _leaf(self, q: wq.Query) -> _Postings | None:
+        """The postings of a term or an exact phrase (None for any other query)."""
+        kind = type(q)
+        if kind is wq.Term:
+            return self.term(q.fieldname, q.text)
+        if kind is wq.Phrase:
+            if q.slop != 1 or q.char_ranges:
+                raise Unsupported("phrase with slop")
+            if len(q.words) == 1:
+                return self.term(q.fieldname, q.words[0])
+            return self.phrase(q.fieldname, tuple(q.words))
+        return None
 
-#: Positions are below this in any document: (document, position) pairs as one int64 key.
-_POSITION_STRIDE = 1 << 32
-_NO_SCORES = np.zeros(0, np.float64)
-
-
-def _phrase_docs(
-    reader: IndexReader, fieldobj: Any, fieldname: str, words: tuple[str, ...], common: np.ndarray
-) -> np.ndarray:
-    """The documents among `common` (sorted, holding every word) where the words stand next to
-    each other in order. Each occurrence is keyed (document, position - its place in the
-    phrase): a phrase starts where every word has the same key."""
-    keys = None
-    for shift, word in enumerate(words):
-        ids, weights, positions = readers.postings(
-            reader, fieldname, fieldobj.to_bytes(word), values=True, within=common
-        )
-        docs = np.repeat(ids, weights.astype(np.int64))
-        keep = np.isin(docs, common) & (positions >= shift)
-        found = docs[keep] * _POSITION_STRIDE + (positions[keep] - shift)
-        keys = found if keys is None else np.intersect1d(keys, found, assume_unique=True)
-        if not len(keys):
-            return keys
-        common = np.unique(keys // _POSITION_STRIDE)
-    return common
+    def _add(
+        self,
+        q: wq.Or,
+        factor: float,
+        mask: np.ndarray,
+        scores: np.ndarray,
+        memo: dict[int, Match],
+        check: Callable[[], None] | None,
+    ) -> None:
+        """Adds an Or's matches and scores (times `factor`) into dense arrays: an Or's score is
+        the sum of its matching parts' scores, so the postings of its terms, phrases and nested
+        Ors go straight into one pair of arrays, and only other parts are evaluated whole."""
+        for sub in q.subqueries:
+            if check is not None:
+                check()
+            weight = factor * sub.boost
+            if type(sub) is wq.Or and not (sub.minmatch or sub.scale):
+                self._add(sub, weight, mask, scores, memo, check)
+                continue
+            postings = self._leaf(sub)
+            if postings is not None:
+                mask[postings.ids] = True
+                scores[postings.ids] += postings.scores * weight if weight != 1.0 else postings.scores
+                continue
+            found = self.evaluate(sub, memo, check)
+            mask |= found.mask
+            scores += found.scores * factor if factor != 1.0 else found.scores
 
 
 def _boosted(scores: np.ndarray, boost: float) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 The control socket is off unless `VNSEARCH_CONTROL_SOCKET` names a path: gunicorn 25+ puts it
 at one fixed path per user, so two instances on one machine would otherwise fight over it.
+Loading this module also makes the errors gunicorn answers itself JSON (`search.web.gunicorn_errors`).
 
 Threaded workers, because a sync worker serves one connection at a time: a few clients that
 send their requests slowly held every worker, and the arbiter then killed the workers with the
@@ -12,7 +13,10 @@ buffering proxy: see "Running in production" in the README.
 """
 
 from search.settings import Settings
+from search.web import gunicorn_errors
 from search.web.gunicorn_hooks import child_exit, on_exit, on_starting, post_worker_init, when_ready  # noqa: F401
+
+gunicorn_errors.install()  # errors gunicorn answers itself are JSON too
 
 _settings = Settings.from_env()
 

@@ -30,14 +30,9 @@ from whoosh.scoring import WeightingModel
 from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 
-from search.index.engine.codec.arrays import (
-    block_deltas,
-    blocks_within,
-    list_arrays,
-    value_deltas,
-)
-from search.index.engine.codec.blocks import iter_blocks
-from search.index.engine.codec.terms import TermInfo, TermsReader
+from search.index.engine.codec.arrays import PostingList, value_deltas
+from search.index.engine.codec.blocks import INLINE
+from search.index.engine.codec.terms import TermInfo, TermsReader, inlined_block
 
 _LENGTH_TABLE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
 _NO_IDS = np.zeros(0, np.int64)
@@ -156,6 +151,11 @@ def lengths(reader: IndexReader, fieldname: str) -> np.ndarray:
     return per_document(reader, length_values(fieldname), 0.0, np.float64)
 
 
+def bm25_b(weighting: Any, fieldname: str) -> float:
+    """The `B` a `BM25F` weighting uses for `fieldname` (its per-field values are private)."""
+    return weighting._field_B.get(fieldname, weighting.B)
+
+
 def _length_codes(column: Any, count: int) -> np.ndarray:
     """A segment's one-byte length codes: W3's length column is those bytes, one a document
     (fewer when the last documents have none), so they are read at once rather than one
@@ -173,28 +173,61 @@ def _length_codes(column: Any, count: int) -> np.ndarray:
 
 @overload
 def postings(
-    reader: IndexReader, fieldname: str, btext: bytes, values: Literal[False], within: np.ndarray | None = None
+    reader: IndexReader,
+    fieldname: str,
+    btext: bytes,
+    values: Literal[False],
+    within: np.ndarray | None = None,
+    only: list[tuple[IndexReader, int]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, None]: ...
 
 
 @overload
 def postings(
-    reader: IndexReader, fieldname: str, btext: bytes, values: Literal[True], within: np.ndarray | None = None
+    reader: IndexReader,
+    fieldname: str,
+    btext: bytes,
+    values: Literal[True],
+    within: np.ndarray | None = None,
+    only: list[tuple[IndexReader, int]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
 
 
-def postings(reader: IndexReader, fieldname: str, btext: bytes, values: bool,
-             within: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+def postings(reader: IndexReader, fieldname: str, btext: bytes, values: bool, within: np.ndarray | None = None,
+             only: list[tuple[IndexReader, int]] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Document numbers and weights of one term and, when asked, every position of it as one
     flat array in posting order (a posting has as many positions as its weight): our codec's
-    blocks decoded with numpy; segments another codec wrote go through Whoosh's matcher. With
-    `within` (sorted document numbers), blocks holding none of them may be left out: a phrase
-    of common words decodes the positions of its few candidates only."""
+    blocks decoded with numpy, every segment's at once (short lists inlined in the term file
+    too); segments another codec wrote go through Whoosh's matcher. With `within` (sorted
+    document numbers), blocks holding none of them may be left out: a phrase of common words
+    decodes the positions of its few candidates only. With `only` ((segment, first document
+    number) pairs of `reader`, in order), those segments alone are read."""
     ids: list[np.ndarray] = []
     weights: list[np.ndarray] = []
     deltas: list[np.ndarray] = []
     fieldobj = reader.schema[fieldname]
-    for leaf, offset in segments(reader):
+    parts: list[tuple[bytes, int]] = []
+    leaves = segments(reader) if only is None else only
+    if all(isinstance(leaf._terms, TermsReader) for leaf, _ in leaves):
+        for leaf, offset in leaves:
+            entry = leaf._terms.entry(fieldname, btext)
+            if entry is None:
+                continue
+            if entry[0] & INLINE:
+                parts.append((inlined_block(entry), offset))
+            else:
+                parts.append((leaf._terms.postings_bytes(TermInfo.from_bytes(entry)), offset))
+        if parts:
+            blocks = PostingList(parts)
+            select = None if within is None else blocks.within(within)
+            if select is None or select.any():
+                list_ids, list_weights = blocks.arrays(select)
+                ids.append(list_ids)
+                weights.append(list_weights)
+                if values:
+                    deltas.append(blocks.deltas(list_weights, select))
+        leaves = []
+    for leaf, offset in leaves:  # some segment of another codec: each segment on its own
         terms = leaf._terms
         if not isinstance(terms, TermsReader):
             if (fieldname, btext) in leaf:
@@ -206,24 +239,16 @@ def postings(reader: IndexReader, fieldname: str, btext: bytes, values: bool,
         entry = terms.entry(fieldname, btext)
         if entry is None:
             continue
-        info = TermInfo.from_bytes(entry)
-        if info.is_inlined():
-            block_ids, block_weights, block_values = info.inlined_postings()
-            ids.append(np.asarray(block_ids, dtype=np.int64) + offset)
-            weights.append(np.asarray(block_weights, dtype=np.float64))
-            if values:
-                deltas.append(value_deltas(block_values or []))
+        one = PostingList([(inlined_block(entry) if entry[0] & INLINE else
+                            terms.postings_bytes(TermInfo.from_bytes(entry)), offset)])
+        select = None if within is None else one.within(within)
+        if select is not None and not select.any():
             continue
-        blocks = list(iter_blocks(terms.postings_bytes(info)))
-        if within is not None:
-            blocks = blocks_within(blocks, within - offset)
-            if not blocks:
-                continue
-        list_ids, list_weights = list_arrays(blocks)
-        ids.append(list_ids + offset if offset else list_ids)
+        list_ids, list_weights = one.arrays(select)
+        ids.append(list_ids)
         weights.append(list_weights)
         if values:
-            deltas.append(block_deltas(blocks, list_weights))
+            deltas.append(one.deltas(list_weights, select))
     if not ids:
         return _NO_IDS, _NO_WEIGHTS, (_NO_IDS if values else None)
     all_ids, all_weights = (ids[0], weights[0]) if len(ids) == 1 else (np.concatenate(ids), np.concatenate(weights))

@@ -66,21 +66,39 @@ class PostingsCache:
 
 def postings(reader: IndexReader, fieldname: str, btext: bytes, cache: PostingsCache) -> tuple[np.ndarray, np.ndarray]:
     """As `readers.postings(..., values=False)`, each segment's part taken from `cache` when
-    it holds it."""
+    it holds it; the segments it does not hold are decoded together (one pass of numpy over
+    all their blocks) and then kept one by one."""
+    leaves = readers.leaves(reader)
+    parts: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    missing: list[int] = []
+    for n, (_, _, segid, _) in enumerate(leaves):
+        found = cache.get((segid, fieldname, btext)) if segid is not None else None
+        if found is None:
+            missing.append(n)
+        else:
+            parts[n] = found
+    if missing:
+        only = [(leaves[n][0], leaves[n][1]) for n in missing]
+        new_ids, new_weights, _ = readers.postings(reader, fieldname, btext, values=False, only=only)
+        starts = [offset for _, offset in only]
+        bounds = np.searchsorted(new_ids, [*starts, starts[-1] + only[-1][0].doc_count_all()])
+        for k, n in enumerate(missing):
+            lo, hi = bounds[k], bounds[k + 1]
+            local_weights = new_weights[lo:hi]
+            narrow = local_weights.astype(np.float32)  # frequencies: exact in four bytes
+            found = ((new_ids[lo:hi] - starts[k]).astype(np.int32),
+                     narrow if np.array_equal(narrow, local_weights) else local_weights.copy())
+            segid = leaves[n][2]
+            if segid is not None:
+                cache.put((segid, fieldname, btext), found)
+            parts[n] = found
     ids: list[np.ndarray] = []
     weights: list[np.ndarray] = []
-    for leaf, offset, segid, _ in readers.leaves(reader):
-        key = (segid, fieldname, btext)
-        found = cache.get(key) if segid is not None else None
-        if found is None:
-            local_ids, local_weights, _ = readers.postings(leaf, fieldname, btext, values=False)
-            narrow = local_weights.astype(np.float32)  # frequencies: exact in four bytes
-            found = (local_ids.astype(np.int32), narrow if np.array_equal(narrow, local_weights) else local_weights)
-            if segid is not None:
-                cache.put(key, found)
-        if len(found[0]):
-            ids.append(found[0].astype(np.int64) + offset)
-            weights.append(found[1].astype(np.float64))
+    for n, (_, offset, _, _) in enumerate(leaves):
+        part = parts[n]
+        if len(part[0]):
+            ids.append(part[0].astype(np.int64) + offset)
+            weights.append(part[1].astype(np.float64))
     if not ids:
         return np.zeros(0, np.int64), np.zeros(0, np.float64)
     if len(ids) == 1:

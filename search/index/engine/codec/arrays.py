@@ -1,8 +1,11 @@
 """Posting lists of our codec read whole with numpy: the searcher's hot path.
 
 The same blocks `search.index.engine.codec.blocks` writes and reads one at a time, decoded a
-list at a time: a few numpy operations for all the blocks of a term instead of a few per block
-or per posting. Kept beside the block format because both describe the same bytes.
+list at a time. Only the block headers are walked in Python (their varints chain each block to
+the next); every body is then addressed inside the list's one buffer and decoded for all blocks
+at once, whatever mix of id widths and weight encodings the blocks use: a few numpy operations
+per list instead of a few per block, which made a frequent word's list several times faster to
+read. Kept beside the block format because both describe the same bytes.
 """
 
 from __future__ import annotations
@@ -13,95 +16,290 @@ import numpy as np
 
 from search.index.engine.codec.blocks import (
     COMPRESSED,
-    ID_WIDTH,
+    LAST_BLOCK,
     VALUE_MODE,
     VALUES_COUNTED,
     VALUES_PACKED,
-    WEIGHT_MODE,
-    WIDTHS,
     decode_body,
-    weights_size,
+    get_varint,
 )
 from search.index.fields import CompactPositions
-
-#: (flags, count, first id, last id, body) of one block, as `blocks.iter_blocks` gives them.
-Block = tuple[int, int, int, int, bytes]
 
 
 class Unsupported(Exception):
     """Postings (or a query over them) this code does not read: the caller asks Whoosh instead."""
 
 
-_GAP_DTYPES = tuple(np.dtype(f"<u{w}") for w in WIDTHS)
-_WEIGHT_DTYPES = (None, np.dtype("<u1"), None, np.dtype("<f4"))
+_WIDTHS = np.array([1, 2, 4, 0], dtype=np.int64)
+_NO_INTS = np.zeros(0, np.int64)
 
 
-def list_arrays(blocks: list[Block]) -> tuple[np.ndarray, np.ndarray]:
-    """Ids and weights of a posting list of our codec from its blocks (see `encode_body`),
-    with a few numpy operations for the whole list rather than a few per block.
-
-    Each block stores its first and last ids and the gaps (less one) between the ids in between.
-    The gaps of all blocks become one array of steps, zero at every block's first and last
-    posting; its running sum, shifted per block so that the block starts at its first id, gives
-    the ids, and each block's last id is set where it belongs."""
-    counts = np.fromiter((b[1] for b in blocks), dtype=np.int64, count=len(blocks))
-    ends = np.cumsum(counts) - 1
-    starts = ends - counts + 1
-    gap_parts, weight_parts = [], []
-    widths, modes = set(), set()
-    for flags, count, _, _, body in blocks:
-        inner = max(count - 2, 0) * WIDTHS[flags & ID_WIDTH]
-        mode = (flags & WEIGHT_MODE) >> 2
-        gap_parts.append(body[:inner])
-        weight_parts.append(body[inner:inner + weights_size(mode, count)])
-        widths.add(flags & ID_WIDTH)
-        modes.add(mode)
-    if len(widths) == 1:
-        gaps = np.frombuffer(b"".join(gap_parts), dtype=_GAP_DTYPES[widths.pop()])
-    else:
-        gaps = np.concatenate([np.frombuffer(part, dtype=_GAP_DTYPES[flags & ID_WIDTH]).astype(np.int64)
-                               for part, (flags, *_) in zip(gap_parts, blocks)])
-    steps = np.ones(int(ends[-1]) + 1, dtype=np.int64)
-    steps[starts] = 0
-    steps[ends] = 0
-    steps[steps.astype(bool)] += gaps
-    ids = np.cumsum(steps)
-    firsts = np.fromiter((b[2] for b in blocks), dtype=np.int64, count=len(blocks))
-    ids += np.repeat(firsts - ids[starts], counts)
-    ids[ends] = np.fromiter((b[3] for b in blocks), dtype=np.int64, count=len(blocks))
-    if modes == {0}:
-        return ids, np.ones(len(ids), dtype=np.float64)
-    if modes == {1} or modes == {3}:
-        return ids, np.frombuffer(b"".join(weight_parts), dtype=_WEIGHT_DTYPES[modes.pop()]).astype(np.float64)
-    if modes == {2}:
-        return ids, _halves(b"".join(weight_parts), counts)
-    pieces = []
-    for n, (part, (flags, count, *_)) in enumerate(zip(weight_parts, blocks)):
-        mode = (flags & WEIGHT_MODE) >> 2
-        if mode == 0:
-            pieces.append(np.ones(count))
-        elif mode == 2:
-            pieces.append(_halves(part, counts[n:n + 1]))
-        else:
-            pieces.append(np.frombuffer(part, dtype=_WEIGHT_DTYPES[mode]).astype(np.float64))
-    return ids, np.concatenate(pieces)
+def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The concatenation of `arange(s, s + n)` for each start and length."""
+    total = int(lengths.sum())
+    if not total:
+        return _NO_INTS
+    return np.arange(total, dtype=np.int64) + np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
 
 
-def _halves(packed: bytes, counts: np.ndarray) -> np.ndarray:
-    """Weights stored two to a byte (weight - 1 in each 4 bits), for blocks of `counts`
-    postings: a block of an odd count ends in an unused half."""
-    raw = np.frombuffer(packed, dtype=np.uint8)
-    out = np.empty(2 * len(raw), dtype=np.float64)
-    out[0::2] = raw >> 4
-    out[1::2] = raw & 0x0F
-    odd = counts & 1
-    if odd.any():
-        keep = np.ones(len(out), dtype=bool)
-        keep[(np.cumsum(counts + odd) - 1)[odd.astype(bool)]] = False
-        out = out[keep]
-    return out + 1.0
+def _local(counts: np.ndarray) -> np.ndarray:
+    """Each item's place within its group, for groups of `counts` items laid end to end."""
+    return _ranges(np.zeros(len(counts), dtype=np.int64), counts)
 
 
+class PostingList:
+    """One term's posting lists (one per segment: `parts` of (list bytes, the segment's first
+    document number), in segment order), located once: their headers parsed, their bodies
+    addressed in one buffer, so that ids (over the whole index), weights and positions can be
+    decoded for all the blocks of every segment at once, or for any subset (`select`, a boolean
+    mask over the blocks), without walking the lists again."""
+
+    __slots__ = ("data", "buf", "flags", "counts", "firsts", "lasts", "starts", "sizes")
+
+    def __init__(self, parts: list[tuple[bytes, int]]) -> None:
+        self.data = data = parts[0][0] if len(parts) == 1 else b"".join([part for part, _ in parts])
+        self.buf = np.frombuffer(data, dtype=np.uint8)
+        flags: list[int] = []
+        counts: list[int] = []
+        firsts: list[int] = []
+        lasts: list[int] = []
+        starts: list[int] = []
+        sizes: list[int] = []
+        base = 0
+        for part, offset in parts:
+            pos, prev = base, offset
+            while True:  # `blocks.read_block_header`, inlined: one pass of Python per block
+                flag = data[pos]
+                # The varints of a header are mostly one or two bytes (a full block's count is
+                # two): those are read here, longer ones by `get_varint`.
+                b = data[pos + 1]
+                if b < 0x80:
+                    count, pos = b, pos + 2
+                elif data[pos + 2] < 0x80:
+                    count, pos = (b & 0x7F) | (data[pos + 2] << 7), pos + 3
+                else:
+                    count, pos = get_varint(data, pos + 1)
+                b = data[pos]
+                if b < 0x80:
+                    first, pos = b, pos + 1
+                elif data[pos + 1] < 0x80:
+                    first, pos = (b & 0x7F) | (data[pos + 1] << 7), pos + 2
+                else:
+                    first, pos = get_varint(data, pos)
+                b = data[pos]
+                if b < 0x80:
+                    span, pos = b, pos + 1
+                elif data[pos + 1] < 0x80:
+                    span, pos = (b & 0x7F) | (data[pos + 1] << 7), pos + 2
+                else:
+                    span, pos = get_varint(data, pos)
+                mode = (flag >> 2) & 3
+                if mode == 3:
+                    pos += 4
+                elif mode:
+                    while data[pos] & 0x80:
+                        pos += 1
+                    pos += 1
+                pos += 2  # the two length bytes
+                b = data[pos]
+                if b < 0x80:
+                    size, pos = b, pos + 1
+                elif data[pos + 1] < 0x80:
+                    size, pos = (b & 0x7F) | (data[pos + 1] << 7), pos + 2
+                else:
+                    size, pos = get_varint(data, pos)
+                first += prev
+                flags.append(flag)
+                counts.append(count)
+                firsts.append(first)
+                lasts.append(first + span)
+                starts.append(pos)
+                sizes.append(size)
+                if flag & LAST_BLOCK:
+                    break
+                pos, prev = pos + size, first + span
+            base += len(part)
+        self.flags = np.array(flags, dtype=np.int64)
+        self.counts = np.array(counts, dtype=np.int64)
+        self.firsts = np.array(firsts, dtype=np.int64)
+        self.lasts = np.array(lasts, dtype=np.int64)
+        self.starts = np.array(starts, dtype=np.int64)
+        self.sizes = np.array(sizes, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.counts)
+
+    def within(self, docs: np.ndarray) -> np.ndarray:
+        """Which blocks' id ranges hold one of the sorted `docs`."""
+        return np.searchsorted(docs, self.firsts, side="left") < np.searchsorted(docs, self.lasts, side="right")
+
+    def arrays(self, select: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Ids and weights of the (selected) blocks, in order (see `blocks.encode_body`).
+
+        Each block stores its first and last ids and the gaps (less one) between the ids in
+        between. The gaps of all blocks become one array of steps, zero at every block's first
+        and last posting; its running sum, shifted per block so that the block starts at its
+        first id, gives the ids, and each block's last id is set where it belongs."""
+        flags, counts, firsts, lasts, starts = self.flags, self.counts, self.firsts, self.lasts, self.starts
+        if select is not None:
+            flags, counts, firsts, lasts, starts = (a[select] for a in (flags, counts, firsts, lasts, starts))
+        if not len(counts):
+            return _NO_INTS, np.zeros(0, np.float64)
+        buf = self.buf
+        inner = np.maximum(counts - 2, 0)
+        widths = _WIDTHS[flags & 3]
+        gaps = self._gaps(buf, starts, inner, widths)
+        ends = np.cumsum(counts) - 1
+        begins = ends - counts + 1
+        steps = np.ones(int(ends[-1]) + 1, dtype=np.int64)
+        steps[begins] = 0
+        steps[ends] = 0
+        steps[steps.astype(bool)] += gaps
+        ids = np.cumsum(steps)
+        ids += np.repeat(firsts - ids[begins], counts)
+        ids[ends] = lasts
+        return ids, self._weights(buf, starts + inner * widths, counts, (flags >> 2) & 3)
+
+    @staticmethod
+    def _gaps(buf: np.ndarray, starts: np.ndarray, inner: np.ndarray, widths: np.ndarray) -> np.ndarray:
+        """The inner gaps of every block, each block's in its own width (little-endian)."""
+        width = int(widths[0])
+        if (widths == width).all():
+            raw = buf[_ranges(starts, inner * width)]
+            return raw.view(f"<u{width}").astype(np.int64) if width > 1 else raw.astype(np.int64)
+        each = np.repeat(widths, inner)
+        at = np.repeat(starts, inner) + _local(inner) * each
+        gaps = buf[at].astype(np.int64)
+        for extra in (1, 2, 3):  # the higher bytes of the wider gaps
+            wide = np.flatnonzero(each > extra)
+            if not len(wide):
+                break
+            gaps[wide] |= buf[at[wide] + extra].astype(np.int64) << (8 * extra)
+        return gaps
+
+    @staticmethod
+    def _weights(buf: np.ndarray, at: np.ndarray, counts: np.ndarray, modes: np.ndarray) -> np.ndarray:
+        """Weights of blocks whose weights start at `at`: none stored (all 1.0), a byte each,
+        two to a byte (weight - 1 in each 4 bits, an odd count ending in an unused half) or
+        float32, each block in its own mode."""
+        if not modes.any():
+            return np.ones(int(counts.sum()), dtype=np.float64)
+        place = _local(counts)
+        if (modes == 3).any():
+            mode = np.repeat(modes, counts)
+            start = np.repeat(at, counts)
+            out = np.ones(len(place), dtype=np.float64)
+            for kind in (1, 2, 3):
+                mine = np.flatnonzero(mode == kind)
+                if not len(mine):
+                    continue
+                if kind == 3:
+                    at4 = (start[mine] + 4 * place[mine])[:, None] + np.arange(4)
+                    out[mine] = np.ascontiguousarray(buf[at4]).view("<f4").ravel()
+                    continue
+                k = place[mine] >> (kind - 1)
+                packed = buf[start[mine] + k].astype(np.float64)
+                out[mine] = packed if kind == 1 else _nibble(packed, place[mine])
+            return out
+        # Bytes and nibbles (and blocks of all 1.0): each posting's byte is at its block's
+        # weights plus its place, halved for nibbles; a posting of a block without weights reads
+        # any byte and is set to 1.0 after.
+        halved = np.repeat(modes == 2, counts)
+        byte = buf[np.minimum(np.repeat(at, counts) + (place >> halved), len(buf) - 1)]
+        out = np.where(halved, np.where(place & 1, byte & 0x0F, byte >> 4) + 1, byte).astype(np.float64)
+        if not modes.all():
+            out[np.repeat(modes == 0, counts)] = 1.0
+        return out
+
+    def deltas(self, weights: np.ndarray, select: np.ndarray | None = None) -> np.ndarray:
+        """The position deltas of the (selected) blocks, in posting order, given their weights
+        (the frequencies: a posting has as many positions). Every posting's deltas have one
+        width (1, 2 or 4 bytes, little-endian): a block whose deltas all fit a byte stores them
+        as they are (`VALUES_PACKED`), others store each posting's width first
+        (`VALUES_COUNTED`); compressed blocks, and blocks with a frequency over 255 (each
+        value with its length) are read one by one in Python first: only the commonest words
+        in the longest articles."""
+        flags, counts, starts, sizes = self.flags, self.counts, self.starts, self.sizes
+        firsts, lasts = self.firsts, self.lasts
+        if select is not None:
+            flags, counts, starts, sizes, firsts, lasts = (
+                a[select] for a in (flags, counts, starts, sizes, firsts, lasts)
+            )
+        if not len(counts):
+            return _NO_INTS
+        freqs = weights.astype(np.int64)
+        inner = np.maximum(counts - 2, 0)
+        modes = (flags >> 2) & 3
+        head = inner * _WIDTHS[flags & 3] + _weight_bytes(modes, counts)
+        vmodes = flags & VALUE_MODE
+        plain = ((vmodes == VALUES_PACKED) | (vmodes == VALUES_COUNTED)) & ~(flags & COMPRESSED).astype(bool)
+        if freqs.any() and (vmodes == 0).any():
+            block_freqs = np.add.reduceat(freqs, np.cumsum(counts) - counts)
+            if (block_freqs[vmodes == 0] > 0).any():
+                raise Unsupported("a posting list without positions")
+        if plain.all():
+            return _plain_deltas(self.buf, starts + head, counts, vmodes, freqs)
+        # Some blocks are compressed or store each value with its length: their values are
+        # brought to the plain layout (decompressed; widths first, then deltas) in one buffer
+        # with the plain blocks' values, which is then decoded at once.
+        pieces: list[bytes] = []
+        data = self.data
+        vmodes = vmodes.copy()
+        for n, (start, size, skip, flag, count, first, last, is_plain) in enumerate(
+            zip(*(a.tolist() for a in (starts, sizes, head, flags, counts, firsts, lasts, plain)))
+        ):
+            vmode = flag & VALUE_MODE
+            if is_plain or not vmode:
+                pieces.append(data[start + skip:start + size] if vmode else b"")
+            elif vmode in (VALUES_PACKED, VALUES_COUNTED):  # compressed
+                pieces.append(zlib.decompress(data[start + skip:start + size]))
+            else:
+                values = decode_body(flag, count, first, last, data[start:start + size])[2] or []
+                pieces.append(bytes(v[0] for v in values) + b"".join([v[1:] for v in values]))
+                vmodes[n] = VALUES_COUNTED
+        lengths = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
+        buf = np.frombuffer(b"".join(pieces), dtype=np.uint8)
+        return _plain_deltas(buf, np.cumsum(lengths) - lengths, counts, vmodes, freqs)
+
+
+def _nibble(packed: np.ndarray, place: np.ndarray) -> np.ndarray:
+    """Weights stored two to a byte (weight - 1 in each 4 bits, the first in the high bits)."""
+    return np.where(place & 1, packed % 16, packed // 16) + 1.0
+
+
+def _weight_bytes(modes: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """`blocks.weights_size` for arrays of modes and counts."""
+    return np.select([modes == 1, modes == 2, modes == 3], [counts, (counts + 1) // 2, 4 * counts], 0)
+
+
+def _plain_deltas(buf: np.ndarray, at: np.ndarray, counts: np.ndarray, vmodes: np.ndarray,
+                  freqs: np.ndarray) -> np.ndarray:
+    """Deltas of uncompressed `VALUES_PACKED` and `VALUES_COUNTED` blocks whose values start at
+    `at` in `buf`."""
+    counted = vmodes == VALUES_COUNTED
+    width = np.ones(int(counts.sum()), dtype=np.int64)
+    if counted.any():
+        posting_block = np.repeat(np.arange(len(counts)), counts)
+        mine = np.flatnonzero(counted[posting_block])
+        width[mine] = buf[np.repeat(at, counts)[mine] + _local(counts)[mine]]
+    # A counted block's deltas start after its postings' width bytes.
+    data_at = at + np.where(counted, counts, 0)
+    spans = width * freqs
+    block_span = np.add.reduceat(spans, np.cumsum(counts) - counts) if len(spans) else spans
+    within = np.cumsum(spans) - spans - np.repeat(np.cumsum(block_span) - block_span, counts)
+    posting_start = np.repeat(data_at, counts) + within
+    total = int(freqs.sum())
+    if not total:
+        return _NO_INTS
+    delta_width = np.repeat(width, freqs)
+    at_delta = np.repeat(posting_start, freqs) + _local(freqs) * delta_width
+    deltas = buf[at_delta].astype(np.int64)
+    for extra in (1, 2, 3):  # the higher bytes of wider deltas
+        wide = np.flatnonzero(delta_width > extra)
+        if not len(wide):
+            break
+        deltas[wide] |= buf[at_delta[wide] + extra].astype(np.int64) << (8 * extra)
+    return deltas
 
 
 def value_deltas(values: list[bytes]) -> np.ndarray:
@@ -110,63 +308,3 @@ def value_deltas(values: list[bytes]) -> np.ndarray:
     for value in values:
         out.extend(CompactPositions.deltas(value))
     return np.asarray(out, dtype=np.int64)
-
-
-def blocks_within(blocks: list[Block], docs: np.ndarray) -> list[Block]:
-    """The blocks whose id range holds one of the sorted `docs`."""
-    firsts = np.fromiter((b[2] for b in blocks), dtype=np.int64, count=len(blocks))
-    lasts = np.fromiter((b[3] for b in blocks), dtype=np.int64, count=len(blocks))
-    hit = np.searchsorted(docs, firsts, side="left") < np.searchsorted(docs, lasts, side="right")
-    return [block for block, keep in zip(blocks, hit) if keep]
-
-
-def block_deltas(blocks: list[Block], weights: np.ndarray) -> np.ndarray:
-    """The position deltas of a posting list's blocks, in posting order, with a few numpy
-    operations for the whole list. Every posting's deltas have one width (1, 2 or 4 bytes,
-    little-endian): a block whose deltas all fit a byte stores them as they are
-    (`VALUES_PACKED`), others store each posting's width first (`VALUES_COUNTED`), and a block
-    with a frequency over 255 stores each posting's value with its length (decoded in Python:
-    only the commonest words in the longest articles)."""
-    freqs = weights.astype(np.int64)
-    widths: list[np.ndarray] = []
-    data: list[bytes] = []
-    start = 0
-    for flags, count, first, last, body in blocks:
-        vmode = flags & VALUE_MODE
-        packed = body[max(count - 2, 0) * WIDTHS[flags & ID_WIDTH] + weights_size((flags & WEIGHT_MODE) >> 2, count):]
-        if vmode in (VALUES_PACKED, VALUES_COUNTED) and flags & COMPRESSED:
-            packed = zlib.decompress(packed)
-        if vmode == VALUES_PACKED:
-            widths.append(np.ones(count, dtype=np.int64))
-        elif vmode == VALUES_COUNTED:
-            widths.append(np.frombuffer(packed, dtype=np.uint8, count=count).astype(np.int64))
-            packed = packed[count:]
-        elif vmode:  # values with their own lengths (a weight the block could not store as an int)
-            values = decode_body(flags, count, first, last, body)[2] or []
-            widths.append(np.fromiter((v[0] for v in values), dtype=np.int64, count=count))
-            packed = b"".join([v[1:] for v in values])
-        elif freqs[start:start + count].any():
-            raise Unsupported("a posting list without positions")
-        else:
-            widths.append(np.zeros(count, dtype=np.int64))
-        data.append(packed)
-        start += count
-    if not widths:
-        return np.zeros(0, np.int64)
-    width = np.concatenate(widths)
-    raw = np.frombuffer(b"".join(data), dtype=np.uint8)
-    total = int(freqs.sum())
-    # Where each delta starts in `raw`: its posting's start plus its place times the width.
-    posting_start = np.cumsum(width * freqs) - width * freqs
-    first_delta = np.cumsum(freqs) - freqs
-    place = np.arange(total, dtype=np.int64) - np.repeat(first_delta, freqs)
-    delta_width = np.repeat(width, freqs)
-    at = np.repeat(posting_start, freqs) + place * delta_width
-    deltas = raw[at].astype(np.int64)
-    for extra in (1, 2, 3):  # the higher bytes of wider deltas
-        wide = np.flatnonzero(delta_width > extra)
-        if not len(wide):
-            break
-        deltas[wide] |= raw[at[wide] + extra].astype(np.int64) << (8 * extra)
-    return deltas
-

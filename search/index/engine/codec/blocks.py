@@ -225,6 +225,23 @@ def weight_bytes(out: bytearray, weight: float, floats: bool) -> None:
         put_varint(out, int(weight))
 
 
+def block_header(flags: int, count: int, first: int, last: int, prev: int, top: float, minlen: int, maxlen: int,
+                 size: int) -> bytes:
+    """The header of a block of `count` postings from `first` to `last` whose body is `size`
+    bytes; `prev` is the previous block's last id (0 for the first block)."""
+    head = bytearray((flags,))
+    put_varint(head, count)
+    put_varint(head, first - prev)
+    put_varint(head, last - first)
+    mode = (flags & WEIGHT_MODE) >> 2
+    if mode:
+        weight_bytes(head, top, mode == 3)
+    head.append(minlen)
+    head.append(maxlen)
+    put_varint(head, size)
+    return bytes(head)
+
+
 def read_block_header(buf: bytes, pos: int, prev: int) -> tuple[int, int, int, int, float, int, int, int, int]:
     """(flags, count, first id, last id, highest weight, min length byte, max length byte,
     body position, body length) of the block at `pos`; `prev` is the previous block's last id."""

@@ -29,6 +29,7 @@ from search.index.engine.codec.blocks import (
     INLINE,
     LAST_BLOCK,
     WEIGHT_MODE,
+    block_header,
     decode_body,
     encode_body,
     put_varint,
@@ -155,18 +156,9 @@ class FieldWriter(base.FieldWriter):
                 if i + limit >= count:
                     flags |= LAST_BLOCK
                 block_lens = lens[i:i + limit]
-                head = bytearray((flags,))
-                put_varint(head, len(block_ids))
-                put_varint(head, block_ids[0] - prev)
-                put_varint(head, block_ids[-1] - block_ids[0])
-                mode = (flags & WEIGHT_MODE) >> 2
-                if mode:
-                    weight_bytes(head, top, mode == 3)
-                floats = floats or mode == 3
-                head.append(min(block_lens))
-                head.append(max(block_lens))
-                put_varint(head, len(body))
-                postfile.write(bytes(head))
+                floats = floats or (flags & WEIGHT_MODE) >> 2 == 3
+                postfile.write(block_header(flags, len(block_ids), block_ids[0], block_ids[-1], prev, top,
+                                            min(block_lens), max(block_lens), len(body)))
                 postfile.write(body)
                 prev = block_ids[-1]
                 maxweight = max(maxweight, top)

@@ -25,6 +25,8 @@ from whoosh.util.numeric import byte_to_length
 from search.index.engine.codec.blocks import (
     FLOAT_WEIGHTS,
     INLINE,
+    LAST_BLOCK,
+    WEIGHT_MODE,
     decode_body,
     get_varint,
     pack,
@@ -87,6 +89,27 @@ class TermInfo(W3TermInfo):
         info._maxlength = byte_to_length(maxlen)
         return info
 
+
+
+def inlined_block(entry: bytes) -> bytes:
+    """The postings inlined in a term's entry laid out as a posting list of one block (its
+    header's highest weight left at zero: nothing reads it), so that a list reader treats short
+    and long lists alike."""
+    flags = entry[0] & ~INLINE
+    count, pos = get_varint(entry, 1)
+    first, pos = get_varint(entry, pos)
+    span, pos = get_varint(entry, pos) if count > 1 else (0, pos)
+    body = entry[pos + 2:]
+    head = bytearray((flags | LAST_BLOCK,))
+    put_varint(head, count)
+    put_varint(head, first)
+    put_varint(head, span)
+    mode = (flags & WEIGHT_MODE) >> 2
+    if mode:
+        head += bytes(4 if mode == 3 else 1)
+    head += entry[pos:pos + 2]  # the shortest and longest lengths
+    put_varint(head, len(body))
+    return bytes(head) + body
 
 
 class TermsWriter:
