@@ -5,13 +5,14 @@ import pytest
 
 from search.corpus.article import Article
 from search.corpus.errors import ParseError
-from search.index.indexer import build, delete, stored_hashes
+from search.index.indexer import build, delete
 from search.index.schema import SchemaMismatch, to_document
 from search.index.store import create_index, live_dir, open_index
 from search.query.acronyms import load_synonyms
 from search.query.parse import WEIGHTING
 from search.searching.results import SearchRequest
 from search.searching.searcher import SearchIndex
+from tests.conftest import stored_hashes
 
 
 def article(id: str, body: str = "Nội dung bài viết.") -> Article:

@@ -25,6 +25,7 @@ from search.index.engine.codec import Codec
 from search.index.engine.writers import PoolMpWriter, PoolWriter, abandon
 from search.index.pool import DEFAULT_POOL_MB
 from search.index.schema import other_versions, to_document
+from search.index.stories.update import StoryRecorder, group_fresh
 from search.index.store import (
     create_index,
     discard,
@@ -127,6 +128,8 @@ def build(
         try:
             ix = create_index(building) if building else open_index(index_dir)
             report = _write(ix, items, on_item, keep_missing or fresh, fresh, procs, pool_mb)
+            if building:
+                group_fresh(ix)
         except BaseException:
             if building:
                 discard(building)
@@ -148,6 +151,7 @@ def _write(ix: FileIndex, items: Iterable[Article | ParseError],
     seen: set[str] = set()
     indexed = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     writer = _writer(ix, procs if fresh else 1, pool_mb)
+    stories = None if fresh else StoryRecorder(ix)  # a fresh build is grouped once written
     # Removing missing articles needs every stored id; otherwise each article is looked up
     # alone, which keeps a one-article write (the HTTP API) fast on a large index.
     known = {} if fresh or keep_missing else _stored(ix)
@@ -179,12 +183,20 @@ def _write(ix: FileIndex, items: Iterable[Article | ParseError],
             else:
                 report.added += 1
             writer.add_document(**to_document(item, indexed))
+            if stories:
+                stories.add(item)
         if not keep_missing:
             for article_id in _removable(ix, known, seen, report):
                 writer.delete_document(known[article_id][1])
                 report.removed.append(article_id)
+                if stories:
+                    stories.remove(article_id)
         if report.written or fresh:
+            if stories:
+                stories.prepare(writer.generation)
             writer.commit()
+            if stories:
+                stories.committed(writer.generation)
         else:
             writer.cancel()
     except BaseException:
@@ -231,7 +243,11 @@ def delete(index_dir: Path, article_id: str, lock_timeout: float = WRITE_LOCK_TI
                 writer.cancel()
                 return False
             writer.delete_document(docnum)
+            stories = StoryRecorder(ix)
+            stories.remove(article_id)
+            stories.prepare(writer.generation)
             writer.commit()
+            stories.committed(writer.generation)
         except BaseException:
             abandon(writer)
             raise

@@ -35,6 +35,9 @@ class SearchRequest:
     histogram: str | None = None
     #: False for lists that show no text (exports, feeds built elsewhere): highlighting is skipped.
     snippets: bool = True
+    #: One article per story (the best), paginated by story; off for exports and feeds, which
+    #: list every article (`/search` and `vnsearch search` turn it on).
+    collapse: bool = False
 
 
 @dataclass
@@ -52,6 +55,8 @@ class Hit:
     updated: str | None = None
     #: The article's own address, where the source gives one.
     url: str | None = None
+    #: `{id, size, sources}` of the article's story (`search.searching.stories`).
+    story: dict[str, object] | None = None
 
 
 _HIT_FIELDS = tuple(f.name for f in dataclasses.fields(Hit))
@@ -71,6 +76,8 @@ class SearchResult:
     partial: bool = False
     #: Matches over time, when the request asked for it.
     timeline: Timeline | None = None
+    #: How many stories the matching articles are in.
+    total_stories: int | None = None
 
     def to_json(self) -> dict[str, object]:
         """The fields as JSON types: new dicts and lists over the same (immutable) values, which
@@ -94,11 +101,15 @@ class ArticleView:
     title_html: str | None = None
     body_html: str | None = None
     first_match: int | None = None
+    #: `{id, size, articles: [{id, title, date, source}]}`: the story, its other articles.
+    story: dict[str, object] | None = None
 
     def to_json(self) -> dict[str, object]:
         data = {
             k: self.fields.get(k) for k in ("id", "title", "date", "time", "source", "author", "url", "topic", "body")
         }
+        if self.story is not None:
+            data["story"] = self.story
         if self.body_html is not None:
             data.update(title_html=self.title_html, body_html=self.body_html, first_match=self.first_match)
         return data
