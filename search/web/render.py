@@ -185,6 +185,12 @@ def _filtered(state: Mapping[str, str]) -> bool:
     return any(state.get(k) for k in ("from", "to", "source"))
 
 
+def _stories(result: Mapping[str, Any], total: int) -> str:
+    """ ", in 3 stories" when collapsing put several articles under one."""
+    stories = result.get("total_stories")
+    return f" ({int(stories)} sự kiện)" if stories is not None and int(stories) < total else ""
+
+
 def _results(state: Mapping[str, str], result: Mapping[str, Any]) -> str:
     q = state["q"]
     hits = result["hits"]
@@ -213,7 +219,7 @@ def _results(state: Mapping[str, str], result: Mapping[str, Any]) -> str:
     chart = ""
     if result.get("timeline"):
         chart = timeline_chart(result["timeline"], lambda start, end: search_url(state, **{"from": start, "to": end}))
-    return f"""<p class="summary">{first}–{first + len(hits) - 1} trong {total} kết quả cho “{_e(q)}” <span class="took">({result["took_ms"]} ms)</span>
+    return f"""<p class="summary">{first}–{first + len(hits) - 1} trong {total} kết quả{_stories(result, total)} cho “{_e(q)}” <span class="took">({result["took_ms"]} ms)</span>
 <span class="actions"><a class="follow" href="{_e(feed_url(state))}" type="application/atom+xml">Theo dõi</a> <a class="export" href="{_e(export_url(state))}" download>Tải CSV</a></span></p>
 {_suggestion(state, result)}
 {chart}
