@@ -173,3 +173,18 @@ def test_an_article_without_a_story_file_is_alone(tmp_path: Path) -> None:
     client = testing.TestClient(create_app(Settings(index_dir=tmp_path / "ix")))
     assert client.simulate_get("/articles/a").json["story"] == {"id": "a", "size": 1, "articles": []}
     assert client.simulate_get("/search", params={"q": "tin"}).json["total_stories"] == 1
+
+
+def test_the_command_collapses_too(index_dir: Path) -> None:
+    from click.testing import CliRunner
+
+    from search.cli import main as cli
+
+    args = ["search", "Nga nổ trại lính", "--index-dir", str(index_dir)]
+    collapsed = json.loads(CliRunner().invoke(cli, [*args, "--json"], catch_exceptions=False).stdout)
+    every = json.loads(CliRunner().invoke(cli, [*args, "--json", "--collapse", "none"], catch_exceptions=False).stdout)
+    assert collapsed["total"] == every["total"] and len(collapsed["hits"]) < len(every["hits"])
+    assert len({h["story"]["id"] for h in collapsed["hits"]}) == len(collapsed["hits"])
+    text = CliRunner().invoke(cli, args, catch_exceptions=False).stdout
+    assert "Cùng sự kiện: 3 bài (baotintuc.vn, infonet.vn, baodatviet.vn)" in text
+    assert f"in {collapsed['total_stories']} stories" in text
