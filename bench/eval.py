@@ -34,6 +34,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+if __package__ in (None, ""):  # run as `python bench/eval.py`: the candidates live beside it
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.meaning import MEANING_ENGINES, in_tune_half
 from search.corpus.article import Article
 from search.index.indexer import build
 from search.query.acronyms import DEFAULT_FILE as ACRONYM_FILE
@@ -109,6 +113,20 @@ LOADERS: dict[str, Callable[[Path], JudgedSet]] = {
     "vinewsqa-dev": load_vinewsqa,
     "alqac-2022": lambda data_dir: load_alqac(data_dir, 2022),
     "alqac-2023": lambda data_dir: load_alqac(data_dir, 2023),
+}
+
+
+def vinewsqa_half(data_dir: Path, tune: bool) -> JudgedSet:
+    """All the articles, the questions of one half (split by article: see `in_tune_half`)."""
+    judged = load_vinewsqa(data_dir)
+    queries = [q for q in judged.queries if in_tune_half(min(q.relevant)) == tune]
+    return JudgedSet(f"vinewsqa-dev:{'tune' if tune else 'held'}", judged.docs, queries)
+
+
+#: The halves that parameters are picked on and reported on; asked for by name only.
+SPLITS: dict[str, Callable[[Path], JudgedSet]] = {
+    "vinewsqa-dev:tune": lambda data_dir: vinewsqa_half(data_dir, True),
+    "vinewsqa-dev:held": lambda data_dir: vinewsqa_half(data_dir, False),
 }
 
 
@@ -281,6 +299,8 @@ class TantivyEngine:
 
 
 ENGINES = {engine.name: engine for engine in (VnsearchEngine, Fts5Engine, TantivyEngine)}
+#: vnsearch with the meaning candidates of issue 17 (bench/meaning.py); asked for by name only.
+CANDIDATES = {**ENGINES, **MEANING_ENGINES}
 
 
 # Metrics
@@ -362,8 +382,8 @@ def main(argv: list[str] | None = None) -> int:
         default=Path(os.environ.get("VNSEARCH_DATA_DIR", DEFAULT_DATA_DIR)),
         help="the shared data folder (env VNSEARCH_DATA_DIR, default %(default)s)",
     )
-    parser.add_argument("--sets", nargs="+", choices=list(LOADERS), default=list(LOADERS))
-    parser.add_argument("--engines", nargs="+", choices=list(ENGINES), default=list(ENGINES))
+    parser.add_argument("--sets", nargs="+", choices=[*LOADERS, *SPLITS], default=list(LOADERS))
+    parser.add_argument("--engines", nargs="+", choices=list(CANDIDATES), default=list(ENGINES))
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
     parser.add_argument("--limit", type=int, default=0, help="only the first N questions of each set (0: all)")
     parser.add_argument("--out", type=Path, default=Path("eval-results.md"), help="where the table is written")
@@ -375,13 +395,13 @@ def main(argv: list[str] | None = None) -> int:
     order: list[tuple[int, int, int]] = []
     with tempfile.TemporaryDirectory(prefix="vnsearch-eval-") as tmp:
         for name in args.sets:
-            judged = LOADERS[name](args.data_dir)
+            judged = {**LOADERS, **SPLITS}[name](args.data_dir)
             queries = judged.queries[: args.limit] if args.limit else judged.queries
             for engine_name in args.engines:
                 workdir = Path(tmp) / name / engine_name
                 workdir.mkdir(parents=True)
                 started = time.perf_counter()
-                engine = ENGINES[engine_name](judged.docs, workdir)
+                engine = CANDIDATES[engine_name](judged.docs, workdir)
                 print(
                     f"{engine_name}: indexed {name} ({len(judged.docs)} docs) in {time.perf_counter() - started:.1f} s",
                     file=sys.stderr,

@@ -1,11 +1,11 @@
-"""Autocomplete at corpus scale: how long a worker takes to build its suggester, what it keeps
-in memory, and how long a lookup takes.
+"""Autocomplete at corpus scale: how long building the tables of a set of titles takes, what
+they keep in memory, and how long a lookup takes.
 
     python bench/suggest.py [--data-dir ../shared/data] [--index-dir DIR]
 
-Titles come from `vntc.jsonl.gz` (84k articles) in the data folder (`VNSEARCH_DATA_DIR`,
-default `../shared/data`), or from a built index with `--index-dir` (which also times reading
-the stored titles, and a whole build in a child process as the server does it).
+Titles come from `vntc.jsonl.gz` in the data folder (`VNSEARCH_DATA_DIR`, default
+`../shared/data`), as one segment, or from a built index with `--index-dir`: its segments'
+tables built in a child process as a worker does it, then looked up merged.
 """
 
 from __future__ import annotations
@@ -19,7 +19,10 @@ import statistics
 import time
 from pathlib import Path
 
-from search.searching.suggest import Suggester, build_in_child, read_titles
+from search.index.engine import readers
+from search.index.store import open_index
+from search.searching.suggest import Part, Snapshot, Suggester
+from search.searching.suggest_live import build_in_child
 
 PREFIXES = ["b", "ng", "bao hi", "bao hiem xa", "thu tuong", "viet nam ", "gia v", "nguye", "hlv", "cong an tp"]
 
@@ -35,29 +38,26 @@ def main() -> None:
     parser.add_argument("--index-dir", type=Path)
     args = parser.parse_args()
 
-    started = time.perf_counter()
-    titles = read_titles(args.index_dir) if args.index_dir else vntc_titles(args.data_dir)
-    print(
-        f"titles: {len(titles)} read in {time.perf_counter() - started:.2f} s "
-        f"({'index' if args.index_dir else 'vntc.jsonl.gz'})"
-    )
-
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
-    suggester = Suggester(titles)
-    print(
-        f"build: {time.perf_counter() - started:.2f} s, {len(suggester.phrases)} phrases, "
-        f"{len(suggester.titles)} titles, "
-        f"peak RSS +{(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024:.0f} MB"
-    )
-
+    suggester: Snapshot
     if args.index_dir:
+        with open_index(args.index_dir).reader() as reader:
+            segids = [segid for _, _, segid, _ in readers.leaves(reader) if segid is not None]
+        built = build_in_child(args.index_dir, segids)
+        suggester = Snapshot([Part(tables) for tables in built.values()])
+        source = f"{args.index_dir}, {len(segids)} segments, read and built in a child process"
+    else:
+        titles = vntc_titles(args.data_dir)
         started = time.perf_counter()
-        build_in_child(args.index_dir)
-        print(
-            f"build in a child process, as a worker does (read, build, hand over): "
-            f"{time.perf_counter() - started:.2f} s"
-        )
+        suggester = Suggester(titles)
+        source = "vntc.jsonl.gz, one segment"
+    tables = [part.tables for part in suggester.parts]
+    print(
+        f"build: {time.perf_counter() - started:.2f} s ({source}): {sum(len(t) for t in tables)} titles, "
+        f"{sum(len(t.phrases) for t in tables)} phrase entries, {suggester.nbytes() / 2**20:.0f} MiB of tables, "
+        f"peak RSS of this process +{(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024:.0f} MB"
+    )
 
     for prefix in PREFIXES:
         times = []

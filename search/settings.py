@@ -11,6 +11,8 @@ environment.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
+import math
 import os
 import re
 from collections.abc import Callable
@@ -26,6 +28,10 @@ from search.searching.searcher import VIETNAM
 SEARCH_BUDGET_MS = 2000
 #: Default largest request body; larger ones get 413 before a byte of them is read.
 MAX_BODY_BYTES = 4 << 20
+#: Loopback, where a proxy on the same machine connects from.
+LOOPBACK = ("127.0.0.0/8", "::1")
+#: How access lines are written: `key=value` text, or one JSON object a line.
+LOG_FORMATS = ("text", "json")
 
 
 def _paths(value: str) -> tuple[Path, ...]:
@@ -40,6 +46,24 @@ def cors_origins(value: str) -> tuple[str, ...]:
         if origin == "*" or not origin.startswith(("http://", "https://")):
             raise ValueError(f"VNSEARCH_CORS_ORIGINS lists origins like https://example.com, got {origin!r}")
     return origins
+
+
+def address_list(value: str, variable: str) -> tuple[str, ...]:
+    """Addresses or networks (`10.0.0.0/8`) separated by commas or spaces, checked and
+    normalized. "*" is refused: trusting every address is what these lists exist to avoid."""
+    entries = []
+    for entry in value.replace(",", " ").split():
+        if entry == "*":
+            raise ValueError(f"{variable} lists addresses or networks; '*' (anyone) is not accepted")
+        try:
+            entries.append(str(ipaddress.ip_network(entry, strict=False)))
+        except ValueError:
+            raise ValueError(
+                f"{variable} lists addresses or networks like 127.0.0.1 or 10.0.0.0/8, got {entry!r}"
+            ) from None
+    if not entries:
+        raise ValueError(f"{variable} lists at least one address or network, got {value!r}")
+    return tuple(entries)
 
 
 @dataclass(frozen=True)
@@ -73,6 +97,18 @@ class Settings:
     control_socket: str | None = None
     #: The time zone of the times articles give, as an offset from UTC (feeds need one).
     utc_offset: dt.timedelta = VIETNAM
+    #: Request threads per gunicorn worker: a slow client holds one thread, not a whole worker.
+    threads: int = 128
+    #: Seconds a client may go silent sending its request, or stop reading the answer (0: never).
+    client_timeout: float = 5.0
+    #: Proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (gunicorn's too).
+    forwarded_allow_ips: tuple[str, ...] = ("127.0.0.1", "::1")
+    #: Client addresses (or networks) that may read /metrics.
+    metrics_allow: tuple[str, ...] = LOOPBACK
+    #: Access lines as `key=value` text or as JSON objects (`LOG_FORMATS`).
+    log_format: str = "text"
+    #: Whether access lines carry the query text; off, they carry its length only.
+    log_queries: bool = False
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -111,12 +147,29 @@ def _number(low: float, high: float | None = None, whole: bool = True) -> Callab
             value: int | float = int(raw) if whole else float(raw)
         except ValueError:
             raise ValueError(f"{name} must be {what}, got {raw!r}") from None
+        if not math.isfinite(value):
+            raise ValueError(f"{name} must be a finite number, got {raw!r}")
         if value < low or (high is not None and value > high):
             span = f"from {low} to {high}" if high is not None else f"at least {low}"
             raise ValueError(f"{name} must be {what} {span}, got {raw!r}")
         return value
 
     return convert
+
+
+def _choice(choices: tuple[str, ...]) -> Callable[[str, str], object]:
+    def convert(raw: str, name: str) -> str:
+        if raw not in choices:
+            raise ValueError(f"{name} is one of {', '.join(choices)}, got {raw!r}")
+        return raw
+
+    return convert
+
+
+def _flag(raw: str, name: str) -> bool:
+    if raw not in ("0", "1"):
+        raise ValueError(f"{name} is 1 (on) or 0 (off), got {raw!r}")
+    return raw == "1"
 
 
 _CONVERTERS: dict[str, Callable[[str, str], object]] = {
@@ -138,6 +191,12 @@ _CONVERTERS: dict[str, Callable[[str, str], object]] = {
     "max_body_bytes": _number(1),
     "control_socket": _text,
     "utc_offset": _offset,
+    "threads": _number(1),
+    "client_timeout": _number(0, whole=False),
+    "forwarded_allow_ips": lambda raw, name: address_list(raw, name),
+    "metrics_allow": lambda raw, name: address_list(raw, name),
+    "log_format": _choice(LOG_FORMATS),
+    "log_queries": _flag,
 }
 #: Variables whose name is not the field's.
 _FIELDS = {"corpus_dir": "corpus_dirs", "acronyms": "acronym_files"}

@@ -19,7 +19,8 @@ from search.index.store import open_index
 
 PACKAGE = Path(__file__).resolve().parent.parent / "search"
 ENGINE = "search.index.engine"
-#: Each layer may import the ones of lower rank; web and cli are both on top.
+#: Each layer may import the ones of lower rank. The CLI is above the web layer: `serve` runs
+#: the app and `nginx-config` prints the web layer's proxy configuration; the web never imports it.
 RANKS = {
     "text": 0,
     "corpus": 1,
@@ -28,8 +29,8 @@ RANKS = {
     "searching": 4,
     "settings": 5,
     "web": 6,
-    "cli": 6,
-    "__main__": 7,
+    "cli": 7,
+    "__main__": 8,
 }
 MAX_LINES = 400
 
@@ -134,6 +135,14 @@ def _private_uses(path: Path) -> set[str]:
         for alias in node.names
         if private(alias.name)
     }
+    # Modules other than Whoosh imported whole (`os._exit` is the standard library's, not Whoosh's).
+    other_modules = {
+        alias.asname or alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+        if not alias.name.startswith("whoosh")
+    }
     ours = {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
     ours |= {  # class attributes this module defines
         t.id
@@ -147,8 +156,7 @@ def _private_uses(path: Path) -> set[str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute) and private(node.attr) and node.attr not in ours:
             owner = node.value
-            # `os._exit` and the like are the standard library's, not Whoosh's.
-            if not (isinstance(owner, ast.Name) and owner.id in ("self", "cls", "super", "os", "sys")):
+            if not (isinstance(owner, ast.Name) and owner.id in ("self", "cls", "super", *other_modules)):
                 used.add(node.attr)
     bases = _whoosh_bases(tree)
     for cls in (n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)):

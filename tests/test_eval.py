@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bench.meaning import in_tune_half
 from tests.conftest import ROOT
 
 DOCS = [
@@ -89,3 +90,52 @@ def test_harness_refuses_a_missing_data_folder(tmp_path: Path) -> None:
         timeout=60,
     )
     assert run.returncode == 2 and "VNSEARCH_DATA_DIR" in run.stderr
+
+
+def test_meaning_candidates_run_beside_todays_ranking_on_both_halves(tmp_path: Path) -> None:
+    """The issue-17 candidates (bench/meaning.py) are engines of the same run: each is asked the
+    same questions as `vnsearch`, and the halves of ViNewsQA dev split its questions."""
+    write_fixture(tmp_path / "data")
+    out = tmp_path / "eval.md"
+    engines = [
+        "vnsearch",
+        "vnsearch+none",
+        "vnsearch+ft-rerank",
+        "vnsearch+ft-expand",
+        "vnsearch+rm3",
+        "vnsearch+units",
+        "vnsearch+combined",
+    ]
+    subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "eval.py"), "--data-dir", str(tmp_path / "data"), "--out", str(out),
+         "--sets", "vinewsqa-dev:tune", "vinewsqa-dev:held", "--engines", *engines, "--variants", "as-written"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )  # fmt: skip
+    rows = [line.split("|")[1:-1] for line in out.read_text(encoding="utf-8").splitlines() if line.startswith("| ")]
+    cells = {(e.strip(), s.strip()): float(mrr) for e, s, _, mrr, *_ in rows[2:]}
+    # Every fixture article hashes into the tune half: the held half has no question, so no row.
+    assert all(in_tune_half(q["doc"]) for q in QUESTIONS)
+    assert {s for _, s in cells} == {f"vinewsqa-dev:tune ({len(QUESTIONS)} q)"}
+    assert {e for e, _ in cells} == set(engines)
+    # One obvious answer per question: the candidates must not lose it.
+    assert all(mrr == 1.0 for mrr in cells.values())
+
+
+def test_halves_split_questions_by_their_article() -> None:
+    """About half the articles each way, and the same halves in every run (no salted hash)."""
+    ids = [f"doc-{n}" for n in range(200)]
+    tune = [i for i in ids if in_tune_half(i)]
+    assert 60 < len(tune) < 140
+    script = "from bench.meaning import in_tune_half; print(sum(in_tune_half(f'doc-{n}') for n in range(200)))"
+    other = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env={"PYTHONHASHSEED": "7"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert int(other.stdout) == len(tune)

@@ -1,5 +1,6 @@
 """The one settings object: every `VNSEARCH_` variable read in one place, checked, documented."""
 
+import ast
 import os
 import re
 from pathlib import Path
@@ -60,13 +61,67 @@ def test_every_variable_is_documented_in_the_readme():
     assert set(variables()) <= documented, sorted(set(variables()) - documented)
 
 
+def environment_reads(source: str) -> list[int]:
+    """Lines where `source` reads the environment: `os.getenv`, or `os.environ` used in any way
+    but setting or deleting one variable (`os.environ[NAME] = ...`, for a library that is
+    configured by one) or handing it on whole to a child process (`dict(os.environ, ...)`)."""
+    tree = ast.parse(source)
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    lines = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == "os":
+            if {alias.name for alias in node.names} & {"environ", "environb", "getenv", "getenvb"}:
+                lines.append(node.lineno)
+        if not (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "os"):
+            continue
+        parent = parents.get(node)
+        if node.attr in ("getenv", "getenvb", "environb"):
+            lines.append(node.lineno)
+        elif node.attr == "environ":
+            written = (
+                isinstance(parent, ast.Subscript)
+                and isinstance(parent.ctx, (ast.Store, ast.Del))
+                and not isinstance(parents.get(parent), ast.AugAssign)  # `+=` reads it first
+            )
+            handed_on = (
+                isinstance(parent, ast.Call)
+                and isinstance(parent.func, ast.Name)
+                and parent.func.id == "dict"
+                and parent.args[:1] == [node]
+            )
+            if not (written or handed_on):
+                lines.append(node.lineno)
+    return lines
+
+
+@pytest.mark.parametrize(
+    ("source", "reads"),
+    [
+        ("os.environ.get('VNSEARCH_PORT')", True),
+        ("os.environ['VNSEARCH_PORT']", True),
+        ("'VNSEARCH_PORT' in os.environ", True),
+        ("os.getenv('VNSEARCH_PORT')", True),
+        ("env = os.environ", True),
+        ("os.environ.pop('X', None)", True),
+        ("from os import environ", True),
+        ("os.environ['PATH'] += ':/opt/bin'", True),
+        ("os.environ['PROMETHEUS_MULTIPROC_DIR'] = path", False),
+        ("del os.environ['X']", False),
+        ("env = dict(os.environ, VNSEARCH_PORT='1')", False),
+    ],
+)
+def test_environment_reads_are_recognised(source, reads):
+    assert bool(environment_reads(source)) is reads
+
+
 def test_nothing_but_the_settings_reads_the_environment():
-    """Settings are passed down: no module of the package reads a VNSEARCH_ variable itself
-    (`dict(os.environ, ...)`, handing the environment on to a child process, is not reading it)."""
+    """Settings are passed down: no module of the package reads an environment variable itself.
+    Setting one for a library configured that way (prometheus_client's multiprocess directory)
+    or handing the environment on to a child process is not reading it."""
     package = Path(__file__).resolve().parent.parent / "search"
     readers = [
         path.relative_to(package).as_posix()
         for path in package.rglob("*.py")
-        if re.search(r"os\.environ(?!,)|os\.getenv", path.read_text(encoding="utf-8"))
+        if environment_reads(path.read_text(encoding="utf-8"))
     ]
     assert readers == ["settings.py"]

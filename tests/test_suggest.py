@@ -3,8 +3,13 @@ from pathlib import Path
 
 import pytest
 
-from search.searching import suggest
-from search.searching.suggest import GenerationalSuggester, Suggester, build_in_child, key, prefix_key, read_titles
+from search.corpus.article import Article
+from search.index.engine import readers
+from search.index.indexer import build
+from search.index.store import open_index
+from search.searching import suggest_live
+from search.searching.suggest import Part, Snapshot, Suggester, key, prefix_key
+from search.searching.suggest_live import LiveSuggester, build_in_child, read_segment
 
 TITLES = [
     ("a", "Tăng cường tuyên truyền chính sách bảo hiểm xã hội", "2022-05-01"),
@@ -84,52 +89,89 @@ def test_short_and_long_prefixes_rank_alike():
     assert texts(suggester.suggest("g"), "phrase")[0] == texts(suggester.suggest("gia v"), "phrase")[0] == "giá vàng"
 
 
-def test_reads_live_titles_from_the_index(web_index_dir: Path):
-    rows = read_titles(web_index_dir)
-    assert len(rows) == 6 and all(isinstance(title, str) for _, title, _ in rows)
+def test_reads_every_title_of_a_segment_from_the_index(web_index_dir: Path):
+    with open_index(web_index_dir).reader() as reader:
+        rows = [row for leaf, _, _, _ in readers.leaves(reader) for row in read_segment(leaf)]
+    assert len(rows) == 6 and all(isinstance(title, str) and title for _, title, _ in rows)
 
 
-def test_the_suggester_is_built_in_a_child_process(web_index_dir: Path, tmp_path: Path):
-    suggester = build_in_child(web_index_dir)
-    assert "bảo hiểm xã hội" in texts(suggester.suggest("bao hi"), "phrase")
+def test_large_segments_are_built_in_a_child_process(web_index_dir: Path, tmp_path: Path):
+    with open_index(web_index_dir).reader() as reader:
+        segids = [segid for _, _, segid, _ in readers.leaves(reader)]
+    built = build_in_child(web_index_dir, [*segids, "no-such-segment"])
+    assert sorted(built) == sorted(segids)
+    snapshot = Snapshot([Part(tables) for tables in built.values()])
+    assert "bảo hiểm xã hội" in texts(snapshot.suggest("bao hi"), "phrase")
     with pytest.raises(RuntimeError, match="no index"):
-        build_in_child(tmp_path)
+        build_in_child(tmp_path, segids)
 
 
-def test_generational_suggester_rebuilds_in_the_background():
-    loads: list[int] = []
+def _reader(index_dir: Path):
+    return open_index(index_dir).reader()
+
+
+def test_large_segments_are_built_in_the_background(seed_copy: Path):
+    """The previous snapshot answers while a large segment is built; a small one is built in
+    the request that meets it."""
     release = threading.Event()
+    calls: list[list[str]] = []
 
-    def load(_: Path):
-        loads.append(len(loads))
-        if len(loads) > 1:
+    def large(index_dir: Path, segids):
+        calls.append(list(segids))
+        if len(calls) > 1:
             release.wait(5)
-        return Suggester([(str(len(loads)), f"Bản tin số {len(loads)}", None)])
+        return build_in_child(index_dir, segids)
 
-    suggesters = GenerationalSuggester(Path("unused"), load)
-    first = suggesters.get(1)
-    assert texts(first.suggest("ban tin"), "title") == ["Bản tin số 1"]
-    assert suggesters.get(1) is first and loads == [0]
-    assert suggesters.get(2) is first  # the rebuild runs; the old one answers meanwhile
+    live = LiveSuggester(seed_copy, large, inline_docs=1)
+    first = live.get(_reader(seed_copy), wait=60)
+    assert first is not None and texts(first.suggest("bao hi"), "phrase")
+    build(seed_copy, [Article(id="new", title="Bản tin số một", body="Nội dung.")], keep_missing=True)
+    assert live.get(_reader(seed_copy)) is not first  # one article: built inline, at once
+    assert texts(live.get(_reader(seed_copy)).suggest("ban tin"), "title") == ["Bản tin số một"]
+    build(
+        seed_copy,
+        [Article(id=f"n{i}", title=f"Bản tin số {i}", body="Nội dung.") for i in range(2, 5)],
+        keep_missing=True,
+    )
+    before = live.get(_reader(seed_copy))
+    assert before is not None and texts(before.suggest("ban tin"), "title") == ["Bản tin số một"]
     release.set()
-    for _ in range(100):
-        if suggesters.get(2) is not first:
+    for _ in range(300):
+        now = live.get(_reader(seed_copy))
+        if now is not before:
             break
-        threading.Event().wait(0.02)
-    assert texts(suggesters.get(2).suggest("ban tin"), "title") == ["Bản tin số 2"] and len(loads) == 2
+        threading.Event().wait(0.05)
+    assert len(texts(now.suggest("ban tin"), "title")) == 4 and len(calls) == 2
 
 
-def test_before_the_first_build_is_ready_the_answer_is_none():
+def test_before_the_first_build_is_ready_the_answer_is_none(seed_copy: Path):
     release = threading.Event()
 
-    def slow(_: Path):
+    def slow(index_dir: Path, segids):
         release.wait(5)
-        return Suggester([])
+        return build_in_child(index_dir, segids)
 
-    suggesters = GenerationalSuggester(Path("unused"), slow)
-    assert suggesters.get(1, wait=0.05) is None
+    live = LiveSuggester(seed_copy, slow, inline_docs=0)
+    assert live.get(_reader(seed_copy), wait=0.05) is None
     release.set()
-    assert suggesters.get(1, wait=5) is not None
+    assert live.get(_reader(seed_copy), wait=60) is not None
+
+
+def test_a_failed_build_is_retried_only_after_a_pause(monkeypatch, seed_copy: Path):
+    calls: list[int] = []
+
+    def broken(index_dir: Path, segids):
+        calls.append(1)
+        raise RuntimeError("index switched away")
+
+    monkeypatch.setattr(threading, "excepthook", lambda args: None)
+    monkeypatch.setattr(suggest_live, "RETRY_SECONDS", 0.3)
+    live = LiveSuggester(seed_copy, broken, inline_docs=0)
+    assert live.get(_reader(seed_copy), wait=5) is None
+    assert live.get(_reader(seed_copy), wait=5) is None
+    assert len(calls) == 1
+    threading.Event().wait(0.4)
+    assert live.get(_reader(seed_copy), wait=5) is None and len(calls) == 2
 
 
 def test_the_most_common_written_form_is_shown_in_sentence_case():
@@ -165,20 +207,3 @@ def test_function_words_are_told_apart_by_their_diacritics():
     assert texts(suggester.suggest("co q"), "phrase")[0] == "cơ quan"
     assert texts(suggester.suggest("tu l"), "phrase")[0] == "tủ lạnh"
     assert not [t for t in texts(suggester.suggest("co ng"), "phrase") if t.startswith("Có")]
-
-
-def test_a_failed_build_is_retried_only_after_a_pause(monkeypatch):
-    calls: list[int] = []
-
-    def broken(_: Path):
-        calls.append(1)
-        raise RuntimeError("index switched away")
-
-    monkeypatch.setattr(threading, "excepthook", lambda args: None)
-    monkeypatch.setattr(suggest, "RETRY_SECONDS", 0.3)
-    suggesters = GenerationalSuggester(Path("unused"), broken)
-    assert suggesters.get(1, wait=5) is None
-    assert suggesters.get(1, wait=5) is None and suggesters.get(2, wait=5) is None
-    assert len(calls) == 1
-    threading.Event().wait(0.4)
-    assert suggesters.get(1, wait=5) is None and len(calls) == 2

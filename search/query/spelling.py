@@ -5,7 +5,8 @@ says which accented spellings of a word exist and how common they are, the pair 
 which words stand together, and the hits already found say how the query's words are written
 in the articles that matched ("bao hiem xa hoi" is "bảo hiểm xã hội" there, not "báo hiểm").
 Lexicon lookups are cached per index generation, so a suggestion costs a few dictionary hits
-for words seen before.
+for words seen before; with a `TermCounts`, the counts behind them are kept per segment across
+generations, so after a commit only the new segments are asked again.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Iterable, Sequence
 
 from whoosh.reading import IndexReader
 
+from search.index.engine.segments import TermCounts
 from search.query.parse import OR
 from search.text.analysis import pair
 from search.text.normalize import (
@@ -79,12 +81,16 @@ def _cased(form: str, typed: str) -> str:
 class Speller:
     """Did-you-mean suggestions for one index generation (one reader); make a new one per generation."""
 
-    def __init__(self, reader: IndexReader) -> None:
+    def __init__(self, reader: IndexReader, counts: TermCounts | None = None) -> None:
+        """`counts`: per-segment document frequencies shared with earlier generations."""
         self.reader = reader
+        self.counts = counts
         self.known = functools.lru_cache(maxsize=1 << 16)(self._known)
         self.spellings = functools.lru_cache(maxsize=1 << 14)(self._spellings)
 
     def _known(self, field: str, text: str) -> int:
+        if self.counts is not None:
+            return self.counts.doc_frequency(self.reader, field, text)
         return self.reader.doc_frequency(field, text)
 
     def _spellings(self, folded: str) -> tuple[tuple[str, int], ...]:

@@ -9,8 +9,10 @@ optional part where the required part matched, AndNot removes. That is exactly h
 matchers combine scores, so the scores are Whoosh's (a test compares them query by query);
 `Unsupported` is raised for any other query or weighting, and the caller then asks Whoosh.
 
-One `Evaluator` serves one searcher generation: the document lengths, the facet columns and
-the recently used terms and phrases (scored) are kept until the index changes.
+One `Evaluator` serves one searcher generation: the recently used terms and phrases (scored)
+are kept until the index changes. The per-document arrays (deletions, lengths, facet columns)
+come from a `SegmentArrays` the searcher keeps across generations, so a new generation only
+computes the parts of the segments it added and concatenates the rest.
 
 Postings, lengths and per-document columns come from `search.index.engine.readers`, which
 decodes our codec's blocks with numpy (segments another codec wrote go through Whoosh's
@@ -22,14 +24,17 @@ from __future__ import annotations
 import datetime as dt
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from typing import Any
 
 import numpy as np
 from whoosh import query as wq
+from whoosh.reading import IndexReader
 from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 
-from search.index.engine import readers
+from search.index.engine import readers, segments
 from search.index.engine.codec.arrays import Unsupported
+from search.index.engine.segments import SegmentArrays
 from search.index.fields import CompactPositions
 from search.searching import recency
 from search.searching.timeline import DateTable
@@ -92,14 +97,18 @@ class _Lru:
 class Evaluator:
     """Evaluates queries against one searcher (one index generation)."""
 
-    def __init__(self, searcher: Searcher, cache_postings: int = CACHE_POSTINGS) -> None:
+    def __init__(
+        self, searcher: Searcher, cache_postings: int = CACHE_POSTINGS, arrays: SegmentArrays | None = None
+    ) -> None:
+        """`arrays`: per-segment parts kept from earlier generations (a fresh set if None)."""
         if type(searcher.weighting) is not BM25F:
             raise Unsupported(f"weighting {type(searcher.weighting).__name__}")
         self.searcher = searcher
         reader = searcher.reader()
         self.size = reader.doc_count_all()
         self.reader = reader
-        self.live = readers.live(reader)
+        self.arrays = SegmentArrays() if arrays is None else arrays
+        self.live = self.arrays.live(reader)
         self.has_deletions = not self.live.all()
         self._lengths: dict[str, np.ndarray] = {}
         self._columns: dict[str, tuple[np.ndarray, list[str]]] = {}
@@ -114,7 +123,7 @@ class Evaluator:
         """Every document's length in `fieldname`, as Whoosh's scorer sees it (one byte)."""
         found = self._lengths.get(fieldname)
         if found is None:
-            found = self._lengths[fieldname] = readers.lengths(self.reader, fieldname)
+            found = self._lengths[fieldname] = self.arrays.lengths(self.reader, fieldname)
         return found
 
     def column(self, fieldname: str) -> tuple[np.ndarray, list[str]]:
@@ -122,8 +131,7 @@ class Evaluator:
         so that ordering by code is ordering by value."""
         found = self._columns.get(fieldname)
         if found is None:
-            found = readers.codes(readers.column(self.reader, fieldname))
-            self._columns[fieldname] = found
+            found = self._columns[fieldname] = self.arrays.codes(self.reader, fieldname)
         return found
 
     def sort_keys(self, sort: str, utc_offset: dt.timedelta) -> np.ndarray:
@@ -171,7 +179,7 @@ class Evaluator:
     def term(self, fieldname: str, text: str) -> _Postings:
         def make() -> _Postings:
             btext = self.searcher.schema[fieldname].to_bytes(text)
-            ids, weights, _ = readers.postings(self.reader, fieldname, btext, values=False)
+            ids, weights = segments.postings(self.reader, fieldname, btext, self.arrays.postings)
             if not len(ids):
                 return _EMPTY
             return _Postings(ids, self._score(fieldname, btext, ids, weights))
@@ -203,20 +211,24 @@ class Evaluator:
                 common = np.intersect1d(common, postings.ids, assume_unique=True)
             if not len(common):
                 return _EMPTY
-            # Each occurrence as (document, position - its place in the phrase): a phrase starts
-            # where every word has the same key.
-            keys = None
-            for shift, word in enumerate(words):
-                ids, weights, positions = readers.postings(
-                    self.reader, fieldname, fieldobj.to_bytes(word), values=True, within=common
-                )
-                docs = np.repeat(ids, weights.astype(np.int64))
-                keep = np.isin(docs, common) & (positions >= shift)
-                found = docs[keep] * _POSITION_STRIDE + (positions[keep] - shift)
-                keys = found if keys is None else np.intersect1d(keys, found, assume_unique=True)
-                if not len(keys):
-                    return _EMPTY
-                common = np.unique(keys // _POSITION_STRIDE)
+            # Where the phrase stands in a segment never changes (deleted documents are masked
+            # later), so each segment's answer is kept across generations.
+            found = []
+            for leaf, offset, segid, _ in readers.leaves(self.reader):
+                within = common[(common >= offset) & (common < offset + leaf.doc_count_all())] - offset
+                if not len(within):
+                    continue
+                key = (segid, "phrase", fieldname, words)
+                cached = self.arrays.postings.get(key) if segid is not None else None
+                if cached is None:
+                    cached = (_phrase_docs(leaf, fieldobj, fieldname, words, within).astype(np.int32), _NO_SCORES)
+                    if segid is not None:
+                        self.arrays.postings.put(key, cached)
+                if len(cached[0]):
+                    found.append(cached[0].astype(np.int64) + offset)
+            if not found:
+                return _EMPTY
+            common = found[0] if len(found) == 1 else np.concatenate(found)
             ids = common
             scores = np.zeros(len(ids), dtype=np.float64)
             for postings in terms:
@@ -289,6 +301,28 @@ class Evaluator:
 
 #: Positions are below this in any document: (document, position) pairs as one int64 key.
 _POSITION_STRIDE = 1 << 32
+_NO_SCORES = np.zeros(0, np.float64)
+
+
+def _phrase_docs(
+    reader: IndexReader, fieldobj: Any, fieldname: str, words: tuple[str, ...], common: np.ndarray
+) -> np.ndarray:
+    """The documents among `common` (sorted, holding every word) where the words stand next to
+    each other in order. Each occurrence is keyed (document, position - its place in the
+    phrase): a phrase starts where every word has the same key."""
+    keys = None
+    for shift, word in enumerate(words):
+        ids, weights, positions = readers.postings(
+            reader, fieldname, fieldobj.to_bytes(word), values=True, within=common
+        )
+        docs = np.repeat(ids, weights.astype(np.int64))
+        keep = np.isin(docs, common) & (positions >= shift)
+        found = docs[keep] * _POSITION_STRIDE + (positions[keep] - shift)
+        keys = found if keys is None else np.intersect1d(keys, found, assume_unique=True)
+        if not len(keys):
+            return keys
+        common = np.unique(keys // _POSITION_STRIDE)
+    return common
 
 
 def _boosted(scores: np.ndarray, boost: float) -> np.ndarray:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from search.searching.timeline import Timeline
 
@@ -38,6 +39,8 @@ class SearchRequest:
     #: One article per story (the best), paginated by story; off for exports and feeds, which
     #: list every article (`/search` and `vnsearch search` turn it on).
     collapse: bool = False
+    #: True: each hit says what matched and what each part added (`search.searching.explain`).
+    explain: bool = False
 
 
 @dataclass
@@ -57,6 +60,8 @@ class Hit:
     url: str | None = None
     #: `{id, size, sources}` of the article's story (`search.searching.stories`).
     story: dict[str, object] | None = None
+    #: What matched and what each part added, when the request asked (`Explanation.to_json`).
+    explain: dict[str, Any] | None = None
 
 
 _HIT_FIELDS = tuple(f.name for f in dataclasses.fields(Hit))
@@ -85,6 +90,9 @@ class SearchResult:
         A timeline is there only when one was asked for."""
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         data["hits"] = [{name: getattr(hit, name) for name in _HIT_FIELDS} for hit in self.hits]
+        for hit in data["hits"]:
+            if hit["explain"] is None:  # only asked for by `explain=1`
+                del hit["explain"]
         data["facets"] = {name: dict(counts) for name, counts in self.facets.items()}
         if self.timeline is None:
             del data["timeline"]
@@ -132,4 +140,9 @@ def footprint(result: SearchResult) -> int:
     objects = 8 * len(result.hits) + 2 * sum(len(counts) for counts in result.facets.values()) + 8
     if result.timeline is not None:
         objects += 3 * len(result.timeline.buckets)
+    for hit in result.hits:
+        if hit.explain is not None:  # a few dicts per matched part
+            parts = hit.explain["matched"]
+            chars += sum(len(part["text"]) for part in parts)
+            objects += 4 * len(parts) + 4
     return 2 * (chars + facets + len(result.suggestion or "")) + 64 * objects

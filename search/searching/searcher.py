@@ -4,6 +4,11 @@ A `SearchIndex` is opened once per process (per gunicorn worker, after the fork)
 its Whoosh searcher before each request when a new commit has landed: opening the index per
 request races with commits, while a commit becomes visible only once completely written. A rebuild switches
 the index folder to a new generation (see `search.store`); the next request notices and opens it.
+
+What a generation's evaluator and speller need from the index (per-document arrays, postings,
+document frequencies) is kept segment by segment across generations (`engine.segments`), so
+a commit costs the process the segments it added. Results are cached for one generation only:
+every commit changes the statistics scores are made of, so none survives it.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from whoosh.searching import Searcher
 from search.corpus import dates
 from search.index.engine import readers
 from search.index.engine.codec.arrays import Unsupported
+from search.index.engine.segments import SegmentArrays, TermCounts
 from search.index.store import live_dir, open_index
 from search.query.acronyms import SynonymTable
 from search.query.parse import WEIGHTING, QueryBuilder
@@ -27,6 +33,7 @@ from search.searching import ranking
 from search.searching.budget import Budget
 from search.searching.cache import ResultCache
 from search.searching.evaluate import Evaluator, OutOfTime
+from search.searching.explain import Explainer
 from search.searching.highlight import Highlighter
 from search.searching.related import Related, related
 from search.searching.results import (
@@ -66,6 +73,9 @@ class SearchIndex:
         self._epoch = 0
         self._evaluated: Searcher | None = None
         self._eval: Evaluator | None = None
+        #: Per-segment arrays and term counts, kept across generations for unchanged segments.
+        self.arrays = SegmentArrays()
+        self.term_counts = TermCounts()
         self._open()
         self.queries = QueryBuilder(synonyms)
         self._speller: Speller | None = None
@@ -81,6 +91,8 @@ class SearchIndex:
     def _set_searcher(self, searcher: Searcher) -> None:
         self._searcher: Searcher = searcher
         self._epoch += 1
+        self.arrays.retain(searcher.reader())
+        self.term_counts.retain(searcher.reader())
 
     def searcher(self) -> Searcher:
         """The searcher for the newest complete commit of the live generation."""
@@ -124,7 +136,7 @@ class SearchIndex:
             if self._evaluated is not searcher:
                 self._evaluated = searcher
                 try:
-                    self._eval = Evaluator(searcher)
+                    self._eval = Evaluator(searcher, arrays=self.arrays)
                 except Unsupported:
                     self._eval = None
             return self._eval
@@ -157,10 +169,12 @@ class SearchIndex:
         highlighter = Highlighter(parsed.highlight)
         check = ranking.deadline(budget)
         table = self.stories(searcher)
+        explainer = None
         try:
             if evaluator is None:
                 raise Unsupported("no evaluator for this index")
             counted = ranking.evaluated_page(evaluator, parsed, request, filter_q, self.utc_offset, check, table.codes)
+            explainer = Explainer(evaluator, parsed, request.q) if request.explain else None
         except Unsupported:
             counted = ranking.whoosh_page(searcher, parsed, request, filter_q, budget, self.utc_offset, table.codes)
         except OutOfTime:  # nothing ranked yet: an empty page, marked partial
@@ -175,6 +189,9 @@ class SearchIndex:
         ]
         for hit, fields in zip(hits, stored):
             hit.story = table.summary(fields)
+        if explainer is not None:
+            for hit, (docnum, _) in zip(hits, counted.page):
+                hit.explain = explainer.explain(docnum).to_json()
         texts = (f"{fields['title']}\n\n{fields['body']}" for fields in stored)
         suggestion = self.speller(searcher).suggest(request.q, texts) if request.snippets else None
         facets = counted.facets
@@ -221,7 +238,7 @@ class SearchIndex:
         """The speller for the searcher's generation: its lexicon cache is only valid there."""
         with self._lock:
             if self._speller is None or self._speller.reader is not searcher.reader():
-                self._speller = Speller(searcher.reader())
+                self._speller = Speller(searcher.reader(), self.term_counts)
             return self._speller
 
     @staticmethod

@@ -7,18 +7,21 @@ can produce a 500.
 
 from __future__ import annotations
 
+import os
+
 import falcon
 
 from search.index.schema import SchemaMismatch
-from search.index.store import IndexMissing, live_dir
-from search.searching.suggest import MAX_LIMIT, GenerationalSuggester
+from search.index.store import IndexMissing
+from search.searching.suggest import MAX_LIMIT
 from search.web import params, stories
 from search.web.holder import IndexHolder
 from search.web.ingest import ArticleWriter
 
 MAX_SUGGEST_CHARS = 100
-#: Suggestions change only with a commit; a minute of caching spares the index a keystroke.
-SUGGEST_CACHE = "public, max-age=60"
+#: Suggestions change only with a commit, and a live archive commits every few seconds: a
+#: short cache spares the index repeated keystrokes without hiding a new title for long.
+SUGGEST_CACHE = "public, max-age=5"
 
 
 class SearchResource:
@@ -32,7 +35,8 @@ class SearchResource:
 
     def answer(self, req: falcon.Request, **fixed: object) -> dict[str, object]:
         """The JSON of the search `req` asks for; the page fixes some fields (its timeline)."""
-        return self.holder.get().search(params.search_request(req, **fixed)).to_json()
+        req.context.search_result = result = self.holder.get().search(params.search_request(req, **fixed))
+        return result.to_json()  # the result stays on the request for the metrics and the access log
 
 
 class ArticleResource:
@@ -67,17 +71,14 @@ class SuggestResource:
 
     def __init__(self, holder: IndexHolder) -> None:
         self.holder = holder
-        self._suggesters = GenerationalSuggester(holder.settings.index_dir)
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         q = req.get_param("q", required=True)
         if len(q) > MAX_SUGGEST_CHARS:
             raise falcon.HTTPInvalidParam(f"Expected at most {MAX_SUGGEST_CHARS} characters.", "q")
         limit = req.get_param_as_int("limit", min_value=1, max_value=MAX_LIMIT, default=5)
-        index = self.holder.get()
-        # A rebuild switches to a new folder whose Whoosh generations count from the start again.
-        version = (live_dir(index.index_dir), index.searcher().reader().generation())
-        suggester = self._suggesters.get(version)
+        # Kept per segment: a commit costs the segments it added, a rebuild its new segments.
+        suggester = self.holder.suggestions.get(self.holder.get().searcher().reader())
         if suggester is None:
             resp.media = {"q": q, "ready": False, "suggestions": []}
             resp.cache_control = ["no-store"]
@@ -105,10 +106,34 @@ class HealthResource:
 
 
 class StatsResource:
-    """`/stats`: the index's size and generation."""
+    """`/stats`: the index's size and generation, and the memory of the worker that answers
+    (each worker keeps its own tables: ask a few times to see both)."""
 
     def __init__(self, holder: IndexHolder) -> None:
         self.holder = holder
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        resp.media = self.holder.get().stats()
+        index = self.holder.get()
+        stats = index.stats()
+        stats["worker"] = {
+            "pid": os.getpid(),
+            **process_memory(),
+            "suggest": self.holder.suggestions.stats(),
+            "search_arrays_bytes": index.arrays.nbytes(),
+            "term_counts": index.term_counts.entries(),
+        }
+        resp.media = stats
+
+
+def process_memory() -> dict[str, int]:
+    """This process's resident memory now and at its peak, in bytes (Linux; empty elsewhere)."""
+    found = {}
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                name, _, value = line.partition(":")
+                if name in ("VmRSS", "VmHWM"):
+                    found["rss_bytes" if name == "VmRSS" else "peak_rss_bytes"] = int(value.split()[0]) * 1024
+    except OSError:
+        pass
+    return found

@@ -13,6 +13,7 @@ import falcon
 
 from search.settings import Settings
 from search.web import errors
+from search.web.accesslog import AccessLog
 from search.web.api import (
     ArticleResource,
     HealthResource,
@@ -25,6 +26,7 @@ from search.web.feeds import ExportResource, FeedResource
 from search.web.headers import ListedOriginsCORS, SecurityHeaders
 from search.web.holder import IndexHolder
 from search.web.ingest import ArticleWriter
+from search.web.metrics import Metrics
 from search.web.middleware import RequestGuard
 from search.web.pages import ArticlePage, SearchPage
 from search.web.stories import StoryResource
@@ -34,8 +36,11 @@ def create_app(settings: Settings | None = None) -> falcon.App:
     """The app for `settings` (read from the environment when not given, as `wsgi.py` does)."""
     settings = settings or Settings.from_env()
     holder = IndexHolder(settings)
-    # The headers first: their process_response also runs for what the guard refuses.
+    metrics = Metrics(settings, holder)  # reads `req.context.search_result`, set where a search runs
+    # The observers, then the headers: their process_response also runs for what the guard refuses.
     middleware: list[Any] = [
+        AccessLog(settings),
+        metrics,
         SecurityHeaders(),
         ListedOriginsCORS(settings.cors_origins),
         RequestGuard(settings.max_body_bytes),
@@ -55,5 +60,6 @@ def create_app(settings: Settings | None = None) -> falcon.App:
     app.add_route("/static/{name}", StaticResource(("app.js", "style.css")))
     app.add_route("/widget.js", WidgetResource())
     app.add_route("/healthz", HealthResource(holder))
+    app.add_route("/metrics", metrics)
     app.add_route("/stats", StatsResource(holder))
     return app

@@ -57,6 +57,14 @@ def http_error(exc: Exception, write_timeout: float) -> falcon.HTTPError:
     raise TypeError(f"not a domain error: {type(exc).__name__}")
 
 
+def _request_timeout(req: falcon.Request, resp: falcon.Response, exc: Exception, params: dict[str, Any]) -> None:
+    """A body read cut by the receive timeout (`search.web.gunicorn_hooks`): the client went
+    silent mid-upload, so a 408, not a 500."""
+    raise falcon.HTTPError(
+        falcon.HTTP_408, title="Request timeout", description="The request body stopped arriving; send it again."
+    )
+
+
 def register(app: falcon.App, write_timeout: float) -> None:
     """Map every domain error to its HTTP error, and every error to the JSON body."""
 
@@ -65,4 +73,5 @@ def register(app: falcon.App, write_timeout: float) -> None:
 
     for kind in DOMAIN_ERRORS:
         app.add_error_handler(kind, handle)
+    app.add_error_handler(BlockingIOError, _request_timeout)
     app.set_error_serializer(serialize_error)

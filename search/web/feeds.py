@@ -44,7 +44,7 @@ class FeedResource:
         index = self.holder.get()
         updated = index.last_modified()
         query = {k: v for k, v in _query(req).items() if k != "sort"}
-        result = index.search(request)
+        req.context.search_result = result = index.search(request)  # for the metrics, the access log
         body = formats.atom(result, query, req.prefix, req.url, updated)
         etag = hashlib.sha256(body).hexdigest()[:32]
         resp.etag = etag
@@ -69,7 +69,7 @@ class ExportResource:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         request = params.search_request(req, page=1, per_page=EXPORT_ROWS, snippets=False, collapse=False)
-        result = self.holder.get().search(request)
+        req.context.search_result = result = self.holder.get().search(request)  # for the metrics, the access log
         resp.content_type = "text/csv; charset=utf-8"
         name = _filename(request.q)
         resp.set_header(

@@ -2,18 +2,31 @@
 
 The control socket is off unless `VNSEARCH_CONTROL_SOCKET` names a path: gunicorn 25+ puts it
 at one fixed path per user, so two instances on one machine would otherwise fight over it.
+
+Threaded workers, because a sync worker serves one connection at a time: a few clients that
+send their requests slowly held every worker, and the arbiter then killed the workers with the
+requests they were serving. A gthread worker gives each connection a thread and keeps beating
+its heartbeat from its main loop, so a slow client holds one thread. The receive timeout
+(`search.web.gunicorn_hooks`) frees a thread whose client went silent. What is left to a
+buffering proxy: see "Running in production" in the README.
 """
 
 from search.settings import Settings
+from search.web.gunicorn_hooks import child_exit, on_exit, on_starting, post_worker_init, when_ready  # noqa: F401
 
 _settings = Settings.from_env()
 
 bind = f"{_settings.host}:{_settings.port}"
 workers = _settings.workers
+worker_class = "gthread"
+threads = _settings.threads
 preload_app = False  # each worker opens the index itself, after the fork
 timeout = 30
 graceful_timeout = 10
-accesslog = "-"
+keepalive = 5
+# X-Forwarded-Proto is believed from these only; the app applies the same list to X-Forwarded-For.
+forwarded_allow_ips = ",".join(_settings.forwarded_allow_ips)
+accesslog = None  # gunicorn's line carries the query string; search.web.accesslog writes one without it
 
 if _settings.control_socket:
     control_socket = _settings.control_socket

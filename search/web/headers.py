@@ -30,22 +30,29 @@ CORS_PATHS = frozenset({"/search", "/suggest"})
 EMBEDDABLE_PATHS = frozenset({"/widget.js"})
 
 
+def security_headers(page: bool, embeddable: bool) -> list[tuple[str, str]]:
+    """The CSP (strict for pages) and the usual hardening headers; the nginx configuration
+    (`search.web.nginx`) sends the same with what it answers itself."""
+    return [
+        ("Content-Security-Policy", PAGE_CSP if page else RESOURCE_CSP),
+        ("X-Content-Type-Options", "nosniff"),
+        ("X-Frame-Options", "DENY"),
+        ("Referrer-Policy", "same-origin"),
+        ("Cross-Origin-Opener-Policy", "same-origin"),
+        ("Cross-Origin-Resource-Policy", "cross-origin" if embeddable else "same-origin"),
+        ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+    ]
+
+
 class SecurityHeaders:
-    """Sets the CSP (strict for pages) and the usual hardening headers on every response."""
+    """Sets the security headers on every response."""
 
     def process_response(
         self, req: falcon.Request, resp: falcon.Response, resource: object, req_succeeded: bool
     ) -> None:
         is_page = (resp.content_type or "").startswith("text/html")
-        resp.set_header("Content-Security-Policy", PAGE_CSP if is_page else RESOURCE_CSP)
-        resp.set_header("X-Content-Type-Options", "nosniff")
-        resp.set_header("X-Frame-Options", "DENY")
-        resp.set_header("Referrer-Policy", "same-origin")
-        resp.set_header("Cross-Origin-Opener-Policy", "same-origin")
-        resp.set_header(
-            "Cross-Origin-Resource-Policy", "cross-origin" if req.path in EMBEDDABLE_PATHS else "same-origin"
-        )
-        resp.set_header("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        for name, value in security_headers(is_page, req.path in EMBEDDABLE_PATHS):
+            resp.set_header(name, value)
 
 
 class ListedOriginsCORS(falcon.CORSMiddleware):

@@ -13,6 +13,7 @@ from search.query.acronyms import load_synonyms
 from search.searching.cache import ResultCache
 from search.searching.results import SearchResult
 from search.searching.searcher import SearchIndex
+from search.searching.suggest_live import LiveSuggester
 from search.settings import Settings
 
 
@@ -23,6 +24,8 @@ class IndexHolder:
         self.settings = settings
         self._index: SearchIndex | None = None
         self._lock = threading.Lock()
+        #: The autocomplete tables of this worker, kept per segment across commits.
+        self.suggestions = LiveSuggester(settings.index_dir)
 
     def get(self) -> SearchIndex:
         if self._index is None:

@@ -71,4 +71,9 @@ def search_request(req: falcon.Request, **fixed: Any) -> SearchRequest:
         fixed["histogram"] = req.get_param("histogram") or None
         if fixed["histogram"] is not None and fixed["histogram"] not in HISTOGRAMS:
             raise InvalidParam(f"Expected one of: {', '.join(HISTOGRAMS)}.", "histogram")
+    if "explain" not in fixed:
+        explain = req.get_param("explain") or "0"
+        if explain not in ("0", "1"):
+            raise InvalidParam("Expected 0 or 1.", "explain")
+        fixed["explain"] = explain == "1"
     return SearchRequest(q=q, date_from=date_from, date_to=date_to, source=req.get_param("source") or None, **fixed)

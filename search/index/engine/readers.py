@@ -11,6 +11,10 @@ mix of fields the segments hold. Everything that needs a value per document goes
   W3 stores them (`lengths`), for the evaluator.
 - A searcher on the newest commit that reuses the readers of unchanged segments
   (`newest_searcher`).
+- Segment identity (`leaves`) and `SegmentArrays`: a segment never changes once written
+  except by gaining deletions, so what was computed from it can be kept, under its id, for as
+  long as it is part of the index. A commit that adds one article then costs the arrays of one
+  tiny segment and a concatenation, not a pass over the archive.
 """
 
 from __future__ import annotations
@@ -54,6 +58,28 @@ def segments(reader: IndexReader) -> list[tuple[IndexReader, int]]:
     return [(leaf, offset) for leaf, offset in reader.leaf_readers() if leaf.doc_count_all()]
 
 
+def leaves(reader: IndexReader) -> list[tuple[IndexReader, int, str | None, int]]:
+    """(segment reader, first document number, segment id, deleted count) of every non-empty
+    segment; the id is None for a reader that is not one of Whoosh's segments."""
+    found: list[tuple[IndexReader, int, str | None, int]] = []
+    for leaf, offset in segments(reader):
+        segment = leaf.segment() if hasattr(leaf, "segment") else None
+        if segment is None:
+            found.append((leaf, offset, None, 0))
+        else:
+            found.append((leaf, offset, segment.segment_id(), segment.deleted_count()))
+    return found
+
+
+def deleted(leaf: IndexReader) -> frozenset[int]:
+    """The deleted document numbers of one segment (numbered within it): read from the
+    segment's deletion set, so the cost follows the deletions, not the segment's size."""
+    segment = leaf.segment() if hasattr(leaf, "segment") else None
+    if segment is None:
+        return frozenset(d for d in range(leaf.doc_count_all()) if leaf.is_deleted(d))
+    return frozenset(segment.deleted_docs())
+
+
 def per_document(reader: IndexReader, values: SegmentValues, empty: Any, dtype: Any) -> np.ndarray:
     """One entry per document number of `reader` (deleted documents included): each segment's
     `values`, or `empty` for a segment that has none."""
@@ -70,16 +96,19 @@ def per_document(reader: IndexReader, values: SegmentValues, empty: Any, dtype: 
     return out
 
 
-def column(reader: IndexReader, fieldname: str, empty: str = "") -> np.ndarray:
-    """A sortable field's values per document (as objects), `empty` where a document or a whole
-    segment has none."""
-
+def column_values(fieldname: str, empty: str) -> SegmentValues:
     def segment(leaf: IndexReader, count: int) -> list[Any] | None:
         if not leaf.has_column(fieldname):
             return None
         return [empty if v is None else v for v in leaf.column_reader(fieldname)]
 
-    return per_document(reader, segment, empty, object)
+    return segment
+
+
+def column(reader: IndexReader, fieldname: str, empty: str = "") -> np.ndarray:
+    """A sortable field's values per document (as objects), `empty` where a document or a whole
+    segment has none."""
+    return per_document(reader, column_values(fieldname, empty), empty, object)
 
 
 def value(reader: IndexReader, fieldname: str, docnum: int, empty: str = "") -> Any:
@@ -94,17 +123,17 @@ def value(reader: IndexReader, fieldname: str, docnum: int, empty: str = "") -> 
     raise IndexError(f"no document {docnum} in an index of {reader.doc_count_all()}")
 
 
+def live_values(leaf: IndexReader, count: int) -> np.ndarray | None:
+    if not leaf.has_deletions():
+        return None
+    mask = np.ones(count, dtype=bool)
+    mask[np.fromiter(deleted(leaf), dtype=np.int64)] = False
+    return mask
+
+
 def live(reader: IndexReader) -> np.ndarray:
     """True for every document number that is not deleted."""
-
-    def segment(leaf: IndexReader, count: int) -> np.ndarray | None:
-        if not leaf.has_deletions():
-            return None
-        mask = np.zeros(count, dtype=bool)
-        mask[np.fromiter(leaf.all_doc_ids(), dtype=np.int64)] = True
-        return mask
-
-    return per_document(reader, segment, True, bool)
+    return per_document(reader, live_values, True, bool)
 
 
 def codes(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
@@ -114,14 +143,17 @@ def codes(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
     return inverse.astype(np.int64), [str(v) for v in distinct]
 
 
-def lengths(reader: IndexReader, fieldname: str) -> np.ndarray:
-    """Every document's length in `fieldname` as Whoosh's scorer sees it (one byte, decoded)."""
-
+def length_values(fieldname: str) -> SegmentValues:
     def segment(leaf: IndexReader, count: int) -> np.ndarray | None:
         column = leaf._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
         return None if column is None else _LENGTH_TABLE[_length_codes(column, count)]
 
-    return per_document(reader, segment, 0.0, np.float64)
+    return segment
+
+
+def lengths(reader: IndexReader, fieldname: str) -> np.ndarray:
+    """Every document's length in `fieldname` as Whoosh's scorer sees it (one byte, decoded)."""
+    return per_document(reader, length_values(fieldname), 0.0, np.float64)
 
 
 def _length_codes(column: Any, count: int) -> np.ndarray:

@@ -142,12 +142,17 @@ class PoolMpWriter(MpWriter, PoolWriter):
     def cancel(self) -> None:
         """Stop the build processes and drop what they wrote. Whoosh's `MpWriter.cancel` only
         flags its own copies of the process objects: the processes kept waiting for work, and
-        the parent waited for them at exit."""
+        the parent waited for them at exit. Their queues are dropped too: batches still buffered
+        for a process that is gone would make the parent's exit wait on the queue's feeder
+        thread for ever."""
         try:
             for task in self.tasks:
                 task.terminate()
             for task in self.tasks:
                 task.join()
+            for q in (self.jobqueue, self.resultqueue):
+                q.cancel_join_thread()
+                q.close()
         finally:
             SegmentWriter.cancel(self)
 
