@@ -11,7 +11,7 @@ import pytest
 
 from search.corpus.article import Article
 from search.corpus.files import iter_corpus
-from search.index.stories.graph import StoryGraph
+from search.index.stories.graph import COPY, StoryGraph
 from search.index.stories.pool import StoryPool, copy_edge, features, group
 from search.index.stories.text import (
     CountedStatistics,
@@ -198,6 +198,43 @@ def test_the_graph_keeps_only_articles_with_an_edge() -> None:
     assert graph.stories() == {} and "a" not in graph and "b" not in graph
     restored = StoryGraph.restore(0.14, [["a", "b", 2.0]], {"a": 1, "b": None}, {"b": "a"})
     assert restored.story_of("b") == "a" and restored.members("a") == ["a", "b"]
+
+
+def test_changes_settled_at_once_give_what_one_at_a_time_gives() -> None:
+    """A run adds and removes many articles and re-clusters each changed component once: the
+    stories, and the articles reported as changed, are those of settling after every change."""
+    rng = random.Random(13)
+    ids = [f"a{n:02d}" for n in range(40)]
+    days = {a: rng.choice([None, 1, 2, 3]) for a in ids}
+    steps: list[tuple[str, dict[str, float]]] = []
+    present: set[str] = set()
+    for _ in range(120):
+        article = rng.choice(ids)
+        if article in present:
+            steps.append((article, {}))
+            present.discard(article)
+        else:
+            others = rng.sample(sorted(set(ids) - {article}), 3)
+            steps.append((article, {o: rng.choice([COPY, 0.3, 0.2, 0.16]) for o in others}))
+            present.add(article)
+    one, batch = StoryGraph(0.14), StoryGraph(0.14)
+    reported_one: dict[str, str] = {}
+    reported_batch: dict[str, str] = {}
+    for n, (article, edges) in enumerate(steps):
+        for graph, reported, settle in ((one, reported_one, True), (batch, reported_batch, False)):
+            if not edges:
+                reported.update(graph.remove(article, settle=settle))
+            elif article not in graph:
+                reported.update(graph.add(article, days[article], edges, days, settle=settle))
+        if n % 30 == 29:
+            reported_batch.update(batch.settle())
+            assert batch.stories() == one.stories()
+            # What changed since the last settle, as each ends: every article that moved.
+            assert {a: one.story_of(a) for a in reported_batch} == reported_batch
+            assert set(reported_one) >= set(reported_batch)
+            reported_one.clear()
+            reported_batch.clear()
+    assert len(set(one.stories().values())) >= 3
 
 
 def test_day_of_needs_a_full_date() -> None:

@@ -32,6 +32,10 @@ class StoryGraph:
         self._edges: dict[str, dict[str, float]] = {}
         self._days: dict[str, int | None] = {}
         self._story: dict[str, str] = {}
+        #: Articles whose component changed since the stories were last worked out.
+        self._pending: set[str] = set()
+        #: Articles left without an edge since then, whose story was another's.
+        self._released: dict[str, str] = {}
 
     def __contains__(self, article_id: str) -> bool:
         return article_id in self._edges
@@ -59,9 +63,18 @@ class StoryGraph:
             return [story_id]
         return [a for a in self._component(story_id) if self.story_of(a) == story_id]
 
-    def add(self, article_id: str, day: int | None, edges: dict[str, float], days: dict[str, int | None]) -> dict[str, str]:
+    def add(
+        self,
+        article_id: str,
+        day: int | None,
+        edges: dict[str, float],
+        days: dict[str, int | None],
+        settle: bool = True,
+    ) -> dict[str, str]:
         """Add an article with its edges (`days` gives the day of each neighbour not yet in the
-        graph); returns every article whose story id changed, the new one included."""
+        graph); returns every article whose story id changed, the new one included. With
+        `settle=False` the stories are worked out later, by `settle`, once for many changes: a
+        component is re-clustered once per run, not once per article of it."""
         if article_id in self._edges:
             raise ValueError(f"{article_id!r} is already in the graph: remove it first")
         if not edges:
@@ -73,28 +86,40 @@ class StoryGraph:
                 self._edges[other] = {}
                 self._days[other] = days[other]
             self._edges[article_id][other] = self._edges[other][article_id] = weight
-        return self._recluster(self._component(article_id))
+        self._pending.add(article_id)
+        return self.settle() if settle else {}
 
-    def remove(self, article_id: str) -> dict[str, str]:
-        """Remove an article; returns the remaining articles whose story id changed."""
+    def remove(self, article_id: str, settle: bool = True) -> dict[str, str]:
+        """Remove an article; returns the remaining articles whose story id changed (with
+        `settle=False`, see `add`)."""
         neighbours = self._edges.pop(article_id, None)
         if neighbours is None:
             return {}
         del self._days[article_id]
         self._story.pop(article_id, None)
+        self._pending.discard(article_id)
         for other in neighbours:
             del self._edges[other][article_id]
-        changed: dict[str, str] = {}
-        seen: set[str] = set()
-        for other in sorted(neighbours):
-            if other not in seen:
-                component = self._component(other)
-                seen.update(component)
-                changed.update(self._recluster(component))
+        self._pending.update(neighbours)
         for other in neighbours:  # left without an edge: a story of its own, not kept
             if not self._edges[other]:
                 del self._edges[other], self._days[other]
-                self._story.pop(other, None)
+                if self._story.pop(other, None) is not None:
+                    self._released[other] = other
+                self._pending.discard(other)
+        return self.settle() if settle else {}
+
+    def settle(self) -> dict[str, str]:
+        """Re-cluster every component changed since the last call; returns the articles whose
+        story id changed."""
+        changed, self._released = self._released, {}
+        seen: set[str] = set()
+        for article_id in sorted(self._pending):
+            if article_id not in seen:
+                component = self._component(article_id)
+                seen.update(component)
+                changed.update(self._recluster(component))
+        self._pending.clear()
         return changed
 
     def _component(self, start: str) -> list[str]:

@@ -100,9 +100,10 @@ class StoryPool:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def add(self, entry: Features) -> dict[str, str]:
-        """Add an article (replacing one with its id); returns the articles whose story changed."""
-        changed = self.remove(entry.id) if entry.id in self._entries else {}
+    def add(self, entry: Features, settle: bool = True) -> dict[str, str]:
+        """Add an article (replacing one with its id); returns the articles whose story changed
+        (with `settle=False`, nothing: `StoryGraph.settle` works the stories out later)."""
+        changed = self.remove(entry.id, settle) if entry.id in self._entries else {}
         edges = {other: COPY for other in self._copies(entry)}
         if entry.vector is not None:
             for other in self._event_candidates(entry):
@@ -110,10 +111,10 @@ class StoryPool:
                     edges[other] = score
         self._insert(entry)
         days = {other: self._entries[other].day for other in edges}
-        changed.update(self.graph.add(entry.id, entry.day, edges, days))
+        changed.update(self.graph.add(entry.id, entry.day, edges, days, settle))
         return changed
 
-    def remove(self, article_id: str) -> dict[str, str]:
+    def remove(self, article_id: str, settle: bool = True) -> dict[str, str]:
         entry = self._entries.pop(article_id)
         if entry.key is not None:
             self._by_key[entry.key].discard(article_id)
@@ -122,7 +123,7 @@ class StoryPool:
         if entry.vector is not None:
             for term in entry.vector.top:
                 self._postings[term].discard(article_id)
-        return self.graph.remove(article_id)
+        return self.graph.remove(article_id, settle)
 
     def stories(self) -> dict[str, str]:
         """Every article id with its story id."""
@@ -165,5 +166,6 @@ def group(
     signatures = Signatures(params)
     pool = StoryPool(params)
     for article in sorted(items, key=lambda a: a.id):
-        pool.add(features(article, signatures, vocabulary))
+        pool.add(features(article, signatures, vocabulary), settle=False)
+    pool.graph.settle()
     return pool.stories()

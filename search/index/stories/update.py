@@ -63,7 +63,9 @@ def group_fresh(ix: FileIndex, params: StoryParams = DEFAULT) -> None:
             ids, dates, copies = (readers.column(reader, name) for name in ("id", "date", "copies"))
             vocabulary = Vocabulary(IndexStatistics(reader), params)
             for docnum in sorted(reader.all_doc_ids(), key=ids.__getitem__):
-                pool.add(_stored_features(reader, docnum, ids[docnum], dates[docnum], copies[docnum], vocabulary))
+                entry = _stored_features(reader, docnum, ids[docnum], dates[docnum], copies[docnum], vocabulary)
+                pool.add(entry, settle=False)
+            pool.graph.settle()
         saved.save(folder(ix), reader.generation(), pool.graph)
 
 
@@ -101,9 +103,10 @@ class StoryRecorder:
         with self.ix.reader() as reader:
             graph = saved.load(folder(self.ix), reader.generation(), self.params.same_event)
             for article_id in sorted(self._removed | set(self._added)):
-                graph.remove(article_id)
+                graph.remove(article_id, settle=False)
             if self._added:
                 _Scan(reader, self.params, set(self._added) | self._removed).add_all(graph, self._added)
+            graph.settle()
         saved.save(folder(self.ix), generation, graph)
 
     def committed(self, generation: int) -> None:
@@ -202,7 +205,8 @@ class _Scan:
             for other in dated if entry.vector is not None else ():
                 if other.id not in edges and (score := event_edge(entry, other, self.params)) is not None:
                     edges[other.id] = (score, other.day)
-            graph.add(entry.id, entry.day, {a: w for a, (w, _) in edges.items()}, {a: d for a, (_, d) in edges.items()})
+            weights = {a: w for a, (w, _) in edges.items()}
+            graph.add(entry.id, entry.day, weights, {a: d for a, (_, d) in edges.items()}, settle=False)
             if entry.key is not None:
                 by_key.setdefault(entry.key, []).append(entry)
             for band in band_keys:
