@@ -57,7 +57,10 @@ def related(searcher: Searcher, table: StoryTable, article_id: str, limit: int =
     if docnum is None:
         return None
     reader = searcher.reader()
-    vocabulary = Vocabulary(IndexStatistics(reader))
+    # The commit's document frequencies are kept with its stories: looking them up is most of
+    # a request's work, and the same terms come back request after request. A vocabulary (term
+    # numbers) is per request: it is not safe to share between threads.
+    vocabulary = Vocabulary(table.cached("statistics", lambda: IndexStatistics(reader)))
     fields = searcher.stored_fields(docnum)
     mine = vocabulary.vector(fields.get("title", ""), fields.get("body", ""))
     story = table.story_of(article_id)
