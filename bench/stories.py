@@ -208,7 +208,7 @@ def _digest(body: str) -> bytes:
 
 def run_full(data: Path, index_dir: Path | None) -> dict:
     """Copies on the whole archive: identical bodies in one story, and first pages without two
-    articles of the same body."""
+    articles of the same (non-empty) body."""
     with tempfile.TemporaryDirectory(prefix="vnsearch-stories-") as tmp:
         built = None
         if index_dir is None:
@@ -230,7 +230,9 @@ def run_full(data: Path, index_dir: Path | None) -> dict:
             for collapse in (True, False):
                 request = SearchRequest(q, source=source or None, sort=sort or "relevance", collapse=collapse)
                 hits = index.search(request).hits
-                bodies = [_digest(index.searcher().document(id=h.id)["body"]) for h in hits]
+                # An empty body (the article is its title) is no copy of another empty one.
+                stored = (index.searcher().document(id=h.id)["body"] for h in hits)
+                bodies = [_digest(body) for body in stored if body]
                 pages[collapse] += len(set(bodies)) < len(bodies)
         graph = saved.load(live_dir(index_dir), open_index(index_dir).latest_generation(), DEFAULT.same_event)
         grouped = graph.stories()
