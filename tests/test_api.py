@@ -33,7 +33,10 @@ def test_search_returns_the_documented_json(client):
         "snippet_html",
         "updated",
         "url",
+        "story",
     }
+    assert hit["story"] == {"id": hit["id"], "size": 1, "sources": [hit["source"]] if hit["source"] else []}
+    assert body["total_stories"] == 5  # the seeds: five stories of one article each
     assert "<mark>" in hit["snippet_html"]
     assert set(body["facets"]) == {"source", "year"}
     assert body["suggestion"] == "bảo hiểm xã hội"

@@ -223,6 +223,7 @@ PICKLED = {
     "search.index.fields Counts",
     "search.index.fields PairText",
     "search.index.fields VietnameseText",
+    "search.index.stories.field CopyColumn",
     "search.text.analysis FoldFilter",
     "search.text.analysis PairTokenizer",
     "search.text.analysis ToneFilter",

@@ -376,3 +376,40 @@ def test_the_timeline_chart_without_javascript(browser, timeline_service):
     page.wait_for_url(re.compile(r"from=.*to="))
     assert page.locator("ol.hits li").count() >= 1
     context.close()
+
+
+STORY_QUERY = "/?q=Nga+n%E1%BB%95+tr%E1%BA%A1i+l%C3%ADnh"
+
+
+@pytest.mark.parametrize("javascript", [True, False])
+def test_a_story_opens_by_keyboard_and_its_articles_link_to_each_other(browser, timeline_service, javascript):
+    """A collapsed hit's "Cùng sự kiện" line is a <details>: Enter on its focused summary opens
+    it with or without JavaScript; the article view lists the story and related coverage."""
+    context = browser.new_context(
+        viewport={"width": 1100, "height": 800}, locale="vi-VN", java_script_enabled=javascript
+    )
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(timeline_service + STORY_QUERY)
+    story = page.locator(".hit details.story").first
+    summary = story.locator("summary")
+    expect(summary).to_have_text(re.compile(r"^Cùng sự kiện: 3 bài \(.+, …\)$"))
+    links = story.locator("ul a")
+    expect(links.first).not_to_be_visible()
+    summary.focus()
+    page.keyboard.press("Enter")
+    expect(links).to_have_count(2)
+    expect(links.first).to_be_visible()
+    if javascript:
+        shot(page, "story-open.png")
+    links.first.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/read/ktlab-"))
+    expect(page.locator("#story-heading")).to_have_text("Cùng sự kiện (3 bài)")
+    expect(page.locator(".story-articles li")).to_have_count(2)
+    expect(page.locator("#related-heading")).to_have_text("Bài liên quan")
+    assert page.locator(".related li").count() >= 3
+    if javascript:
+        page.locator(".story-articles").scroll_into_view_if_needed()
+        shot(page, "story-article.png")
+    context.close()

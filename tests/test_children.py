@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -34,11 +35,14 @@ WORDS = (
 
 def _corpus(root: Path, articles: int, version: int) -> dict[str, str]:
     """Enough articles that a two-process build runs for a few seconds; `version` changes every
-    body, so a rebuild of version 2 differs from version 1 everywhere."""
+    body, so a rebuild of version 2 differs from version 1 everywhere. Each body is its own word
+    sequence: a corpus of thousands of copies of one text would make one story of them all
+    (`search.index.stories`), which is not what an archive is."""
     root.mkdir(parents=True, exist_ok=True)
     with (root / "batch.jsonl").open("w", encoding="utf-8") as out:
         for n in range(articles):
-            body = " ".join(WORDS[(n * 7 + i * (3 + version)) % len(WORDS)] for i in range(400))
+            pick = random.Random(f"{version}-{n}").choice
+            body = " ".join(pick(WORDS) for _ in range(400))
             record = {"id": f"a{n}", "title": f"Tin {n} phiên bản {version}", "body": body}
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
     return {a.id: a.content_hash for a in iter_corpus([root])}

@@ -13,6 +13,12 @@ end, exactly as a fresh one-process build of the final articles: the same totals
 matching ids. Scores and the order among equal keys are not compared: deleted documents still
 count in the BM25 statistics of the grown index until their segment is merged.
 
+Stories (issue 13): after every step, articles with the same body (as folded words) share a
+story, and `collapse=story` pages through each story once; at the end the grown index has
+exactly the copy edges of the fresh build, so the same copy groups. Same-event edges are not
+compared: they are weighed by document frequencies, which the grown index took as they were
+when each article came in.
+
 `VNSEARCH_PROPERTY_EXAMPLES` and `VNSEARCH_PROPERTY_STEPS` set how many sequences run and how
 long each is (CI runs a bounded number; `python -m bench.mixed_fields` runs many more). The
 tests after the state machine are the reproductions from the issue that found the bug.
@@ -40,6 +46,10 @@ from search.cli import main as cli
 from search.corpus import dates
 from search.corpus.article import Article
 from search.index import indexer
+from search.index.store import live_dir, open_index
+from search.index.stories import saved
+from search.index.stories.graph import COPY
+from search.index.stories.text import Signatures
 from search.query.acronyms import load_synonyms
 from search.searching.results import SearchRequest
 from search.searching.searcher import SearchIndex
@@ -142,7 +152,7 @@ def _normalised(article: Article) -> Article:
 
 
 def _params(q: str, extra: dict[str, str], page: int = 1, per_page: int = 50) -> dict[str, str]:
-    return {"q": q, "page": str(page), "per_page": str(per_page), **extra}
+    return {"q": q, "page": str(page), "per_page": str(per_page), "collapse": "none", **extra}
 
 
 def _answer(client: falcon.testing.TestClient, q: str, extra: dict[str, str]) -> dict:
@@ -171,7 +181,26 @@ def _answer(client: falcon.testing.TestClient, q: str, extra: dict[str, str]) ->
         "facets": body["facets"],
         "ids": sorted(ids),
         "dates": [h["date"] for h in hits] if extra.get("sort") == "date" else None,
+        "stories": {h["id"]: h["story"]["id"] for h in hits},
     }
+
+
+def _collapsed(client: falcon.testing.TestClient, q: str) -> tuple[list[str], int]:
+    """The story ids of every page of `q` collapsed (pages of 2), and `total_stories`."""
+    stories: list[str] = []
+    page = 1
+    while True:
+        body = client.simulate_get("/search", params={**_params(q, {}, page, 2), "collapse": "story"}).json
+        stories += [h["story"]["id"] for h in body["hits"]]
+        if not body["hits"] or page * 2 >= body["total_stories"]:
+            return stories, body["total_stories"]
+        page += 1
+
+
+def _copy_edges(index_dir: Path) -> set[frozenset[str]]:
+    ix = open_index(index_dir)
+    graph = saved.load(live_dir(index_dir), ix.latest_generation(), 0.14)
+    return {frozenset((a, b)) for a, b, weight in graph.edges() if weight == COPY}
 
 
 def _in_range(date: str | None, extra: dict[str, str]) -> bool:
@@ -332,6 +361,23 @@ class GrownIndex(RuleBasedStateMachine):
         page = self.client.simulate_get("/", params={"q": "bảo hiểm", "sort": "date"})
         assert page.status_code == 200
 
+    @invariant()
+    def copies_share_a_story(self) -> None:
+        if not self.held and self.batches == 0:
+            return
+        story = _answer(self.client, "tin", {})["stories"]
+        signatures = Signatures()
+        by_body: dict[bytes, set[str]] = {}
+        for s in self.held.values():
+            value = signatures.column_value(s.article.body)
+            if value:
+                by_body.setdefault(value[:16], set()).add(s.article.id)
+        for same in by_body.values():
+            assert len({story[a] for a in same}) == 1, (same, story)
+        assert all(s in story and story[s] == s for s in story.values())  # named by a member
+        shown, total_stories = _collapsed(self.client, "tin")
+        assert len(shown) == len(set(shown)) == total_stories == len(set(story.values()))
+
     def teardown(self) -> None:
         try:
             if self.batches:
@@ -347,7 +393,9 @@ class GrownIndex(RuleBasedStateMachine):
         for q in QUERIES:
             for extra in FILTERS:
                 grown, expected = _answer(self.client, q, extra), _answer(fresh, q, extra)
+                del grown["stories"], expected["stories"]  # compared by their copies below
                 assert grown == expected, (q, extra)
+        assert _copy_edges(self.index_dir) == _copy_edges(fresh_dir)
 
 
 GrownIndex.TestCase.settings = settings(

@@ -38,8 +38,10 @@ def _answer(index: SearchIndex | ShardedIndex, request: SearchRequest) -> dict:
     """The JSON of a search, without what depends on when it ran or was indexed."""
     data = index.search(request).to_json()
     del data["took_ms"]
+    data.pop("total_stories", None)  # a set groups no stories (README, "Shards and Ray")
     for hit in data["hits"]:
         del hit["updated"]  # an undated article's is when it was indexed
+        hit.pop("story", None)
     return data
 
 

@@ -185,6 +185,22 @@ def test_http_writes_go_to_the_articles_shard(tmp_path: Path):
     assert client.simulate_get("/stats").json["shards"] == 4
 
 
+def test_a_set_answers_every_article_as_its_own_story(tmp_path: Path):
+    """Stories are grouped within one index only: a set says so instead of showing a
+    grouping that would miss the copies held by other shards."""
+    sharding.build(tmp_path, Corpus((CORPUS,)), shards=4)
+    client = testing.TestClient(create_app(Settings(index_dir=tmp_path)))
+    article_id = client.simulate_get("/search", params={"q": "bảo hiểm"}).json["hits"][0]["id"]
+    story = client.simulate_get(f"/stories/{article_id}").json
+    assert story["size"] == 1 and [a["id"] for a in story["articles"]] == [article_id]
+    assert client.simulate_get("/stories/no-such-story").status == falcon.HTTP_404
+    related = client.simulate_get(f"/articles/{article_id}/related")
+    assert related.status == falcon.HTTP_501 and "sharded" in related.json["description"]
+    assert client.simulate_get("/articles/no-such-article/related").status == falcon.HTTP_404
+    page = client.simulate_get(f"/read/{article_id}")
+    assert page.status == falcon.HTTP_200 and "Bài liên quan" not in page.text
+
+
 @pytest.mark.slow
 def test_gunicorn_serves_a_set_in_process_and_follows_a_rebuild_to_one_index(tmp_path: Path):
     """Plain `gunicorn wsgi:application` on a sharded index: each worker searches the shards

@@ -46,6 +46,9 @@ PAGE_TAGS = {
     "aside",
     "section",
     "article",
+    # stories: a collapsed hit's list
+    "details",
+    "summary",
     # the timeline chart
     "figure",
     "figcaption",

@@ -160,6 +160,13 @@ def index_command(
     "atom as the search's feed.",
 )
 @click.option("--json", "as_json", is_flag=True, help="The same as --format json.")
+@click.option(
+    "--collapse",
+    type=click.Choice(["story", "none"]),
+    default=None,
+    help="story: one article per story (the default for text and json); none: every article "
+    "(the default for csv, jsonl and atom, which give each article's story).",
+)
 def search(
     query: str,
     index_dir: Path | None,
@@ -172,6 +179,7 @@ def search(
     histogram: str | None,
     output: str,
     as_json: bool,
+    collapse: str | None,
 ) -> None:
     """Print ranked results for QUERY, with highlighted snippets, or write them as a file format.
 
@@ -195,6 +203,7 @@ def search(
             date_to=dates.bound(date_to, end=True) if date_to else None,
             histogram=histogram,
             snippets=output != "csv",
+            collapse=(collapse or ("story" if output in ("text", "json") else "none")) == "story",
         )
         index = open_searchable(
             index_dir or settings.index_dir, load_synonyms(settings.acronym_files), utc_offset=settings.utc_offset
@@ -205,7 +214,7 @@ def search(
     if output == "json":
         click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
     elif output == "csv":
-        click.echo(formats.csv_text(result.hits), nl=False)
+        click.echo(formats.csv_text(result.hits, formats.story_columns(result.hits)), nl=False)
     elif output == "jsonl":
         click.echo(formats.jsonl_text(result.hits), nl=False)
     elif output == "atom":
@@ -221,7 +230,8 @@ def search(
 def _print_text(result: SearchResult, query: str, page: int, per_page: int) -> None:
     first = (page - 1) * per_page + 1
     shown = f"{first}-{first + len(result.hits) - 1} of " if result.hits else ""
-    click.echo(f"{shown}{result.total} results for {query!r} ({result.took_ms:.0f} ms)")
+    stories = f" in {result.total_stories} stories" if result.total_stories is not None else ""
+    click.echo(f"{shown}{result.total} results{stories} for {query!r} ({result.took_ms:.0f} ms)")
     if result.suggestion:
         click.echo(f"Did you mean: {result.suggestion}?")
     if result.timeline is not None:
@@ -233,6 +243,9 @@ def _print_text(result: SearchResult, query: str, page: int, per_page: int) -> N
         click.echo(f"{rank}. {_render(hit.title_html)}")
         click.echo(click.style(f"   {hit.id}" + (f" · {meta}" if meta else ""), dim=True))
         click.echo(f"   {_render(hit.snippet_html)}")
+        if hit.story and int(hit.story["size"]) > 1:  # type: ignore[call-overload]
+            outlets = ", ".join(hit.story["sources"])  # type: ignore[arg-type]
+            click.echo(f"   Cùng sự kiện: {hit.story['size']} bài" + (f" ({outlets})" if outlets else ""))
 
 
 def _print_timeline(timeline: Timeline) -> None:

@@ -26,6 +26,7 @@ from search.index.engine.writers import PoolMpWriter, PoolWriter, abandon
 from search.index.pool import DEFAULT_POOL_MB
 from search.index.schema import other_versions, to_document
 from search.index.shards import is_sharded
+from search.index.stories.update import StoryRecorder, group_fresh
 from search.index.store import (
     create_index,
     discard,
@@ -148,6 +149,8 @@ def build_locked(
     try:
         ix = create_index(building) if building else open_index(index_dir)
         report = write(ix, items, on_item, keep_missing or fresh, fresh, procs, pool_mb)
+        if building:
+            group_fresh(ix)
     except BaseException:
         if building:
             discard(building)
@@ -160,11 +163,12 @@ def build_locked(
 
 def write(ix: FileIndex, items: Iterable[Article | ParseError],
           on_item: Callable[[Article | ParseError], None] | None, keep_missing: bool, fresh: bool,
-          procs: int = 1, pool_mb: int = DEFAULT_POOL_MB) -> IndexReport:
-    """One writer, one commit (see `Changes`)."""
+          procs: int = 1, pool_mb: int = DEFAULT_POOL_MB, stories: bool = True) -> IndexReport:
+    """One writer, one commit (see `Changes`); `stories`: keep the story graph up to date (a
+    fresh index is grouped once written, by the caller: see `build_locked`)."""
     report = IndexReport()
     seen: set[str] = set()
-    changes = Changes.open(ix, _writer(ix, procs if fresh else 1, pool_mb), keep_missing, fresh)
+    changes = Changes.open(ix, _writer(ix, procs if fresh else 1, pool_mb), keep_missing, fresh, stories)
     try:
         for item in items:
             if on_item is not None:
@@ -211,8 +215,12 @@ class Changes:
     `update_document` and `delete_by_term` open a new searcher for every call, which costs
     seconds per article on a large index."""
 
-    def __init__(self, ix: FileIndex, writer: PoolWriter, keep_missing: bool, fresh: bool) -> None:
+    def __init__(self, ix: FileIndex, writer: PoolWriter, keep_missing: bool, fresh: bool, stories: bool = True) -> None:
         self.ix, self.writer = ix, writer
+        # The story graph follows each change and is written beside the commit; a fresh index
+        # is grouped once written instead, and a shard of a set keeps none (stories are not
+        # grouped across shards).
+        self.stories = StoryRecorder(ix) if stories and not fresh else None
         self.indexed = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         #: Changes made through this writer: whether it has anything to commit.
         self.written = 0
@@ -222,10 +230,10 @@ class Changes:
         self.searcher = None if fresh or not keep_missing else ix.searcher()
 
     @classmethod
-    def open(cls, ix: FileIndex, writer: PoolWriter, keep_missing: bool, fresh: bool) -> Changes:
+    def open(cls, ix: FileIndex, writer: PoolWriter, keep_missing: bool, fresh: bool, stories: bool = True) -> Changes:
         """`Changes` for `writer`, which is abandoned if they cannot be made."""
         try:
-            return cls(ix, writer, keep_missing, fresh)
+            return cls(ix, writer, keep_missing, fresh, stories)
         except BaseException:
             abandon(writer)
             raise
@@ -244,18 +252,26 @@ class Changes:
             report.added += 1
         self.writer.add_document(**to_document(item, self.indexed))
         self.written += 1
+        if self.stories:
+            self.stories.add(item)
 
     def remove_missing(self, seen: set[str], report: IndexReport) -> None:
         for article_id in _removable(self.ix, self.known, seen, report):
             self.writer.delete_document(self.known[article_id][1])
             report.removed.append(article_id)
             self.written += 1
+            if self.stories:
+                self.stories.remove(article_id)
 
     def finish(self, commit: bool) -> None:
         """Commit (or, with nothing to commit, let go of the writer)."""
         try:
             if commit:
+                if self.stories:
+                    self.stories.prepare(self.writer.generation)
                 self.writer.commit()
+                if self.stories:
+                    self.stories.committed(self.writer.generation)
             else:
                 self.writer.cancel()
         finally:
@@ -303,11 +319,12 @@ def delete_locked(index_dir: Path, article_id: str) -> bool:
     if is_sharded(live_dir(index_dir)):
         raise ShardedIndex(f"the index in {index_dir} is sharded: write it through search.index.sharding")
     ix = open_index(index_dir)
-    return delete_one(ix, article_id, PoolWriter(ix, timeout=WRITE_LOCK_TIMEOUT, codec=Codec()))
+    return delete_one(ix, article_id, PoolWriter(ix, timeout=WRITE_LOCK_TIMEOUT, codec=Codec()), stories=True)
 
 
-def delete_one(ix: FileIndex, article_id: str, writer: PoolWriter) -> bool:
-    """Delete `article_id` through `writer` and commit; False (nothing written) without it."""
+def delete_one(ix: FileIndex, article_id: str, writer: PoolWriter, stories: bool = False) -> bool:
+    """Delete `article_id` through `writer` and commit; False (nothing written) without it.
+    `stories`: take the article out of the story graph in the same commit."""
     try:
         with ix.searcher() as searcher:
             docnum = searcher.document_number(id=article_id)
@@ -315,7 +332,13 @@ def delete_one(ix: FileIndex, article_id: str, writer: PoolWriter) -> bool:
             writer.cancel()
             return False
         writer.delete_document(docnum)
+        recorder = StoryRecorder(ix) if stories else None
+        if recorder:
+            recorder.remove(article_id)
+            recorder.prepare(writer.generation)
         writer.commit()
+        if recorder:
+            recorder.committed(writer.generation)
     except BaseException:
         abandon(writer)
         raise

@@ -16,6 +16,7 @@ from whoosh.fields import DATETIME, ID, STORED, Schema
 from search.corpus import dates
 from search.corpus.article import Article
 from search.index.fields import ColumnOnly, PairText, VietnameseText
+from search.index.stories.field import CopyColumn
 from search.text.analysis import exact_analyzer, folded_analyzer, pair_analyzer
 
 SCHEMA_VERSION = 10
@@ -34,7 +35,8 @@ def build_schema() -> Schema:
     words occurs (see `query.exact_phrase`), and positions were half the exact field's size.
     `pairs` holds adjacent folded words as terms, for ranking multi-syllable words as units
     (see `PairTokenizer`). `time` sorts articles of one day; `indexed` is when the article was
-    last written, for feeds of articles without a date."""
+    last written, for feeds of articles without a date. `copies` finds an article's copies for
+    story grouping (`search.index.stories`)."""
     return Schema(
         id=ID(stored=True, unique=True, sortable=True),
         hash=ColumnOnly(),
@@ -53,6 +55,7 @@ def build_schema() -> Schema:
         topic=STORED(),
         path=STORED(),
         indexed=ColumnOnly(stored=True),
+        copies=CopyColumn(),
     )
 
 
@@ -69,6 +72,7 @@ def to_document(article: Article, indexed: str) -> dict[str, object]:
         "title": article.title,
         "body": article.body,
         "indexed": indexed,
+        "copies": article.body,  # the same string object: pickled once for a build process
     }
     if article.date:
         doc["date"] = article.date

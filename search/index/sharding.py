@@ -143,7 +143,7 @@ def _update(index_dir: Path, items: Items, on_item: Callable[[Article | ParseErr
         if found is None:
             ix = _recovered(live, manifest, shard)
             writer = pinned.HeldPoolWriter(ix, pool_mb=share, timeout=WRITE_LOCK_TIMEOUT, codec=Codec())
-            found = opened[shard] = Changes.open(ix, writer, keep_missing, fresh=False)
+            found = opened[shard] = Changes.open(ix, writer, keep_missing, fresh=False, stories=False)
         return found
 
     report = IndexReport()

@@ -60,6 +60,11 @@ def csv_text(hits: Iterable[Hit], extra: dict[str, dict[str, object]] | None = N
     return BOM + out.getvalue()
 
 
+def story_columns(hits: Iterable[Hit]) -> dict[str, dict[str, object]]:
+    """The `story` column of an export: each article's story id, so a spreadsheet can group."""
+    return {hit.id: {"story": hit.story["id"]} for hit in hits if hit.story}
+
+
 def jsonl_text(hits: Iterable[Hit]) -> str:
     """One JSON object a hit, as `/search` gives hits."""
     return "".join(json.dumps(vars(hit), ensure_ascii=False) + "\n" for hit in hits)

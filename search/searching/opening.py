@@ -21,6 +21,7 @@ from search.index.shards import is_sharded
 from search.index.store import IndexMissing, live_dir
 from search.query.acronyms import SynonymTable
 from search.searching.cache import ResultCache
+from search.searching.related import Related
 from search.searching.results import ArticleView, SearchRequest, SearchResult
 from search.searching.searcher import VIETNAM, SearchIndex
 from search.searching.shard_set import LocalShards, ShardSet
@@ -36,6 +37,10 @@ class Searchable(Protocol):
     def search(self, request: SearchRequest) -> SearchResult: ...
 
     def article(self, article_id: str, q: str | None = None) -> ArticleView | None: ...
+
+    def story(self, story_id: str) -> dict[str, object] | None: ...
+
+    def related(self, article_id: str, limit: int = 10) -> list[Related] | None: ...
 
     def stats(self) -> dict[str, object]: ...
 

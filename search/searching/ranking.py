@@ -19,7 +19,7 @@ from whoosh.searching import Results, Searcher
 
 from search.index.engine import readers
 from search.query.parse import ParsedQuery
-from search.searching import recency
+from search.searching import recency, stories
 from search.searching.budget import Budget
 from search.searching.evaluate import Evaluator, OutOfTime, top
 from search.searching.results import SearchRequest
@@ -66,6 +66,8 @@ class Counted:
     #: every match: what a shard of a set hands on to be merged with the other shards'.
     first: int = 0
     matching: np.ndarray | None = None
+    #: How many stories the matches are in (None without a story table).
+    stories: int | None = None
 
 
 EMPTY = Counted(0, {"source": [], "year": []}, [])
@@ -91,9 +93,11 @@ def evaluated_page(
     filter_q: Query | None,
     utc_offset: dt.timedelta,
     check: Callable[[], None] | None = None,
+    story_codes: np.ndarray | None = None,
 ) -> Counted:
     """Total, facets, timeline and the requested window, from one evaluation of each tier: the
-    facets, the timeline and the total count the same documents the second tier ranks."""
+    facets, the timeline and the total count the same documents the second tier ranks. With
+    `story_codes` and `request.collapse`, the window is one of stories (`search.searching.stories`)."""
     memo: dict = {}
     any_word = parsed.any_word()
     everything = evaluator.evaluate(any_word, memo, check)
@@ -111,9 +115,15 @@ def evaluated_page(
     start = (request.page - 1) * request.per_page
     end = start + request.per_page
     order = evaluator.id_order
-    page = [(int(d), float(first.scores[d])) for d in top(first_mask, first_keys, end, order)[start:end]]
     skipped = int(first_mask.sum())
-    if parsed.tiered and len(page) < end - start:
+    collapse = story_codes is not None and request.collapse
+    if story_codes is not None and request.collapse:
+        tiers = [(first_mask, first_keys)] + ([(matching & ~first_mask, rest_keys)] if parsed.tiered else [])
+        window = stories.collapsed_window(tiers, story_codes, start, end, check)
+        page = [(d, float(first.scores[d] if first_mask[d] else everything.scores[d])) for d in window]
+    else:
+        page = [(int(d), float(first.scores[d])) for d in top(first_mask, first_keys, end, order)[start:end]]
+    if parsed.tiered and len(page) < end - start and not collapse:
         rest = top(matching & ~first_mask, rest_keys, end - skipped, order)[max(0, start - skipped) :]
         page.extend((int(d), float(everything.scores[d])) for d in rest)
     facets: FacetCounts = {}
@@ -131,7 +141,8 @@ def evaluated_page(
             request.date_from,
             request.date_to,
         )
-    return Counted(int(matching.sum()), facets, page, found, skipped, matching)
+    told = None if story_codes is None else stories.count(story_codes, matching)
+    return Counted(int(matching.sum()), facets, page, found, skipped, matching, told)
 
 
 class _Newest(sorting.FacetType):
@@ -164,11 +175,16 @@ def whoosh_page(
     filter_q: Query | None,
     budget: Budget,
     utc_offset: dt.timedelta,
+    story_codes: np.ndarray | None = None,
 ) -> Counted:
     """The same through Whoosh's own searches, for queries `Evaluator` does not handle: the
-    page first and the count second, so a query past its time budget still shows its best hits."""
+    page first and the count second, so a query past its time budget still shows its best hits.
+    Collapsing reads four windows' worth of articles and keeps the first of each story."""
     start = (request.page - 1) * request.per_page
     end = start + request.per_page
+    collapse = story_codes is not None and request.collapse
+    if collapse:
+        start, end, shown = 0, max(4 * end, 64), (start, end)
     reader = searcher.reader()
     dates = readers.codes(readers.column(reader, "date"))
     sortedby = None
@@ -193,6 +209,9 @@ def whoosh_page(
             sortedby=sortedby,
         )
         window.extend(rest[max(0, start - skipped) : end - skipped])
+    if collapse and story_codes is not None:
+        kept = set(stories.first_of_each([hit.docnum for hit in window], story_codes)[shown[0] : shown[1]])
+        window = [hit for hit in window if hit.docnum in kept]
     facets = sorting.Facets()
     facets.add_facet("source", _count_facet("source"))
     facets.add_facet("year", _count_facet("year"))
@@ -206,4 +225,10 @@ def whoosh_page(
         found = timeline(
             dates[0], DateTable.of(dates[1]), matching, request.histogram, request.date_from, request.date_to
         )
-    return Counted(len(everything), counts, [(hit.docnum, hit.score) for hit in window], found)
+    told = None
+    if story_codes is not None and not budget.partial:
+        matching = np.zeros(reader.doc_count_all(), dtype=bool)
+        q = parsed.any_word() if filter_q is None else And([parsed.any_word(), filter_q])
+        matching[list(searcher.docs_for_query(q))] = True
+        told = stories.count(story_codes, matching)
+    return Counted(len(everything), counts, [(hit.docnum, hit.score) for hit in window], found, stories=told)

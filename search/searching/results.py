@@ -36,6 +36,9 @@ class SearchRequest:
     histogram: str | None = None
     #: False for lists that show no text (exports, feeds built elsewhere): highlighting is skipped.
     snippets: bool = True
+    #: One article per story (the best), paginated by story; off for exports and feeds, which
+    #: list every article (`/search` and `vnsearch search` turn it on).
+    collapse: bool = False
     #: True: each hit says what matched and what each part added (`search.searching.explain`).
     explain: bool = False
 
@@ -55,6 +58,8 @@ class Hit:
     updated: str | None = None
     #: The article's own address, where the source gives one.
     url: str | None = None
+    #: `{id, size, sources}` of the article's story (`search.searching.stories`).
+    story: dict[str, object] | None = None
     #: What matched and what each part added, when the request asked (`Explanation.to_json`).
     explain: dict[str, Any] | None = None
 
@@ -79,6 +84,8 @@ class SearchResult:
     #: Shards of a sharded index that could not answer (the result is then partial); None
     #: when every shard answered.
     missing_shards: list[int] | None = None
+    #: How many stories the matching articles are in.
+    total_stories: int | None = None
 
     def to_json(self) -> dict[str, object]:
         """The fields as JSON types: new dicts and lists over the same (immutable) values, which
@@ -107,11 +114,15 @@ class ArticleView:
     title_html: str | None = None
     body_html: str | None = None
     first_match: int | None = None
+    #: `{id, size, articles: [{id, title, date, source}]}`: the story, its other articles.
+    story: dict[str, object] | None = None
 
     def to_json(self) -> dict[str, object]:
         data = {
             k: self.fields.get(k) for k in ("id", "title", "date", "time", "source", "author", "url", "topic", "body")
         }
+        if self.story is not None:
+            data["story"] = self.story
         if self.body_html is not None:
             data.update(title_html=self.title_html, body_html=self.body_html, first_match=self.first_match)
         return data

@@ -37,6 +37,7 @@ from search.searching.cache import ResultCache
 from search.searching.evaluate import Evaluator, OutOfTime
 from search.searching.explain import Explainer
 from search.searching.highlight import Highlighter
+from search.searching.related import Related, related
 from search.searching.results import (
     SNIPPET_CHARS,
     ArticleView,
@@ -45,6 +46,7 @@ from search.searching.results import (
     SearchResult,
     footprint,
 )
+from search.searching.stories import ARTICLE_KEYS, StoryTable
 from search.searching.timeline import Timeline
 
 #: Vietnamese outlets publish in Indochina Time (`Settings.utc_offset` for other archives).
@@ -79,6 +81,7 @@ class SearchIndex:
         self._open()
         self.queries = QueryBuilder(synonyms)
         self._speller: Speller | None = None
+        self._stories: StoryTable | None = None
 
     def _open(self) -> None:
         """Open the live generation; the one replaced is left to the garbage collector, as
@@ -179,14 +182,15 @@ class SearchIndex:
         filter_q = ranking.filter_query(request)
         highlighter = Highlighter(parsed.highlight)
         check = ranking.deadline(budget)
+        table = self.stories(searcher)
         explainer = None
         try:
             if evaluator is None:
                 raise Unsupported("no evaluator for this index")
-            counted = ranking.evaluated_page(evaluator, parsed, request, filter_q, self.utc_offset, check)
+            counted = ranking.evaluated_page(evaluator, parsed, request, filter_q, self.utc_offset, check, table.codes)
             explainer = Explainer(evaluator, parsed, request.q) if request.explain else None
         except Unsupported:
-            counted = ranking.whoosh_page(searcher, parsed, request, filter_q, budget, self.utc_offset)
+            counted = ranking.whoosh_page(searcher, parsed, request, filter_q, budget, self.utc_offset, table.codes)
         except OutOfTime:  # nothing ranked yet: an empty page, marked partial
             budget.partial = True
             counted = ranking.EMPTY
@@ -195,11 +199,36 @@ class SearchIndex:
         stored = [searcher.stored_fields(docnum) for docnum, _ in counted.page]
         suggest = self.speller(searcher).suggest if request.snippets else None
         result = assemble(request, counted, stored, highlighter, suggest, budget.partial, self.utc_offset, started)
+        for found, fields in zip(result.hits, stored):
+            found.story = table.summary(fields)
         if explainer is not None:
             for found, (docnum, _) in zip(result.hits, counted.page):
                 found.explain = explainer.explain(docnum).to_json()
-            result.took_ms = round((time.perf_counter() - started) * 1000, 2)
+        result.took_ms = round((time.perf_counter() - started) * 1000, 2)
         return result
+
+    def stories(self, searcher: Searcher) -> StoryTable:
+        """The stories of the searcher's commit, read once per commit."""
+        with self._lock:
+            if self._stories is None or self._stories.searcher is not searcher:
+                self._stories = StoryTable(searcher, self._live)
+            return self._stories
+
+    def related(self, article_id: str, limit: int = 10) -> list[Related] | None:
+        """The articles most like one, its story's first (None when there is no such id)."""
+        searcher = self.searcher()
+        return related(searcher, self.stories(searcher), article_id, limit)
+
+    def story(self, story_id: str) -> dict[str, object] | None:
+        """`{id, size, articles}` of a story, oldest first; None when no story has that id."""
+        searcher = self.searcher()
+        table = self.stories(searcher)
+        if table.story_of(story_id) != story_id or searcher.document_number(id=story_id) is None:
+            return None
+        articles = table.articles(story_id) or [
+            {name: searcher.stored_fields(searcher.document_number(id=story_id)).get(name) for name in ARTICLE_KEYS}
+        ]
+        return {"id": story_id, "size": len(articles), "articles": articles}
 
     def speller(self, searcher: Searcher) -> Speller:
         """The speller for the searcher's generation: its lexicon cache is only valid there."""
@@ -210,10 +239,18 @@ class SearchIndex:
 
     def article(self, article_id: str, q: str | None = None) -> ArticleView | None:
         """The stored article, highlighted for `q` when given; None when there is no such id."""
-        fields = self.searcher().document(id=article_id)
+        searcher = self.searcher()
+        fields = searcher.document(id=article_id)
         if fields is None:
             return None
         view = ArticleView(fields)
+        table = self.stories(searcher)
+        story = table.story_of(article_id)
+        view.story = {
+            "id": story,
+            "size": max(1, len(table.member_docs(story))),
+            "articles": table.articles(story, leave_out=article_id),
+        }
         if q:
             highlighter = Highlighter(self.queries.parse(q).highlight)
             view.title_html = highlighter.mark(fields["title"])
@@ -251,6 +288,7 @@ def assemble(
         suggestion=suggestion,
         partial=partial,
         timeline=counted.timeline,
+        total_stories=counted.stories,
     )
 
 

@@ -39,6 +39,7 @@ from search.searching import ranking
 from search.searching.budget import Budget
 from search.searching.cache import ResultCache
 from search.searching.highlight import Highlighter
+from search.searching.related import Related
 from search.searching.results import ArticleView, SearchRequest, SearchResult, footprint
 from search.searching.searcher import VIETNAM, assemble
 from search.searching.shard import (
@@ -51,11 +52,17 @@ from search.searching.shard import (
     all_terms,
 )
 from search.searching.shard_set import LocalShards, SetSpelling, ShardSet, same
+from search.searching.stories import ARTICLE_KEYS
 from search.searching.timeline import DateTable, Timeline, timeline
 
 
 class ShardsUnavailable(RuntimeError):
     """No shard that holds what was asked for could answer (an article lookup)."""
+
+
+class NotSharded(RuntimeError):
+    """What only one index does: related coverage (`search.searching.related`) needs the
+    story graph and the whole archive's terms, which a sharded set does not keep yet."""
 
 
 class _LiveCounts:
@@ -282,6 +289,19 @@ class ShardedIndex:
             view.body_html = highlighter.mark(fields["body"])
             view.first_match = highlighter.first_match(fields["body"])
         return view
+
+    def story(self, story_id: str) -> dict[str, object] | None:
+        """A sharded set groups no stories: every article is a story of its own."""
+        view = self.article(story_id)
+        if view is None:
+            return None
+        return {"id": story_id, "size": 1, "articles": [{name: view.fields.get(name) for name in ARTICLE_KEYS}]}
+
+    def related(self, article_id: str, limit: int = 10) -> list[Related] | None:
+        """None when there is no such article; otherwise `NotSharded`."""
+        if self.article(article_id) is None:
+            return None
+        raise NotSharded("related coverage is not available on a sharded index")
 
     def stats(self) -> dict[str, object]:
         version, count = self._live()

@@ -15,7 +15,7 @@ from search.index.schema import SchemaMismatch
 from search.index.store import IndexMissing
 from search.searching.searcher import SearchIndex
 from search.searching.suggest import MAX_LIMIT
-from search.web import params
+from search.web import params, stories
 from search.web.holder import IndexHolder
 from search.web.ingest import ArticleWriter
 
@@ -48,8 +48,13 @@ class ArticleResource:
         self.writer = writer
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, article_id: str) -> None:
+        index = self.holder.get()
+        of = stories.related_of(index, req, article_id)
+        if of is not None:
+            resp.media = stories.related_answer(index, req, of)
+            return
         q = req.get_param("q")
-        view = self.holder.get().article(article_id, q if q and q.strip() else None)
+        view = index.article(article_id, q if q and q.strip() else None)
         if view is None:
             shown = article_id if len(article_id) <= 80 else article_id[:80] + "…"
             raise falcon.HTTPNotFound(title="No such article", description=f"No article has the id {shown!r}.")

@@ -29,6 +29,7 @@ from search.web.ingest import ArticleWriter
 from search.web.metrics import Metrics
 from search.web.middleware import RequestGuard
 from search.web.pages import ArticlePage, SearchPage
+from search.web.stories import StoryResource
 
 
 def create_app(settings: Settings | None = None) -> falcon.App:
@@ -52,8 +53,9 @@ def create_app(settings: Settings | None = None) -> falcon.App:
     app.add_route("/search.csv", ExportResource(holder))
     app.add_route("/feed", FeedResource(holder))
     app.add_route("/articles/{article_id:path}", article)
+    app.add_route("/stories/{story_id:path}", StoryResource(holder))
     app.add_route("/", SearchPage(search))
-    app.add_route("/read/{article_id:path}", ArticlePage(article))
+    app.add_route("/read/{article_id:path}", ArticlePage(article, holder))
     app.add_route("/suggest", SuggestResource(holder))
     app.add_route("/static/{name}", StaticResource(("app.js", "style.css")))
     app.add_route("/widget.js", WidgetResource())

@@ -40,7 +40,7 @@ class FeedResource:
         self.holder = holder
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        request = params.search_request(req, sort="updated", page=1, per_page=FEED_ENTRIES)
+        request = params.search_request(req, sort="updated", page=1, per_page=FEED_ENTRIES, collapse=False)
         index = self.holder.get()
         updated = index.last_modified()
         query = {k: v for k, v in _query(req).items() if k != "sort"}
@@ -68,7 +68,7 @@ class ExportResource:
         self.holder = holder
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        request = params.search_request(req, page=1, per_page=EXPORT_ROWS, snippets=False)
+        request = params.search_request(req, page=1, per_page=EXPORT_ROWS, snippets=False, collapse=False)
         req.context.search_result = result = self.holder.get().search(request)  # for the metrics, the access log
         resp.content_type = "text/csv; charset=utf-8"
         name = _filename(request.q)
@@ -76,7 +76,7 @@ class ExportResource:
             "Content-Disposition",
             f"attachment; filename=\"{fold(name)}.csv\"; filename*=UTF-8''{quote(name)}.csv",
         )
-        resp.text = formats.csv_text(result.hits)
+        resp.text = formats.csv_text(result.hits, formats.story_columns(result.hits))
 
 
 def _filename(q: str) -> str:

@@ -12,11 +12,16 @@ from typing import Protocol, TypeVar
 
 import falcon
 
+from search.searching.sharded import NotSharded
 from search.web import render
 from search.web.api import SearchResource
 from search.web.errors import DOMAIN_ERRORS, http_error
+from search.web.holder import IndexHolder
+from search.web.stories import page_stories
 
 T = TypeVar("T")
+#: Related articles the article view lists.
+RELATED_ON_PAGE = 8
 
 
 class JSONResource(Protocol):
@@ -57,6 +62,7 @@ class SearchPage:
             return
         try:
             result = _http_errors(lambda: self.search.answer(req, histogram="auto"))
+            page_stories(self.search.holder.get(), result)
         except falcon.HTTPError as exc:
             resp.status = exc.status
             resp.text = render.search_page(state, None, error=exc.description or exc.title)
@@ -67,8 +73,9 @@ class SearchPage:
 class ArticlePage:
     """`/read/{id}`: the article, with the words of `q` marked."""
 
-    def __init__(self, article: JSONResource) -> None:
+    def __init__(self, article: JSONResource, holder: IndexHolder | None = None) -> None:
         self.article = article
+        self.holder = holder
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, article_id: str) -> None:
         resp.content_type = falcon.MEDIA_HTML
@@ -79,4 +86,11 @@ class ArticlePage:
             resp.status = exc.status
             resp.text = render.search_page({"q": q or ""}, None, error=exc.description or exc.title)
             return
-        resp.text = render.article_page(article, q if q and q.strip() else None)
+        related = None
+        if self.holder is not None:
+            try:
+                found = self.holder.get().related(str(article["id"]), RELATED_ON_PAGE)
+            except NotSharded:  # the page shows the article all the same
+                found = None
+            related = [r.to_json() for r in found or []]
+        resp.text = render.article_page(article, q if q and q.strip() else None, related)

@@ -38,6 +38,10 @@ def date(req: falcon.Request, name: str, end: bool) -> dt.date | None:
         raise InvalidParam("Expected a date as YYYY-MM-DD, YYYY-MM or YYYY.", name) from None
 
 
+#: `collapse=story` (the default) shows one article per story; `none` every article.
+COLLAPSE = ("story", "none")
+
+
 def search_request(req: falcon.Request, **fixed: Any) -> SearchRequest:
     """The search `req` asks for, every parameter checked. `fixed` sets fields the caller
     decides itself (the feed's newest 50, the export's 1,000 rows without snippets)."""
@@ -55,6 +59,11 @@ def search_request(req: falcon.Request, **fixed: Any) -> SearchRequest:
         fixed["sort"] = req.get_param("sort") or "relevance"
         if fixed["sort"] not in SORTS:
             raise InvalidParam(f"Expected one of: {', '.join(SORTS)}.", "sort")
+    if "collapse" not in fixed:
+        collapse = req.get_param("collapse") or "story"
+        if collapse not in COLLAPSE:
+            raise InvalidParam(f"Expected one of: {', '.join(COLLAPSE)}.", "collapse")
+        fixed["collapse"] = collapse == "story"
     date_from, date_to = date(req, "from", end=False), date(req, "to", end=True)
     if date_from and date_to and date_from > date_to:
         raise InvalidParam("'from' is after 'to'.", "from")

@@ -10,13 +10,14 @@ library: the pages are small, and an f-string per part keeps each escape visible
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from search.corpus import dates
 from search.searching.results import MAX_RESULT_WINDOW
 from search.web.chart import timeline_chart
+from search.web.story_html import article_lists, hit_story
 
 #: The parameters that make up a search page's state, in the order they appear in its URL.
 STATE_PARAMS = ("q", "from", "to", "source", "sort", "per_page", "page")
@@ -138,7 +139,7 @@ def _hit(hit: Mapping[str, Any], q: str) -> str:
     return f"""<li class="hit">
 <h2><a href="{_e(article_url(str(hit["id"]), q))}">{hit["title_html"]}</a></h2>
 <p class="meta">{meta}</p>
-<p class="snippet">{hit["snippet_html"]}</p>
+<p class="snippet">{hit["snippet_html"]}</p>{hit_story(hit, q)}
 </li>"""
 
 
@@ -184,6 +185,12 @@ def _filtered(state: Mapping[str, str]) -> bool:
     return any(state.get(k) for k in ("from", "to", "source"))
 
 
+def _stories(result: Mapping[str, Any], total: int) -> str:
+    """ ", in 3 stories" when collapsing put several articles under one."""
+    stories = result.get("total_stories")
+    return f" ({int(stories)} sự kiện)" if stories is not None and int(stories) < total else ""
+
+
 def _results(state: Mapping[str, str], result: Mapping[str, Any]) -> str:
     q = state["q"]
     hits = result["hits"]
@@ -205,13 +212,14 @@ def _results(state: Mapping[str, str], result: Mapping[str, Any]) -> str:
 </section>"""
     per_page = int(result["per_page"])
     page = int(result["page"])
-    pages = min((total + per_page - 1) // per_page, MAX_RESULT_WINDOW // per_page)
+    listed = int(result.get("total_stories") or total)  # collapsed: pages of stories
+    pages = min((listed + per_page - 1) // per_page, MAX_RESULT_WINDOW // per_page)
     first = (page - 1) * per_page + 1
     facets = result.get("facets", {})
     chart = ""
     if result.get("timeline"):
         chart = timeline_chart(result["timeline"], lambda start, end: search_url(state, **{"from": start, "to": end}))
-    return f"""<p class="summary">{first}–{first + len(hits) - 1} trong {total} kết quả cho “{_e(q)}” <span class="took">({result["took_ms"]} ms)</span>
+    return f"""<p class="summary">{first}–{first + len(hits) - 1} trong {total} kết quả{_stories(result, total)} cho “{_e(q)}” <span class="took">({result["took_ms"]} ms)</span>
 <span class="actions"><a class="follow" href="{_e(feed_url(state))}" type="application/atom+xml">Theo dõi</a> <a class="export" href="{_e(export_url(state))}" download>Tải CSV</a></span></p>
 {_suggestion(state, result)}
 {chart}
@@ -256,9 +264,9 @@ def search_page(state: Mapping[str, str], result: Mapping[str, Any] | None, erro
     )
 
 
-def article_page(article: Mapping[str, Any], q: str | None) -> str:
+def article_page(article: Mapping[str, Any], q: str | None, related: Sequence[Mapping[str, Any]] | None = None) -> str:
     """An article, its query words marked; the first mark carries `id="first-match"` so the
-    link's fragment scrolls to it."""
+    link's fragment scrolls to it. Below it, its story's other articles and related coverage."""
     title_html = article.get("title_html") or _e(str(article["title"]))
     if article.get("body_html") is not None:
         body_html = str(article["body_html"]).replace("<mark>", '<mark id="first-match">', 1)
@@ -285,6 +293,7 @@ def article_page(article: Mapping[str, Any], q: str | None) -> str:
 <p class="meta">{" · ".join(meta)}</p>
 <div class="body">{body_html}</div>
 </article>
+{article_lists(article, related or [], q)}
 </main>""",
         "read",
     )

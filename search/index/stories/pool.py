@@ -1,0 +1,171 @@
+"""Grouping a whole set of articles at once (a fresh build, the benchmark), and the two tests
+of a pair of articles that every way of grouping shares.
+
+`copy_edge` and `event_edge` are symmetric functions of two articles' features: whichever
+way candidates are found (here datasketch's LSH and an index of top terms; for an update, a
+scan of the index's own columns, see `search.index.stories.update`), the same pairs pass, so a
+grown index and a rebuild agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from search.corpus.article import Article
+from search.index.stories.graph import COPY, StoryGraph
+from search.index.stories.text import (
+    DEFAULT,
+    CountedStatistics,
+    Signatures,
+    StoryParams,
+    TermStatistics,
+    Vector,
+    Vocabulary,
+    day_of,
+    lean,
+    split_column,
+)
+
+
+@dataclass(frozen=True)
+class Features:
+    """What grouping knows of an article."""
+
+    id: str
+    day: int | None
+    key: bytes | None
+    signature: np.ndarray | None  # the MinHash's hash values (16 bits each)
+    vector: Vector | None = None  # only for dated articles: only they are compared by terms
+
+
+@lru_cache(maxsize=8)
+def bands(params: StoryParams) -> tuple[int, int]:
+    """datasketch's (bands, rows) for the copy threshold: a pair is a copy candidate when one
+    band of their signatures is equal."""
+    from datasketch import MinHashLSH  # imports scipy: only where copies are looked for
+
+    lsh = MinHashLSH(threshold=params.copy_jaccard, num_perm=params.num_perm)
+    return lsh.b, lsh.r
+
+
+def copy_edge(a: Features, b: Features, params: StoryParams = DEFAULT) -> bool:
+    if a.key is not None and a.key == b.key:
+        return True
+    if a.signature is None or b.signature is None:
+        return False
+    n_bands, rows = bands(params)
+    same = a.signature == b.signature
+    if not same[: n_bands * rows].reshape(n_bands, rows).all(axis=1).any():
+        return False
+    return float(same.mean()) >= params.copy_jaccard
+
+
+def event_edge(a: Features, b: Features, params: StoryParams = DEFAULT) -> float | None:
+    """The cosine of two dated articles within the window whose top terms meet, when it passes
+    the same-event threshold; None otherwise."""
+    if a.day is None or b.day is None or abs(a.day - b.day) > params.window_days:
+        return None
+    if a.vector is None or b.vector is None or a.vector.top.isdisjoint(b.vector.top):
+        return None
+    score = a.vector.cosine(b.vector)
+    return score if score >= params.same_event else None
+
+
+def features(article: Article, signatures: Signatures, vocabulary: Vocabulary | None) -> Features:
+    """An article's features, as the index keeps them (the copy column) and derives them."""
+    key, signature = split_column(signatures.column_value(article.body))
+    day = day_of(article.date)
+    vector = vocabulary.vector(article.title, article.body) if vocabulary is not None and day is not None else None
+    return Features(article.id, day, key, signature, vector)
+
+
+class StoryPool:
+    """Features of many articles with their stories, candidates found through an LSH over the
+    signatures, equal keys and the articles' top terms."""
+
+    def __init__(self, params: StoryParams = DEFAULT) -> None:
+        self.params = params
+        self.graph = StoryGraph(params.same_event)
+        self._entries: dict[str, Features] = {}
+        self._by_key: dict[bytes, set[str]] = {}
+        self._postings: dict[int, set[str]] = {}
+        from datasketch import MinHashLSH
+
+        self._lsh = MinHashLSH(threshold=params.copy_jaccard, num_perm=params.num_perm)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def add(self, entry: Features, settle: bool = True) -> dict[str, str]:
+        """Add an article (replacing one with its id); returns the articles whose story changed
+        (with `settle=False`, nothing: `StoryGraph.settle` works the stories out later)."""
+        changed = self.remove(entry.id, settle) if entry.id in self._entries else {}
+        edges = {other: COPY for other in self._copies(entry)}
+        if entry.vector is not None:
+            for other in self._event_candidates(entry):
+                if other not in edges and (score := event_edge(entry, self._entries[other], self.params)) is not None:
+                    edges[other] = score
+        self._insert(entry)
+        days = {other: self._entries[other].day for other in edges}
+        changed.update(self.graph.add(entry.id, entry.day, edges, days, settle))
+        return changed
+
+    def remove(self, article_id: str, settle: bool = True) -> dict[str, str]:
+        entry = self._entries.pop(article_id)
+        if entry.key is not None:
+            self._by_key[entry.key].discard(article_id)
+        if entry.signature is not None:
+            self._lsh.remove(article_id)
+        if entry.vector is not None:
+            for term in entry.vector.top:
+                self._postings[term].discard(article_id)
+        return self.graph.remove(article_id, settle)
+
+    def stories(self) -> dict[str, str]:
+        """Every article id with its story id."""
+        grouped = self.graph.stories()
+        return {a: grouped.get(a, a) for a in self._entries}
+
+    def _copies(self, entry: Features) -> set[str]:
+        found = set(self._by_key.get(entry.key, ())) if entry.key is not None else set()
+        if entry.signature is not None:
+            for other in self._lsh.query(lean(entry.signature)):
+                if other not in found and copy_edge(entry, self._entries[other], self.params):
+                    found.add(other)
+        return found
+
+    def _event_candidates(self, entry: Features) -> set[str]:
+        assert entry.vector is not None
+        found: set[str] = set()
+        for term in entry.vector.top:
+            found |= self._postings.get(term, set())
+        return found
+
+    def _insert(self, entry: Features) -> None:
+        self._entries[entry.id] = entry
+        if entry.key is not None:
+            self._by_key.setdefault(entry.key, set()).add(entry.id)
+        if entry.signature is not None:
+            self._lsh.insert(entry.id, lean(entry.signature))
+        if entry.vector is not None:
+            for term in entry.vector.top:
+                self._postings.setdefault(term, set()).add(entry.id)
+
+
+def group(
+    articles: Iterable[Article], statistics: TermStatistics | None = None, params: StoryParams = DEFAULT
+) -> dict[str, str]:
+    """Story id of every article, as a rebuild computes it: statistics over all of them first
+    (unless given), then one addition each."""
+    items = list(articles)
+    vocabulary = Vocabulary(statistics or CountedStatistics(items, params.title_weight), params)
+    signatures = Signatures(params)
+    pool = StoryPool(params)
+    for article in sorted(items, key=lambda a: a.id):
+        pool.add(features(article, signatures, vocabulary), settle=False)
+    pool.graph.settle()
+    return pool.stories()

@@ -1,0 +1,228 @@
+"""The text side of story grouping: what two articles are compared by.
+
+- Copies by their bodies as folded words: an equal body (`body_key`), or a MinHash of the
+  word shingles (`signature`) whose estimated overlap passes a threshold. The signature is kept
+  per article in the index (a column), 16 bits a permutation: the collisions that adds are
+  far below the overlap threshold, and it halves what the column costs.
+- Same-event coverage by TF-IDF over folded syllables and pairs, the index's own `folded` and
+  `pairs` terms, so that the document frequencies the index keeps for ranking serve here too
+  (`TermStatistics`; `CountedStatistics` counts them over a list, for a pool without an index).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from itertools import repeat
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+from search.corpus.article import Article
+from search.text.analysis import _BREAK_RE, pair
+from search.text.normalize import WORD_RE, fold, normalize
+
+if TYPE_CHECKING:
+    from datasketch import LeanMinHash
+
+#: Length of the equal-body key at the start of a copy column value.
+KEY_BYTES = 16
+
+
+@dataclass(frozen=True)
+class StoryParams:
+    """The thresholds. bench/stories.py sweeps the same-event threshold and window over real
+    story clusters and resamples the clusters: the defaults are where a resample most often
+    keeps precision at its target and F1 at its own, since a wrong merge costs more than a miss."""
+
+    #: Complete-linkage cosine for same-event coverage.
+    same_event: float = 0.14
+    #: Largest gap between the day dates of two articles of one event.
+    window_days: int = 3
+    #: Estimated Jaccard overlap of body shingles above which two articles are copies.
+    copy_jaccard: float = 0.5
+    shingle_words: int = 5
+    #: Bodies shorter than this (in words) are copies only when equal: a few shared phrases
+    #: of a short notice are not a copy.
+    min_copy_words: int = 20
+    #: Permutations of the MinHash: copies overlap far above the threshold, so a coarse
+    #: estimate does.
+    num_perm: int = 64
+    #: Terms per article that find candidates: a pair is compared when their top terms meet.
+    candidate_terms: int = 50
+    #: How many times a title's terms count (the headline names the event).
+    title_weight: int = 2
+
+
+DEFAULT = StoryParams()
+
+
+class TermStatistics(Protocol):
+    """Document frequencies of folded syllables and pair terms ("bao", "bao_hiem")."""
+
+    def document_count(self) -> int: ...
+
+    def document_frequencies(self, terms: Sequence[str]) -> np.ndarray: ...
+
+
+def story_terms(title: str, body: str, title_weight: int = DEFAULT.title_weight) -> Counter[str]:
+    """Folded syllables and pair terms of title and body, as the index's `folded` and `pairs`
+    fields analyse them (tests/test_stories.py checks it), the title counted `title_weight` times."""
+    counts = _terms(f"{title}\n\n{body}")
+    if title_weight > 1 and title:
+        heading = _terms(title)
+        for _ in range(title_weight - 1):
+            counts.update(heading)
+    return counts
+
+
+def _terms(text: str) -> Counter[str]:
+    folded = fold(normalize(text))
+    counts = Counter(WORD_RE.findall(folded))
+    for segment in _BREAK_RE.split(folded):
+        words = WORD_RE.findall(segment)
+        counts.update(map(pair, words, words[1:]))
+    return counts
+
+
+class CountedStatistics:
+    """Document frequencies counted over the articles given, for a pool without an index."""
+
+    def __init__(self, articles: Iterable[Article] = (), title_weight: int = DEFAULT.title_weight) -> None:
+        self._df: Counter[str] = Counter()
+        self._n = 0
+        self._title_weight = title_weight
+        for article in articles:
+            self.add(article)
+
+    def add(self, article: Article) -> None:
+        self._df.update(story_terms(article.title, article.body, self._title_weight).keys())
+        self._n += 1
+
+    def document_count(self) -> int:
+        return self._n
+
+    def document_frequencies(self, terms: Sequence[str]) -> np.ndarray:
+        return np.fromiter(map(self._df.get, terms, repeat(0)), dtype=np.float64, count=len(terms))
+
+
+@dataclass(frozen=True)
+class Vector:
+    """An article's unit-length TF-IDF vector over term ids of one `Vocabulary`, and its top
+    terms (the candidates' meeting points)."""
+
+    terms: np.ndarray  # sorted term ids
+    weights: np.ndarray  # aligned with terms
+    top: frozenset[int]
+
+    def cosine(self, other: Vector) -> float:
+        _, i, j = np.intersect1d(self.terms, other.terms, assume_unique=True, return_indices=True)
+        return float(np.dot(self.weights[i], other.weights[j]))
+
+
+class Vocabulary:
+    """Term ids for vectors, and the weighting by the statistics it was made with."""
+
+    def __init__(self, statistics: TermStatistics, params: StoryParams = DEFAULT) -> None:
+        self.statistics = statistics
+        self.params = params
+        self.ids: dict[str, int] = {}
+        #: The term of each id.
+        self.names: list[str] = []
+
+    def vector(self, title: str, body: str) -> Vector:
+        counts = story_terms(title, body, self.params.title_weight)
+        terms = list(counts)
+        n = max(self.statistics.document_count(), 1)
+        df = np.clip(self.statistics.document_frequencies(terms), 1, n)
+        tf = np.fromiter(counts.values(), dtype=np.float64, count=len(terms))
+        weights = (1 + np.log(tf)) * np.log(n / df)
+        kept = [t for t, w in zip(terms, weights.tolist()) if w > 0]
+        weights = weights[weights > 0]
+        ids = self.ids
+        for term in kept:
+            if term not in ids:
+                ids[term] = len(ids)
+                self.names.append(term)
+        term_ids = np.fromiter(map(ids.__getitem__, kept), dtype=np.int64, count=len(kept))
+        norm = np.linalg.norm(weights)
+        if norm:
+            weights = weights / norm
+        # Ties broken by the term itself, so the top terms depend neither on the order terms
+        # were met in nor on which run numbered them.
+        best = np.lexsort((np.array(kept, dtype=str), -weights))[: self.params.candidate_terms] if kept else term_ids
+        order = np.argsort(term_ids)
+        return Vector(term_ids[order], weights[order], frozenset(term_ids[best].tolist()))
+
+
+class Signatures:
+    """MinHash signatures of bodies' word shingles, with datasketch's permutations. Each word is
+    hashed once (CRC-32, cached) and a shingle's hash combines its words' with odd multipliers,
+    mixed again by the MinHash permutations."""
+
+    def __init__(self, params: StoryParams = DEFAULT) -> None:
+        from datasketch import MinHash  # imports scipy: only where signatures are made
+
+        self.params = params
+        self._minhash = MinHash(num_perm=params.num_perm, hashfunc=int)
+        self._word_hashes: dict[str, int] = {}
+        rng = np.random.RandomState(7)
+        self._mix = rng.randint(1, 1 << 32, size=params.shingle_words, dtype=np.uint64) | 1
+
+    def column_value(self, body: str) -> bytes:
+        """What the index keeps per article: the equal-body key (empty for an empty body) and,
+        for a body long enough to be a copy, the signature at 16 bits a permutation."""
+        words = WORD_RE.findall(fold(normalize(body)))
+        if not words:
+            return b""
+        key = hashlib.blake2b(" ".join(words).encode(), digest_size=KEY_BYTES).digest()
+        hashes = self._signature(words)
+        return key if hashes is None else key + (hashes & 0xFFFF).astype("<u2").tobytes()
+
+    def _signature(self, words: list[str]) -> np.ndarray | None:
+        k = self.params.shingle_words
+        if len(words) < max(self.params.min_copy_words, k):
+            return None
+        cache = self._word_hashes
+        if len(cache) > 1 << 20:
+            cache.clear()
+        for word in set(words).difference(cache):
+            cache[word] = zlib.crc32(word.encode())
+        hashes = np.fromiter(map(cache.__getitem__, words), dtype=np.uint64, count=len(words))
+        n = len(words) - k + 1
+        shingles = np.zeros(n, dtype=np.uint64)
+        for i in range(k):
+            shingles = shingles * np.uint64(0x9E3779B1) + hashes[i : i + n] * self._mix[i]
+        minhash = self._minhash.copy()
+        minhash.update_batch((shingles >> np.uint64(16) & np.uint64(0xFFFFFFFF)).tolist())
+        return np.asarray(minhash.hashvalues, dtype=np.uint64)
+
+
+def split_column(value: bytes) -> tuple[bytes | None, np.ndarray | None]:
+    """(equal-body key, signature as uint64 hash values) of a copy column value."""
+    if not value:
+        return None, None
+    key, rest = value[:KEY_BYTES], value[KEY_BYTES:]
+    return key, (np.frombuffer(rest, dtype="<u2").astype(np.uint64) if rest else None)
+
+
+def lean(hashvalues: np.ndarray) -> LeanMinHash:
+    """A datasketch MinHash of stored hash values, for its LSH."""
+    from datasketch import LeanMinHash
+
+    return LeanMinHash(seed=1, hashvalues=hashvalues, scheme="affine32")
+
+
+def day_of(iso: str | None) -> int | None:
+    """The day number of a full ISO date; None for a partial or missing one, which cannot
+    place an article within days of another."""
+    if not iso or len(iso) != 10:
+        return None
+    try:
+        return date.fromisoformat(iso).toordinal()
+    except ValueError:
+        return None

@@ -1,0 +1,219 @@
+"""The indexer's side of story grouping: the graph of a fresh build, and the graph brought
+along by an incremental run, both saved with the commit (`search.index.stories.saved`).
+
+A fresh build groups after its segments are written, from the index itself: the copy column
+its build processes filled in, the dates, and for dated articles their text weighed by the
+index's own document frequencies (`IndexStatistics`). An incremental run starts from the graph
+of the commit it started from, takes out the articles it deletes or replaces, and adds each
+new one with its edges, found by scanning the live articles' copy signatures and the dated
+articles within the window: the same tests of a pair as a fresh build (`pool.copy_edge`,
+`pool.event_edge`), so the same pairs pass. What can differ is the statistics: a same-event
+edge is weighed with the document frequencies of the commit it was found in, a rebuild with
+today's (copies do not depend on them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from whoosh.index import FileIndex
+from whoosh.reading import IndexReader
+
+from search.corpus.article import Article
+from search.index.engine import readers
+from search.index.stories import saved
+from search.index.stories.graph import COPY, StoryGraph
+from search.index.stories.pool import Features, StoryPool, bands, copy_edge, event_edge, features
+from search.index.stories.text import DEFAULT, Signatures, StoryParams, Vocabulary, day_of, split_column
+from search.text.analysis import PAIR_JOINER
+
+
+class IndexStatistics:
+    """Document frequencies from the index's `folded` (syllables) and `pairs` fields."""
+
+    def __init__(self, reader: IndexReader) -> None:
+        self.reader = reader
+        self._cache: dict[str, int] = {}
+
+    def document_count(self) -> int:
+        return self.reader.doc_count()
+
+    def document_frequencies(self, terms: Sequence[str]) -> np.ndarray:
+        cache, reader = self._cache, self.reader
+        out = np.empty(len(terms), dtype=np.float64)
+        for i, term in enumerate(terms):
+            found = cache.get(term)
+            if found is None:
+                found = cache[term] = reader.doc_frequency("pairs" if PAIR_JOINER in term else "folded", term)
+            out[i] = found
+        return out
+
+
+def folder(ix: FileIndex) -> Path:
+    return Path(ix.storage.folder)
+
+
+def group_fresh(ix: FileIndex, params: StoryParams = DEFAULT) -> None:
+    """Group a freshly built index and save the graph with its commit."""
+    with ix.reader() as reader:
+        pool = StoryPool(params)
+        if reader.doc_count():
+            ids, dates, copies = (readers.column(reader, name) for name in ("id", "date", "copies"))
+            vocabulary = Vocabulary(IndexStatistics(reader), params)
+            for docnum in sorted(reader.all_doc_ids(), key=ids.__getitem__):
+                entry = _stored_features(reader, docnum, ids[docnum], dates[docnum], copies[docnum], vocabulary)
+                pool.add(entry, settle=False)
+            pool.graph.settle()
+        saved.save(folder(ix), reader.generation(), pool.graph)
+
+
+def _stored_features(
+    reader: IndexReader, docnum: int, article_id: str, iso: str, copy_value: bytes | str, vocabulary: Vocabulary
+) -> Features:
+    key, signature = split_column(copy_value or b"")  # type: ignore[arg-type]
+    day = day_of(iso or None)
+    vector = None
+    if day is not None:
+        stored = reader.stored_fields(docnum)
+        vector = vocabulary.vector(stored.get("title", ""), stored.get("body", ""))
+    return Features(article_id, day, key, signature, vector)
+
+
+class StoryRecorder:
+    """What an incremental run changes, and the graph brought along before its commit."""
+
+    def __init__(self, ix: FileIndex, params: StoryParams = DEFAULT) -> None:
+        self.ix = ix
+        self.params = params
+        self._removed: set[str] = set()
+        self._added: dict[str, Article] = {}
+
+    def remove(self, article_id: str) -> None:
+        self._removed.add(article_id)
+        self._added.pop(article_id, None)
+
+    def add(self, article: Article) -> None:
+        """A new article, or a new version of one (the old one is taken out first)."""
+        self._added[article.id] = article
+
+    def prepare(self, generation: int) -> None:
+        """Save the graph of the commit about to be written as `generation`."""
+        with self.ix.reader() as reader:
+            graph = saved.load(folder(self.ix), reader.generation(), self.params.same_event)
+            for article_id in sorted(self._removed | set(self._added)):
+                graph.remove(article_id, settle=False)
+            if self._added:
+                _Scan(reader, self.params, set(self._added) | self._removed).add_all(graph, self._added)
+            graph.settle()
+        saved.save(folder(self.ix), generation, graph)
+
+    def committed(self, generation: int) -> None:
+        saved.prune(folder(self.ix), generation)
+
+
+_NO_DAY = -(1 << 40)
+
+
+class _Scan:
+    """The live articles of the starting commit (less those the run takes out) as arrays, to
+    test new articles against by brute force: a few milliseconds an article on a large index,
+    where building an LSH over every signature would take seconds per run. New articles are
+    tested against each other through their equal keys and bands, as an LSH would."""
+
+    def __init__(self, reader: IndexReader, params: StoryParams, gone: set[str]) -> None:
+        self.reader, self.params = reader, params
+        self.vocabulary = Vocabulary(IndexStatistics(reader), params)
+        self.n_bands, self.rows = bands(params)
+        width = self.n_bands * self.rows
+        docs: list[int] = []
+        ids = dates = copies = np.zeros(0, dtype=object)
+        if reader.doc_count():
+            ids, dates, copies = (readers.column(reader, name) for name in ("id", "date", "copies"))
+            docs = [d for d in reader.all_doc_ids() if ids[d] not in gone]
+        self.docs = docs
+        self.ids: list[str] = [ids[d] for d in docs]
+        parts = [split_column(copies[d] or b"") for d in docs]
+        self.row_keys = [key for key, _ in parts]
+        self.signatures = [signature for _, signature in parts]
+        self.by_key: dict[bytes, list[int]] = {}
+        for i, key in enumerate(self.row_keys):
+            if key is not None:
+                self.by_key.setdefault(key, []).append(i)
+        self.signed = np.asarray([i for i, s in enumerate(self.signatures) if s is not None], dtype=np.int64)
+        self.bands = np.zeros((len(self.signed), self.n_bands, self.rows), dtype=np.uint16)
+        for row, i in enumerate(self.signed.tolist()):
+            self.bands[row] = self.signatures[i][:width].reshape(self.n_bands, self.rows)
+        self.days = np.array([day_of(dates[d] or None) or _NO_DAY for d in docs], dtype=np.int64)
+        self.dated = np.flatnonzero(self.days != _NO_DAY)
+        self._features: dict[int, Features] = {}
+
+    def existing(self, i: int) -> Features:
+        """A live article's features, its vector made on first need (dated articles only)."""
+        found = self._features.get(i)
+        if found is None:
+            day = _day(self.days[i])
+            vector = None
+            if day is not None:
+                stored = self.reader.stored_fields(self.docs[i])
+                vector = self.vocabulary.vector(stored.get("title", ""), stored.get("body", ""))
+            found = self._features[i] = Features(self.ids[i], day, self.row_keys[i], self.signatures[i], vector)
+        return found
+
+    def _band_keys(self, entry: Features) -> list[tuple[int, bytes]]:
+        if entry.signature is None:
+            return []
+        rows = entry.signature.astype(np.uint16)[: self.n_bands * self.rows].reshape(self.n_bands, self.rows)
+        return [(b, rows[b].tobytes()) for b in range(self.n_bands)]
+
+    def edges(self, entry: Features) -> dict[str, tuple[float, int | None]]:
+        """Edges of a new article to the live ones, with the day of each neighbour."""
+        found: dict[str, tuple[float, int | None]] = {}
+        candidates: set[int] = set(self.by_key.get(entry.key, ())) if entry.key is not None else set()
+        if entry.signature is not None and len(self.signed):
+            mine = entry.signature.astype(np.uint16)[: self.n_bands * self.rows].reshape(self.n_bands, self.rows)
+            candidates.update(self.signed[(self.bands == mine).all(axis=2).any(axis=1)].tolist())
+        for i in sorted(candidates):
+            if copy_edge(entry, self._plain(i), self.params):
+                found[self.ids[i]] = (COPY, _day(self.days[i]))
+        if entry.vector is not None and entry.day is not None:
+            near = self.dated[np.abs(self.days[self.dated] - entry.day) <= self.params.window_days]
+            for i in near.tolist():
+                if self.ids[i] not in found and (score := event_edge(entry, self.existing(i), self.params)) is not None:
+                    found[self.ids[i]] = (score, _day(self.days[i]))
+        return found
+
+    def _plain(self, i: int) -> Features:
+        return Features(self.ids[i], None, self.row_keys[i], self.signatures[i])
+
+    def add_all(self, graph: StoryGraph, articles: dict[str, Article]) -> None:
+        signatures = Signatures(self.params)
+        by_key: dict[bytes, list[Features]] = {}
+        by_band: dict[tuple[int, bytes], list[Features]] = {}
+        dated: list[Features] = []
+        for article_id in sorted(articles):
+            entry = features(articles[article_id], signatures, self.vocabulary)
+            edges = self.edges(entry)
+            band_keys = self._band_keys(entry)
+            copies = {e.id: e for e in by_key.get(entry.key, ())} if entry.key is not None else {}
+            for band in band_keys:
+                copies.update((e.id, e) for e in by_band.get(band, ()))
+            for other in copies.values():
+                if copy_edge(entry, other, self.params):
+                    edges[other.id] = (COPY, other.day)
+            for other in dated if entry.vector is not None else ():
+                if other.id not in edges and (score := event_edge(entry, other, self.params)) is not None:
+                    edges[other.id] = (score, other.day)
+            weights = {a: w for a, (w, _) in edges.items()}
+            graph.add(entry.id, entry.day, weights, {a: d for a, (_, d) in edges.items()}, settle=False)
+            if entry.key is not None:
+                by_key.setdefault(entry.key, []).append(entry)
+            for band in band_keys:
+                by_band.setdefault(band, []).append(entry)
+            if entry.vector is not None:
+                dated.append(entry)
+
+
+def _day(value: np.int64) -> int | None:
+    return None if value == _NO_DAY else int(value)

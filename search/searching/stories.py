@@ -1,0 +1,129 @@
+"""Stories as a search sees them: a code per document to collapse a page by, and each story's
+members, from the graph saved with the commit the searcher reads (`search.index.stories.saved`).
+
+Collapsing keeps the order of the uncollapsed ranking and shows the first (best) article of each
+story in it: a page is a window over stories, not articles, and the total and the facets still
+count every matching article.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from whoosh.searching import Searcher
+
+from search.index.engine import readers
+from search.index.stories import saved
+from search.index.stories.text import DEFAULT
+from search.searching.evaluate import top
+
+#: What a list of a story's articles gives of each.
+ARTICLE_KEYS = ("id", "title", "date", "source")
+#: (mask, keys) of one tier of a ranking, best first by descending key.
+Tier = tuple[np.ndarray, np.ndarray]
+
+
+class StoryTable:
+    """The stories of one commit: `codes[d]` is the same for every document of a story."""
+
+    def __init__(self, searcher: Searcher, folder: Path) -> None:
+        reader = searcher.reader()
+        self.searcher = searcher
+        graph = saved.load(folder, reader.generation(), DEFAULT.same_event)
+        self.codes = np.arange(reader.doc_count_all(), dtype=np.int64)
+        self._story: dict[str, str] = {}
+        self._members: dict[str, list[int]] = {}
+        self._cache: dict[str, Any] = {}
+        grouped = graph.stories()
+        if grouped:
+            ids = readers.column(reader, "id")
+            docnum = {ids[d]: int(d) for d in np.flatnonzero(readers.live(reader))}
+            for article_id, story in sorted(grouped.items()):
+                if article_id in docnum and story in docnum:
+                    self._story[article_id] = story
+                    self.codes[docnum[article_id]] = docnum[story]
+                    self._members.setdefault(story, [docnum[story]]).append(docnum[article_id])
+
+    def cached(self, name: str, make: Callable[[], Any]) -> Any:
+        """A per-document array of this commit (for related coverage), made on first use."""
+        found = self._cache.get(name)
+        if found is None:
+            found = self._cache[name] = make()
+        return found
+
+    def story_of(self, article_id: str) -> str:
+        return self._story.get(article_id, article_id)
+
+    def member_docs(self, story_id: str) -> list[int]:
+        """Document numbers of a story of several articles, oldest first (undated last); empty
+        for an article that is a story of its own."""
+        docs = self._members.get(story_id, [])
+        stored = {d: self.searcher.stored_fields(d) for d in docs}
+        return sorted(docs, key=lambda d: (not stored[d].get("date"), stored[d].get("date") or "", stored[d]["id"]))
+
+    def summary(self, fields: dict) -> dict[str, object]:
+        """`{id, size, sources}` of the story an article (its stored fields) is in."""
+        story = self.story_of(fields["id"])
+        docs = self.member_docs(story)
+        if not docs:
+            return {"id": story, "size": 1, "sources": [fields["source"]] if fields.get("source") else []}
+        sources = [self.searcher.stored_fields(d).get("source") for d in docs]
+        return {"id": story, "size": len(docs), "sources": list(dict.fromkeys(s for s in sources if s))}
+
+    def articles(self, story_id: str, leave_out: str | None = None) -> list[dict[str, object]]:
+        """`{id, title, date, source}` of a story's articles, oldest first."""
+        out = []
+        for docnum in self.member_docs(story_id):
+            fields = self.searcher.stored_fields(docnum)
+            if fields["id"] != leave_out:
+                out.append({name: fields.get(name) for name in ARTICLE_KEYS})
+        return out
+
+
+def collapsed_window(
+    tiers: list[Tier], codes: np.ndarray, start: int, end: int, check: Callable[[], None] | None = None
+) -> list[int]:
+    """Document numbers of stories `start` to `end` of the ranking made of `tiers` (the first
+    tier ahead of the second), each story by its first document in that order. The ranking is
+    read a growing prefix at a time: a page rarely needs more than a few times its length."""
+    chosen: list[int] = []
+    seen: set[int] = set()
+    for mask, keys in tiers:
+        available = int(mask.sum())
+        wanted = max(4 * end, 64)
+        while True:
+            docs = top(mask, keys, min(wanted, available))
+            if len(chosen) + len(set(codes[docs].tolist()) - seen) >= end or len(docs) >= available:
+                break
+            if check is not None:
+                check()
+            wanted *= 4
+        for docnum in _first_of_each(docs, codes, seen):
+            chosen.append(docnum)
+            if len(chosen) >= end:
+                return chosen[start:end]
+    return chosen[start:end]
+
+
+def count(codes: np.ndarray, mask: np.ndarray) -> int:
+    """How many stories the documents of `mask` are in."""
+    found = codes[mask]
+    return int(np.count_nonzero(np.bincount(found))) if len(found) else 0
+
+
+def first_of_each(docs: list[int], codes: np.ndarray) -> list[int]:
+    """`docs` (in ranking order) without the later articles of each story."""
+    return _first_of_each(np.asarray(docs, dtype=np.int64), codes, set())
+
+
+def _first_of_each(docs: np.ndarray, codes: np.ndarray, seen: set[int]) -> list[int]:
+    out = []
+    for docnum in docs.tolist():
+        code = int(codes[docnum])
+        if code not in seen:
+            seen.add(code)
+            out.append(docnum)
+    return out

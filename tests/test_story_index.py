@@ -1,0 +1,148 @@
+"""Stories grouped at index time (search.index.stories.update): on the seed articles re-posted
+and on real coverage from several outlets (tests/data/ktlab-sample.jsonl), across builds,
+incremental runs, updates and deletions."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from search.corpus.article import Article
+from search.corpus.files import iter_corpus
+from search.corpus.jsonl import read_jsonl
+from search.index.indexer import build, delete
+from search.index.store import live_dir, open_index
+from search.index.stories import saved
+from search.query.acronyms import load_synonyms
+from search.searching.results import SearchRequest
+from search.searching.searcher import SearchIndex
+from tests.conftest import CORPUS, ROOT
+
+SAMPLE = ROOT / "tests" / "data" / "ktlab-sample.jsonl"
+
+
+def seeds() -> dict[str, Article]:
+    return {a.id[:3]: a for a in iter_corpus([CORPUS]) if isinstance(a, Article)}
+
+
+def sample() -> tuple[list[Article], dict[str, int]]:
+    with SAMPLE.open("rb") as stream:
+        articles = [a for a in read_jsonl(stream, SAMPLE.name, 1 << 21) if isinstance(a, Article)]
+    gold = {row["id"]: row["story"] for row in map(json.loads, SAMPLE.read_text(encoding="utf-8").splitlines())}
+    return articles, gold
+
+
+def repost(article: Article, new_id: str, title: str) -> Article:
+    """A syndicating outlet's copy: its own headline, the agency's trailer."""
+    return replace(
+        article, id=new_id, title=title, body=f"{article.body}\n\nTheo TTXVN", source="baotintuc.vn", path=None
+    )
+
+
+def stories_of(index_dir: Path) -> dict[str, str]:
+    """Every live article's story id, from the graph saved with the live commit."""
+    ix = open_index(index_dir)
+    graph = saved.load(live_dir(index_dir), ix.latest_generation(), 0.14)
+    with ix.reader() as reader:
+        ids = [reader.stored_fields(d)["id"] for d in reader.all_doc_ids()]
+    return {a: graph.story_of(a) for a in ids}
+
+
+def partition(stories: dict[str, str]) -> set[frozenset[str]]:
+    groups: dict[str, set[str]] = {}
+    for article_id, story in stories.items():
+        groups.setdefault(story, set()).add(article_id)
+    return {frozenset(g) for g in groups.values()}
+
+
+@pytest.fixture(scope="module")
+def reposts() -> list[Article]:
+    s = seeds()
+    return [
+        repost(s["001"], "r001", "BHXH tỉnh tổng kết tuyên truyền năm 2017"),
+        repost(s["003"], "r003", "Quảng Nam: truyền thông BHXH hiệu quả nhờ Nghị quyết 96"),
+    ]
+
+
+def test_reposted_seeds_collapse_and_the_others_stay_apart(tmp_path: Path, reposts: list[Article]) -> None:
+    s = seeds()
+    build(tmp_path / "ix", [*s.values(), *reposts])
+    stories = stories_of(tmp_path / "ix")
+    assert stories["r001"] == s["001"].id and stories["r003"] == s["003"].id
+    assert len(set(stories.values())) == 5  # five seeds, two of them with their copy
+    index = SearchIndex(tmp_path / "ix", load_synonyms())
+    collapsed = index.search(SearchRequest("bảo hiểm xã hội", per_page=10, collapse=True))
+    every = index.search(SearchRequest("bảo hiểm xã hội", per_page=10))
+    assert collapsed.total == every.total == 7 and collapsed.facets == every.facets
+    assert collapsed.total_stories == every.total_stories == 5
+    assert len(collapsed.hits) == 5 and len({h.story["id"] for h in collapsed.hits if h.story}) == 5
+    copy = next(h for h in collapsed.hits if h.story and h.story["id"] == s["001"].id)
+    assert copy.story == {"id": s["001"].id, "size": 2, "sources": ["baotintuc.vn"]}
+
+
+def test_real_coverage_groups_by_event_and_two_stories_of_one_day_stay_apart(tmp_path: Path) -> None:
+    articles, gold = sample()
+    build(tmp_path / "ix", articles, procs=2)
+    stories = stories_of(tmp_path / "ix")
+    # Stories 5 (an explosion in Russia) and 19 (India-Pakistan fighting): the same day.
+    assert {gold[a] for a in stories if stories[a] == stories["ktlab-12236880"]} == {5}
+    assert stories["ktlab-12236880"] != stories["ktlab-12235673"]
+    # No article is ever grouped with another cluster's.
+    for group in partition(stories):
+        assert len({gold[a] for a in group}) == 1, group
+    assert sum(len(g) for g in partition(stories) if len(g) > 1) >= 12
+
+
+def test_incremental_runs_give_what_a_rebuild_gives(tmp_path: Path, reposts: list[Article]) -> None:
+    """Without day dates nothing depends on the statistics: grown and rebuilt agree exactly."""
+    s = seeds()
+    grown, fresh = tmp_path / "grown", tmp_path / "fresh"
+    build(grown, [reposts[0], s["003"]])
+    build(grown, [s["001"], reposts[1]], keep_missing=True)  # a smaller id joins: the story is renamed
+    assert stories_of(grown)["r001"] == s["001"].id
+    build(grown, [s["000"], s["002"], s["004"]], keep_missing=True)
+    build(fresh, [*s.values(), *reposts])
+    assert stories_of(grown) == stories_of(fresh)
+
+    assert delete(grown, s["001"].id)  # the story keeps its other article, under its own id
+    assert stories_of(grown)["r001"] == "r001"
+    build(grown, [replace(s["003"], body="Bài đã được gỡ theo yêu cầu của tòa soạn.")], keep_missing=True)
+    assert stories_of(grown)["r003"] == "r003"  # updated away from its copy
+    build(grown, [s["003"]], keep_missing=True)  # and back
+    assert stories_of(grown)["r003"] == s["003"].id
+    build(fresh, [a for a in [*s.values(), *reposts] if a.id != s["001"].id], rebuild=True, procs=2)
+    assert stories_of(grown) == stories_of(fresh)
+
+
+def test_real_coverage_grown_one_article_at_a_time(tmp_path: Path) -> None:
+    """Dated coverage added article by article, from an empty index: each pair of same-event
+    articles was weighed with the document frequencies of the index as it was then (here one to
+    eighteen articles), so the grown index may split an event that one build of them all joins,
+    but it never joins different events; a rebuild gives the fresh groups."""
+    articles, gold = sample()
+    grown, fresh = tmp_path / "grown", tmp_path / "fresh"
+    build(fresh, articles)
+    for article in sorted(articles, key=lambda a: a.date or "", reverse=True):
+        build(grown, [article], keep_missing=True)
+    for group in partition(stories_of(grown)):
+        assert len({gold[a] for a in group}) == 1, group
+    assert sum(len(g) for g in partition(stories_of(grown)) if len(g) > 1) >= 8
+    build(grown, articles, rebuild=True)
+    assert partition(stories_of(grown)) == partition(stories_of(fresh))
+
+
+def test_each_commit_has_its_own_graph_and_old_ones_are_pruned(tmp_path: Path, reposts: list[Article]) -> None:
+    s = seeds()
+    index_dir = tmp_path / "ix"
+    build(index_dir, [s["001"]])
+    for article in [reposts[0], s["002"], s["003"], reposts[1]]:
+        build(index_dir, [article], keep_missing=True)
+    generation = open_index(index_dir).latest_generation()
+    names = sorted(p.name for p in live_dir(index_dir).glob("stories_*"))
+    assert names == sorted(f"stories_{g}.json" for g in range(generation - saved.KEEP + 1, generation + 1))
+    saved.path(live_dir(index_dir), generation).unlink()  # a missing graph: every article alone
+    index = SearchIndex(index_dir, load_synonyms())
+    assert index.search(SearchRequest("bảo hiểm", collapse=True)).total_stories == 5
