@@ -116,16 +116,15 @@ def evaluated_page(
     end = start + request.per_page
     order = evaluator.id_order
     skipped = int(first_mask.sum())
-    collapse = story_codes is not None and request.collapse
-    if story_codes is not None and request.collapse:
+    if story_codes is not None and request.collapse:  # the window walks both tiers itself
         tiers = [(first_mask, first_keys)] + ([(matching & ~first_mask, rest_keys)] if parsed.tiered else [])
         window = stories.collapsed_window(tiers, story_codes, start, end, check)
         page = [(d, float(first.scores[d] if first_mask[d] else everything.scores[d])) for d in window]
     else:
         page = [(int(d), float(first.scores[d])) for d in top(first_mask, first_keys, end, order)[start:end]]
-    if parsed.tiered and len(page) < end - start and not collapse:
-        rest = top(matching & ~first_mask, rest_keys, end - skipped, order)[max(0, start - skipped) :]
-        page.extend((int(d), float(everything.scores[d])) for d in rest)
+        if parsed.tiered and len(page) < end - start:
+            rest = top(matching & ~first_mask, rest_keys, end - skipped, order)[max(0, start - skipped) :]
+            page.extend((int(d), float(everything.scores[d])) for d in rest)
     facets: FacetCounts = {}
     for name in ("source", "year"):
         codes, values = evaluator.column(name)
