@@ -240,3 +240,18 @@ def test_changes_settled_at_once_give_what_one_at_a_time_gives() -> None:
 def test_day_of_needs_a_full_date() -> None:
     assert day_of("2013-10-23") is not None
     assert day_of("2013-10") is None and day_of("2013") is None and day_of(None) is None
+
+
+def test_top_terms_are_the_heaviest_with_ties_broken_by_the_term(articles: list[Article]) -> None:
+    """The top terms are picked from the few weighing at least the k-th weight; they must be
+    what a full sort of every term by (weight descending, term) gives, ties included."""
+    statistics = CountedStatistics(articles)
+    for k in (1, 5, 50, 10_000):
+        vocabulary = Vocabulary(statistics, StoryParams(candidate_terms=k))
+        for article in articles:
+            vector = vocabulary.vector(article.title, article.body)
+            ranked = sorted(
+                zip(vector.weights.tolist(), (vocabulary.names[t] for t in vector.terms)),
+                key=lambda wt: (-wt[0], wt[1]),
+            )
+            assert {vocabulary.names[t] for t in vector.top} == {term for _, term in ranked[:k]}

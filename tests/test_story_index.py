@@ -146,3 +146,27 @@ def test_each_commit_has_its_own_graph_and_old_ones_are_pruned(tmp_path: Path, r
     saved.path(live_dir(index_dir), generation).unlink()  # a missing graph: every article alone
     index = SearchIndex(index_dir, load_synonyms())
     assert index.search(SearchRequest("bảo hiểm", collapse=True)).total_stories == 5
+
+
+def test_index_statistics_count_what_whoosh_counts_over_several_segments(
+    tmp_path: Path, reposts: list[Article]
+) -> None:
+    """Document frequencies read from each segment's term file, as Whoosh's reader counts them
+    (deleted documents included), for syllables, pairs and absent terms, first and again."""
+    from search.index.stories.text import story_terms
+    from search.index.stories.update import IndexStatistics
+    from search.text.analysis import PAIR_JOINER
+
+    articles = [a for a in iter_corpus([CORPUS]) if isinstance(a, Article)]
+    build(tmp_path, articles[:5])
+    build(tmp_path, articles + reposts, keep_missing=True)
+    delete(tmp_path, articles[0].id)
+    with open_index(tmp_path).reader() as reader:
+        assert len(list(reader.leaf_readers())) > 1
+        statistics = IndexStatistics(reader)
+        terms = sorted({t for a in articles[:3] + reposts for t in story_terms(a.title, a.body)})
+        terms += ["khongcotu", f"khongco{PAIR_JOINER}tunay"]
+        expected = [reader.doc_frequency("pairs" if PAIR_JOINER in t else "folded", t) for t in terms]
+        assert any(expected) and expected[-2:] == [0, 0]
+        assert statistics.document_frequencies(terms).tolist() == expected
+        assert statistics.document_frequencies(terms[::-1]).tolist() == expected[::-1]

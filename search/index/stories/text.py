@@ -81,12 +81,13 @@ def story_terms(title: str, body: str, title_weight: int = DEFAULT.title_weight)
 
 
 def _terms(text: str) -> Counter[str]:
-    folded = fold(normalize(text))
-    counts = Counter(WORD_RE.findall(folded))
-    for segment in _BREAK_RE.split(folded):
+    # A break holds no word character, so the segments' words are the whole text's words.
+    terms: list[str] = []
+    for segment in _BREAK_RE.split(fold(normalize(text))):
         words = WORD_RE.findall(segment)
-        counts.update(map(pair, words, words[1:]))
-    return counts
+        terms += words
+        terms += map(pair, words, words[1:])
+    return Counter(terms)
 
 
 class CountedStatistics:
@@ -153,8 +154,14 @@ class Vocabulary:
         if norm:
             weights = weights / norm
         # Ties broken by the term itself, so the top terms depend neither on the order terms
-        # were met in nor on which run numbered them.
-        best = np.lexsort((np.array(kept, dtype=str), -weights))[: self.params.candidate_terms] if kept else term_ids
+        # were met in nor on which run numbered them: only the terms weighing at least the
+        # k-th weight can be among them, and only those are sorted.
+        k = self.params.candidate_terms
+        within = np.arange(len(kept))
+        if len(kept) > k:
+            within = np.flatnonzero(weights >= np.partition(weights, len(kept) - k)[len(kept) - k])
+        names = np.array([kept[i] for i in within.tolist()], dtype=str)
+        best = within[np.lexsort((names, -weights[within]))[:k]] if kept else term_ids
         order = np.argsort(term_ids)
         return Vector(term_ids[order], weights[order], frozenset(term_ids[best].tolist()))
 

@@ -15,6 +15,7 @@ today's (copies do not depend on them).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import repeat
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,8 @@ from search.index.stories.pool import Features, StoryPool, bands, copy_edge, eve
 from search.index.stories.text import DEFAULT, Signatures, StoryParams, Vocabulary, day_of, split_column
 from search.text.analysis import PAIR_JOINER
 
+FOLDED, PAIRS = "folded", "pairs"
+
 
 class IndexStatistics:
     """Document frequencies from the index's `folded` (syllables) and `pairs` fields."""
@@ -41,13 +44,17 @@ class IndexStatistics:
         return self.reader.doc_count()
 
     def document_frequencies(self, terms: Sequence[str]) -> np.ndarray:
-        cache, reader = self._cache, self.reader
-        out = np.empty(len(terms), dtype=np.float64)
-        for i, term in enumerate(terms):
-            found = cache.get(term)
-            if found is None:
-                found = cache[term] = reader.doc_frequency("pairs" if PAIR_JOINER in term else "folded", term)
-            out[i] = found
+        cache = self._cache
+        out = np.fromiter(map(cache.get, terms, repeat(-1)), dtype=np.float64, count=len(terms))
+        missing = np.flatnonzero(out < 0)
+        if len(missing):
+            # Looked up together, each field's terms straight from the segments' term files.
+            for fieldname, pairs in ((FOLDED, False), (PAIRS, True)):
+                wanted = [i for i in missing.tolist() if (PAIR_JOINER in terms[i]) == pairs]
+                if wanted:
+                    found = readers.doc_frequencies(self.reader, fieldname, [terms[i].encode() for i in wanted])
+                    for i, df in zip(wanted, found.tolist()):
+                        cache[terms[i]] = out[i] = df
         return out
 
 
