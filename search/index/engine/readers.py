@@ -31,8 +31,8 @@ from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 
 from search.index.engine.codec.arrays import PostingList, value_deltas
-from search.index.engine.codec.blocks import INLINE, get_varint
-from search.index.engine.codec.terms import TermInfo, TermsReader, inlined_block
+from search.index.engine.codec.blocks import INLINE
+from search.index.engine.codec.terms import TermInfo, TermsReader, entry_doc_frequency, inlined_block
 
 _LENGTH_TABLE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
 _NO_IDS = np.zeros(0, np.int64)
@@ -142,7 +142,7 @@ def doc_frequencies(reader: IndexReader, fieldname: str, terms: list[bytes]) -> 
             for i, btext in enumerate(terms):
                 found = table.entry(fieldname, btext)
                 if found is not None:
-                    out[i] += get_varint(found, 1)[0]  # the count follows the first byte
+                    out[i] += entry_doc_frequency(found)
         else:
             for i, btext in enumerate(terms):
                 out[i] += leaf.doc_frequency(fieldname, btext)

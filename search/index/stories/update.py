@@ -30,8 +30,6 @@ from search.index.stories.pool import Features, StoryPool, bands, copy_edge, eve
 from search.index.stories.text import DEFAULT, Signatures, StoryParams, Vocabulary, day_of, split_column
 from search.text.analysis import PAIR_JOINER
 
-FOLDED, PAIRS = "folded", "pairs"
-
 
 class IndexStatistics:
     """Document frequencies from the index's `folded` (syllables) and `pairs` fields."""
@@ -47,14 +45,14 @@ class IndexStatistics:
         cache = self._cache
         out = np.fromiter(map(cache.get, terms, repeat(-1)), dtype=np.float64, count=len(terms))
         missing = np.flatnonzero(out < 0)
-        if len(missing):
-            # Looked up together, each field's terms straight from the segments' term files.
-            for fieldname, pairs in ((FOLDED, False), (PAIRS, True)):
-                wanted = [i for i in missing.tolist() if (PAIR_JOINER in terms[i]) == pairs]
-                if wanted:
-                    found = readers.doc_frequencies(self.reader, fieldname, [terms[i].encode() for i in wanted])
-                    for i, df in zip(wanted, found.tolist()):
-                        cache[terms[i]] = out[i] = df
+        # Looked up together, each field's terms straight from the segments' term files.
+        by_field: dict[str, list[int]] = {}
+        for i in missing.tolist():
+            by_field.setdefault("pairs" if PAIR_JOINER in terms[i] else "folded", []).append(i)
+        for fieldname, wanted in by_field.items():
+            found = readers.doc_frequencies(self.reader, fieldname, [terms[i].encode() for i in wanted])
+            for i, df in zip(wanted, found.tolist()):
+                cache[terms[i]] = out[i] = df
         return out
 
 

@@ -91,6 +91,12 @@ class TermInfo(W3TermInfo):
 
 
 
+def entry_doc_frequency(entry: bytes) -> int:
+    """A term's document count without decoding the rest of its entry: both layouts (postings
+    inlined or in blocks) put it first after the head byte."""
+    return get_varint(entry, 1)[0]
+
+
 def inlined_block(entry: bytes) -> bytes:
     """The postings inlined in a term's entry laid out as a posting list of one block (its
     header's highest weight left at zero: nothing reads it), so that a list reader treats short
