@@ -15,8 +15,8 @@ import pytest
 from search.index import sharding
 from search.index.shard_jobs import Corpus, LocalRunner
 from search.index.shards import live_set, read_manifest, shard_of
-from search.index.stories import saved
 from search.index.store import live_dir
+from search.index.stories import saved
 from search.query.acronyms import load_synonyms
 from search.searching.results import SearchRequest
 from search.searching.searcher import SearchIndex
