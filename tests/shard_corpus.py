@@ -1,7 +1,9 @@
 """A corpus for comparing a sharded index with one index: real Vietnamese text (the bundled
 articles and the KTLAB sample), cut into many articles so that shards hold different mixes,
 with what makes ranking and counting differ when done wrong: exact copies under other ids
-(equal scores), dates of every precision and none (equal date keys), some without an outlet.
+(equal scores), re-posts under another headline with an agency's trailer, dates of every
+precision and none (equal date keys), some without an outlet; with the KTLAB sample's coverage
+of one event by several outlets, stories of several articles spread over the shards.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ def write_corpus(path: Path) -> Path:
         base = {"title": article.title, "body": article.body, "date": article.date, "source": article.source}
         records.append({"id": article.id, **base})
         records.append({"id": f"copy/{article.id}", **base})  # syndicated: the same text again
+        if n % 2:  # re-posted by an agency's client: its own headline, the agency's trailer
+            reposted = {**base, "title": f"Tin tổng hợp: {article.title[:40]}", "source": "baotintuc.vn"}
+            records.append({"id": f"repost/{article.id}", **reposted, "body": f"{article.body}\n\nTheo TTXVN"})
         sentences = article.body.replace("\n\n", " ").split(". ")
         pieces = sentences + [". ".join(sentences[i : i + 4]) for i in range(0, len(sentences), 4)]
         for p, paragraph in enumerate(pieces):

@@ -1,8 +1,9 @@
 """A sharded index answers as one index of the same articles: every query of the benchmark's
 list (and some that match this corpus), by relevance and by date, on two pages, with and without
-an outlet and a timeline, gives the same hits in the same order with the same scores, totals,
-facets, timeline, "did you mean" and explanations, on 4 shards built by jobs and 3 shards built
-by routing, and on one index read as a set of one.
+an outlet and a timeline, collapsed by story or not, gives the same hits in the same order with
+the same scores, totals, stories, facets, timeline, "did you mean" and explanations, on 4 shards
+built by jobs and 3 shards built by routing, and on one index read as a set of one; and the same
+stories, article views and related coverage.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import pytest
 
 from search.index import sharding
 from search.index.shard_jobs import Corpus, LocalRunner
-from search.index.shards import read_manifest
+from search.index.shards import live_set, read_manifest, shard_of
 from search.index.store import live_dir
+from search.index.stories import saved
 from search.query.acronyms import load_synonyms
 from search.searching.results import SearchRequest
 from search.searching.searcher import SearchIndex
@@ -38,11 +40,18 @@ def _answer(index: SearchIndex | ShardedIndex, request: SearchRequest) -> dict:
     """The JSON of a search, without what depends on when it ran or was indexed."""
     data = index.search(request).to_json()
     del data["took_ms"]
-    data.pop("total_stories", None)  # a set groups no stories (README, "Shards and Ray")
     for hit in data["hits"]:
         del hit["updated"]  # an undated article's is when it was indexed
-        hit.pop("story", None)
     return data
+
+
+def _stories(index_dir: Path) -> dict[str, list[str]]:
+    """The stories of several articles in the live commit's graph, by story id."""
+    live, manifest = live_set(index_dir)
+    found: dict[str, list[str]] = {}
+    for article_id, story in saved.load(live, manifest.commit, 0.14).stories().items():
+        found.setdefault(story, [story]).append(article_id)
+    return found
 
 
 def test_the_layouts_are_what_they_claim(indexes: dict[str, Path]):
@@ -57,14 +66,53 @@ def test_sharded_answers_are_those_of_one_index(indexes: dict[str, Path], name: 
     one = SearchIndex(indexes["one"], synonyms)
     sharded = ShardedIndex(indexes[name], synonyms, LocalShards(indexes[name]))
     compared = matched = 0
+    collapsed = 0
     for q, source, sort in queries():
-        for page, histogram in ((1, "auto"), (2, None)):
-            request = SearchRequest(q=q, page=page, per_page=5, sort=sort, source=source, histogram=histogram)
+        for page, histogram, collapse in ((1, "auto", False), (2, None, False), (1, None, True), (2, "auto", True)):
+            request = SearchRequest(
+                q=q, page=page, per_page=5, sort=sort, source=source, histogram=histogram, collapse=collapse
+            )
             expected, found = _answer(one, request), _answer(sharded, request)
-            assert found == expected, (q, page, sort)
+            assert found == expected, (q, page, sort, collapse)
             compared += 1
             matched += bool(expected["hits"])
-    assert compared > 600 and matched > 150  # the corpus answers many of them
+            collapsed += collapse and expected["total_stories"] < expected["total"]
+    assert compared > 1200 and matched > 300  # the corpus answers many of them
+    assert collapsed > 100  # and many put several articles under one story
+
+
+def test_stories_group_across_shards(indexes: dict[str, Path]):
+    """Copies, re-posts and the KTLAB sample's same-event coverage are grouped in the set as in
+    one index, also where a story's articles are held by different shards."""
+    expected = _stories(indexes["one"])
+    assert any(a.startswith("repost/") for members in expected.values() for a in members)
+    assert any(not a.startswith(("copy/", "repost/")) and "/p" not in a for a in expected)  # same-event
+    spread = [members for members in expected.values() if len({shard_of(a, 4) for a in members}) > 1]
+    assert len(spread) > 10
+    for name in ("four", "three"):
+        assert _stories(indexes[name]) == expected
+
+
+@pytest.mark.parametrize("name", ["four", "three"])
+def test_stories_articles_and_related_coverage_are_those_of_one_index(indexes: dict[str, Path], name: str):
+    synonyms = load_synonyms()
+    one = SearchIndex(indexes["one"], synonyms)
+    sharded = ShardedIndex(indexes[name], synonyms, LocalShards(indexes[name]))
+    stories = _stories(indexes["one"])
+    with_mates = 0
+    for story, members in sorted(stories.items()):
+        assert sharded.story(story) == one.story(story)
+        assert sharded.story(members[-1]) is None  # a member is not a story of its own
+        for article_id in members[:2]:
+            assert sharded.article(article_id).story == one.article(article_id).story  # type: ignore[union-attr]
+        expected = [r.to_json() for r in one.related(members[-1], 12) or []]
+        assert [r.to_json() for r in sharded.related(members[-1], 12) or []] == expected
+        with_mates += sum(r["same_story"] for r in expected) == len(members) - 1
+    assert with_mates == len(stories)
+    lone = "ktlab-12236880"
+    assert sharded.story(lone) == one.story(lone) and sharded.related(lone, 50) and sharded.related("nothing") is None
+    assert [r.to_json() for r in sharded.related(lone, 50) or []] == [r.to_json() for r in one.related(lone, 50) or []]
+    assert sharded.story("no-such-story") is None
 
 
 def test_scores_and_ties(indexes: dict[str, Path]):

@@ -82,7 +82,8 @@ def test_a_sharded_build_and_its_manifest(tmp_path: Path):
     live = live_dir(tmp_path)
     manifest = read_manifest(live)
     assert manifest.shards == 4 and manifest.commit == 1
-    assert sorted(p.name for p in live.iterdir()) == [MANIFEST, "shard-000", "shard-001", "shard-002", "shard-003"]
+    shards = ["shard-000", "shard-001", "shard-002", "shard-003"]
+    assert sorted(p.name for p in live.iterdir()) == [MANIFEST, *shards, "stories_1.json"]  # the set's one graph
     hashes = stored_hashes(tmp_path)
     assert len(hashes) == 24
     assert all(_holder(tmp_path, article_id) == shard_of(article_id, 4) for article_id in hashes)
@@ -176,7 +177,10 @@ def test_http_writes_go_to_the_articles_shard(tmp_path: Path):
     for n in range(8):
         assert client.simulate_put(f"/articles/put-{n}", body=body, headers=headers).status == falcon.HTTP_201
         assert _holder(tmp_path, f"put-{n}") == shard_of(f"put-{n}", 4)
-    found = client.simulate_get("/search", params={"q": "lương hưu Quảng Ninh", "per_page": 50}).json
+    # Copies of one text: one story, collapsed by default.
+    found = client.simulate_get(
+        "/search", params={"q": "lương hưu Quảng Ninh", "per_page": 50, "collapse": "none"}
+    ).json
     assert {f"put-{n}" for n in range(8)} <= {hit["id"] for hit in found["hits"]}
     assert client.simulate_get("/articles/put-3").json["title"] == "Tin mới"
     assert client.simulate_delete("/articles/put-3", headers=headers).status == falcon.HTTP_204
@@ -185,20 +189,65 @@ def test_http_writes_go_to_the_articles_shard(tmp_path: Path):
     assert client.simulate_get("/stats").json["shards"] == 4
 
 
-def test_a_set_answers_every_article_as_its_own_story(tmp_path: Path):
-    """Stories are grouped within one index only: a set says so instead of showing a
-    grouping that would miss the copies held by other shards."""
-    sharding.build(tmp_path, Corpus((CORPUS,)), shards=4)
-    client = testing.TestClient(create_app(Settings(index_dir=tmp_path)))
-    article_id = client.simulate_get("/search", params={"q": "bảo hiểm"}).json["hits"][0]["id"]
-    story = client.simulate_get(f"/stories/{article_id}").json
-    assert story["size"] == 1 and [a["id"] for a in story["articles"]] == [article_id]
-    assert client.simulate_get("/stories/no-such-story").status == falcon.HTTP_404
-    related = client.simulate_get(f"/articles/{article_id}/related")
-    assert related.status == falcon.HTTP_501 and "sharded" in related.json["description"]
-    assert client.simulate_get("/articles/no-such-article/related").status == falcon.HTTP_404
-    page = client.simulate_get(f"/read/{article_id}")
-    assert page.status == falcon.HTTP_200 and "Bài liên quan" not in page.text
+def test_a_set_groups_stories_over_http_and_follows_puts_and_deletes(tmp_path: Path):
+    """A set collapses by story, lists a story and answers related coverage as one index does;
+    a PUT of a re-post joins its story (whichever shard holds it) and a DELETE leaves it, in
+    the set and in one index alike."""
+    one, four = tmp_path / "one", tmp_path / "four"
+    sharding.build(one, Corpus((CORPUS, KTLAB)))
+    sharding.build(four, Corpus((CORPUS, KTLAB)), shards=4)
+    clients = [testing.TestClient(create_app(Settings(index_dir=d, admin_token=TOKEN))) for d in (one, four)]
+    headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+    seed = clients[0].simulate_get("/search", params={"q": "bảo hiểm xã hội"}).json["hits"][0]
+    body = clients[0].simulate_get(f"/articles/{seed['id']}").json["body"]
+    repost = json.dumps({"title": "Tin tổng hợp", "body": f"{body}\n\nTheo TTXVN", "source": "baotintuc.vn"})
+    reposts = [f"repost-{n}" for n in range(6)]
+    assert {shard_of(r, 4) for r in reposts} != {shard_of(seed["id"], 4)}
+
+    def answers() -> list[tuple]:
+        found = []
+        for client in clients:
+            search = client.simulate_get("/search", params={"q": "bảo hiểm xã hội", "per_page": 50}).json
+            hits = [(hit["id"], hit["story"]) for hit in search["hits"]]  # scores after writes: see test_shard_equality
+            story = client.simulate_get(f"/stories/{seed['id']}").json
+            related = client.simulate_get(f"/articles/{seed['id']}/related").json
+            article = client.simulate_get(f"/articles/{seed['id']}").json["story"]
+            found.append((hits, search["total"], search["total_stories"], story, related, article))
+        return found
+
+    before = answers()
+    assert before[0] == before[1] and before[0][3]["size"] == 1
+    for r in reposts:
+        for client in clients:
+            assert (
+                client.simulate_put(f"/articles/{r}", body=repost.encode(), headers=headers).status == falcon.HTTP_201
+            )
+    grown = answers()
+    assert grown[0] == grown[1]
+    assert grown[0][3]["size"] == 7 and grown[0][2] == before[0][2]  # the re-posts joined the story
+    assert sum(r["same_story"] for r in grown[0][4]["related"]) == 6
+    for client in clients:
+        assert client.simulate_delete(f"/articles/{reposts[0]}", headers=headers).status == falcon.HTTP_204
+    shrunk = answers()
+    assert shrunk[0] == shrunk[1] and shrunk[0][3]["size"] == 6
+    fresh = tmp_path / "fresh"  # a rebuild of what the set holds groups the same
+    sharding.build(
+        fresh,
+        [
+            *Corpus((CORPUS, KTLAB)).items(),
+            *(
+                Article(id=r, title="Tin tổng hợp", body=f"{body}\n\nTheo TTXVN", source="baotintuc.vn")
+                for r in reposts[1:]
+            ),
+        ],
+        shards=4,
+    )
+    rebuilt = testing.TestClient(create_app(Settings(index_dir=fresh))).simulate_get(f"/stories/{seed['id']}").json
+    assert rebuilt == shrunk[1][3]
+    assert clients[1].simulate_get("/articles/no-such-article/related").status == falcon.HTTP_404
+    assert clients[1].simulate_get("/stories/no-such-story").status == falcon.HTTP_404
+    page = clients[1].simulate_get(f"/read/{seed['id']}")
+    assert page.status == falcon.HTTP_200 and "Bài liên quan" in page.text
 
 
 @pytest.mark.slow

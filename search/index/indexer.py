@@ -26,7 +26,7 @@ from search.index.engine.writers import PoolMpWriter, PoolWriter, abandon
 from search.index.pool import DEFAULT_POOL_MB
 from search.index.schema import other_versions, to_document
 from search.index.shards import is_sharded
-from search.index.stories.update import StoryRecorder, group_fresh
+from search.index.stories.update import Recorder, StoryRecorder, group_fresh
 from search.index.store import (
     create_index,
     discard,
@@ -215,12 +215,15 @@ class Changes:
     `update_document` and `delete_by_term` open a new searcher for every call, which costs
     seconds per article on a large index."""
 
-    def __init__(self, ix: FileIndex, writer: PoolWriter, keep_missing: bool, fresh: bool, stories: bool = True) -> None:
+    def __init__(
+        self, ix: FileIndex, writer: PoolWriter, keep_missing: bool, fresh: bool, stories: bool | Recorder = True
+    ) -> None:
         self.ix, self.writer = ix, writer
         # The story graph follows each change and is written beside the commit; a fresh index
-        # is grouped once written instead, and a shard of a set keeps none (stories are not
-        # grouped across shards).
-        self.stories = StoryRecorder(ix) if stories and not fresh else None
+        # is grouped once written instead. A shard of a set tells the set's recorder, which
+        # its writer saves for the whole set (`search.index.stories.sets`).
+        self.own_stories = StoryRecorder(ix) if stories is True and not fresh else None
+        self.stories: Recorder | None = stories if isinstance(stories, Recorder) else self.own_stories
         self.indexed = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         #: Changes made through this writer: whether it has anything to commit.
         self.written = 0
@@ -230,7 +233,9 @@ class Changes:
         self.searcher = None if fresh or not keep_missing else ix.searcher()
 
     @classmethod
-    def open(cls, ix: FileIndex, writer: PoolWriter, keep_missing: bool, fresh: bool, stories: bool = True) -> Changes:
+    def open(
+        cls, ix: FileIndex, writer: PoolWriter, keep_missing: bool, fresh: bool, stories: bool | Recorder = True
+    ) -> Changes:
         """`Changes` for `writer`, which is abandoned if they cannot be made."""
         try:
             return cls(ix, writer, keep_missing, fresh, stories)
@@ -267,11 +272,11 @@ class Changes:
         """Commit (or, with nothing to commit, let go of the writer)."""
         try:
             if commit:
-                if self.stories:
-                    self.stories.prepare(self.writer.generation)
+                if self.own_stories:
+                    self.own_stories.prepare(self.writer.generation)
                 self.writer.commit()
-                if self.stories:
-                    self.stories.committed(self.writer.generation)
+                if self.own_stories:
+                    self.own_stories.committed(self.writer.generation)
             else:
                 self.writer.cancel()
         finally:

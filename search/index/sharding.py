@@ -28,7 +28,9 @@ from search.index.engine.writers import PoolWriter
 from search.index.indexer import WRITE_LOCK_TIMEOUT, Changes, IndexIncomplete, IndexReport, accept
 from search.index.pool import DEFAULT_POOL_MB
 from search.index.shard_jobs import Corpus, LocalRunner, Runner, ShardJob, ShardResult, merge_reports
-from search.index.shards import MAX_SHARDS, Manifest, open_shard, shard_name, shard_of, write_manifest
+from search.index.shards import MAX_SHARDS, Manifest, open_shard, shard_name, shard_of, shard_searcher, write_manifest
+from search.index.stories import sets as set_stories
+from search.index.stories.update import Recorder, group_fresh
 from search.index.store import (
     IndexMissing,
     create_index,
@@ -100,6 +102,13 @@ def delete(index_dir: Path, article_id: str, lock_timeout: float = WRITE_LOCK_TI
         writer = pinned.HeldPoolWriter(ix, timeout=WRITE_LOCK_TIMEOUT, codec=Codec())
         if not indexer.delete_one(ix, article_id, writer):
             return False
+        try:
+            recorder = Recorder()
+            recorder.remove(article_id)
+            set_stories.bring_along(live, manifest.commit, recorder, [])
+        except BaseException:
+            _recovered(live, manifest, shard)  # committed, but no manifest names it: gone
+            raise
         _switch(live, manifest, {shard: writer.generation})
         return True
 
@@ -121,11 +130,13 @@ def _recover(live: Path, manifest: Manifest) -> None:
 
 
 def _switch(live: Path, manifest: Manifest, changed: dict[int, int]) -> None:
-    """The commit of a run: the manifest names the changed shards' new generations; then the
-    generations they replace are deleted."""
-    write_manifest(live, manifest.advanced(changed))
+    """The commit of a run (its story graph saved before): the manifest names the changed
+    shards' new generations; then the generations they replace are deleted."""
+    advanced = manifest.advanced(changed)
+    write_manifest(live, advanced)
     for shard, generation in changed.items():
         pinned.keep_only(open_shard(live, shard), generation)
+    set_stories.committed(live, advanced.commit)
 
 
 def _update(index_dir: Path, items: Items, on_item: Callable[[Article | ParseError], None] | None,
@@ -137,13 +148,14 @@ def _update(index_dir: Path, items: Items, on_item: Callable[[Article | ParseErr
     _recover(live, manifest)
     share = max(1, pool_mb // manifest.shards)
     opened: dict[int, Changes] = {}
+    recorder = Recorder()
 
     def changes(shard: int) -> Changes:
         found = opened.get(shard)
         if found is None:
             ix = _recovered(live, manifest, shard)
             writer = pinned.HeldPoolWriter(ix, pool_mb=share, timeout=WRITE_LOCK_TIMEOUT, codec=Codec())
-            found = opened[shard] = Changes.open(ix, writer, keep_missing, fresh=False, stories=False)
+            found = opened[shard] = Changes.open(ix, writer, keep_missing, fresh=False, stories=recorder)
         return found
 
     report = IndexReport()
@@ -163,6 +175,8 @@ def _update(index_dir: Path, items: Items, on_item: Callable[[Article | ParseErr
                     each.remove_missing(seen, report)
             elif known := sum(len(each.known) for each in every):
                 report.kept.append(indexer.nothing_read(known))
+        if any(each.written for each in opened.values()):
+            _save_stories(live, manifest, recorder)
         for shard, each in sorted(opened.items()):
             each.finish(each.written > 0)
             if each.written:
@@ -176,6 +190,17 @@ def _update(index_dir: Path, items: Items, on_item: Callable[[Article | ParseErr
     if committed:
         _switch(live, manifest, committed)
     return report
+
+
+def _save_stories(live: Path, manifest: Manifest, recorder: Recorder) -> None:
+    """The set's story graph for the run's commit, from the shards at the commit it started
+    from (opened only when the run adds articles, which are compared with them)."""
+    searchers = [shard_searcher(live, manifest, k) for k in range(manifest.shards)] if recorder.adds else []
+    try:
+        set_stories.bring_along(live, manifest.commit, recorder, [s.reader() for s in searchers])
+    finally:
+        for searcher in searchers:
+            searcher.close()
 
 
 def _fresh_jobs(index_dir: Path, corpus: Corpus, count: int, runner: Runner, pool_mb: int,
@@ -196,7 +221,9 @@ def _fresh_jobs(index_dir: Path, corpus: Corpus, count: int, runner: Runner, poo
                     f"shard {result.shard} holds {result.documents} of its {result.report.added} articles"
                 )
         if count > 1:
-            write_manifest(building, Manifest(count, tuple(r.generation for r in results)))
+            _publishable(building, Manifest(count, tuple(r.generation for r in results)))
+        else:
+            group_fresh(open_shard(building, 0))
     except BaseException:
         discard(building)
         raise
@@ -225,7 +252,7 @@ def _fresh_routed(index_dir: Path, items: Items, count: int,
                 every[shard_of(accepted[0].id, count)].offer(*accepted, report)
         for each in every:
             each.finish(True)
-        write_manifest(building, Manifest(count, tuple(each.ix.latest_generation() for each in every)))
+        _publishable(building, Manifest(count, tuple(each.ix.latest_generation() for each in every)))
     except BaseException:
         for each in every:
             each.abandon()
@@ -233,6 +260,13 @@ def _fresh_routed(index_dir: Path, items: Items, count: int,
         raise
     publish(index_dir, building)
     return report
+
+
+def _publishable(building: Path, manifest: Manifest) -> None:
+    """A fresh set's manifest and story graph (in that order: the set is made visible by
+    `publish`, which switches `CURRENT` to the folder, and the graph groups every shard)."""
+    write_manifest(building, manifest)
+    set_stories.group_set(building, manifest.commit, [open_shard(building, k) for k in range(manifest.shards)])
 
 
 __all__ = ["Corpus", "IndexMissing", "ShardCountMismatch", "build", "delete"]

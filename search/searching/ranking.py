@@ -68,6 +68,8 @@ class Counted:
     matching: np.ndarray | None = None
     #: How many stories the matches are in (None without a story table).
     stories: int | None = None
+    #: Of a window collapsed by story, how many entries (the first ones) are of the first tier.
+    shown_first: int | None = None
 
 
 EMPTY = Counted(0, {"source": [], "year": []}, [])
@@ -116,10 +118,12 @@ def evaluated_page(
     end = start + request.per_page
     order = evaluator.id_order
     skipped = int(first_mask.sum())
+    shown_first = None
     if story_codes is not None and request.collapse:  # the window walks both tiers itself
         tiers = [(first_mask, first_keys)] + ([(matching & ~first_mask, rest_keys)] if parsed.tiered else [])
-        window = stories.collapsed_window(tiers, story_codes, start, end, check)
+        window = stories.collapsed_window(tiers, story_codes, start, end, check, order)
         page = [(d, float(first.scores[d] if first_mask[d] else everything.scores[d])) for d in window]
+        shown_first = int(first_mask[window].sum()) if window else 0
     else:
         page = [(int(d), float(first.scores[d])) for d in top(first_mask, first_keys, end, order)[start:end]]
         if parsed.tiered and len(page) < end - start:
@@ -141,7 +145,7 @@ def evaluated_page(
             request.date_to,
         )
     told = None if story_codes is None else stories.count(story_codes, matching)
-    return Counted(int(matching.sum()), facets, page, found, skipped, matching, told)
+    return Counted(int(matching.sum()), facets, page, found, skipped, matching, told, shown_first)
 
 
 class _Newest(sorting.FacetType):

@@ -9,7 +9,9 @@ text. Comparing every article exactly would read the whole archive for each requ
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from whoosh.reading import IndexReader
@@ -64,35 +66,69 @@ def related(searcher: Searcher, table: StoryTable, article_id: str, limit: int =
     fields = searcher.stored_fields(docnum)
     mine = vocabulary.vector(fields.get("title", ""), fields.get("body", ""))
     story = table.story_of(article_id)
-    mates = [d for d in table.member_docs(story) if d != docnum]
-    chosen = set(mates) | set(_candidates(reader, table, vocabulary, mine, docnum, max(CANDIDATES, 3 * limit)))
+    mates = {d for d in table.member_docs(story) if d != docnum}
+    terms = strongest(vocabulary, mine)
+    found = candidates(reader, table.cached, terms, reader.doc_count(), None, docnum, candidate_count(limit))
+    chosen = sorted(mates | {d for d, _ in found})
+    stored = [searcher.stored_fields(other) for other in chosen]
+    same_story = {fields["id"] for fields, d in zip(stored, chosen) if d in mates}
+    return ranked(vocabulary, mine, stored, same_story, limit)
+
+
+def candidate_count(limit: int) -> int:
+    return max(CANDIDATES, 3 * limit)
+
+
+def strongest(vocabulary: Vocabulary, mine: Vector) -> list[tuple[str, float]]:
+    """The article's terms that look up candidates, with their weights in it."""
+    order = np.argsort(-mine.weights, kind="stable")[:QUERY_TERMS]
+    return [(vocabulary.names[int(mine.terms[i])], float(mine.weights[i])) for i in order.tolist()]
+
+
+def ranked(vocabulary: Vocabulary, mine: Vector, stored: list[dict], mates: set[str], limit: int) -> list[Related]:
+    """The candidates (their stored fields) scored exactly: the story's first, then by cosine."""
     found = []
-    for other in chosen:
-        stored = searcher.stored_fields(other)
-        score = mine.cosine(vocabulary.vector(stored.get("title", ""), stored.get("body", "")))
+    for fields in stored:
+        score = mine.cosine(vocabulary.vector(fields.get("title", ""), fields.get("body", "")))
         found.append(
             Related(
-                stored["id"], stored.get("title", ""), stored.get("date"), stored.get("source"), score, other in mates
+                fields["id"],
+                fields.get("title", ""),
+                fields.get("date"),
+                fields.get("source"),
+                score,
+                fields["id"] in mates,
             )
         )
     found.sort(key=lambda r: (not r.same_story, -r.score, r.id))
     return found[:limit]
 
 
-def _candidates(
-    reader: IndexReader, table: StoryTable, vocabulary: Vocabulary, mine: Vector, docnum: int, count: int
-) -> list[int]:
-    strongest = np.argsort(-mine.weights, kind="stable")[:QUERY_TERMS]
-    n = max(reader.doc_count(), 1)
+def candidates(
+    reader: IndexReader,
+    cached: Callable[[str, Callable[[], Any]], Any],
+    terms: list[tuple[str, float]],
+    documents: int,
+    frequencies: list[int] | None,
+    leave_out: int | None,
+    count: int,
+) -> list[tuple[int, float]]:
+    """The `count` best (document number, score) of `reader` for the weighted `terms`, each
+    weighed by its idf over `documents` articles: with the reader's own document frequencies,
+    or the set's (`frequencies`, for a shard). Equal scores (copies) by article id, as a set
+    merges its shards' candidates. `cached` keeps per-document arrays of the commit."""
+    n = max(documents, 1)
     scores = np.zeros(reader.doc_count_all(), dtype=np.float64)
-    for i in strongest.tolist():
-        term = vocabulary.names[int(mine.terms[i])]
+    for t, (term, weight) in enumerate(terms):
         field = "pairs" if PAIR_JOINER in term else "folded"
         ids, weights, _ = readers.postings(reader, field, term.encode("utf-8"), values=False)
         if len(ids):
-            scores[ids] += mine.weights[i] * np.log(n / len(ids)) * (1 + np.log(np.maximum(weights, 1)))
-    lengths = table.cached("lengths", lambda: readers.lengths(reader, "folded"))
+            df = len(ids) if frequencies is None else frequencies[t]
+            scores[ids] += weight * np.log(n / df) * (1 + np.log(np.maximum(weights, 1)))
+    lengths = cached("lengths", lambda: readers.lengths(reader, "folded"))
     scores /= np.sqrt(np.maximum(lengths, 1))
-    mask = (scores > 0) & table.cached("live", lambda: readers.live(reader))
-    mask[docnum] = False
-    return [int(d) for d in top(mask, scores, count)]
+    mask = (scores > 0) & cached("live", lambda: readers.live(reader))
+    if leave_out is not None:
+        mask[leave_out] = False
+    order = lambda: cached("id order", lambda: readers.codes(readers.column(reader, "id"))[0])  # noqa: E731
+    return [(int(d), float(scores[d])) for d in top(mask, scores, count, order)]

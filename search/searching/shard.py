@@ -32,12 +32,15 @@ from search.index.engine import readers
 from search.index.engine.segments import SegmentArrays
 from search.index.shards import live_set, open_shard, shard_searcher
 from search.index.store import IndexMissing
+from search.index.stories.update import IndexStatistics
 from search.query.parse import WEIGHTING, ParsedQuery
 from search.searching import ranking
 from search.searching.budget import Budget
 from search.searching.evaluate import CACHE_POSTINGS, Evaluator, OutOfTime, Unsupported
 from search.searching.explain import Explainer
+from search.searching.related import candidates
 from search.searching.results import SearchRequest
+from search.searching.set_stories import ShardStories
 
 #: (field name, text) of a term.
 Term = tuple[str, str]
@@ -97,6 +100,12 @@ class ShardPage:
     #: Matches per date value ("" for undated), when a timeline was asked for.
     dates: dict[str, int] | None = None
     partial: bool = False
+    #: The matches' stories (`ShardStories.count`): those of one article, the others' numbers.
+    stories: tuple[int, np.ndarray] = (0, np.zeros(0, dtype=np.int64))
+
+
+#: The stories of no match.
+_NO_STORIES = (0, np.zeros(0, dtype=np.int64))
 
 
 class _SetStatistics:
@@ -133,6 +142,7 @@ class _State:
     searcher: Searcher
     statistics: _SetStatistics
     evaluator: Evaluator | None = None
+    stories: ShardStories | None = None
 
 
 class ShardSearcher:
@@ -195,6 +205,13 @@ class ShardSearcher:
                 )
             return state.evaluator
 
+    def _stories(self, state: _State) -> ShardStories:
+        """The set's stories over this shard, read once per commit."""
+        with self._lock:
+            if state.stories is None:
+                state.stories = ShardStories(state.live, state.version.commit, state.searcher.reader())
+            return state.stories
+
     def version(self) -> Version:
         return self._current().version
 
@@ -233,14 +250,21 @@ class ShardSearcher:
         end = request.page * request.per_page
         window = dataclasses.replace(request, page=1, per_page=end, histogram=None)
         clock = Budget(budget)
+        stories = self._stories(state)
         try:
             counted = ranking.evaluated_page(
-                evaluator, parsed, window, ranking.filter_query(request), self.utc_offset, ranking.deadline(clock)
+                evaluator,
+                parsed,
+                window,
+                ranking.filter_query(request),
+                self.utc_offset,
+                ranking.deadline(clock),
+                stories.codes if request.collapse else None,
             )
         except OutOfTime:
             return ShardPage(state.version, partial=True)
         candidates = self._candidates(evaluator, counted.page, request.sort)
-        first = min(counted.first, len(candidates))
+        first = min(counted.first if counted.shown_first is None else counted.shown_first, len(candidates))
         dates = None
         if request.histogram and counted.matching is not None:
             codes, values = evaluator.column("date")
@@ -255,6 +279,7 @@ class ShardSearcher:
             counted.facets,
             dates,
             clock.partial,
+            stories.count(counted.matching) if counted.matching is not None else _NO_STORIES,
         )
 
     def _candidates(self, evaluator: Evaluator, page: ranking.Page, sort: str) -> list[Candidate]:
@@ -300,6 +325,40 @@ class ShardSearcher:
 
     def article(self, version: Version, article_id: str) -> dict | None:
         return self._current(version).searcher.document(id=article_id)
+
+    def story_counts(self, version: Version, terms: list[str]) -> tuple[int, list[int]]:
+        """Live articles, and the documents holding each story term (`IndexStatistics`)."""
+        state = self._current(version)
+        reader = state.searcher.reader()
+        counts = self._stories(state).cached("statistics", lambda: IndexStatistics(reader))
+        return counts.document_count(), [int(n) for n in counts.document_frequencies(terms)]
+
+    def related_candidates(
+        self,
+        version: Version,
+        article_id: str,
+        terms: list[tuple[str, float]],
+        documents: int,
+        frequencies: list[int],
+        count: int,
+    ) -> list[tuple[str, float]]:
+        """This shard's best (id, score) candidates of related coverage for the weighted terms
+        of `article_id`, with the set's counts (`related.candidates`)."""
+        state = self._current(version)
+        searcher, stories = state.searcher, self._stories(state)
+        reader = searcher.reader()
+        leave_out = searcher.document_number(id=article_id)
+        found = candidates(reader, stories.cached, terms, documents, frequencies, leave_out, count)
+        ids = stories.cached("ids", lambda: readers.column(reader, "id"))
+        return [(str(ids[d]), score) for d, score in found]
+
+    def described(self, version: Version, ids: list[str], keys: tuple[str, ...] | None = None) -> list[dict | None]:
+        """The stored fields (those of `keys`, or all) of articles by id, None for one not here."""
+        searcher = self._current(version).searcher
+        found = [searcher.document(id=article_id) for article_id in ids]
+        if keys is None:
+            return found
+        return [None if fields is None else {k: fields.get(k) for k in keys} for fields in found]
 
     def counts(self, version: Version) -> tuple[Version, int]:
         """The commit and this shard's live articles."""

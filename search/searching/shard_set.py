@@ -31,6 +31,11 @@ SPELLER_ROUNDS = 6
 _COUNTS_KEPT = 1 << 16
 
 
+class ShardsUnavailable(RuntimeError):
+    """No shard that holds what was asked for could answer (an article lookup), or not every
+    shard could give counts that must be the whole set's."""
+
+
 class ShardSet(Protocol):
     """How the front reaches the shards."""
 

@@ -42,6 +42,8 @@ from search.searching.highlight import Highlighter
 from search.searching.related import Related
 from search.searching.results import ArticleView, SearchRequest, SearchResult, footprint
 from search.searching.searcher import VIETNAM, assemble
+from search.searching.set_coverage import Coverage
+from search.searching.set_stories import SetStories, total_stories
 from search.searching.shard import (
     Candidate,
     Collection,
@@ -51,18 +53,8 @@ from search.searching.shard import (
     Version,
     all_terms,
 )
-from search.searching.shard_set import LocalShards, SetSpelling, ShardSet, same
-from search.searching.stories import ARTICLE_KEYS
+from search.searching.shard_set import LocalShards, SetSpelling, ShardSet, ShardsUnavailable, same
 from search.searching.timeline import DateTable, Timeline, timeline
-
-
-class ShardsUnavailable(RuntimeError):
-    """No shard that holds what was asked for could answer (an article lookup)."""
-
-
-class NotSharded(RuntimeError):
-    """What only one index does: related coverage (`search.searching.related`) needs the
-    story graph and the whole archive's terms, which a sharded set does not keep yet."""
 
 
 class _LiveCounts:
@@ -103,6 +95,7 @@ class ShardedIndex:
         self.spelling = SetSpelling(shards)
         self._lock = threading.Lock()
         self._readers: tuple[Version, list[Searcher], MultiReader] | None = None
+        self.coverage = Coverage(index_dir, shards)
 
     def _live(self) -> tuple[Version, int]:
         """The live set's commit and number of shards, read from its manifest."""
@@ -159,7 +152,7 @@ class ShardedIndex:
             if settle:
                 raise _Moved
             budget.partial = True
-        counted, window = self._merge(parsed, request, pages)
+        counted, window = self._merge(parsed, request, pages, self.coverage.stories(collection.version))
         stored, lost = self._fetch(window, collection.version, count)
         missing += lost
         explained = self._explain(window, collection, parsed, request.q, count) if request.explain else None
@@ -171,6 +164,8 @@ class ShardedIndex:
         result = assemble(
             request, counted, found, Highlighter(parsed.highlight), suggest, partial, self.utc_offset, started
         )
+        for hit, story in zip(result.hits, self.coverage.summaries(collection.version, count, found)):
+            hit.story = story
         if explained is not None:
             for hit, i in zip(result.hits, kept):
                 hit.explain = explained[i]
@@ -194,16 +189,20 @@ class ShardedIndex:
         )
 
     def _merge(
-        self, parsed: ParsedQuery, request: SearchRequest, pages: dict[int, ShardPage]
+        self, parsed: ParsedQuery, request: SearchRequest, pages: dict[int, ShardPage], table: SetStories
     ) -> tuple[ranking.Counted, list[tuple[int, Candidate]]]:
         """What `ranking.evaluated_page` counts over one index, from the shards' parts, and
-        the page's hits with the shard of each."""
+        the page's hits with the shard of each (collapsed: see `search.searching.set_stories`)."""
         start = (request.page - 1) * request.per_page
         end = start + request.per_page
-        first = _ranked((k, c) for k, page in pages.items() for c in page.first_hits)[:end]
-        window = first[start:end]
+        first = _ranked((k, c) for k, page in pages.items() for c in page.first_hits)
+        if request.collapse:
+            rest = _ranked((k, c) for k, page in pages.items() for c in page.rest_hits)
+            window = table.first_of_each(first + rest, end)[start:end]
+        else:
+            window = first[:end][start:end]
         skipped = sum(page.first for page in pages.values())
-        if parsed.tiered and len(window) < end - start:
+        if not request.collapse and parsed.tiered and len(window) < end - start:
             rest = _ranked((k, c) for k, page in pages.items() for c in page.rest_hits)
             window.extend(rest[: max(0, end - skipped)][max(0, start - skipped) :])
         facets: dict[str, list[tuple[str, int]]] = {}
@@ -216,7 +215,8 @@ class ShardedIndex:
         if request.histogram:
             found = self._timeline(request, pages)
         hits = [(candidate[2], candidate[3]) for _, candidate in window]
-        counted = ranking.Counted(sum(p.total for p in pages.values()), facets, hits, found)
+        told = total_stories(page.stories for page in pages.values())
+        counted = ranking.Counted(sum(p.total for p in pages.values()), facets, hits, found, stories=told)
         return counted, window
 
     def _timeline(self, request: SearchRequest, pages: dict[int, ShardPage]) -> Timeline:
@@ -275,14 +275,11 @@ class ShardedIndex:
     def article(self, article_id: str, q: str | None = None) -> ArticleView | None:
         """The stored article (from its shard), highlighted for `q` when given."""
         version, count = self._live()
-        shard = shard_of(article_id, count)
-        answers, missing = self.shards.call("article", same((version, article_id)), [shard], count)
-        if missing:
-            raise ShardsUnavailable(f"shard {shard} cannot answer")
-        fields = answers[shard]
+        fields = self._article(version, count, article_id)
         if fields is None:
             return None
         view = ArticleView(fields)
+        view.story = self.coverage.of_article(version, count, article_id)
         if q:
             highlighter = Highlighter(self.queries.parse(q).highlight)
             view.title_html = highlighter.mark(fields["title"])
@@ -290,18 +287,25 @@ class ShardedIndex:
             view.first_match = highlighter.first_match(fields["body"])
         return view
 
+    def _article(self, version: Version, count: int, article_id: str) -> dict | None:
+        """The stored fields of an article, from its shard (`ShardsUnavailable` when it cannot answer)."""
+        shard = shard_of(article_id, count)
+        answers, missing = self.shards.call("article", same((version, article_id)), [shard], count)
+        if missing:
+            raise ShardsUnavailable(f"shard {shard} cannot answer")
+        return answers[shard]
+
     def story(self, story_id: str) -> dict[str, object] | None:
-        """A sharded set groups no stories: every article is a story of its own."""
-        view = self.article(story_id)
-        if view is None:
-            return None
-        return {"id": story_id, "size": 1, "articles": [{name: view.fields.get(name) for name in ARTICLE_KEYS}]}
+        """`{id, size, articles}` of a story, oldest first; None when no story has that id."""
+        return self.coverage.story(*self._live(), story_id)
 
     def related(self, article_id: str, limit: int = 10) -> list[Related] | None:
-        """None when there is no such article; otherwise `NotSharded`."""
-        if self.article(article_id) is None:
+        """The articles most like one, its story's first (None when there is no such id)."""
+        version, count = self._live()
+        fields = self._article(version, count, article_id)
+        if fields is None:
             return None
-        raise NotSharded("related coverage is not available on a sharded index")
+        return self.coverage.related(version, count, fields, limit)
 
     def stats(self) -> dict[str, object]:
         version, count = self._live()

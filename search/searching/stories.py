@@ -84,18 +84,24 @@ class StoryTable:
 
 
 def collapsed_window(
-    tiers: list[Tier], codes: np.ndarray, start: int, end: int, check: Callable[[], None] | None = None
+    tiers: list[Tier],
+    codes: np.ndarray,
+    start: int,
+    end: int,
+    check: Callable[[], None] | None = None,
+    order: Callable[[], np.ndarray] | None = None,
 ) -> list[int]:
     """Document numbers of stories `start` to `end` of the ranking made of `tiers` (the first
-    tier ahead of the second), each story by its first document in that order. The ranking is
-    read a growing prefix at a time: a page rarely needs more than a few times its length."""
+    tier ahead of the second, equal keys by `order`, as `evaluate.top` takes it), each story by
+    its first document in that order. The ranking is read a growing prefix at a time: a page
+    rarely needs more than a few times its length."""
     chosen: list[int] = []
     seen: set[int] = set()
     for mask, keys in tiers:
         available = int(mask.sum())
         wanted = max(4 * end, 64)
         while True:
-            docs = top(mask, keys, min(wanted, available))
+            docs = top(mask, keys, min(wanted, available), order)
             if len(chosen) + len(set(codes[docs].tolist()) - seen) >= end or len(docs) >= available:
                 break
             if check is not None:

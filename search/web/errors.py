@@ -17,11 +17,11 @@ import falcon
 from search.index.schema import SchemaMismatch
 from search.index.store import IndexBusy, IndexMissing
 from search.query.parse import QueryError
-from search.searching.sharded import NotSharded, ShardsUnavailable
+from search.searching.sharded import ShardsUnavailable
 from search.searching.timeline import TooManyBuckets
 
 #: The domain errors a request may end in, besides Falcon's own HTTP errors.
-DOMAIN_ERRORS = (QueryError, TooManyBuckets, IndexMissing, SchemaMismatch, IndexBusy, ShardsUnavailable, NotSharded)
+DOMAIN_ERRORS = (QueryError, TooManyBuckets, IndexMissing, SchemaMismatch, IndexBusy, ShardsUnavailable)
 
 
 class InvalidParam(falcon.HTTPInvalidParam):
@@ -58,10 +58,6 @@ def http_error(exc: Exception, write_timeout: float) -> falcon.HTTPError:
     if isinstance(exc, ShardsUnavailable):  # a search answers without them; a lookup cannot
         return falcon.HTTPServiceUnavailable(
             title="Shard unavailable", retry_after=5, description="The shard holding this article is restarting."
-        )
-    if isinstance(exc, NotSharded):
-        return falcon.HTTPNotImplemented(
-            title="Not available on a sharded index", description=str(exc).capitalize() + "."
         )
     raise TypeError(f"not a domain error: {type(exc).__name__}")
 

@@ -12,7 +12,7 @@ from typing import Protocol, TypeVar
 
 import falcon
 
-from search.searching.sharded import NotSharded
+from search.searching.sharded import ShardsUnavailable
 from search.web import render
 from search.web.api import SearchResource
 from search.web.errors import DOMAIN_ERRORS, http_error
@@ -90,7 +90,7 @@ class ArticlePage:
         if self.holder is not None:
             try:
                 found = self.holder.get().related(str(article["id"]), RELATED_ON_PAGE)
-            except NotSharded:  # the page shows the article all the same
+            except ShardsUnavailable:  # a shard restarting: the page shows the article all the same
                 found = None
             related = [r.to_json() for r in found or []]
         resp.text = render.article_page(article, q if q and q.strip() else None, related)

@@ -27,7 +27,15 @@ from search.index.engine import readers
 from search.index.stories import saved
 from search.index.stories.graph import COPY, StoryGraph
 from search.index.stories.pool import Features, StoryPool, bands, copy_edge, event_edge, features
-from search.index.stories.text import DEFAULT, Signatures, StoryParams, Vocabulary, day_of, split_column
+from search.index.stories.text import (
+    DEFAULT,
+    Signatures,
+    StoryParams,
+    TermStatistics,
+    Vocabulary,
+    day_of,
+    split_column,
+)
 from search.text.analysis import PAIR_JOINER
 
 
@@ -63,15 +71,25 @@ def folder(ix: FileIndex) -> Path:
 def group_fresh(ix: FileIndex, params: StoryParams = DEFAULT) -> None:
     """Group a freshly built index and save the graph with its commit."""
     with ix.reader() as reader:
-        pool = StoryPool(params)
+        saved.save(folder(ix), reader.generation(), grouped([reader], IndexStatistics(reader), params))
+
+
+def grouped(readers_: Sequence[IndexReader], statistics: TermStatistics, params: StoryParams = DEFAULT) -> StoryGraph:
+    """The graph of every article the readers hold (one index's, or each shard's of a set),
+    added in id order with texts weighed by `statistics`: the same graph whichever way the
+    articles are spread over readers."""
+    pool = StoryPool(params)
+    vocabulary = Vocabulary(statistics, params)
+    entries: list[tuple[str, IndexReader, int, str, bytes | str]] = []
+    for reader in readers_:
         if reader.doc_count():
             ids, dates, copies = (readers.column(reader, name) for name in ("id", "date", "copies"))
-            vocabulary = Vocabulary(IndexStatistics(reader), params)
-            for docnum in sorted(reader.all_doc_ids(), key=ids.__getitem__):
-                entry = _stored_features(reader, docnum, ids[docnum], dates[docnum], copies[docnum], vocabulary)
-                pool.add(entry, settle=False)
-            pool.graph.settle()
-        saved.save(folder(ix), reader.generation(), pool.graph)
+            entries.extend((ids[d], reader, d, dates[d], copies[d]) for d in reader.all_doc_ids())
+    entries.sort(key=lambda entry: entry[0])
+    for article_id, reader, docnum, iso, copy_value in entries:
+        pool.add(_stored_features(reader, docnum, article_id, iso, copy_value, vocabulary), settle=False)
+    pool.graph.settle()
+    return pool.graph
 
 
 def _stored_features(
@@ -86,11 +104,11 @@ def _stored_features(
     return Features(article_id, day, key, signature, vector)
 
 
-class StoryRecorder:
-    """What an incremental run changes, and the graph brought along before its commit."""
+class Recorder:
+    """What a run changes (articles taken out, articles added or replaced), and the graph of
+    the commit it started from brought along to the commit it writes."""
 
-    def __init__(self, ix: FileIndex, params: StoryParams = DEFAULT) -> None:
-        self.ix = ix
+    def __init__(self, params: StoryParams = DEFAULT) -> None:
         self.params = params
         self._removed: set[str] = set()
         self._added: dict[str, Article] = {}
@@ -103,15 +121,36 @@ class StoryRecorder:
         """A new article, or a new version of one (the old one is taken out first)."""
         self._added[article.id] = article
 
+    @property
+    def adds(self) -> bool:
+        return bool(self._added)
+
+    def brought_along(
+        self, graph: StoryGraph, readers_: Sequence[IndexReader], statistics: TermStatistics | None = None
+    ) -> StoryGraph:
+        """`graph` (the starting commit's, whose articles `readers_` hold) with the run's
+        changes; `statistics` weigh the new texts (default: the one reader's)."""
+        for article_id in sorted(self._removed | set(self._added)):
+            graph.remove(article_id, settle=False)
+        if self._added:
+            weights = statistics or IndexStatistics(readers_[0])
+            _Scan(readers_, weights, self.params, set(self._added) | self._removed).add_all(graph, self._added)
+        graph.settle()
+        return graph
+
+
+class StoryRecorder(Recorder):
+    """A `Recorder` for one index: the graph saved beside its next commit."""
+
+    def __init__(self, ix: FileIndex, params: StoryParams = DEFAULT) -> None:
+        super().__init__(params)
+        self.ix = ix
+
     def prepare(self, generation: int) -> None:
         """Save the graph of the commit about to be written as `generation`."""
         with self.ix.reader() as reader:
             graph = saved.load(folder(self.ix), reader.generation(), self.params.same_event)
-            for article_id in sorted(self._removed | set(self._added)):
-                graph.remove(article_id, settle=False)
-            if self._added:
-                _Scan(reader, self.params, set(self._added) | self._removed).add_all(graph, self._added)
-            graph.settle()
+            graph = self.brought_along(graph, [reader])
         saved.save(folder(self.ix), generation, graph)
 
     def committed(self, generation: int) -> None:
@@ -127,19 +166,26 @@ class _Scan:
     where building an LSH over every signature would take seconds per run. New articles are
     tested against each other through their equal keys and bands, as an LSH would."""
 
-    def __init__(self, reader: IndexReader, params: StoryParams, gone: set[str]) -> None:
-        self.reader, self.params = reader, params
-        self.vocabulary = Vocabulary(IndexStatistics(reader), params)
+    def __init__(
+        self, readers_: Sequence[IndexReader], statistics: TermStatistics, params: StoryParams, gone: set[str]
+    ) -> None:
+        self.params = params
+        self.vocabulary = Vocabulary(statistics, params)
         self.n_bands, self.rows = bands(params)
         width = self.n_bands * self.rows
-        docs: list[int] = []
-        ids = dates = copies = np.zeros(0, dtype=object)
-        if reader.doc_count():
-            ids, dates, copies = (readers.column(reader, name) for name in ("id", "date", "copies"))
-            docs = [d for d in reader.all_doc_ids() if ids[d] not in gone]
-        self.docs = docs
-        self.ids: list[str] = [ids[d] for d in docs]
-        parts = [split_column(copies[d] or b"") for d in docs]
+        #: (reader, document number) of each live article, and its id, date and copy value.
+        self.docs: list[tuple[IndexReader, int]] = []
+        self.ids: list[str] = []
+        found_dates: list[str] = []
+        parts: list[tuple[bytes | None, np.ndarray | None]] = []
+        for reader in readers_:
+            if reader.doc_count():
+                ids, dates, copies = (readers.column(reader, name) for name in ("id", "date", "copies"))
+                docs = [d for d in reader.all_doc_ids() if ids[d] not in gone]
+                self.docs.extend((reader, d) for d in docs)
+                self.ids.extend(ids[d] for d in docs)
+                found_dates.extend(dates[d] for d in docs)
+                parts.extend(split_column(copies[d] or b"") for d in docs)
         self.row_keys = [key for key, _ in parts]
         self.signatures = [signature for _, signature in parts]
         self.by_key: dict[bytes, list[int]] = {}
@@ -150,7 +196,7 @@ class _Scan:
         self.bands = np.zeros((len(self.signed), self.n_bands, self.rows), dtype=np.uint16)
         for row, i in enumerate(self.signed.tolist()):
             self.bands[row] = self.signatures[i][:width].reshape(self.n_bands, self.rows)
-        self.days = np.array([day_of(dates[d] or None) or _NO_DAY for d in docs], dtype=np.int64)
+        self.days = np.array([day_of(iso or None) or _NO_DAY for iso in found_dates], dtype=np.int64)
         self.dated = np.flatnonzero(self.days != _NO_DAY)
         self._features: dict[int, Features] = {}
 
@@ -161,7 +207,8 @@ class _Scan:
             day = _day(self.days[i])
             vector = None
             if day is not None:
-                stored = self.reader.stored_fields(self.docs[i])
+                reader, docnum = self.docs[i]
+                stored = reader.stored_fields(docnum)
                 vector = self.vocabulary.vector(stored.get("title", ""), stored.get("body", ""))
             found = self._features[i] = Features(self.ids[i], day, self.row_keys[i], self.signatures[i], vector)
         return found
