@@ -100,6 +100,15 @@ def test_actors_answer_as_the_shards_in_process(ray: ModuleType, built, tmp_path
         assert found == expected and not found["partial"], q
         answered += bool(found["hits"])
     assert answered > 20
+    # Stories and related coverage through the actors: the set's one graph, the same lists.
+    hits = local.search(SearchRequest(q="bảo hiểm xã hội", per_page=20)).hits
+    grouped = [hit for hit in hits if hit.story and hit.story["size"] > 1]
+    assert grouped, "the corpus holds re-posts, which make stories"
+    for hit in hits[:8]:
+        assert remote.related(hit.id, 12) == local.related(hit.id, 12), hit.id
+    for hit in grouped:
+        assert remote.story(hit.story["id"]) == local.story(hit.story["id"])
+    assert remote.related("no-such-article") is None and remote.story("no-such-story") is None
     # A commit is followed by the actors: the article is found on the next search.
     sharding.build(index_dir, [_article("ray-new", "bài mới về Pskov và Quảng Ngãi")], keep_missing=True)
     assert "ray-new" in [h.id for h in remote.search(SearchRequest(q="Pskov Quảng Ngãi", per_page=50)).hits]
