@@ -22,6 +22,7 @@ from search.index.stories.text import Vector, Vocabulary
 from search.index.stories.update import IndexStatistics
 from search.searching.evaluate import top
 from search.searching.stories import StoryTable
+from search.searching.vectors import VECTORS_MIB, ArticleVectors
 from search.text.analysis import PAIR_JOINER
 
 #: Most related articles one request may ask for.
@@ -29,7 +30,7 @@ MAX_RELATED = 50
 #: Terms of the article that look up candidates.
 QUERY_TERMS = 50
 #: Candidates scored exactly, at least; more for a longer list.
-CANDIDATES = 60
+CANDIDATES = 30
 
 
 @dataclass(frozen=True)
@@ -52,27 +53,30 @@ class Related:
         }
 
 
-def related(searcher: Searcher, table: StoryTable, article_id: str, limit: int = 10) -> list[Related] | None:
+def related(
+    searcher: Searcher, table: StoryTable, article_id: str, limit: int = 10, cache_bytes: int = VECTORS_MIB << 20
+) -> list[Related] | None:
     """Up to `limit` articles most like `article_id`, its story's articles first, then by
-    cosine; None when there is no such article."""
+    cosine; None when there is no such article. The commit's vectors are kept in about
+    `cache_bytes` (`search.searching.vectors`)."""
     docnum = searcher.document_number(id=article_id)
     if docnum is None:
         return None
     reader = searcher.reader()
-    # The commit's document frequencies are kept with its stories: looking them up is most of
-    # a request's work, and the same terms come back request after request. A vocabulary (term
-    # numbers) is per request: it is not safe to share between threads.
-    vocabulary = Vocabulary(table.cached("statistics", lambda: IndexStatistics(reader)))
-    fields = searcher.stored_fields(docnum)
-    mine = vocabulary.vector(fields.get("title", ""), fields.get("body", ""))
-    story = table.story_of(article_id)
-    mates = {d for d in table.member_docs(story) if d != docnum}
-    terms = strongest(vocabulary, mine)
+    # The commit's document frequencies are kept with its stories: looking them up is much of
+    # a request's work, and the same terms come back request after request; so are the
+    # vectors made with them.
+    statistics = table.cached("statistics", lambda: IndexStatistics(reader))
+    session = table.cached("vectors", lambda: ArticleVectors(statistics, cache_bytes)).session()
+    mine = session.get(article_id) or session.make(article_id, searcher.stored_fields(docnum))
+    mates = table.member_set(table.story_of(article_id)) - {docnum}
+    terms = strongest(session.vocabulary, mine)
     found = candidates(reader, table.cached, terms, reader.doc_count(), None, docnum, candidate_count(limit))
     chosen = sorted(mates | {d for d, _ in found})
     stored = [searcher.stored_fields(other) for other in chosen]
     same_story = {fields["id"] for fields, d in zip(stored, chosen) if d in mates}
-    return ranked(vocabulary, mine, stored, same_story, limit)
+    vectors = [session.vector(fields["id"], fields) for fields in stored]
+    return ranked(mine, stored, vectors, same_story, limit)
 
 
 def candidate_count(limit: int) -> int:
@@ -80,26 +84,30 @@ def candidate_count(limit: int) -> int:
 
 
 def strongest(vocabulary: Vocabulary, mine: Vector) -> list[tuple[str, float]]:
-    """The article's terms that look up candidates, with their weights in it."""
-    order = np.argsort(-mine.weights, kind="stable")[:QUERY_TERMS]
-    return [(vocabulary.names[int(mine.terms[i])], float(mine.weights[i])) for i in order.tolist()]
+    """The article's terms that look up candidates, with their weights in it: equal weights
+    by the term itself, so that which terms these are does not depend on how they were numbered."""
+    weights, names = mine.weights, vocabulary.names
+    within = np.arange(len(weights))
+    if len(weights) > QUERY_TERMS:
+        within = np.flatnonzero(weights >= np.partition(weights, len(weights) - QUERY_TERMS)[-QUERY_TERMS])
+    terms = [(names[int(mine.terms[i])], float(weights[i])) for i in within.tolist()]
+    return sorted(terms, key=lambda t: (-t[1], t[0]))[:QUERY_TERMS]
 
 
-def ranked(vocabulary: Vocabulary, mine: Vector, stored: list[dict], mates: set[str], limit: int) -> list[Related]:
-    """The candidates (their stored fields) scored exactly: the story's first, then by cosine."""
-    found = []
-    for fields in stored:
-        score = mine.cosine(vocabulary.vector(fields.get("title", ""), fields.get("body", "")))
-        found.append(
-            Related(
-                fields["id"],
-                fields.get("title", ""),
-                fields.get("date"),
-                fields.get("source"),
-                score,
-                fields["id"] in mates,
-            )
+def ranked(mine: Vector, stored: list[dict], vectors: list[Vector], mates: set[str], limit: int) -> list[Related]:
+    """The candidates (their stored fields and vectors, of one vocabulary with `mine`) scored
+    exactly: the story's first, then by cosine."""
+    found = [
+        Related(
+            fields["id"],
+            fields.get("title", ""),
+            fields.get("date"),
+            fields.get("source"),
+            mine.cosine(vector),
+            fields["id"] in mates,
         )
+        for fields, vector in zip(stored, vectors)
+    ]
     found.sort(key=lambda r: (not r.same_story, -r.score, r.id))
     return found[:limit]
 

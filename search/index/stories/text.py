@@ -12,6 +12,8 @@
 from __future__ import annotations
 
 import hashlib
+import math
+import threading
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -121,12 +123,14 @@ class Vector:
     top: frozenset[int]
 
     def cosine(self, other: Vector) -> float:
+        """Summed exactly rounded: the cosine does not depend on how the terms were numbered."""
         _, i, j = np.intersect1d(self.terms, other.terms, assume_unique=True, return_indices=True)
-        return float(np.dot(self.weights[i], other.weights[j]))
+        return math.fsum((self.weights[i] * other.weights[j]).tolist())
 
 
 class Vocabulary:
-    """Term ids for vectors, and the weighting by the statistics it was made with."""
+    """Term ids for vectors, and the weighting by the statistics it was made with. Threads may
+    share one: a term is numbered once, under a lock, and ids are never taken back."""
 
     def __init__(self, statistics: TermStatistics, params: StoryParams = DEFAULT) -> None:
         self.statistics = statistics
@@ -134,9 +138,14 @@ class Vocabulary:
         self.ids: dict[str, int] = {}
         #: The term of each id.
         self.names: list[str] = []
+        self._lock = threading.Lock()
 
     def vector(self, title: str, body: str) -> Vector:
-        counts = story_terms(title, body, self.params.title_weight)
+        return self.weigh(story_terms(title, body, self.params.title_weight))
+
+    def weigh(self, counts: Counter[str], top: bool = True) -> Vector:
+        """The vector of an article's `story_terms`; without its `top` terms (left empty)
+        unless asked for, as for related coverage, which compares whole vectors."""
         terms = list(counts)
         n = max(self.statistics.document_count(), 1)
         df = np.clip(self.statistics.document_frequencies(terms), 1, n)
@@ -145,14 +154,18 @@ class Vocabulary:
         kept = [t for t, w in zip(terms, weights.tolist()) if w > 0]
         weights = weights[weights > 0]
         ids = self.ids
-        for term in kept:
-            if term not in ids:
-                ids[term] = len(ids)
-                self.names.append(term)
+        with self._lock:
+            for term in kept:
+                if term not in ids:
+                    ids[term] = len(ids)
+                    self.names.append(term)
         term_ids = np.fromiter(map(ids.__getitem__, kept), dtype=np.int64, count=len(kept))
         norm = np.linalg.norm(weights)
         if norm:
             weights = weights / norm
+        order = np.argsort(term_ids)
+        if not top:
+            return Vector(term_ids[order], weights[order], frozenset())
         # Ties broken by the term itself, so the top terms depend neither on the order terms
         # were met in nor on which run numbered them: only the terms weighing at least the
         # k-th weight can be among them, and only those are sorted.
@@ -162,7 +175,6 @@ class Vocabulary:
             within = np.flatnonzero(weights >= np.partition(weights, len(kept) - k)[len(kept) - k])
         names = np.array([kept[i] for i in within.tolist()], dtype=str)
         best = within[np.lexsort((names, -weights[within]))[:k]] if kept else term_ids
-        order = np.argsort(term_ids)
         return Vector(term_ids[order], weights[order], frozenset(term_ids[best].tolist()))
 
 
