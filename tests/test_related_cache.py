@@ -83,15 +83,17 @@ def test_the_kept_vectors_stay_within_their_bound() -> None:
     for article_id, terms in counts:
         everything.session().weigh(article_id, terms)
     assert len(everything) == len(counts)
-    sizes = []
-    for bound in (everything.size // 2, everything.size * 3 // 4, everything.size * 2):
+    most = []
+    for bound in (everything.size // 2, everything.size * 2):
         vectors = ArticleVectors(statistics, bound)
+        kept = 0
         for _ in range(2):
             for article_id, terms in counts:
                 vectors.session().weigh(article_id, terms)
                 assert vectors.size <= bound
-        sizes.append(len(vectors))
-    assert 0 < sizes[0] <= sizes[1] < sizes[2] == len(counts)  # a larger bound keeps more
+                kept = max(kept, len(vectors))
+        most.append(kept)
+    assert 0 < most[0] < most[1] == len(counts)  # a larger bound keeps more
 
 
 def test_the_least_recently_used_vector_makes_room() -> None:

@@ -17,7 +17,8 @@ import numpy as np
 from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 
-from search.index.engine import readers
+from search.index.engine import readers, segments
+from search.index.engine.segments import PostingsCache
 from search.index.stories.text import Vector, Vocabulary
 from search.index.stories.update import IndexStatistics
 from search.searching.evaluate import top
@@ -54,11 +55,16 @@ class Related:
 
 
 def related(
-    searcher: Searcher, table: StoryTable, article_id: str, limit: int = 10, cache_bytes: int = VECTORS_MIB << 20
+    searcher: Searcher,
+    table: StoryTable,
+    postings: PostingsCache,
+    article_id: str,
+    limit: int = 10,
+    cache_bytes: int = VECTORS_MIB << 20,
 ) -> list[Related] | None:
     """Up to `limit` articles most like `article_id`, its story's articles first, then by
     cosine; None when there is no such article. The commit's vectors are kept in about
-    `cache_bytes` (`search.searching.vectors`)."""
+    `cache_bytes` (`search.searching.vectors`), postings in `postings`."""
     docnum = searcher.document_number(id=article_id)
     if docnum is None:
         return None
@@ -71,7 +77,7 @@ def related(
     mine = session.get(article_id) or session.make(article_id, searcher.stored_fields(docnum))
     mates = table.member_set(table.story_of(article_id)) - {docnum}
     terms = strongest(session.vocabulary, mine)
-    found = candidates(reader, table.cached, terms, reader.doc_count(), None, docnum, candidate_count(limit))
+    found = candidates(reader, table.cached, postings, terms, reader.doc_count(), None, docnum, candidate_count(limit))
     chosen = sorted(mates | {d for d, _ in found})
     stored = [searcher.stored_fields(other) for other in chosen]
     same_story = {fields["id"] for fields, d in zip(stored, chosen) if d in mates}
@@ -115,6 +121,7 @@ def ranked(mine: Vector, stored: list[dict], vectors: list[Vector], mates: set[s
 def candidates(
     reader: IndexReader,
     cached: Callable[[str, Callable[[], Any]], Any],
+    postings: PostingsCache,
     terms: list[tuple[str, float]],
     documents: int,
     frequencies: list[int] | None,
@@ -124,12 +131,13 @@ def candidates(
     """The `count` best (document number, score) of `reader` for the weighted `terms`, each
     weighed by its idf over `documents` articles: with the reader's own document frequencies,
     or the set's (`frequencies`, for a shard). Equal scores (copies) by article id, as a set
-    merges its shards' candidates. `cached` keeps per-document arrays of the commit."""
+    merges its shards' candidates. `cached` keeps per-document arrays of the commit; the
+    terms' postings are the process's, kept segment by segment with the searches'."""
     n = max(documents, 1)
     scores = np.zeros(reader.doc_count_all(), dtype=np.float64)
     for t, (term, weight) in enumerate(terms):
         field = "pairs" if PAIR_JOINER in term else "folded"
-        ids, weights, _ = readers.postings(reader, field, term.encode("utf-8"), values=False)
+        ids, weights = segments.postings(reader, field, term.encode("utf-8"), postings)
         if len(ids):
             df = len(ids) if frequencies is None else frequencies[t]
             scores[ids] += weight * np.log(n / df) * (1 + np.log(np.maximum(weights, 1)))

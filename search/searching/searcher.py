@@ -221,7 +221,8 @@ class SearchIndex:
     def related(self, article_id: str, limit: int = 10) -> list[Related] | None:
         """The articles most like one, its story's first (None when there is no such id)."""
         searcher = self.searcher()
-        return related(searcher, self.stories(searcher), article_id, limit, self.related_cache_bytes)
+        table = self.stories(searcher)
+        return related(searcher, table, self.arrays.postings, article_id, limit, self.related_cache_bytes)
 
     def story(self, story_id: str) -> dict[str, object] | None:
         """`{id, size, articles}` of a story, oldest first; None when no story has that id."""

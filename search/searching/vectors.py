@@ -23,8 +23,9 @@ from search.index.stories.text import DEFAULT, StoryParams, TermStatistics, Vect
 
 #: Default budget of each process's kept vectors (`VNSEARCH_RELATED_CACHE_MIB`).
 VECTORS_MIB = 64
-#: Estimated memory of one numbered term: the string, its dictionary entry and list slot.
-TERM_BYTES = 160
+#: Estimated memory of one numbered term: its dictionary entry, id and list slot (the string is
+#: the one the statistics keep with its count).
+TERM_BYTES = 80
 #: Estimated memory of one kept vector besides its arrays.
 ENTRY_BYTES = 300
 
