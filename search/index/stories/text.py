@@ -154,12 +154,16 @@ class Vocabulary:
         kept = [t for t, w in zip(terms, weights.tolist()) if w > 0]
         weights = weights[weights > 0]
         ids = self.ids
-        with self._lock:
-            for term in kept:
-                if term not in ids:
-                    ids[term] = len(ids)
-                    self.names.append(term)
-        term_ids = np.fromiter(map(ids.__getitem__, kept), dtype=np.int64, count=len(kept))
+        term_ids = np.fromiter(map(ids.get, kept, repeat(-1)), dtype=np.int64, count=len(kept))
+        new = np.flatnonzero(term_ids < 0).tolist()
+        if new:
+            with self._lock:
+                for i in new:
+                    term = kept[i]
+                    if term not in ids:
+                        ids[term] = len(ids)
+                        self.names.append(term)
+                    term_ids[i] = ids[term]
         norm = np.linalg.norm(weights)
         if norm:
             weights = weights / norm
