@@ -3,8 +3,9 @@
 Similarity is the same TF-IDF cosine over folded syllables and pairs that groups same-event
 coverage (`search.index.stories.text`), weighed by the index's document frequencies. Candidates
 come from the index's postings of the article's strongest terms, scored like a cosine on those
-terms alone (length-normalised); the best of them are then scored exactly from their stored
-text. Comparing every article exactly would read the whole archive for each request.
+terms alone (length-normalised); the best of them are then scored exactly, by their vectors
+kept for the commit (`search.searching.vectors`) or made from their stored text. Comparing
+every article exactly would read the whole archive for each request.
 """
 
 from __future__ import annotations
