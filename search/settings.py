@@ -23,6 +23,7 @@ from search.corpus.files import MAX_ARTICLE_BYTES
 from search.index.pool import DEFAULT_POOL_MB, MAX_POOL_MB
 from search.searching.cache import DEFAULT_ENTRIES, DEFAULT_MIB
 from search.searching.searcher import VIETNAM
+from search.searching.vectors import VECTORS_MIB
 
 #: Default time one search may take before it answers with what it has, marked partial.
 SEARCH_BUDGET_MS = 2000
@@ -89,6 +90,8 @@ class Settings:
     #: Search results each worker keeps for repeated requests (0: none), and their memory bound.
     result_cache_entries: int = DEFAULT_ENTRIES
     result_cache_mib: int = DEFAULT_MIB
+    #: Memory (MiB) each worker keeps article vectors in for related coverage (0: none).
+    related_cache_mib: int = VECTORS_MIB
     #: Time one search may take; past it the answer is what was found by then, marked partial.
     search_budget_ms: int = SEARCH_BUDGET_MS
     #: Largest request body on any path; larger ones get 413 before the body is read.
@@ -192,6 +195,7 @@ _CONVERTERS: dict[str, Callable[[str, str], object]] = {
     "pool_mb": _number(1, MAX_POOL_MB),
     "result_cache_entries": _number(0),
     "result_cache_mib": _number(0),
+    "related_cache_mib": _number(0),
     "search_budget_ms": _number(1),
     "max_body_bytes": _number(1),
     "control_socket": _text,

@@ -113,6 +113,12 @@ def test_stories_articles_and_related_coverage_are_those_of_one_index(indexes: d
     assert sharded.story(lone) == one.story(lone) and sharded.related(lone, 50) and sharded.related("nothing") is None
     assert [r.to_json() for r in sharded.related(lone, 50) or []] == [r.to_json() for r in one.related(lone, 50) or []]
     assert sharded.story("no-such-story") is None
+    # Asked again, from the vectors both kept, and of an index that kept none: the same answers.
+    uncached = SearchIndex(indexes["one"], synonyms, related_cache_bytes=0)
+    for members in sorted(stories.values())[::-1]:
+        expected = [r.to_json() for r in uncached.related(members[0], 12) or []]
+        assert [r.to_json() for r in sharded.related(members[0], 12) or []] == expected
+        assert [r.to_json() for r in one.related(members[0], 12) or []] == expected
 
 
 def test_scores_and_ties(indexes: dict[str, Path]):

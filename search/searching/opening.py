@@ -26,6 +26,7 @@ from search.searching.results import ArticleView, SearchRequest, SearchResult
 from search.searching.searcher import VIETNAM, SearchIndex
 from search.searching.shard_set import LocalShards, ShardSet
 from search.searching.sharded import ShardedIndex
+from search.searching.vectors import VECTORS_MIB
 
 
 class Searchable(Protocol):
@@ -66,9 +67,10 @@ class Following:
         cache: ResultCache[SearchResult] | None = None,
         utc_offset: dt.timedelta = VIETNAM,
         shard_set: Callable[[], ShardSet] | None = None,
+        related_cache_bytes: int = VECTORS_MIB << 20,
     ) -> None:
         self.index_dir = index_dir
-        self._make = lambda sharded: self._open(sharded, synonyms, time_budget, cache, utc_offset)
+        self._make = lambda sharded: self._open(sharded, synonyms, time_budget, cache, utc_offset, related_cache_bytes)
         self._shard_set = shard_set
         self._lock = threading.Lock()
         self._sharded: bool | None = None
@@ -81,11 +83,12 @@ class Following:
         time_budget: float | None,
         cache: ResultCache[SearchResult] | None,
         utc_offset: dt.timedelta,
+        related_cache_bytes: int,
     ) -> Searchable:
         if not sharded:
-            return SearchIndex(self.index_dir, synonyms, time_budget, cache, utc_offset)
+            return SearchIndex(self.index_dir, synonyms, time_budget, cache, utc_offset, related_cache_bytes)
         shards = self._shard_set() if self._shard_set else LocalShards(self.index_dir, utc_offset)
-        return ShardedIndex(self.index_dir, synonyms, shards, time_budget, cache, utc_offset)
+        return ShardedIndex(self.index_dir, synonyms, shards, time_budget, cache, utc_offset, related_cache_bytes)
 
     def current(self) -> Searchable:
         if self._shard_set is not None:

@@ -48,6 +48,7 @@ from search.searching.results import (
 )
 from search.searching.stories import ARTICLE_KEYS, StoryTable
 from search.searching.timeline import Timeline
+from search.searching.vectors import VECTORS_MIB
 
 #: Vietnamese outlets publish in Indochina Time (`Settings.utc_offset` for other archives).
 VIETNAM = dt.timedelta(hours=7)
@@ -63,9 +64,12 @@ class SearchIndex:
         time_budget: float | None = None,
         cache: ResultCache[SearchResult] | None = None,
         utc_offset: dt.timedelta = VIETNAM,
+        related_cache_bytes: int = VECTORS_MIB << 20,
     ) -> None:
         self.index_dir = index_dir
         self.time_budget = time_budget
+        #: Memory for the vectors of related coverage, kept per commit (`searching.vectors`).
+        self.related_cache_bytes = related_cache_bytes
         #: The time zone of the times articles give (their dates and times are local).
         self.utc_offset = utc_offset
         #: Results of recent searches; None (the default) searches every time.
@@ -217,7 +221,8 @@ class SearchIndex:
     def related(self, article_id: str, limit: int = 10) -> list[Related] | None:
         """The articles most like one, its story's first (None when there is no such id)."""
         searcher = self.searcher()
-        return related(searcher, self.stories(searcher), article_id, limit)
+        table = self.stories(searcher)
+        return related(searcher, table, self.arrays.postings, article_id, limit, self.related_cache_bytes)
 
     def story(self, story_id: str) -> dict[str, object] | None:
         """`{id, size, articles}` of a story, oldest first; None when no story has that id."""

@@ -21,12 +21,13 @@ from pathlib import Path
 import numpy as np
 
 from search.index.shards import shard_of
-from search.index.stories.text import DEFAULT, Vocabulary, story_terms
+from search.index.stories.text import DEFAULT, Vector, story_terms
 from search.searching.related import Related, candidate_count, ranked, strongest
 from search.searching.set_stories import Described, SetStories
 from search.searching.shard import Version
 from search.searching.shard_set import ShardSet, ShardsUnavailable, same
 from search.searching.stories import ARTICLE_KEYS
+from search.searching.vectors import VECTORS_MIB, ArticleVectors, VectorSession
 
 #: Term counts kept per commit, shared by the requests of that commit.
 _COUNTS_KEPT = 1 << 18
@@ -75,11 +76,11 @@ class Coverage:
     """Stories and related coverage for the front of the set in `index_dir`, reached through
     `shards`; the graph and the term counts are kept for the live commit."""
 
-    def __init__(self, index_dir: Path, shards: ShardSet) -> None:
-        self.index_dir, self.shards = index_dir, shards
+    def __init__(self, index_dir: Path, shards: ShardSet, cache_bytes: int = VECTORS_MIB << 20) -> None:
+        self.index_dir, self.shards, self.cache_bytes = index_dir, shards, cache_bytes
         self._lock = threading.Lock()
         self._stories: tuple[Version, SetStories] | None = None
-        self._counts: SetCounts | None = None
+        self._counts: tuple[SetCounts, ArticleVectors] | None = None
 
     def stories(self, version: Version) -> SetStories:
         """The set's stories of the commit `version`, read once per commit."""
@@ -130,34 +131,43 @@ class Coverage:
             articles = [described[story_id]]
         return {"id": story_id, "size": len(articles), "articles": articles}
 
-    def counts(self, version: Version, count: int) -> SetCounts:
+    def counts(self, version: Version, count: int) -> tuple[SetCounts, ArticleVectors]:
+        """The set's counts for the commit, and the vectors weighed with them."""
         with self._lock:
-            if self._counts is None or self._counts.version != version or self._counts.count != count:
-                self._counts = SetCounts(self.shards, version, count)
-            return self._counts
+            kept = self._counts
+            if kept is None or kept[0].version != version or kept[0].count != count:
+                statistics = SetCounts(self.shards, version, count)
+                kept = self._counts = (statistics, ArticleVectors(statistics, self.cache_bytes))
+            return kept
 
     def related(self, version: Version, count: int, fields: dict, limit: int) -> list[Related]:
         """Up to `limit` articles most like the article of `fields`, its story's first."""
         article_id = fields["id"]
-        statistics = self.counts(version, count)
-        title, body = fields.get("title", ""), fields.get("body", "")
-        statistics.learn(story_terms(title, body, DEFAULT.title_weight))
-        vocabulary = Vocabulary(statistics)
-        mine = vocabulary.vector(title, body)
+        statistics, vectors = self.counts(version, count)
+        session = vectors.session()
+        mine = session.get(article_id) or self._weighed(session, statistics, [fields])[0]
         table = self.stories(version)
         mates = {m for m in table.members(table.story_of(article_id)) if m != article_id}
-        terms = strongest(vocabulary, mine)
+        terms = strongest(session.vocabulary, mine)
         frequencies = [int(f) for f in statistics.document_frequencies([t for t, _ in terms])]
         wanted = candidate_count(limit)
         args = (version, article_id, terms, statistics.document_count(), frequencies, wanted)
         answers, _ = self.shards.call("related_candidates", same(args), range(count), count)
         offered = sorted((c for found in answers.values() for c in found), key=lambda c: (-c[1], c[0]))
-        chosen = mates | {other for other, _ in offered[:wanted]}
-        described = self.described(version, count, sorted(chosen), None)
-        stored = [described[other] for other in sorted(chosen) if other in described]
-        statistics.learn(
-            t
-            for other in stored
-            for t in story_terms(other.get("title", ""), other.get("body", ""), DEFAULT.title_weight)
-        )
-        return ranked(vocabulary, mine, stored, mates, limit)
+        chosen = sorted(mates | {other for other, _ in offered[:wanted]})
+        kept = {other: session.get(other) for other in chosen}
+        # The text is asked for only when a vector has to be made of it.
+        keys = None if None in kept.values() else ARTICLE_KEYS
+        described = self.described(version, count, chosen, keys)
+        stored = [described[other] for other in chosen if other in described]
+        made = iter(self._weighed(session, statistics, [f for f in stored if kept[f["id"]] is None]))
+        found = [kept[f["id"]] or next(made) for f in stored]
+        return ranked(mine, stored, found, mates, limit)
+
+    @staticmethod
+    def _weighed(session: VectorSession, statistics: SetCounts, stored: list[dict]) -> list[Vector]:
+        """The vectors of articles (their stored fields), their terms' counts asked of the
+        shards in one round."""
+        counts = [story_terms(f.get("title", ""), f.get("body", ""), DEFAULT.title_weight) for f in stored]
+        statistics.learn(t for terms in counts for t in terms)
+        return [session.weigh(f["id"], terms) for f, terms in zip(stored, counts)]

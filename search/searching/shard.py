@@ -348,7 +348,8 @@ class ShardSearcher:
         searcher, stories = state.searcher, self._stories(state)
         reader = searcher.reader()
         leave_out = searcher.document_number(id=article_id)
-        found = candidates(reader, stories.cached, terms, documents, frequencies, leave_out, count)
+        postings = self.arrays.postings
+        found = candidates(reader, stories.cached, postings, terms, documents, frequencies, leave_out, count)
         ids = stories.cached("ids", lambda: readers.column(reader, "id"))
         return [(str(ids[d]), score) for d, score in found]
 

@@ -55,6 +55,7 @@ from search.searching.shard import (
 )
 from search.searching.shard_set import LocalShards, SetSpelling, ShardSet, ShardsUnavailable, same
 from search.searching.timeline import DateTable, Timeline, timeline
+from search.searching.vectors import VECTORS_MIB
 
 
 class _LiveCounts:
@@ -86,6 +87,7 @@ class ShardedIndex:
         time_budget: float | None = None,
         cache: ResultCache[SearchResult] | None = None,
         utc_offset: dt.timedelta = VIETNAM,
+        related_cache_bytes: int = VECTORS_MIB << 20,
     ) -> None:
         self.index_dir, self.shards = index_dir, shards
         self.time_budget, self.cache, self.utc_offset = time_budget, cache, utc_offset
@@ -95,7 +97,7 @@ class ShardedIndex:
         self.spelling = SetSpelling(shards)
         self._lock = threading.Lock()
         self._readers: tuple[Version, list[Searcher], MultiReader] | None = None
-        self.coverage = Coverage(index_dir, shards)
+        self.coverage = Coverage(index_dir, shards, related_cache_bytes)
 
     def _live(self) -> tuple[Version, int]:
         """The live set's commit and number of shards, read from its manifest."""

@@ -57,6 +57,10 @@ class StoryTable:
     def story_of(self, article_id: str) -> str:
         return self._story.get(article_id, article_id)
 
+    def member_set(self, story_id: str) -> set[int]:
+        """Document numbers of a story of several articles, in no order (none read)."""
+        return set(self._members.get(story_id, ()))
+
     def member_docs(self, story_id: str) -> list[int]:
         """Document numbers of a story of several articles, oldest first (undated last); empty
         for an article that is a story of its own."""

@@ -59,5 +59,6 @@ class IndexHolder:
                         utc_offset=settings.utc_offset,
                         cache=cache,
                         shard_set=ray_shard_set(settings),
+                        related_cache_bytes=settings.related_cache_mib << 20,
                     )
         return self._index.current()

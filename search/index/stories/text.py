@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -126,7 +127,8 @@ class Vector:
 
 
 class Vocabulary:
-    """Term ids for vectors, and the weighting by the statistics it was made with."""
+    """Term ids for vectors, and the weighting by the statistics it was made with. Threads may
+    share one: a term is numbered once, under a lock, and ids are never taken back."""
 
     def __init__(self, statistics: TermStatistics, params: StoryParams = DEFAULT) -> None:
         self.statistics = statistics
@@ -134,9 +136,14 @@ class Vocabulary:
         self.ids: dict[str, int] = {}
         #: The term of each id.
         self.names: list[str] = []
+        self._lock = threading.Lock()
 
     def vector(self, title: str, body: str) -> Vector:
-        counts = story_terms(title, body, self.params.title_weight)
+        return self.weigh(story_terms(title, body, self.params.title_weight))
+
+    def weigh(self, counts: Counter[str], top: bool = True) -> Vector:
+        """The vector of an article's `story_terms`; without its `top` terms (left empty)
+        unless asked for, as for related coverage, which compares whole vectors."""
         terms = list(counts)
         n = max(self.statistics.document_count(), 1)
         df = np.clip(self.statistics.document_frequencies(terms), 1, n)
@@ -145,14 +152,22 @@ class Vocabulary:
         kept = [t for t, w in zip(terms, weights.tolist()) if w > 0]
         weights = weights[weights > 0]
         ids = self.ids
-        for term in kept:
-            if term not in ids:
-                ids[term] = len(ids)
-                self.names.append(term)
-        term_ids = np.fromiter(map(ids.__getitem__, kept), dtype=np.int64, count=len(kept))
+        term_ids = np.fromiter(map(ids.get, kept, repeat(-1)), dtype=np.int64, count=len(kept))
+        new = np.flatnonzero(term_ids < 0).tolist()
+        if new:
+            with self._lock:
+                for i in new:
+                    term = kept[i]
+                    if term not in ids:
+                        ids[term] = len(ids)
+                        self.names.append(term)
+                    term_ids[i] = ids[term]
         norm = np.linalg.norm(weights)
         if norm:
             weights = weights / norm
+        order = np.argsort(term_ids)
+        if not top:
+            return Vector(term_ids[order], weights[order], frozenset())
         # Ties broken by the term itself, so the top terms depend neither on the order terms
         # were met in nor on which run numbered them: only the terms weighing at least the
         # k-th weight can be among them, and only those are sorted.
@@ -162,7 +177,6 @@ class Vocabulary:
             within = np.flatnonzero(weights >= np.partition(weights, len(kept) - k)[len(kept) - k])
         names = np.array([kept[i] for i in within.tolist()], dtype=str)
         best = within[np.lexsort((names, -weights[within]))[:k]] if kept else term_ids
-        order = np.argsort(term_ids)
         return Vector(term_ids[order], weights[order], frozenset(term_ids[best].tolist()))
 
 
