@@ -154,3 +154,17 @@ SEPARATORS = [" ", "\n", "\n\n", ". ", "! ", "? ", "… ", "...", '." ', "”. "
 def test_groups_agree_with_the_whole_split_on_any_text(text, terms):
     matches = matches_of(text, terms)
     assert [(i, j) for _, i, j in _groups(text, matches)] == [(i, j) for _, i, j in whole_split_groups(text, matches)]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Gặp Ths. Lan và Mrs. Smith ở Tp. Huế. Sau đó", ["Gặp Ths. Lan và Mrs. Smith ở Tp. Huế.", "Sau đó"]),
+        ("Ông NXB. Trẻ nói. Hết", ["Ông NXB. Trẻ nói.", "Hết"]),
+        # longer than every abbreviation, or one with marks: a sentence end
+        ("Về TPHCM. Rồi đi. Gặp Tố. Xong", ["Về TPHCM.", "Rồi đi.", "Gặp Tố.", "Xong"]),
+    ],
+)
+def test_abbreviations_in_any_case_are_not_sentence_ends(text, expected):
+    assert [text[a:b] for a, b in _sentences(text)] == expected
+    assert [text[a:b] for a, b in _sentences(text, start=text.index(" ") + 1)][1:] == expected[1:]

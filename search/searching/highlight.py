@@ -67,33 +67,8 @@ _LAST_WORD = re.compile(r"([^\W_]+)\Z")
 
 #: Words written with a period that does not end the sentence ("TP. HCM", "PGS. TS. ...").
 #: Single letters (initials such as "Nguyễn V. A") are treated the same way.
-_ABBREVIATIONS = frozenset(
-    {
-        "tp",
-        "tx",
-        "tt",
-        "q",
-        "p",
-        "h",
-        "ths",
-        "ts",
-        "pgs",
-        "gs",
-        "bs",
-        "ks",
-        "ls",
-        "cn",
-        "nxb",
-        "mr",
-        "mrs",
-        "ms",
-        "dr",
-        "st",
-        "vs",
-        "no",
-        "v",
-    }
-)
+_ABBREVIATIONS = frozenset("tp tx tt q p h ths ts pgs gs bs ks ls cn nxb mr mrs ms dr st vs no v".split())
+_LONGEST_ABBREVIATION = max(map(len, _ABBREVIATIONS))
 
 #: Characters (besides white space) not worth keeping next to an ellipsis at a cut.
 _TRIM_LEFT = ",;:.)]}»”’-–—"
@@ -283,17 +258,36 @@ def _boundaries(text: str, pos: int = 0) -> Iterator[tuple[int, int]]:
     so a scan from the end of a word, or from where another scan resumed, finds the same ends
     as a scan of the whole text: a snippet looks only near its matches.
     """
-    for m in _SENTENCE_END.finditer(text, pos):
-        if m.end() - m.start() == 1:
-            char = text[m.start()]
+    while (found := _next_end(text, pos)) is not None:
+        yield found
+        pos = found[1]
+
+
+def _next_end(text: str, pos: int) -> tuple[int, int] | None:
+    """The first of `_boundaries(text, pos)`, or None: one call where a snippet needs only that."""
+    search = _SENTENCE_END.search
+    m = search(text, pos)
+    while m is not None:
+        start, end = m.span()
+        if end - start == 1:
+            char = text[start]
             if char == "\n":
-                yield m.start(), m.end()
+                return start, end
+            if char == "." and _abbreviated(text, start):
+                m = search(text, end)
                 continue
-            if char == ".":
-                word = _LAST_WORD.search(text, max(0, m.start() - 8), m.start())
-                if word and (len(word.group(1)) == 1 or fold(word.group(1)) in _ABBREVIATIONS):
-                    continue
-        yield m.end(), m.end()
+        return end, end
+    return None
+
+
+def _abbreviated(text: str, dot: int) -> bool:
+    """Whether the word before the "." at `dot` is an initial or an abbreviation. `fold` keeps
+    the length, so a word longer than every abbreviation needs no folding to be told apart."""
+    word = _LAST_WORD.search(text, max(0, dot - 8), dot)
+    if word is None:
+        return False
+    found = word.group(1)
+    return len(found) == 1 or (len(found) <= _LONGEST_ABBREVIATION and fold(found) in _ABBREVIATIONS)
 
 
 def _sentences(text: str, after: int | None = None, start: int = 0) -> list[tuple[int, int]]:
@@ -319,7 +313,7 @@ def _groups(text: str, matches: list[tuple[int, int, str]]) -> Iterator[tuple[in
     sentence end per sentence with matches, instead of splitting every sentence before them."""
     lo, i, size = 0, 0, len(matches)
     while i < size:
-        _, resume = next(_boundaries(text, matches[i][1]), (len(text), len(text)))
+        _, resume = _next_end(text, matches[i][1]) or (len(text), len(text))
         j = i + 1
         while j < size and matches[j][0] < resume:
             j += 1
