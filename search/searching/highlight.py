@@ -23,7 +23,7 @@ from __future__ import annotations
 import html
 import re
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 from search.text.normalize import WORD_RE, fold
 
@@ -67,33 +67,8 @@ _LAST_WORD = re.compile(r"([^\W_]+)\Z")
 
 #: Words written with a period that does not end the sentence ("TP. HCM", "PGS. TS. ...").
 #: Single letters (initials such as "Nguyễn V. A") are treated the same way.
-_ABBREVIATIONS = frozenset(
-    {
-        "tp",
-        "tx",
-        "tt",
-        "q",
-        "p",
-        "h",
-        "ths",
-        "ts",
-        "pgs",
-        "gs",
-        "bs",
-        "ks",
-        "ls",
-        "cn",
-        "nxb",
-        "mr",
-        "mrs",
-        "ms",
-        "dr",
-        "st",
-        "vs",
-        "no",
-        "v",
-    }
-)
+_ABBREVIATIONS = frozenset("tp tx tt q p h ths ts pgs gs bs ks ls cn nxb mr mrs ms dr st vs no v".split())
+_LONGEST_ABBREVIATION = max(map(len, _ABBREVIATIONS))
 
 #: Characters (besides white space) not worth keeping next to an ellipsis at a cut.
 _TRIM_LEFT = ",;:.)]}»”’-–—"
@@ -211,21 +186,16 @@ class Highlighter:
             first = WORD_RE.search(folded, start, end)
             keep = first.end() if first and first.end() - start <= budget else start + budget
             return self._window(text, folded, start, end, start, keep, budget, [])
-        sentences = _sentences(text, after=matches[-1][1])
-        best, best_score, best_matches = 0, (-1, -1), matches[:1]
-        i = 0
-        for index, (s_start, s_end) in enumerate(sentences):
-            while i < len(matches) and matches[i][0] < s_start:
-                i += 1
-            j = i
-            while j < len(matches) and matches[j][1] <= s_end:
-                j += 1
-            if j > i:
-                inside = matches[i:j]
-                score = (len({m[2] for m in inside}), len(inside))
-                if score > best_score:
-                    best, best_score, best_matches = index, score, inside
-            i = j
+        best_lo, best_score, best_matches = 0, (-1, -1), matches[:1]
+        for lo, i, j in _groups(text, matches):
+            inside = matches[i:j]
+            score = (len({m[2] for m in inside}), len(inside))
+            if score > best_score:
+                best_lo, best_score, best_matches = lo, score, inside
+        # The chosen sentence and the next one, split from where the sentence of the previous
+        # group ended (a sentence start of the whole split) to the sentence after the group.
+        sentences = _sentences(text, after=best_matches[-1][1], start=best_lo)
+        best = max(k for k, (s_start, _) in enumerate(sentences) if s_start <= best_matches[0][0])
         start, end = sentences[best]
         if (
             best + 1 < len(sentences)
@@ -280,31 +250,75 @@ def _within(matches: list[tuple[int, int, str]], lo: int, hi: int) -> list[tuple
     return [m for m in matches if m[0] >= lo and m[1] <= hi]
 
 
-def _sentences(text: str, after: int | None = None) -> list[tuple[int, int]]:
+def _boundaries(text: str, pos: int = 0) -> Iterator[tuple[int, int]]:
+    """(end of the sentence, start of what follows) at each sentence end of `text` from `pos`.
+
+    Whether a candidate ends a sentence depends on its own characters and its neighbours only,
+    and a candidate never holds a word character or white space other than a lone line break,
+    so a scan from the end of a word, or from where another scan resumed, finds the same ends
+    as a scan of the whole text: a snippet looks only near its matches.
+    """
+    while (found := _next_end(text, pos)) is not None:
+        yield found
+        pos = found[1]
+
+
+def _next_end(text: str, pos: int) -> tuple[int, int] | None:
+    """The first of `_boundaries(text, pos)`, or None: one call where a snippet needs only that."""
+    search = _SENTENCE_END.search
+    m = search(text, pos)
+    while m is not None:
+        start, end = m.span()
+        if end - start == 1:
+            char = text[start]
+            if char == "\n":
+                return start, end
+            if char == "." and _abbreviated(text, start):
+                m = search(text, end)
+                continue
+        return end, end
+    return None
+
+
+def _abbreviated(text: str, dot: int) -> bool:
+    """Whether the word before the "." at `dot` is an initial or an abbreviation. `fold` keeps
+    the length, so a word longer than every abbreviation needs no folding to be told apart."""
+    word = _LAST_WORD.search(text, max(0, dot - 8), dot)
+    if word is None:
+        return False
+    found = word.group(1)
+    return len(found) == 1 or (len(found) <= _LONGEST_ABBREVIATION and fold(found) in _ABBREVIATIONS)
+
+
+def _sentences(text: str, after: int | None = None, start: int = 0) -> list[tuple[int, int]]:
     """(start, end) of each sentence of `text`, surrounding white space excluded.
 
     With `after`, the list stops at the first sentence starting at or after that offset: a
-    snippet needs no sentence beyond the one following its last match, and splitting the rest
-    of a long article was most of a search's time.
+    snippet needs no sentence beyond the one following its last match. With `start` (0 or where
+    `_boundaries` resumed), the list begins there.
     """
     out: list[tuple[int, int]] = []
-    start = 0
-    for m in _SENTENCE_END.finditer(text):
+    for end, resume in _boundaries(text, start):
         if after is not None and out and out[-1][0] >= after:
             return out
-        end = m.end()
-        if end - m.start() == 1:
-            char = text[m.start()]
-            if char == "\n":
-                end = m.start()
-            elif char == ".":
-                word = _LAST_WORD.search(text, max(0, m.start() - 8), m.start())
-                if word and (len(word.group(1)) == 1 or fold(word.group(1)) in _ABBREVIATIONS):
-                    continue
         _add_stripped(out, text, start, end)
-        start = m.end()
+        start = resume
     _add_stripped(out, text, start, len(text))
     return out
+
+
+def _groups(text: str, matches: list[tuple[int, int, str]]) -> Iterator[tuple[int, int, int]]:
+    """(lo, i, j) for each sentence holding matches: matches[i:j] are its matches, and `lo` is
+    where the text after the previous such sentence starts (0 for the first). One search for a
+    sentence end per sentence with matches, instead of splitting every sentence before them."""
+    lo, i, size = 0, 0, len(matches)
+    while i < size:
+        _, resume = _next_end(text, matches[i][1]) or (len(text), len(text))
+        j = i + 1
+        while j < size and matches[j][0] < resume:
+            j += 1
+        yield lo, i, j
+        lo, i = resume, j
 
 
 def _add_stripped(out: list[tuple[int, int]], text: str, start: int, end: int) -> None:

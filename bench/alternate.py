@@ -1,0 +1,85 @@
+"""Before and after in the same run: the distinct phase of `bench.run`, from two checkouts, in turns.
+
+    python -m bench.alternate INDEX_DIR LIST --base OTHER_CHECKOUT [--turns 2] [--timed 3000]
+
+The machine is shared and its load drifts, so figures of two code versions measured an hour
+apart say little; here the same index (built once, its schema unchanged between the versions)
+and the same distinct list (`bench.distinct`, or `distinct.tsv` in a `bench.run --keep` work
+folder) are run by this checkout and by `--base` (a second worktree of the older commit) in
+alternating child processes, each warming up on the list's first queries and timing the next
+ones, each seen once. Prints each turn and the median of the turns per side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+from bench import distinct
+from bench.run import load
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def imported_from(checkout: Path) -> Path:
+    """Where a child started in `checkout` imports `search` from: its own tree (the current
+    directory comes first on a child's path), not the package this interpreter has installed."""
+    out = subprocess.run(
+        [sys.executable, "-c", "import search; print(search.__file__)"],
+        cwd=checkout,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return Path(out.stdout.strip()).resolve().parent.parent
+
+
+def turn(checkout: Path, index_dir: Path, listed: Path, timed: int) -> dict:
+    """One child process of `checkout` running the distinct list against `index_dir`."""
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--child-distinct", "vnsearch", str(index_dir), str(listed)]
+        + [str(distinct.WARM), str(timed)],
+        cwd=checkout,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout.splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("index_dir", type=Path)
+    parser.add_argument("listed", type=Path)
+    parser.add_argument("--base", type=Path, required=True, help="the checkout measured as 'before'")
+    parser.add_argument("--turns", type=int, default=2)
+    parser.add_argument("--timed", type=int, default=distinct.TIMED)
+    args = parser.parse_args()
+    sides = {"before": args.base.resolve(), "after": ROOT}
+    for checkout in sides.values():
+        found = imported_from(checkout)
+        if found != checkout:
+            parser.error(f"a child in {checkout} would import search from {found}")
+    runs: dict[str, list[dict]] = {name: [] for name in sides}
+    for number in range(args.turns):
+        for name, checkout in sides.items():
+            before = load()
+            figures = turn(checkout, args.index_dir.resolve(), args.listed.resolve(), args.timed)
+            runs[name].append(figures)
+            print(
+                f"turn {number + 1} {name}: p50 {figures['p50']} p95 {figures['p95']} p99 {figures['p99']} "
+                f"mean {figures['mean']} ms, {figures['errors']} errors, load {before}",
+                flush=True,
+            )
+    print("| | before | after |\n| --- | ---: | ---: |")
+    for key in ("p50", "p95", "p99", "mean"):
+        medians = (statistics.median(r[key] for r in runs[name]) for name in sides)
+        print(f"| {key} (ms) | " + " | ".join(f"{m:.2f}" for m in medians) + " |")
+
+
+if __name__ == "__main__":
+    main()
