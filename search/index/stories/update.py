@@ -26,7 +26,7 @@ from search.corpus.article import Article
 from search.index.engine import readers
 from search.index.stories import saved
 from search.index.stories.graph import COPY, StoryGraph
-from search.index.stories.pool import Features, StoryPool, bands, copy_edge, event_edge, features
+from search.index.stories.pool import Features, bands, copy_edge, event_edge, features, graph_of
 from search.index.stories.text import (
     DEFAULT,
     Signatures,
@@ -78,7 +78,6 @@ def grouped(readers_: Sequence[IndexReader], statistics: TermStatistics, params:
     """The graph of every article the readers hold (one index's, or each shard's of a set),
     added in id order with texts weighed by `statistics`: the same graph whichever way the
     articles are spread over readers."""
-    pool = StoryPool(params)
     vocabulary = Vocabulary(statistics, params)
     entries: list[tuple[str, IndexReader, int, str, bytes | str]] = []
     for reader in readers_:
@@ -86,10 +85,13 @@ def grouped(readers_: Sequence[IndexReader], statistics: TermStatistics, params:
             ids, dates, copies = (readers.column(reader, name) for name in ("id", "date", "copies"))
             entries.extend((ids[d], reader, d, dates[d], copies[d]) for d in reader.all_doc_ids())
     entries.sort(key=lambda entry: entry[0])
-    for article_id, reader, docnum, iso, copy_value in entries:
-        pool.add(_stored_features(reader, docnum, article_id, iso, copy_value, vocabulary), settle=False)
-    pool.graph.settle()
-    return pool.graph
+    return graph_of(
+        (
+            _stored_features(reader, docnum, article_id, iso, copy_value, vocabulary)
+            for article_id, reader, docnum, iso, copy_value in entries
+        ),
+        params,
+    )
 
 
 def _stored_features(
