@@ -165,14 +165,18 @@ def graph_of(entries: Iterable[Features], params: StoryParams = DEFAULT) -> Stor
     edges: list[dict[int, float]] = [{} for _ in items]
     for i, j in _copy_pairs(items, params):
         edges[j][i] = COPY
-    postings: dict[int, list[int]] = {}
+    # Top terms by day: only the articles within the window are looked at, not every article
+    # of the archive sharing a top term (which `event_edge` would turn down by their days).
+    postings: dict[tuple[int, int], list[int]] = {}
+    span = range(-params.window_days, params.window_days + 1)
     for j, entry in enumerate(items):
-        if entry.vector is None:
+        if entry.vector is None or entry.day is None:
             continue
         met: set[int] = set()
         for term in entry.vector.top:
-            met.update(postings.setdefault(term, []))
-            postings[term].append(j)
+            for offset in span:
+                met.update(postings.get((term, entry.day + offset), ()))
+            postings.setdefault((term, entry.day), []).append(j)
         for i in sorted(met.difference(edges[j])):
             if (score := event_edge(entry, items[i], params)) is not None:
                 edges[j][i] = score
