@@ -305,6 +305,23 @@ def test_term_dictionary_lookups_and_iteration(pair):
             assert cursor.find("zzz") is None
 
 
+def test_many_terms_looked_up_in_one_walk_give_each_terms_entry(pair):
+    """`sorted_entries` walks the blocks forward: present, absent, repeated terms, terms before
+    the first and after the last, in fields with many blocks and in a missing field."""
+    ours, _ = pair
+    with ours.reader() as mine:
+        for leaf, _ in mine.leaf_readers():
+            terms = leaf._terms
+            for fieldname in ("text", "pairs", "key", "nope"):
+                present = [t for f, t in terms.terms() if f == fieldname] if fieldname != "nope" else []
+                wanted = sorted(
+                    [*present[::3], *present[:5], b"", b"\x00", b"a", b"bzz", b"k2", b"\xff\xff"]
+                    + [t + b"x" for t in present[::7]]
+                )
+                assert terms.sorted_entries(fieldname, wanted) == [terms.entry(fieldname, t) for t in wanted]
+                assert any(terms.sorted_entries(fieldname, wanted)) == bool(present)
+
+
 @pytest.mark.parametrize(
     "weights", [[1.0] * 5, [1.0, 3.0, 2.0, 300.0, 1.0], [0.5, 1.5, 2.25, 1.0, 7.0], [70.0, 1.0, 2.0, 1.0, 3.0]]
 )

@@ -12,7 +12,7 @@ import pytest
 from search.corpus.article import Article
 from search.corpus.files import iter_corpus
 from search.index.stories.graph import COPY, StoryGraph
-from search.index.stories.pool import StoryPool, copy_edge, features, group
+from search.index.stories.pool import StoryPool, copy_edge, features, graph_of, group
 from search.index.stories.text import (
     CountedStatistics,
     Signatures,
@@ -255,3 +255,34 @@ def test_top_terms_are_the_heaviest_with_ties_broken_by_the_term(articles: list[
                 key=lambda wt: (-wt[0], wt[1]),
             )
             assert {vocabulary.names[t] for t in vector.top} == {term for _, term in ranked[:k]}
+
+
+def test_a_whole_set_at_once_gives_the_graph_of_one_article_at_a_time(
+    articles: list[Article], seeds: dict[str, Article]
+) -> None:
+    """A fresh build finds its candidates by sorting signature bands, not one LSH lookup per
+    article: the same edges, so the same stories, also for many copies of one body (exact,
+    near and short), dated or not."""
+    many = [replace(seeds["004"], id=f"c{n:02d}", title=f"Bản {n}", path=None) for n in range(25)]
+    near = [repost(seeds["004"], f"n{n}", f"Đăng lại {n}", "2022-12-30" if n % 2 else None) for n in range(4)]
+    short = [Article(id=f"s{n}", title="Tin ngắn", body="Tin ngắn về bảo hiểm xã hội.") for n in range(6)]
+    empty = [Article(id=f"e{n}", title=f"Trống {n}", body="") for n in range(3)]
+    items = [*articles, *many, *near, *short, *empty]
+    statistics = CountedStatistics(items)
+    vocabulary = Vocabulary(statistics)
+    signatures = Signatures()
+    entries = [features(article, signatures, vocabulary) for article in items]
+    one_by_one = StoryPool()
+    for entry in random.Random(3).sample(entries, len(entries)):
+        one_by_one.add(entry, settle=False)
+    one_by_one.graph.settle()
+    at_once = graph_of(reversed(entries))
+
+    def edges(graph: StoryGraph) -> list[tuple[str, str, float]]:
+        return sorted(graph.edges())
+
+    assert edges(at_once) == edges(one_by_one.graph) and at_once.stories() == one_by_one.graph.stories()
+    stories = group(items, statistics)
+    assert {stories[a.id] for a in many + near} == {seeds["004"].id}
+    assert {stories[a.id] for a in short} == {"s0"} and len({stories[a.id] for a in empty}) == 3
+    assert sum(weight == COPY for *_, weight in at_once.edges()) >= 30 * 29 // 2

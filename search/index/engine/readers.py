@@ -136,11 +136,12 @@ def doc_frequencies(reader: IndexReader, fieldname: str, terms: list[bytes]) -> 
     from each segment's term file directly, which for many terms at once costs a fraction of
     Whoosh's `doc_frequency` through a multi-segment reader."""
     out = np.zeros(len(terms), dtype=np.int64)
+    order = sorted(range(len(terms)), key=terms.__getitem__)
+    ordered = [terms[i] for i in order]
     for leaf, _ in segments(reader):
         table = leaf._terms
         if isinstance(table, TermsReader):
-            for i, btext in enumerate(terms):
-                found = table.entry(fieldname, btext)
+            for i, found in zip(order, table.sorted_entries(fieldname, ordered)):
                 if found is not None:
                     out[i] += entry_doc_frequency(found)
         else:

@@ -2,16 +2,18 @@
 of a pair of articles that every way of grouping shares.
 
 `copy_edge` and `event_edge` are symmetric functions of two articles' features: whichever
-way candidates are found (here datasketch's LSH and an index of top terms; for an update, a
-scan of the index's own columns, see `search.index.stories.update`), the same pairs pass, so a
-grown index and a rebuild agree.
+way candidates are found (for a whole set, `graph_of`: equal signature bands found by sorting
+each band of every signature at once, and an index of top terms; one article at a time,
+`StoryPool`: datasketch's LSH; for an update, a scan of the index's own columns, see
+`search.index.stories.update`), the same pairs pass, so a grown index and a rebuild agree.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import combinations
 
 import numpy as np
 
@@ -156,16 +158,78 @@ class StoryPool:
                 self._postings.setdefault(term, set()).add(entry.id)
 
 
+def graph_of(entries: Iterable[Features], params: StoryParams = DEFAULT) -> StoryGraph:
+    """The graph of a whole set of articles, as adding them one by one to a `StoryPool` makes
+    it (the same edges: tests/test_stories.py checks it), without an LSH lookup per article."""
+    items = sorted(entries, key=lambda entry: entry.id)
+    edges: list[dict[int, float]] = [{} for _ in items]
+    for i, j in _copy_pairs(items, params):
+        edges[j][i] = COPY
+    # Top terms by day: only the articles within the window are looked at, not every article
+    # of the archive sharing a top term (which `event_edge` would turn down by their days).
+    postings: dict[tuple[int, int], list[int]] = {}
+    span = range(-params.window_days, params.window_days + 1)
+    for j, entry in enumerate(items):
+        if entry.vector is None or entry.day is None:
+            continue
+        met: set[int] = set()
+        for term in entry.vector.top:
+            for offset in span:
+                met.update(postings.get((term, entry.day + offset), ()))
+            postings.setdefault((term, entry.day), []).append(j)
+        for i in sorted(met.difference(edges[j])):
+            if (score := event_edge(entry, items[i], params)) is not None:
+                edges[j][i] = score
+    graph = StoryGraph(params.same_event)
+    for j, entry in enumerate(items):
+        if edges[j]:
+            found = {items[i].id: weight for i, weight in edges[j].items()}
+            graph.add(entry.id, entry.day, found, {items[i].id: items[i].day for i in edges[j]}, settle=False)
+    graph.settle()
+    return graph
+
+
+def _copy_pairs(items: Sequence[Features], params: StoryParams) -> set[tuple[int, int]]:
+    """Positions (i < j) of the pairs that `copy_edge` joins: equal keys, and among the pairs
+    with an equal band of their signatures (an LSH's candidates, found here by sorting each
+    band of all the signatures at once) those that overlap enough."""
+    pairs: set[tuple[int, int]] = set()
+    by_key: dict[bytes, list[int]] = {}
+    for i, entry in enumerate(items):
+        if entry.key is not None:
+            by_key.setdefault(entry.key, []).append(i)
+    for members in by_key.values():
+        pairs.update(combinations(members, 2))
+    signed = np.array([i for i, entry in enumerate(items) if entry.signature is not None], dtype=np.int64)
+    if len(signed) < 2:
+        return pairs
+    n_bands, rows = bands(params)
+    table = np.stack([items[i].signature for i in signed.tolist()])
+    candidates: set[tuple[int, int]] = set()
+    for band in range(n_bands):
+        _, inverse, counts = np.unique(
+            table[:, band * rows : (band + 1) * rows], axis=0, return_inverse=True, return_counts=True
+        )
+        inverse = inverse.reshape(-1)
+        shared = np.flatnonzero(counts[inverse] > 1)
+        if not len(shared):
+            continue
+        shared = shared[np.argsort(inverse[shared], kind="stable")]
+        members = signed[shared].tolist()
+        cuts = (np.flatnonzero(np.diff(inverse[shared])) + 1).tolist()
+        for start, end in zip([0, *cuts], [*cuts, len(members)]):
+            candidates.update(combinations(members[start:end], 2))
+    pairs.update(pair for pair in candidates - pairs if copy_edge(items[pair[0]], items[pair[1]], params))
+    return pairs
+
+
 def group(
     articles: Iterable[Article], statistics: TermStatistics | None = None, params: StoryParams = DEFAULT
 ) -> dict[str, str]:
     """Story id of every article, as a rebuild computes it: statistics over all of them first
-    (unless given), then one addition each."""
+    (unless given), then the graph of them all."""
     items = list(articles)
     vocabulary = Vocabulary(statistics or CountedStatistics(items, params.title_weight), params)
     signatures = Signatures(params)
-    pool = StoryPool(params)
-    for article in sorted(items, key=lambda a: a.id):
-        pool.add(features(article, signatures, vocabulary), settle=False)
-    pool.graph.settle()
-    return pool.stories()
+    grouped = graph_of((features(article, signatures, vocabulary) for article in items), params).stories()
+    return {a.id: grouped.get(a.id, a.id) for a in items}

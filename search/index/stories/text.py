@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from itertools import repeat
+from itertools import chain, repeat
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
@@ -144,9 +144,22 @@ class Vocabulary:
     def weigh(self, counts: Counter[str], top: bool = True) -> Vector:
         """The vector of an article's `story_terms`; without its `top` terms (left empty)
         unless asked for, as for related coverage, which compares whole vectors."""
+        return self._weighed(counts, self.statistics.document_frequencies(list(counts)), top)
+
+    def vectors(self, texts: Iterable[tuple[str, str]]) -> list[Vector]:
+        """`vector` of each (title, body), their terms' document frequencies looked up together:
+        an index reads each block of its term files once for all of them, not once a term."""
+        counts = [story_terms(title, body, self.params.title_weight) for title, body in texts]
+        union = list(dict.fromkeys(chain.from_iterable(counts)))
+        found = dict(zip(union, self.statistics.document_frequencies(union).tolist()))
+        return [
+            self._weighed(c, np.fromiter(map(found.__getitem__, c), dtype=np.float64, count=len(c))) for c in counts
+        ]
+
+    def _weighed(self, counts: Counter[str], frequencies: np.ndarray, top: bool = True) -> Vector:
         terms = list(counts)
         n = max(self.statistics.document_count(), 1)
-        df = np.clip(self.statistics.document_frequencies(terms), 1, n)
+        df = np.clip(frequencies, 1, n)
         tf = np.fromiter(counts.values(), dtype=np.float64, count=len(terms))
         weights = (1 + np.log(tf)) * np.log(n / df)
         kept = [t for t, w in zip(terms, weights.tolist()) if w > 0]

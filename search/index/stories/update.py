@@ -14,7 +14,7 @@ today's (copies do not depend on them).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from itertools import repeat
 from pathlib import Path
 
@@ -26,7 +26,7 @@ from search.corpus.article import Article
 from search.index.engine import readers
 from search.index.stories import saved
 from search.index.stories.graph import COPY, StoryGraph
-from search.index.stories.pool import Features, StoryPool, bands, copy_edge, event_edge, features
+from search.index.stories.pool import Features, bands, copy_edge, event_edge, features, graph_of
 from search.index.stories.text import (
     DEFAULT,
     Signatures,
@@ -78,7 +78,6 @@ def grouped(readers_: Sequence[IndexReader], statistics: TermStatistics, params:
     """The graph of every article the readers hold (one index's, or each shard's of a set),
     added in id order with texts weighed by `statistics`: the same graph whichever way the
     articles are spread over readers."""
-    pool = StoryPool(params)
     vocabulary = Vocabulary(statistics, params)
     entries: list[tuple[str, IndexReader, int, str, bytes | str]] = []
     for reader in readers_:
@@ -86,22 +85,28 @@ def grouped(readers_: Sequence[IndexReader], statistics: TermStatistics, params:
             ids, dates, copies = (readers.column(reader, name) for name in ("id", "date", "copies"))
             entries.extend((ids[d], reader, d, dates[d], copies[d]) for d in reader.all_doc_ids())
     entries.sort(key=lambda entry: entry[0])
-    for article_id, reader, docnum, iso, copy_value in entries:
-        pool.add(_stored_features(reader, docnum, article_id, iso, copy_value, vocabulary), settle=False)
-    pool.graph.settle()
-    return pool.graph
+    return graph_of(_stored_features(entries, vocabulary), params)
+
+
+#: Articles whose texts are weighed together (`Vocabulary.vectors`): enough to share most term
+#: file blocks, few enough to keep their term counts small.
+_BATCH = 1000
 
 
 def _stored_features(
-    reader: IndexReader, docnum: int, article_id: str, iso: str, copy_value: bytes | str, vocabulary: Vocabulary
-) -> Features:
-    key, signature = split_column(copy_value or b"")  # type: ignore[arg-type]
-    day = day_of(iso or None)
-    vector = None
-    if day is not None:
-        stored = reader.stored_fields(docnum)
-        vector = vocabulary.vector(stored.get("title", ""), stored.get("body", ""))
-    return Features(article_id, day, key, signature, vector)
+    entries: list[tuple[str, IndexReader, int, str, bytes | str]], vocabulary: Vocabulary
+) -> Iterator[Features]:
+    for start in range(0, len(entries), _BATCH):
+        batch = [(entry, day_of(entry[3] or None)) for entry in entries[start : start + _BATCH]]
+        texts = []
+        for (_, reader, docnum, _, _), day in batch:
+            if day is not None:
+                stored = reader.stored_fields(docnum)
+                texts.append((stored.get("title", ""), stored.get("body", "")))
+        vectors = iter(vocabulary.vectors(texts))
+        for (article_id, _, _, _, copy_value), day in batch:
+            key, signature = split_column(copy_value or b"")  # type: ignore[arg-type]
+            yield Features(article_id, day, key, signature, next(vectors) if day is not None else None)
 
 
 class Recorder:

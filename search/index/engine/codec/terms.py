@@ -13,7 +13,7 @@ from __future__ import annotations
 import pickle
 import struct
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import accumulate
 from typing import TYPE_CHECKING, Any
 
@@ -313,6 +313,28 @@ class TermsReader(base.TermsReader):
     def entry(self, fieldname: str, tbytes: bytes) -> bytes | None:
         """The raw term entry (for `search.evaluate`), or None when the term is not here."""
         return self._find(self._keyprefix(fieldname) + tbytes)
+
+    def sorted_entries(self, fieldname: str, terms: Sequence[bytes]) -> list[bytes | None]:
+        """The raw entries of many terms of a field, given in ascending order: each block is
+        read once and walked forward from one term to the next, where `entry` would read and
+        decode its block from the start for every term."""
+        prefix, firstkeys = self._keyprefix(fieldname), self._firstkeys()
+        out: list[bytes | None] = []
+        number, current = -1, None
+        walk: Iterator[tuple[bytes, bytes]] = iter(())
+        for tbytes in terms:
+            key = prefix + tbytes
+            i = bisect_right(firstkeys, key) - 1
+            if i < 0:
+                out.append(None)
+                continue
+            if i != number:
+                number, walk = i, self._entries(self._block(i))
+                current = next(walk, None)
+            while current is not None and current[0] < key:
+                current = next(walk, None)
+            out.append(current[1] if current is not None and current[0] == key else None)
+        return out
 
     # Whoosh's TermsReader interface
 
