@@ -14,16 +14,36 @@ from search.corpus.outlets import DOMAIN_RE
 from search.text.normalize import normalize
 
 #: A line that starts one of these ends the article: what follows is related links or comments.
-_END_MARKERS = frozenset({
-    "tin cùng chuyên mục", "tin khác", "các tin khác", "tin liên quan", "bài liên quan",
-    "tin bài liên quan", "xem thêm", "đọc thêm", "tin đã đưa", "tin mới nhất", "bình luận",
-    "ý kiến bạn đọc",
-})
+_END_MARKERS = frozenset(
+    {
+        "tin cùng chuyên mục",
+        "tin khác",
+        "các tin khác",
+        "tin liên quan",
+        "bài liên quan",
+        "tin bài liên quan",
+        "xem thêm",
+        "đọc thêm",
+        "tin đã đưa",
+        "tin mới nhất",
+        "bình luận",
+        "ý kiến bạn đọc",
+    }
+)
 #: Standalone lines of site chrome, dropped wherever they are.
-_CHROME_LINES = frozenset({
-    "tin nhanh 24h", "chia sẻ", "in bài", "in bài viết", "lên đầu trang", "quay lại", "quảng cáo",
-    "gửi bình luận", "theo dõi",
-})
+_CHROME_LINES = frozenset(
+    {
+        "tin nhanh 24h",
+        "chia sẻ",
+        "in bài",
+        "in bài viết",
+        "lên đầu trang",
+        "quay lại",
+        "quảng cáo",
+        "gửi bình luận",
+        "theo dõi",
+    }
+)
 #: Site chrome glued to the start of a line ("Tin nhanh 24hThứ Năm, 29/12/2022 ...").
 _CHROME_PREFIX_RE = re.compile(r"^(?:Tin nhanh 24h)\s*", re.I)
 _BANNER_RE = re.compile(r"^Banner\b")

@@ -33,7 +33,7 @@ _TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?$")
 
 
 def clock(hour: str | int, minute: str | int, meridiem: str | None = None) -> str | None:
-    """"HH:MM" when the parts make a real time of day (12-hour with `meridiem` "AM"/"PM"),
+    """ "HH:MM" when the parts make a real time of day (12-hour with `meridiem` "AM"/"PM"),
     else None. Seconds are dropped: no outlet publishes to the second."""
     h, m = int(hour), int(minute)
     if meridiem:
@@ -46,7 +46,7 @@ def clock(hour: str | int, minute: str | int, meridiem: str | None = None) -> st
 
 
 def parse_time(text: str) -> str | None:
-    """"HH:MM" from "HH:MM" or "HH:MM:SS"; None when it is not a time of day."""
+    """ "HH:MM" from "HH:MM" or "HH:MM:SS"; None when it is not a time of day."""
     match = _TIME_RE.match(text.strip())
     return clock(match[1], match[2]) if match else None
 

@@ -23,10 +23,12 @@ from dataclasses import dataclass
 #: TCVN3 (ABC) glyph codes, as their Latin-1 code points, and the letters they stand for. The
 #: capitals with tone marks share the lower-case codes (a capitals font draws them), so those
 #: read back in lower case.
-_TCVN3 = dict(zip(
-    "µ¸¶·¹¨»¾¼½Æ©ÇÊÈÉË®ÌÐÎÏÑªÒÕÓÔÖ×ÝØÜÞßãáâä«åèæçé¬êíëìîïóñòô\xadõøö÷ùúýûüþ¡¢§£¤¥¦",
-    "àáảãạăằắẳẵặâầấẩẫậđèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵĂÂĐÊÔƠƯ",
-))
+_TCVN3 = dict(
+    zip(
+        "µ¸¶·¹¨»¾¼½Æ©ÇÊÈÉË®ÌÐÎÏÑªÒÕÓÔÖ×ÝØÜÞßãáâä«åèæçé¬êíëìîïóñòô\xadõøö÷ùúýûüþ¡¢§£¤¥¦",
+        "àáảãạăằắẳẵặâầấẩẫậđèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵĂÂĐÊÔƠƯ",
+    )
+)
 _TCVN3_TABLE: dict[int, str | int | None] = {ord(glyph): letter for glyph, letter in _TCVN3.items()}
 
 _VNI_TONES = {"ù": "\u0301", "ø": "\u0300", "û": "\u0309", "õ": "\u0303", "ï": "\u0323"}
@@ -174,8 +176,12 @@ def decode_text(data: bytes) -> Decoded:
     UTF-16 needs its byte-order mark (without one it cannot be told from other encodings);
     UTF-8 text that is really VNI or TCVN3 glyph codes is converted as well.
     """
-    for bom, codec in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
-                       (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+    for bom, codec in (
+        (codecs.BOM_UTF32_LE, "utf-32"),
+        (codecs.BOM_UTF32_BE, "utf-32"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
         if data.startswith(bom):
             try:
                 return Decoded(data.decode(codec), codec)

@@ -135,8 +135,7 @@ def read_file(
             parse = _parse_text if _has_suffix(path, TEXT_SUFFIXES) else _parse_page
             yield _read_one(path, rel, article_id, parse, limit)
     else:
-        yield ParseError(rel, None, "unsupported file type (expected .txt, .html, .htm or .jsonl, "
-                                    "each optionally .gz)")
+        yield ParseError(rel, None, "unsupported file type (expected .txt, .html, .htm or .jsonl, each optionally .gz)")
 
 
 def _is_text(name: str) -> bool:
@@ -161,8 +160,9 @@ def _read_one(
     except READ_ERRORS as exc:
         return ParseError(rel, None, f"cannot read file: {os_reason(exc)}")
     if len(data) > limit:
-        return ParseError(rel, None, f"file larger than {limit} bytes (VNSEARCH_MAX_ARTICLE_BYTES); "
-                                     "not a single article")
+        return ParseError(
+            rel, None, f"file larger than {limit} bytes (VNSEARCH_MAX_ARTICLE_BYTES); not a single article"
+        )
     if not data.strip():
         return ParseError(rel, None, "empty file")
     try:

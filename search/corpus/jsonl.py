@@ -140,8 +140,9 @@ def _unicode(text: str, name: str) -> str:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        raise _LineError(f"field '{name}' contains a lone surrogate (\\u{ord(text[_surrogate_at(text)]):04x}), "
-                         "not Unicode text") from None
+        raise _LineError(
+            f"field '{name}' contains a lone surrogate (\\u{ord(text[_surrogate_at(text)]):04x}), not Unicode text"
+        ) from None
     return text
 
 

@@ -42,7 +42,8 @@ OUTLETS: dict[str, str] = {
     "chinhphu.vn": "Báo Điện tử Chính phủ",
 }
 DOMAIN_RE = re.compile(
-    r"^(?:https?://)?(?:www\.)?((?:[a-z0-9-]+\.)+(?:vn|com|net|org|gov|edu|info|biz|asia|tv|news))/?$", re.I)
+    r"^(?:https?://)?(?:www\.)?((?:[a-z0-9-]+\.)+(?:vn|com|net|org|gov|edu|info|biz|asia|tv|news))/?$", re.I
+)
 
 
 def outlet(name: str) -> str:

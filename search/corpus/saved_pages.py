@@ -41,7 +41,11 @@ _HEAD_BYTES = 1 << 17
 def parse_page(data: bytes, article_id: str) -> Article:
     """The article in a saved page; `NoContentError` when the page has no article text."""
     doc: Any = trafilatura.bare_extraction(
-        data, with_metadata=True, include_comments=False, include_tables=True, favor_precision=True,
+        data,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=True,
+        favor_precision=True,
         date_extraction_params={"extensive_search": False, "original_date": True},
     )
     if doc is None or not (doc.text or "").strip():

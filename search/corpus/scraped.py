@@ -24,6 +24,7 @@ from search.corpus.errors import NoContentError
 from search.corpus.outlets import OUTLETS, dateline_outlet, footer_outlet, outlet
 from search.text.normalize import normalize
 
+
 def _clock(n: int) -> str:
     """A time of day as groups H{n} and M{n} (several may stand in one pattern)."""
     return rf"(?P<H{n}>\d{{1,2}})[:h](?P<M{n}>\d{{2}})(?::\d{{2}})?"
@@ -34,14 +35,19 @@ _WEEKDAY = r"(?:Thứ\s+(?:Hai|Ba|Tư|Năm|Sáu|Bảy|[2-7])|Chủ\s+nhật|T[2-
 _DATE_LABEL = r"(?:(?:Cập nhật|Ngày đăng|Đăng ngày|Ngày)\s*:?\s*)"
 #: "1/16/2018 2:54:08 PM 2260": US month/day order (the AM/PM gives it away), then a view count.
 _US_DATE_LINE_RE = re.compile(
-    rf"^(?P<m>\d{{1,2}})/(?P<d>\d{{1,2}})/(?P<y>\d{{4}})\s+{_clock(1)}\s*(?P<ampm>[AP]M)(?:\s+\d+)?$", re.I)
+    rf"^(?P<m>\d{{1,2}})/(?P<d>\d{{1,2}})/(?P<y>\d{{4}})\s+{_clock(1)}\s*(?P<ampm>[AP]M)(?:\s+\d+)?$", re.I
+)
 #: "Thứ Năm, 29/12/2022 16:41:00 +07:00": Vietnamese day/month order.
 _VN_DATE_LINE_RE = re.compile(
     rf"^{_DATE_LABEL}?(?:{_WEEKDAY}\s*,?\s*)?(?:{_clock(1)}\s*,?\s*)?"
     rf"(?P<d>\d{{1,2}})[/.-](?P<m>\d{{1,2}})[/.-](?P<y>\d{{4}})"
-    rf"(?:\s*[,|-]?\s*{_clock(2)})?(?:\s*{_ZONE})?$", re.I)
+    rf"(?:\s*[,|-]?\s*{_clock(2)})?(?:\s*{_ZONE})?$",
+    re.I,
+)
 _ISO_DATE_LINE_RE = re.compile(
-    r"^(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})(?:[T ](?P<H1>\d{2}):(?P<M1>\d{2})(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$")
+    r"^(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})"
+    r"(?:[T ](?P<H1>\d{2}):(?P<M1>\d{2})(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
+)
 #: "date 2022-05 Tháng 5 hằng năm ...": a date field glued to the start of the lead.
 _DATE_PREFIX_RE = re.compile(r"^date\s+(?P<y>\d{4})(?:-(?P<m>\d{2})(?:-(?P<d>\d{2}))?)?(?=\s|$)\s*(?P<rest>.*)$", re.I)
 #: "(VTC News) -" alone on a line, or opening the lead.
@@ -203,12 +209,12 @@ def _display_name(name: str) -> str:
 def _first_sentence(paragraph: str) -> str:
     """The paragraph up to its first sentence end, not fooled by "TP. Hồ Chí Minh" or "ông A."."""
     for match in _SENTENCE_END_RE.finditer(paragraph):
-        before = paragraph[max(0, match.start() - 20): match.start()].split()
-        word = before[-1].lstrip("(\"“") if before else ""
-        following = paragraph[match.end(): match.end() + 1]
+        before = paragraph[max(0, match.start() - 20) : match.start()].split()
+        word = before[-1].lstrip('("“') if before else ""
+        following = paragraph[match.end() : match.end() + 1]
         if len(word) < 2 or word.casefold() in _ABBREVIATIONS:
             continue
-        if following and (following.isupper() or following.isdigit() or following in "\"“("):
+        if following and (following.isupper() or following.isdigit() or following in '"“('):
             return paragraph[: match.start() + 1].strip()
     return paragraph
 

@@ -26,7 +26,6 @@ from search.index.engine.writers import PoolMpWriter, PoolWriter, abandon
 from search.index.pool import DEFAULT_POOL_MB
 from search.index.schema import other_versions, to_document
 from search.index.shards import is_sharded
-from search.index.stories.update import Recorder, StoryRecorder, group_fresh
 from search.index.store import (
     create_index,
     discard,
@@ -38,6 +37,7 @@ from search.index.store import (
     remove_abandoned,
     write_lock,
 )
+from search.index.stories.update import Recorder, StoryRecorder, group_fresh
 
 #: How long a second writer waits for the index lock before giving up with a clear message.
 WRITE_LOCK_TIMEOUT = 60.0
@@ -161,9 +161,16 @@ def build_locked(
     return report
 
 
-def write(ix: FileIndex, items: Iterable[Article | ParseError],
-          on_item: Callable[[Article | ParseError], None] | None, keep_missing: bool, fresh: bool,
-          procs: int = 1, pool_mb: int = DEFAULT_POOL_MB, stories: bool = True) -> IndexReport:
+def write(
+    ix: FileIndex,
+    items: Iterable[Article | ParseError],
+    on_item: Callable[[Article | ParseError], None] | None,
+    keep_missing: bool,
+    fresh: bool,
+    procs: int = 1,
+    pool_mb: int = DEFAULT_POOL_MB,
+    stories: bool = True,
+) -> IndexReport:
     """One writer, one commit (see `Changes`); `stories`: keep the story graph up to date (a
     fresh index is grouped once written, by the caller: see `build_locked`)."""
     report = IndexReport()
@@ -303,7 +310,9 @@ def _writer(ix: FileIndex, procs: int, pool_mb: int) -> PoolWriter:
     replacing a document is a delete and an add in one writer. Both keep their postings in
     memory (`search.pool`) rather than in Whoosh's pickled runs on disk."""
     if procs > 1:
-        return PoolMpWriter(ix, procs=procs, pool_mb=pool_mb, batchsize=BUILD_BATCH, timeout=WRITE_LOCK_TIMEOUT, codec=Codec())
+        return PoolMpWriter(
+            ix, procs=procs, pool_mb=pool_mb, batchsize=BUILD_BATCH, timeout=WRITE_LOCK_TIMEOUT, codec=Codec()
+        )
     return PoolWriter(ix, pool_mb=pool_mb, timeout=WRITE_LOCK_TIMEOUT, codec=Codec())
 
 

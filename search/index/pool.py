@@ -13,7 +13,8 @@ bytes, document number), exactly the items Whoosh's pool would have given.
 The pools of a build share a memory budget (`pool_mb`: `Settings.pool_mb`). When a document
 takes a pool over its share, `PoolWriter` writes the segment out and starts a new one in the
 same writer, which commits all of them together: nothing spills to disk, nothing is merged.
-`PoolMpWriter` (in `search.index.engine.writers`, with the other Whoosh writers) does the same in each process of a multi-process build (Whoosh's `MpWriter`,
+`PoolMpWriter` (in `search.index.engine.writers`, with the other Whoosh writers) does the same
+in each process of a multi-process build (Whoosh's `MpWriter`,
 whose sub-writers are fixed to `SegmentWriter`), each with the budget divided by the number of
 processes, so that a build's memory does not grow with the CPUs it uses.
 """
@@ -80,8 +81,14 @@ class MemoryPool:
             found = self._fields[fieldname] = _FieldPostings()
         return found
 
-    def add_field(self, fieldname: str, docnum: int, items: Iterable[tuple[bytes, int, float, bytes]],
-                  boost: float, scorable: bool) -> int:
+    def add_field(
+        self,
+        fieldname: str,
+        docnum: int,
+        items: Iterable[tuple[bytes, int, float, bytes]],
+        boost: float,
+        scorable: bool,
+    ) -> int:
         """Add a document's (term bytes, frequency, weight, value bytes) in one field, as a field's
         `index()` yields them (each term once); returns the field length (0 unless `scorable`).
         `docnum` must be the highest document number the pool has seen: the writer's next one."""
@@ -145,7 +152,7 @@ class MemoryPool:
             i = last[tbytes]
             prev = prevs[i]
             if prev < 0:  # a term of one document: most of them
-                yield ((fieldname, tbytes, docs[i], weights[i], vb[ends[i]:ends[i + 1]]),)
+                yield ((fieldname, tbytes, docs[i], weights[i], vb[ends[i] : ends[i + 1]]),)
                 continue
             chain_ = [i]
             while prev >= 0:
@@ -153,16 +160,23 @@ class MemoryPool:
                 prev = prevs[prev]
             chain_.reverse()
             if unordered:
-                chain_.sort(key=lambda j: (docs[j], weights[j], vb[ends[j]:ends[j + 1]]))
+                chain_.sort(key=lambda j: (docs[j], weights[j], vb[ends[j] : ends[j + 1]]))
             n = len(chain_)
             values: Iterator[bytes]
             if vb:
-                values = map(vb.__getitem__, map(slice, map(ends.__getitem__, chain_),
-                                                 map(ends.__getitem__, [j + 1 for j in chain_])))
+                values = map(
+                    vb.__getitem__,
+                    map(slice, map(ends.__getitem__, chain_), map(ends.__getitem__, [j + 1 for j in chain_])),
+                )
             else:
                 values = repeat(b"", n)
-            yield zip(repeat(fieldname, n), repeat(tbytes, n), map(docs.__getitem__, chain_),
-                      map(weights.__getitem__, chain_), values)
+            yield zip(
+                repeat(fieldname, n),
+                repeat(tbytes, n),
+                map(docs.__getitem__, chain_),
+                map(weights.__getitem__, chain_),
+                values,
+            )
 
     def cleanup(self) -> None:
         self._fields = {}

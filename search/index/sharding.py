@@ -29,8 +29,6 @@ from search.index.indexer import WRITE_LOCK_TIMEOUT, Changes, IndexIncomplete, I
 from search.index.pool import DEFAULT_POOL_MB
 from search.index.shard_jobs import Corpus, LocalRunner, Runner, ShardJob, ShardResult, merge_reports
 from search.index.shards import MAX_SHARDS, Manifest, open_shard, shard_name, shard_of, shard_searcher, write_manifest
-from search.index.stories import sets as set_stories
-from search.index.stories.update import Recorder, group_fresh
 from search.index.store import (
     IndexMissing,
     create_index,
@@ -41,6 +39,8 @@ from search.index.store import (
     remove_abandoned,
     write_lock,
 )
+from search.index.stories import sets as set_stories
+from search.index.stories.update import Recorder, group_fresh
 
 Items = Iterable[Article | ParseError]
 
@@ -139,8 +139,13 @@ def _switch(live: Path, manifest: Manifest, changed: dict[int, int]) -> None:
     set_stories.committed(live, advanced.commit)
 
 
-def _update(index_dir: Path, items: Items, on_item: Callable[[Article | ParseError], None] | None,
-            keep_missing: bool, pool_mb: int) -> IndexReport:
+def _update(
+    index_dir: Path,
+    items: Items,
+    on_item: Callable[[Article | ParseError], None] | None,
+    keep_missing: bool,
+    pool_mb: int,
+) -> IndexReport:
     """An incremental run over a set: `indexer.write`'s loop with one writer per shard, each
     opened when its first article arrives (a one-article write touches one shard)."""
     live = live_dir(index_dir)
@@ -203,8 +208,14 @@ def _save_stories(live: Path, manifest: Manifest, recorder: Recorder) -> None:
             searcher.close()
 
 
-def _fresh_jobs(index_dir: Path, corpus: Corpus, count: int, runner: Runner, pool_mb: int,
-                on_shard: Callable[[ShardResult], None] | None) -> IndexReport:
+def _fresh_jobs(
+    index_dir: Path,
+    corpus: Corpus,
+    count: int,
+    runner: Runner,
+    pool_mb: int,
+    on_shard: Callable[[ShardResult], None] | None,
+) -> IndexReport:
     """A new generation built one job per shard (with one shard, the job writes the index
     right into the generation folder: today's layout, built on Ray)."""
     building = new_generation(index_dir)
@@ -231,8 +242,9 @@ def _fresh_jobs(index_dir: Path, corpus: Corpus, count: int, runner: Runner, poo
     return merge_reports([r.report for r in results])
 
 
-def _fresh_routed(index_dir: Path, items: Items, count: int,
-                  on_item: Callable[[Article | ParseError], None] | None, pool_mb: int) -> IndexReport:
+def _fresh_routed(
+    index_dir: Path, items: Items, count: int, on_item: Callable[[Article | ParseError], None] | None, pool_mb: int
+) -> IndexReport:
     """A new set from articles given one by one (not files a job could read): routed to one
     writer per shard in this process."""
     building = new_generation(index_dir)

@@ -29,7 +29,6 @@ from whoosh.searching import Searcher
 
 from search.index.engine.pinned import latest_generation as latest_toc
 from search.index.engine.readers import column, newest_searcher
-
 from search.index.schema import INDEX_NAME, SCHEMA_VERSION, SchemaMismatch, other_versions
 from search.index.store import IndexMissing, index_exists, live_dir
 

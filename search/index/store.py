@@ -178,8 +178,9 @@ def write_lock(index_dir: Path, timeout: float) -> Iterator[None]:
                     if exc.errno not in (errno.EACCES, errno.EAGAIN):
                         raise
                     if time.monotonic() >= deadline:
-                        raise _busy(index_dir, os.pread(fd, 200, 0).decode("utf-8", "replace").strip(),
-                                    timeout) from None
+                        raise _busy(
+                            index_dir, os.pread(fd, 200, 0).decode("utf-8", "replace").strip(), timeout
+                        ) from None
                     time.sleep(0.05)
             os.ftruncate(fd, 0)
             stamp = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
@@ -195,8 +196,10 @@ def write_lock(index_dir: Path, timeout: float) -> Iterator[None]:
 
 
 def _busy(index_dir: Path, holder: str, timeout: float) -> IndexBusy:
-    return IndexBusy(f"the index in {index_dir} is being written by another process"
-                     f"{f' ({holder})' if holder else ''}; gave up after {timeout:g} s, try again later")
+    return IndexBusy(
+        f"the index in {index_dir} is being written by another process"
+        f"{f' ({holder})' if holder else ''}; gave up after {timeout:g} s, try again later"
+    )
 
 
 def _fsync_dir(path: Path) -> None:
@@ -205,4 +208,3 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-

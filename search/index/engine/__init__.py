@@ -25,4 +25,5 @@ if tuple(whoosh.__version__[:3]) != WHOOSH_VERSION:
     raise WhooshVersionError(
         f"vnsearch's index engine needs whoosh-reloaded {'.'.join(map(str, WHOOSH_VERSION))}, found "
         f"{'.'.join(map(str, whoosh.__version__))}: install the pinned version "
-        "(pip install -c constraints.txt -e .)")
+        "(pip install -c constraints.txt -e .)"
+    )

@@ -1,12 +1,14 @@
 """Reading an index through Whoosh's internals: what the searcher needs that Whoosh's public
 interface gives too slowly or wrongly.
 
-- Arrays with one entry per document of the whole index, built segment by segment. Whoosh writes a column file for a segment only when one of its documents has a value for the
-field, and its `MultiReader.column_reader` silently leaves such segments out: an array built
-from it over the whole index comes out shorter than the index, and every mask over the index
-then fails against it. Building each array per segment, with the field's empty value where a
-segment has no column, keeps every per-document array exactly `doc_count_all()` long, whatever
-mix of fields the segments hold. Everything that needs a value per document goes through here.
+- Arrays with one entry per document of the whole index, built segment by segment. Whoosh
+  writes a column file for a segment only when one of its documents has a value for the field,
+  and its `MultiReader.column_reader` silently leaves such segments out: an array built from it
+  over the whole index comes out shorter than the index, and every mask over the index then
+  fails against it. Building each array per segment, with the field's empty value where a
+  segment has no column, keeps every per-document array exactly `doc_count_all()` long,
+  whatever mix of fields the segments hold. Everything that needs a value per document goes
+  through here.
 - Posting lists of our codec as numpy arrays (`postings`), and field lengths read as the bytes
   W3 stores them (`lengths`), for the evaluator.
 - A searcher on the newest commit that reuses the readers of unchanged segments
@@ -87,7 +89,7 @@ def per_document(reader: IndexReader, values: SegmentValues, empty: Any, dtype: 
         part = np.asarray(part, dtype=dtype)
         if len(part) != count:
             raise SegmentMismatch(f"{len(part)} values for a segment of {count} documents")
-        out[offset:offset + count] = part
+        out[offset : offset + count] = part
     return out
 
 
@@ -189,7 +191,6 @@ def _length_codes(column: Any, count: int) -> np.ndarray:
     return np.fromiter((column[d] for d in range(count)), dtype=np.uint8, count=count)
 
 
-
 @overload
 def postings(
     reader: IndexReader,
@@ -212,8 +213,14 @@ def postings(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
 
 
-def postings(reader: IndexReader, fieldname: str, btext: bytes, values: bool, within: np.ndarray | None = None,
-             only: list[tuple[IndexReader, int]] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+def postings(
+    reader: IndexReader,
+    fieldname: str,
+    btext: bytes,
+    values: bool,
+    within: np.ndarray | None = None,
+    only: list[tuple[IndexReader, int]] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Document numbers and weights of one term and, when asked, every position of it as one
     flat array in posting order (a posting has as many positions as its weight): our codec's
     blocks decoded with numpy, every segment's at once (short lists inlined in the term file
@@ -258,8 +265,9 @@ def postings(reader: IndexReader, fieldname: str, btext: bytes, values: bool, wi
         entry = terms.entry(fieldname, btext)
         if entry is None:
             continue
-        one = PostingList([(inlined_block(entry) if entry[0] & INLINE else
-                            terms.postings_bytes(TermInfo.from_bytes(entry)), offset)])
+        one = PostingList(
+            [(inlined_block(entry) if entry[0] & INLINE else terms.postings_bytes(TermInfo.from_bytes(entry)), offset)]
+        )
         select = None if within is None else one.within(within)
         if select is not None and not select.any():
             continue
@@ -284,8 +292,9 @@ def postings(reader: IndexReader, fieldname: str, btext: bytes, values: bool, wi
     return all_ids, all_weights, sums - np.repeat(base, freqs)
 
 
-def _matcher_postings(m: Any, offset: int, values: bool, ids: list[np.ndarray], weights: list[np.ndarray],
-                      vals: list[bytes]) -> None:
+def _matcher_postings(
+    m: Any, offset: int, values: bool, ids: list[np.ndarray], weights: list[np.ndarray], vals: list[bytes]
+) -> None:
     block_ids, block_weights = [], []
     while m.is_active():
         block_ids.append(m.id() + offset)
@@ -297,8 +306,9 @@ def _matcher_postings(m: Any, offset: int, values: bool, ids: list[np.ndarray], 
     weights.append(np.asarray(block_weights, dtype=np.float64))
 
 
-def newest_searcher(ix: FileIndex, current: Searcher | None, weighting: WeightingModel,
-                    generation: int | None = None) -> Searcher:
+def newest_searcher(
+    ix: FileIndex, current: Searcher | None, weighting: WeightingModel, generation: int | None = None
+) -> Searcher:
     """A searcher on the newest commit (or on `generation`, for a shard of a set: the one its
     manifest names), reusing the open readers of segments it left as they were: opening a
     large segment copies its term index, which takes long on a large index.
@@ -306,9 +316,11 @@ def newest_searcher(ix: FileIndex, current: Searcher | None, weighting: Weightin
     deletions (a replaced or deleted article would still be found), and keeps segments a merge
     removed (their articles twice)."""
     toc = TOC.read(ix.storage, ix.indexname, gen=generation)
-    old = {} if current is None else {
-        r.segment().segment_id(): r for r, _ in current.reader().leaf_readers() if r.segment() is not None
-    }
+    old = (
+        {}
+        if current is None
+        else {r.segment().segment_id(): r for r, _ in current.reader().leaf_readers() if r.segment() is not None}
+    )
     readers = []
     for segment in toc.segments:
         reader = old.get(segment.segment_id())

@@ -20,7 +20,6 @@ from whoosh.reading import IndexReader
 
 from search.index.engine import readers
 
-
 #: Postings kept per process across generations (segment by segment): 8 bytes each (12 where
 #: a weight is not a float32).
 POSTINGS_KEPT = 4_000_000
@@ -86,8 +85,10 @@ def postings(reader: IndexReader, fieldname: str, btext: bytes, cache: PostingsC
             lo, hi = bounds[k], bounds[k + 1]
             local_weights = new_weights[lo:hi]
             narrow = local_weights.astype(np.float32)  # frequencies: exact in four bytes
-            found = ((new_ids[lo:hi] - starts[k]).astype(np.int32),
-                     narrow if np.array_equal(narrow, local_weights) else local_weights.copy())
+            found = (
+                (new_ids[lo:hi] - starts[k]).astype(np.int32),
+                narrow if np.array_equal(narrow, local_weights) else local_weights.copy(),
+            )
             segid = leaves[n][2]
             if segid is not None:
                 cache.put((segid, fieldname, btext), found)
@@ -126,8 +127,15 @@ class SegmentArrays:
                 self._parts[key] = found
         return found
 
-    def _assemble(self, reader: IndexReader, name: str, values: readers.SegmentValues, empty: Any, dtype: Any,
-                  by_deletions: bool = False) -> np.ndarray:
+    def _assemble(
+        self,
+        reader: IndexReader,
+        name: str,
+        values: readers.SegmentValues,
+        empty: Any,
+        dtype: Any,
+        by_deletions: bool = False,
+    ) -> np.ndarray:
         parts = []
         for leaf, _, segid, deleted_count in readers.leaves(reader):
             key = None if segid is None else (segid, name, deleted_count if by_deletions else None)

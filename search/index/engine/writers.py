@@ -68,8 +68,9 @@ class PoolWriter(SegmentWriter):
                         pool.add((spellfield, word.encode("utf-8"), 0, 1, b""))
                 if field.vector:
                     vitems = field.vector.word_values(value, field.analyzer, mode="index")
-                    perdocwriter.add_vector_items(fieldname, field,
-                                                  sorted((text, weight, vbytes) for text, _, weight, vbytes in vitems))
+                    perdocwriter.add_vector_items(
+                        fieldname, field, sorted((text, weight, vbytes) for text, _, weight, vbytes in vitems)
+                    )
                 stored = fields.get(f"_stored_{fieldname}", value)
                 perdocwriter.add_field(fieldname, field, stored if field.stored else None, length)
                 if field.column_type and stored is not None:
@@ -127,7 +128,9 @@ class PoolMpWriter(MpWriter, PoolWriter):
     """Whoosh's `MpWriter` (documents handed in batches to `procs` processes, each writing
     segments of its own, left unmerged) whose processes use `PoolWriter`."""
 
-    def __init__(self, ix: Any, procs: int, pool_mb: int = DEFAULT_POOL_MB, batchsize: int = 100, **kwargs: Any) -> None:
+    def __init__(
+        self, ix: Any, procs: int, pool_mb: int = DEFAULT_POOL_MB, batchsize: int = 100, **kwargs: Any
+    ) -> None:
         share = max(1, pool_mb // procs)
         MpWriter.__init__(self, ix, procs=procs, batchsize=batchsize, multisegment=True, pool_mb=share, **kwargs)
         self._use_pool(share)

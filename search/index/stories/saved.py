@@ -63,7 +63,7 @@ def prune(folder: Path, generation: int) -> None:
     """Delete the files of commits before the last `KEEP`, and any left half-written."""
     for entry in folder.iterdir():
         found = _NAME_RE.match(entry.name)
-        if (found and int(found.group(1)) <= generation - KEEP) or entry.name.endswith(".tmp") and entry.name.startswith(
-            "stories_"
-        ):
+        stale = found is not None and int(found.group(1)) <= generation - KEEP
+        half_written = entry.name.startswith("stories_") and entry.name.endswith(".tmp")
+        if stale or half_written:
             entry.unlink(missing_ok=True)

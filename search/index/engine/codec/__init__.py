@@ -56,14 +56,16 @@ class Codec(W3Codec):
         if getattr(self, "stored_dictionary", None) != STORED_DICTIONARY_CRC:
             raise StoredDictionaryMismatch(
                 "this index's stored fields were compressed with another dictionary than "
-                f"{STORED_DICTIONARY_FILE.name}: run `vnsearch index --rebuild`")
+                f"{STORED_DICTIONARY_FILE.name}: run `vnsearch index --rebuild`"
+            )
         return PerDocReader(storage, segment)
 
     def field_writer(self, storage: Any, segment: W3Segment) -> FieldWriter:
         return FieldWriter(self, storage, segment)
 
-    def postings_reader(self, dbfile: Any, terminfo: TermInfo, format_: Any, term: Any = None,
-                        scorer: Any = None) -> Any:
+    def postings_reader(
+        self, dbfile: Any, terminfo: TermInfo, format_: Any, term: Any = None, scorer: Any = None
+    ) -> Any:
         if terminfo.is_inlined():
             ids, weights, values = terminfo.inlined_postings()
             if values is None:  # as `LeafMatcher` gives them; ListMatcher would give ""
@@ -74,8 +76,9 @@ class Codec(W3Codec):
 
     def terms_reader(self, storage: Any, segment: W3Segment) -> TermsReader:
         name = segment.make_filename(self.TERMS_EXT)
-        return TermsReader(self, storage.open_file(name), storage.file_length(name),
-                           segment.open_file(storage, self.POSTS_EXT))
+        return TermsReader(
+            self, storage.open_file(name), storage.file_length(name), segment.open_file(storage, self.POSTS_EXT)
+        )
 
     def new_segment(self, storage: Any, indexname: str) -> W3Segment:
         return W3Segment(self, indexname)

@@ -250,11 +250,11 @@ class PostingList:
         ):
             vmode = flag & VALUE_MODE
             if is_plain or not vmode:
-                pieces.append(data[start + skip:start + size] if vmode else b"")
+                pieces.append(data[start + skip : start + size] if vmode else b"")
             elif vmode in (VALUES_PACKED, VALUES_COUNTED):  # compressed
-                pieces.append(zlib.decompress(data[start + skip:start + size]))
+                pieces.append(zlib.decompress(data[start + skip : start + size]))
             else:
-                values = decode_body(flag, count, first, last, data[start:start + size])[2] or []
+                values = decode_body(flag, count, first, last, data[start : start + size])[2] or []
                 pieces.append(bytes(v[0] for v in values) + b"".join([v[1:] for v in values]))
                 vmodes[n] = VALUES_COUNTED
         lengths = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
@@ -272,8 +272,9 @@ def _weight_bytes(modes: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return np.select([modes == 1, modes == 2, modes == 3], [counts, (counts + 1) // 2, 4 * counts], 0)
 
 
-def _plain_deltas(buf: np.ndarray, at: np.ndarray, counts: np.ndarray, vmodes: np.ndarray,
-                  freqs: np.ndarray) -> np.ndarray:
+def _plain_deltas(
+    buf: np.ndarray, at: np.ndarray, counts: np.ndarray, vmodes: np.ndarray, freqs: np.ndarray
+) -> np.ndarray:
     """Deltas of uncompressed `VALUES_PACKED` and `VALUES_COUNTED` blocks whose values start at
     `at` in `buf`."""
     counted = vmodes == VALUES_COUNTED

@@ -123,7 +123,7 @@ def encode_body(ids: list[int], weights: list[float], values: list[bytes], level
         if ints == weights and min(ints) >= 1 and top <= 16:
             mode = 2  # the common case, term frequencies: two to a byte
             halves = [w - 1 for w in ints] + [0]
-            parts.append(bytes([(a << 4) | b for a, b in zip(halves[0:count:2], halves[1:count + 1:2])]))
+            parts.append(bytes([(a << 4) | b for a, b in zip(halves[0:count:2], halves[1 : count + 1 : 2])]))
             freqs = ints
         elif ints == weights and min(ints) >= 0 and top < 0x100:
             mode = 1
@@ -160,8 +160,9 @@ def encode_body(ids: list[int], weights: list[float], values: list[bytes], level
     return flags, b"".join(parts), top
 
 
-def decode_body(flags: int, count: int, first: int, last: int, body: bytes,
-                with_values: bool = True) -> tuple[list[int], Any, list[bytes] | None]:
+def decode_body(
+    flags: int, count: int, first: int, last: int, body: bytes, with_values: bool = True
+) -> tuple[list[int], Any, list[bytes] | None]:
     """(ids, weights (an array of numbers) or None when all are 1.0, values or None when there
     are none)."""
     pos = 0
@@ -196,11 +197,11 @@ def decode_body(flags: int, count: int, first: int, last: int, body: bytes,
         freqs = raw if raw is not None else [1] * count
         if vmode == VALUES_PACKED:
             for freq in freqs:
-                values.append(b"\x01" + body[pos:pos + freq])
+                values.append(b"\x01" + body[pos : pos + freq])
                 pos += freq
             return ids, weights, values
         if vmode == VALUES_COUNTED:
-            widths = body[pos:pos + count]
+            widths = body[pos : pos + count]
             pos += count
             for width, freq in zip(widths, freqs):
                 end = pos + width * freq
@@ -212,7 +213,7 @@ def decode_body(flags: int, count: int, first: int, last: int, body: bytes,
             size, pos = get_varint(body, pos)
             sizes.append(size)
         for size in sizes:
-            values.append(body[pos:pos + size])
+            values.append(body[pos : pos + size])
             pos += size
         values.append(body[pos:])
     return ids, weights, values
@@ -225,8 +226,9 @@ def weight_bytes(out: bytearray, weight: float, floats: bool) -> None:
         put_varint(out, int(weight))
 
 
-def block_header(flags: int, count: int, first: int, last: int, prev: int, top: float, minlen: int, maxlen: int,
-                 size: int) -> bytes:
+def block_header(
+    flags: int, count: int, first: int, last: int, prev: int, top: float, minlen: int, maxlen: int, size: int
+) -> bytes:
     """The header of a block of `count` postings from `first` to `last` whose body is `size`
     bytes; `prev` is the previous block's last id (0 for the first block)."""
     head = bytearray((flags,))
@@ -270,8 +272,7 @@ def iter_blocks(data: bytes) -> Iterator[tuple[int, int, int, int, bytes]]:
     pos = prev = 0
     while True:
         flags, count, first, last, _, _, _, start, size = read_block_header(data, pos, prev)
-        yield flags, count, first, last, data[start:start + size]
+        yield flags, count, first, last, data[start : start + size]
         if flags & LAST_BLOCK:
             return
         pos, prev = start + size, last
-

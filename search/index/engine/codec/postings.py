@@ -124,8 +124,9 @@ class FieldWriter(base.FieldWriter):
             write(lasttext, ids, weights, values, None)
         self._lengths = None
 
-    def _write_term(self, btext: bytes, ids: list[int], weights: list[float], values: list[bytes],
-                    lens: list[int] | None) -> None:
+    def _write_term(
+        self, btext: bytes, ids: list[int], weights: list[float], values: list[bytes], lens: list[int] | None
+    ) -> None:
         if ids and ids[0] == -1:  # Whoosh's spelling-word marker: nothing to write
             return
         if lens is None:
@@ -151,14 +152,25 @@ class FieldWriter(base.FieldWriter):
             maxweight = 0.0
             floats = False
             for i in range(0, count, limit):
-                block_ids = ids[i:i + limit]
-                flags, body, top = encode_body(block_ids, weights[i:i + limit], values[i:i + limit], self._level)
+                block_ids = ids[i : i + limit]
+                flags, body, top = encode_body(block_ids, weights[i : i + limit], values[i : i + limit], self._level)
                 if i + limit >= count:
                     flags |= LAST_BLOCK
-                block_lens = lens[i:i + limit]
+                block_lens = lens[i : i + limit]
                 floats = floats or (flags & WEIGHT_MODE) >> 2 == 3
-                postfile.write(block_header(flags, len(block_ids), block_ids[0], block_ids[-1], prev, top,
-                                            min(block_lens), max(block_lens), len(body)))
+                postfile.write(
+                    block_header(
+                        flags,
+                        len(block_ids),
+                        block_ids[0],
+                        block_ids[-1],
+                        prev,
+                        top,
+                        min(block_lens),
+                        max(block_lens),
+                        len(body),
+                    )
+                )
                 postfile.write(body)
                 prev = block_ids[-1]
                 maxweight = max(maxweight, top)
@@ -189,7 +201,6 @@ def _length_bytes(lengths: Any, fieldname: str) -> bytes | None:
     return bytes(length_to_byte(lengths.doc_field_length(d, fieldname) or 0) for d in range(count))
 
 
-
 class LeafMatcher(W3LeafMatcher):
     """Whoosh's W3 matcher over our blocks: the block navigation, skipping and quality methods
     are W3's; reading a block header and body is ours."""
@@ -204,8 +215,9 @@ class LeafMatcher(W3LeafMatcher):
     #: Longest block header: flags, four varints of up to 5 bytes, a float, two length bytes.
     _HEADER_MAX = 32
 
-    def __init__(self, postfile: Any, startoffset: int, length: int, format_: Any, term: Any = None,
-                 scorer: Any = None) -> None:
+    def __init__(
+        self, postfile: Any, startoffset: int, length: int, format_: Any, term: Any = None, scorer: Any = None
+    ) -> None:
         self._postfile = postfile
         self._startoffset = startoffset
         self._length = length
@@ -272,7 +284,6 @@ class LeafMatcher(W3LeafMatcher):
         while self.is_active():
             if self._ids is None:
                 self._read_ids()
-            yield from self._ids[self._i:]
+            yield from self._ids[self._i :]
             self._i = self._blocklength
             self._next_block()
-

@@ -29,10 +29,10 @@ class DictionaryCompressedColumn(columns.VarBytesColumn):
     def __init__(self, level: int = 9) -> None:
         self._level = level
 
-    def writer(self, dbfile: Any) -> "DictionaryCompressedColumn.Writer":
+    def writer(self, dbfile: Any) -> DictionaryCompressedColumn.Writer:
         return self.Writer(dbfile, self._level)
 
-    def reader(self, dbfile: Any, basepos: int, length: int, doccount: int) -> "DictionaryCompressedColumn.Reader":
+    def reader(self, dbfile: Any, basepos: int, length: int, doccount: int) -> DictionaryCompressedColumn.Reader:
         return self.Reader(dbfile, basepos, length, doccount)
 
     class Writer(columns.VarBytesColumn.Writer):
@@ -79,4 +79,3 @@ class PerDocReader(W3PerDocReader):
 
 class StoredDictionaryMismatch(RuntimeError):
     """The index was written with another stored-fields dictionary than this version has."""
-

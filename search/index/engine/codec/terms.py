@@ -62,7 +62,7 @@ class TermInfo(W3TermInfo):
             first, pos = get_varint(s, pos)
             span, pos = get_varint(s, pos) if count > 1 else (0, pos)
             minlen, maxlen = s[pos], s[pos + 1]
-            ids, stored, values = decode_body(flags, count, first, first + span, s[pos + 2:])
+            ids, stored, values = decode_body(flags, count, first, first + span, s[pos + 2 :])
             weights = list(stored) if stored is not None else [1.0] * count
             info._inlined = (ids, weights, values)
             info._df = count
@@ -90,7 +90,6 @@ class TermInfo(W3TermInfo):
         return info
 
 
-
 def entry_doc_frequency(entry: bytes) -> int:
     """A term's document count without decoding the rest of its entry: both layouts (postings
     inlined or in blocks) put it first after the head byte."""
@@ -105,7 +104,7 @@ def inlined_block(entry: bytes) -> bytes:
     count, pos = get_varint(entry, 1)
     first, pos = get_varint(entry, pos)
     span, pos = get_varint(entry, pos) if count > 1 else (0, pos)
-    body = entry[pos + 2:]
+    body = entry[pos + 2 :]
     head = bytearray((flags | LAST_BLOCK,))
     put_varint(head, count)
     put_varint(head, first)
@@ -113,7 +112,7 @@ def inlined_block(entry: bytes) -> bytes:
     mode = (flags & WEIGHT_MODE) >> 2
     if mode:
         head += bytes(4 if mode == 3 else 1)
-    head += entry[pos:pos + 2]  # the shortest and longest lengths
+    head += entry[pos : pos + 2]  # the shortest and longest lengths
     put_varint(head, len(body))
     return bytes(head) + body
 
@@ -170,10 +169,10 @@ class TermsWriter:
         dbfile.close()
 
 
-
 class FieldCursor(base.FieldCursor):
     _text: Any
     _value: bytes | None
+
     def __init__(self, terms: TermsReader, fieldname: str, fieldobj: Any) -> None:
         self._terms = terms
         self._fieldname = fieldname
@@ -249,10 +248,10 @@ class TermsReader(base.TermsReader):
         while pos < end:
             shared, pos = get_varint(block, pos)
             size, pos = get_varint(block, pos)
-            key = key[:shared] + block[pos:pos + size]
+            key = key[:shared] + block[pos : pos + size]
             pos += size
             size, pos = get_varint(block, pos)
-            yield key, block[pos:pos + size]
+            yield key, block[pos : pos + size]
             pos += size
 
     def _find(self, key: bytes) -> bytes | None:
@@ -276,7 +275,7 @@ class TermsReader(base.TermsReader):
                     pos += 1
                 else:
                     size, pos = get_varint(block, pos)
-                k = prev[:shared] + block[pos:pos + size]
+                k = prev[:shared] + block[pos : pos + size]
                 pos += size
                 size = block[pos]
                 if size < 0x80:
@@ -285,7 +284,7 @@ class TermsReader(base.TermsReader):
                     size, pos = get_varint(block, pos)
                 if k >= key:
                     if k == key:
-                        found = block[pos:pos + size]
+                        found = block[pos : pos + size]
                     break
                 pos += size
                 prev = k
@@ -380,8 +379,7 @@ class TermsReader(base.TermsReader):
 
     def matcher(self, fieldname: str, tbytes: bytes, format_: Any, scorer: Any = None) -> Any:
         terminfo = self.term_info(fieldname, tbytes)
-        return self._codec.postings_reader(self._postfile, terminfo, format_, term=(fieldname, tbytes),
-                                           scorer=scorer)
+        return self._codec.postings_reader(self._postfile, terminfo, format_, term=(fieldname, tbytes), scorer=scorer)
 
     def postings_bytes(self, terminfo: TermInfo) -> bytes:
         """All the blocks of a term that is not inlined (for `search.evaluate`)."""
@@ -391,4 +389,3 @@ class TermsReader(base.TermsReader):
     def close(self) -> None:
         self._dbfile.close()
         self._postfile.close()
-
