@@ -1,9 +1,10 @@
 """Before and after in the same run: the distinct phase of `bench.run`, from two checkouts, in turns.
 
-    python -m bench.alternate INDEX_DIR LIST --base OTHER_CHECKOUT [--turns 2] [--timed 3000]
+    python -m bench.alternate INDEX_DIR LIST --base OTHER_CHECKOUT [--base-index DIR] [--turns 2] [--timed 3000]
 
 The machine is shared and its load drifts, so figures of two code versions measured an hour
-apart say little; here the same index (built once, its schema unchanged between the versions)
+apart say little; here the same index (built once, its schema unchanged between the versions;
+when the schema changed, `--base-index` names the same articles built by the older checkout)
 and the same distinct list (`bench.distinct`, or `distinct.tsv` in a `bench.run --keep` work
 folder) are run by this checkout and by `--base` (a second worktree of the older commit) in
 alternating child processes, each warming up on the list's first queries and timing the next
@@ -56,10 +57,12 @@ def main() -> None:
     parser.add_argument("index_dir", type=Path)
     parser.add_argument("listed", type=Path)
     parser.add_argument("--base", type=Path, required=True, help="the checkout measured as 'before'")
+    parser.add_argument("--base-index", type=Path, help="the index the base reads (default: INDEX_DIR)")
     parser.add_argument("--turns", type=int, default=2)
     parser.add_argument("--timed", type=int, default=distinct.TIMED)
     args = parser.parse_args()
     sides = {"before": args.base.resolve(), "after": ROOT}
+    indexes = {"before": (args.base_index or args.index_dir).resolve(), "after": args.index_dir.resolve()}
     for checkout in sides.values():
         found = imported_from(checkout)
         if found != checkout:
@@ -68,7 +71,7 @@ def main() -> None:
     for number in range(args.turns):
         for name, checkout in sides.items():
             before = load()
-            figures = turn(checkout, args.index_dir.resolve(), args.listed.resolve(), args.timed)
+            figures = turn(checkout, indexes[name], args.listed.resolve(), args.timed)
             runs[name].append(figures)
             print(
                 f"turn {number + 1} {name}: p50 {figures['p50']} p95 {figures['p95']} p99 {figures['p99']} "
