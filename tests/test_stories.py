@@ -12,7 +12,7 @@ import pytest
 from search.corpus.article import Article
 from search.corpus.files import iter_corpus
 from search.index.stories.graph import COPY, StoryGraph
-from search.index.stories.pool import StoryPool, copy_edge, features, graph_of, group
+from search.index.stories.pool import copy_edge, features, graph_of, group
 from search.index.stories.text import (
     CountedStatistics,
     Signatures,
@@ -23,6 +23,7 @@ from search.index.stories.text import (
     story_terms,
 )
 from search.text.analysis import folded_analyzer, pair_analyzer
+from tests.story_pool import StoryPool
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 

@@ -46,6 +46,11 @@ class ResultCache(Generic[V]):
             self.generation = generation
         return generation == self.generation
 
+    def advance(self, generation: int) -> None:
+        """Drop everything now for a newer `generation`, as its first lookup would."""
+        with self._lock:
+            self._advance(generation)
+
     def get(self, generation: int, key: Hashable) -> V | None:
         with self._lock:
             found = self._items.get(key) if self._advance(generation) else None

@@ -16,7 +16,7 @@ their own.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from whoosh.reading import IndexReader
 from search.index.engine import readers
 from search.index.stories import saved
 from search.index.stories.text import DEFAULT
-from search.searching.stories import ARTICLE_KEYS
+from search.searching.stories import ARTICLE_KEYS, CommitMemo
 
 #: The stored fields of articles by id, as the front gets them from their shards.
 Described = dict[str, dict]
@@ -48,14 +48,8 @@ class ShardStories:
                 if found is not None:
                     self.number[d] = found
         self.codes = np.where(self.number >= 0, count + self.number, np.arange(count))
-        self._cache: dict[str, Any] = {}
-
-    def cached(self, name: str, make: Callable[[], Any]) -> Any:
-        """A per-document array of this commit (for related coverage), made on first use."""
-        found = self._cache.get(name)
-        if found is None:
-            found = self._cache[name] = make()
-        return found
+        #: What related coverage and the set's counts make once for this commit.
+        self.cached = CommitMemo()
 
     def count(self, mask: np.ndarray) -> tuple[int, np.ndarray]:
         """The matches of `mask` that are stories of their own, and the numbers of the other

@@ -87,6 +87,10 @@ class Collection:
     frequencies: dict[Term, int]
 
 
+#: The stories of no match.
+_NO_STORIES = (0, np.zeros(0, dtype=np.int64))
+
+
 @dataclass
 class ShardPage:
     version: Version
@@ -101,11 +105,7 @@ class ShardPage:
     dates: dict[str, int] | None = None
     partial: bool = False
     #: The matches' stories (`ShardStories.count`): those of one article, the others' numbers.
-    stories: tuple[int, np.ndarray] = (0, np.zeros(0, dtype=np.int64))
-
-
-#: The stories of no match.
-_NO_STORIES = (0, np.zeros(0, dtype=np.int64))
+    stories: tuple[int, np.ndarray] = _NO_STORIES
 
 
 class _SetStatistics:

@@ -26,6 +26,20 @@ ARTICLE_KEYS = ("id", "title", "date", "source")
 Tier = tuple[np.ndarray, np.ndarray]
 
 
+class CommitMemo:
+    """Things made once for one commit on first use, by name (per-document arrays, term
+    statistics, kept vectors), shared by its requests."""
+
+    def __init__(self) -> None:
+        self._made: dict[str, Any] = {}
+
+    def __call__(self, name: str, make: Callable[[], Any]) -> Any:
+        found = self._made.get(name)
+        if found is None:
+            found = self._made[name] = make()
+        return found
+
+
 class StoryTable:
     """The stories of one commit: `codes[d]` is the same for every document of a story."""
 
@@ -36,7 +50,8 @@ class StoryTable:
         self.codes = np.arange(reader.doc_count_all(), dtype=np.int64)
         self._story: dict[str, str] = {}
         self._members: dict[str, list[int]] = {}
-        self._cache: dict[str, Any] = {}
+        #: What related coverage makes once for this commit.
+        self.cached = CommitMemo()
         grouped = graph.stories()
         if grouped:
             ids = readers.column(reader, "id")
@@ -46,13 +61,6 @@ class StoryTable:
                     self._story[article_id] = story
                     self.codes[docnum[article_id]] = docnum[story]
                     self._members.setdefault(story, [docnum[story]]).append(docnum[article_id])
-
-    def cached(self, name: str, make: Callable[[], Any]) -> Any:
-        """A per-document array of this commit (for related coverage), made on first use."""
-        found = self._cache.get(name)
-        if found is None:
-            found = self._cache[name] = make()
-        return found
 
     def story_of(self, article_id: str) -> str:
         return self._story.get(article_id, article_id)

@@ -16,10 +16,12 @@ is started again (with no vectors) once it fills half the budget. A request uses
 
 from __future__ import annotations
 
+import sys
 import threading
-from collections import Counter, OrderedDict
+from collections import Counter
 
 from search.index.stories.text import DEFAULT, StoryParams, TermStatistics, Vector, Vocabulary, story_terms
+from search.searching.cache import ResultCache
 
 #: Default budget of each process's kept vectors (`VNSEARCH_RELATED_CACHE_MIB`).
 VECTORS_MIB = 64
@@ -35,85 +37,75 @@ def footprint(vector: Vector) -> int:
     return ENTRY_BYTES + vector.terms.nbytes + vector.weights.nbytes
 
 
-class _Kept:
-    """One vocabulary and the vectors numbered by it."""
-
-    def __init__(self, statistics: TermStatistics, params: StoryParams) -> None:
-        self.vocabulary = Vocabulary(statistics, params)
-        self.vectors: OrderedDict[str, tuple[Vector, int]] = OrderedDict()
-        self.size = 0
-
-
 class ArticleVectors:
     """The most recently used vectors of one commit's articles, weighed by `statistics`, in
-    about `max_bytes` (0 keeps none)."""
+    about `max_bytes` (0 keeps none). They are kept in a `ResultCache` whose generation is the
+    number of the vocabulary that numbered them: a new vocabulary empties it, and a vector of
+    an older one is not kept."""
 
     def __init__(self, statistics: TermStatistics, max_bytes: int, params: StoryParams = DEFAULT) -> None:
         if max_bytes < 0:
             raise ValueError("the vector cache's bound cannot be negative")
         self.statistics, self.max_bytes, self.params = statistics, max_bytes, params
-        self.hits = self.misses = 0
         self._lock = threading.Lock()
-        self._kept = _Kept(statistics, params)
+        self._vocabulary = Vocabulary(statistics, params)
+        self._number = 0
+        self._kept: ResultCache[Vector] = ResultCache(sys.maxsize, max_bytes)
 
     def __len__(self) -> int:
-        return len(self._kept.vectors)
+        return len(self._kept)
+
+    @property
+    def hits(self) -> int:
+        return self._kept.hits
+
+    @property
+    def misses(self) -> int:
+        return self._kept.misses
 
     @property
     def size(self) -> int:
         """Estimated bytes held: the kept vectors and the vocabulary."""
-        kept = self._kept
-        return kept.size + TERM_BYTES * len(kept.vocabulary.names)
+        return self._kept.size + TERM_BYTES * len(self._vocabulary.names)
 
     def session(self) -> VectorSession:
         """The vocabulary and vectors one request works with."""
         with self._lock:
-            return VectorSession(self, self._kept)
+            return VectorSession(self, self._vocabulary, self._number)
 
-    def _get(self, kept: _Kept, article_id: str) -> Vector | None:
-        with self._lock:
-            found = kept.vectors.get(article_id)
-            if found is None:
-                self.misses += 1
-                return None
-            kept.vectors.move_to_end(article_id)
-            self.hits += 1
-            return found[0]
+    def _get(self, number: int, article_id: str) -> Vector | None:
+        return self._kept.get(number, article_id)
 
-    def _put(self, kept: _Kept, article_id: str, vector: Vector) -> None:
-        size = footprint(vector)
+    def _put(self, number: int, article_id: str, vector: Vector) -> None:
         with self._lock:
-            if kept is not self._kept:
+            if number != self._number:
                 return
-            numbered = TERM_BYTES * len(kept.vocabulary.names)
+            numbered = TERM_BYTES * len(self._vocabulary.names)
             if numbered > self.max_bytes // 2:
-                self._kept = _Kept(self.statistics, self.params)
+                self._number += 1
+                self._vocabulary = Vocabulary(self.statistics, self.params)
+                self._kept.advance(self._number)
                 return
-            if article_id in kept.vectors or numbered + size > self.max_bytes:
-                return
-            kept.vectors[article_id] = (vector, size)
-            kept.size += size
-            while numbered + kept.size > self.max_bytes:
-                _, (_, dropped) = kept.vectors.popitem(last=False)
-                kept.size -= dropped
+            self._kept.max_bytes = self.max_bytes - numbered  # the vocabulary's share taken out
+            self._kept.put(number, article_id, vector, footprint(vector))
 
 
 class VectorSession:
     """One request's view of the kept vectors: one vocabulary for all its vectors."""
 
-    def __init__(self, vectors: ArticleVectors, kept: _Kept) -> None:
-        self._vectors, self._kept = vectors, kept
-        self.vocabulary = kept.vocabulary
+    def __init__(self, vectors: ArticleVectors, vocabulary: Vocabulary, number: int) -> None:
+        self._vectors, self._number = vectors, number
+        self.vocabulary = vocabulary
 
     def get(self, article_id: str) -> Vector | None:
         """The kept vector of an article, if there is one."""
-        return self._vectors._get(self._kept, article_id)
+        return self._vectors._get(self._number, article_id)
 
     def weigh(self, article_id: str, counts: Counter[str]) -> Vector:
         """The vector of an article's `story_terms` (their counts known to the statistics),
         kept for the next request."""
         vector = self.vocabulary.weigh(counts, top=False)
-        self._vectors._put(self._kept, article_id, vector)
+        self._vectors._put(self._number, article_id, vector)
         return vector
 
     def make(self, article_id: str, fields: dict) -> Vector:

@@ -3,9 +3,9 @@ of a pair of articles that every way of grouping shares.
 
 `copy_edge` and `event_edge` are symmetric functions of two articles' features: whichever
 way candidates are found (for a whole set, `graph_of`: equal signature bands found by sorting
-each band of every signature at once, and an index of top terms; one article at a time,
-`StoryPool`: datasketch's LSH; for an update, a scan of the index's own columns, see
-`search.index.stories.update`), the same pairs pass, so a grown index and a rebuild agree.
+each band of every signature at once, and an index of top terms; for an update, a scan of the
+index's own columns, see `search.index.stories.update`), the same pairs pass, so a grown index
+and a rebuild agree.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from search.index.stories.text import (
     Vector,
     Vocabulary,
     day_of,
-    lean,
     split_column,
 )
 
@@ -85,82 +84,9 @@ def features(article: Article, signatures: Signatures, vocabulary: Vocabulary | 
     return Features(article.id, day, key, signature, vector)
 
 
-class StoryPool:
-    """Features of many articles with their stories, candidates found through an LSH over the
-    signatures, equal keys and the articles' top terms."""
-
-    def __init__(self, params: StoryParams = DEFAULT) -> None:
-        self.params = params
-        self.graph = StoryGraph(params.same_event)
-        self._entries: dict[str, Features] = {}
-        self._by_key: dict[bytes, set[str]] = {}
-        self._postings: dict[int, set[str]] = {}
-        from datasketch import MinHashLSH
-
-        self._lsh = MinHashLSH(threshold=params.copy_jaccard, num_perm=params.num_perm)
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def add(self, entry: Features, settle: bool = True) -> dict[str, str]:
-        """Add an article (replacing one with its id); returns the articles whose story changed
-        (with `settle=False`, nothing: `StoryGraph.settle` works the stories out later)."""
-        changed = self.remove(entry.id, settle) if entry.id in self._entries else {}
-        edges = {other: COPY for other in self._copies(entry)}
-        if entry.vector is not None:
-            for other in self._event_candidates(entry):
-                if other not in edges and (score := event_edge(entry, self._entries[other], self.params)) is not None:
-                    edges[other] = score
-        self._insert(entry)
-        days = {other: self._entries[other].day for other in edges}
-        changed.update(self.graph.add(entry.id, entry.day, edges, days, settle))
-        return changed
-
-    def remove(self, article_id: str, settle: bool = True) -> dict[str, str]:
-        entry = self._entries.pop(article_id)
-        if entry.key is not None:
-            self._by_key[entry.key].discard(article_id)
-        if entry.signature is not None:
-            self._lsh.remove(article_id)
-        if entry.vector is not None:
-            for term in entry.vector.top:
-                self._postings[term].discard(article_id)
-        return self.graph.remove(article_id, settle)
-
-    def stories(self) -> dict[str, str]:
-        """Every article id with its story id."""
-        grouped = self.graph.stories()
-        return {a: grouped.get(a, a) for a in self._entries}
-
-    def _copies(self, entry: Features) -> set[str]:
-        found = set(self._by_key.get(entry.key, ())) if entry.key is not None else set()
-        if entry.signature is not None:
-            for other in self._lsh.query(lean(entry.signature)):
-                if other not in found and copy_edge(entry, self._entries[other], self.params):
-                    found.add(other)
-        return found
-
-    def _event_candidates(self, entry: Features) -> set[str]:
-        assert entry.vector is not None
-        found: set[str] = set()
-        for term in entry.vector.top:
-            found |= self._postings.get(term, set())
-        return found
-
-    def _insert(self, entry: Features) -> None:
-        self._entries[entry.id] = entry
-        if entry.key is not None:
-            self._by_key.setdefault(entry.key, set()).add(entry.id)
-        if entry.signature is not None:
-            self._lsh.insert(entry.id, lean(entry.signature))
-        if entry.vector is not None:
-            for term in entry.vector.top:
-                self._postings.setdefault(term, set()).add(entry.id)
-
-
 def graph_of(entries: Iterable[Features], params: StoryParams = DEFAULT) -> StoryGraph:
-    """The graph of a whole set of articles, as adding them one by one to a `StoryPool` makes
-    it (the same edges: tests/test_stories.py checks it), without an LSH lookup per article."""
+    """The graph of a whole set of articles, as adding them one at a time with an LSH makes it
+    (the same edges: tests/test_stories.py checks it), without an LSH lookup per article."""
     items = sorted(entries, key=lambda entry: entry.id)
     edges: list[dict[int, float]] = [{} for _ in items]
     for i, j in _copy_pairs(items, params):

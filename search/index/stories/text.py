@@ -19,16 +19,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from itertools import chain, repeat
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import numpy as np
 
 from search.corpus.article import Article
 from search.text.analysis import _BREAK_RE, pair
 from search.text.normalize import WORD_RE, fold, normalize
-
-if TYPE_CHECKING:
-    from datasketch import LeanMinHash
 
 #: Length of the equal-body key at the start of a copy column value.
 KEY_BYTES = 16
@@ -242,13 +239,6 @@ def split_column(value: bytes) -> tuple[bytes | None, np.ndarray | None]:
         return None, None
     key, rest = value[:KEY_BYTES], value[KEY_BYTES:]
     return key, (np.frombuffer(rest, dtype="<u2").astype(np.uint64) if rest else None)
-
-
-def lean(hashvalues: np.ndarray) -> LeanMinHash:
-    """A datasketch MinHash of stored hash values, for its LSH."""
-    from datasketch import LeanMinHash
-
-    return LeanMinHash(seed=1, hashvalues=hashvalues, scheme="affine32")
 
 
 def day_of(iso: str | None) -> int | None:
