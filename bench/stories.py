@@ -5,7 +5,8 @@ five outlets, with dates) are indexed together with the first 10,000 VNTC articl
 distractors (`search.index.indexer.build`, as `vnsearch index` does: the stories are grouped at
 index time), and one run reports:
 
-- related coverage: for each KTLAB article, R@5 of its story mates and MRR@10 of the first mate,
+- related coverage: for each KTLAB article, R@5 of its story mates (with its 5th and 95th
+  percentiles over resampled clusters) and MRR@10 of the first mate,
   for `SearchIndex.related` (what `/articles/{id}/related` answers), Tantivy's
   `more_like_this_query` and Whoosh's `more_like`, each over the same pool (the peers with their
   default settings and with more query terms);
@@ -78,12 +79,24 @@ def ranking_scores(rankings: dict[str, list[str]], gold: dict[str, int]) -> dict
     for article_id, story in gold.items():
         by_story[story].add(article_id)
     recall, rr = [], []
+    by_cluster: dict[int, list[float]] = defaultdict(list)
     for article_id, ranked in rankings.items():
         mates = by_story[gold[article_id]] - {article_id}
         ranked = [r for r in ranked if r != article_id][:10]
         recall.append(len(mates & set(ranked[:5])) / len(mates))
+        by_cluster[gold[article_id]].append(recall[-1])
         rr.append(next((1 / (k + 1) for k, r in enumerate(ranked) if r in mates), 0.0))
-    return {"R@5": float(np.mean(recall)), "MRR@10": float(np.mean(rr))}
+    low, high = recall_interval(by_cluster)
+    return {"R@5": float(np.mean(recall)), "MRR@10": float(np.mean(rr)), "R@5_p5": low, "R@5_p95": high}
+
+
+def recall_interval(by_cluster: dict[int, list[float]], seed: int = 0) -> tuple[float, float]:
+    """5th and 95th percentiles of R@5 over resampled sets of clusters (as many as there are):
+    how far another draw of clusters would move the figure."""
+    rng = np.random.default_rng(seed)
+    keys = sorted(by_cluster)
+    draws = [np.mean([r for k in rng.choice(keys, len(keys)) for r in by_cluster[k]]) for _ in range(BOOTSTRAP)]
+    return float(np.percentile(draws, 5)), float(np.percentile(draws, 95))
 
 
 def tantivy_rankings(pool: list[Article], queries: list[str], **mlt: object) -> dict[str, list[str]]:
@@ -312,10 +325,13 @@ def report(result: dict) -> str:
         f"{result['pool']['ktlab']} KTLAB articles + {result['pool']['distractors']} VNTC distractors, "
         f"load average {result['machine']['load_average'][0]:.1f}",
         "",
-        "| related coverage | R@5 | MRR@10 |",
-        "| --- | ---: | ---: |",
+        "| related coverage | R@5 | R@5 5th-95th pct | MRR@10 |",
+        "| --- | ---: | ---: | ---: |",
     ]
-    lines += [f"| {name} | {s['R@5']:.3f} | {s['MRR@10']:.3f} |" for name, s in result["related"].items()]
+    lines += [
+        f"| {name} | {s['R@5']:.3f} | {s['R@5_p5']:.3f}-{s['R@5_p95']:.3f} | {s['MRR@10']:.3f} |"
+        for name, s in result["related"].items()
+    ]
     g = result["grouping"]
     lines += [
         "",

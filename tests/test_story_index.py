@@ -170,3 +170,25 @@ def test_index_statistics_count_what_whoosh_counts_over_several_segments(
         assert any(expected) and expected[-2:] == [0, 0]
         assert statistics.document_frequencies(terms).tolist() == expected
         assert statistics.document_frequencies(terms[::-1]).tolist() == expected[::-1]
+
+
+def test_index_statistics_keep_at_most_their_bound_and_answer_the_same(tmp_path: Path) -> None:
+    """A worker's statistics live as long as its commit: past their bound they start again,
+    and what they answer does not change."""
+    from search.index.stories.text import story_terms
+    from search.index.stories.update import IndexStatistics
+
+    articles = [a for a in iter_corpus([CORPUS]) if isinstance(a, Article)]
+    build(tmp_path, articles)
+    with open_index(tmp_path).reader() as reader:
+        terms = sorted({t for a in articles for t in story_terms(a.title, a.body)})
+        unbounded = IndexStatistics(reader, max_terms=len(terms))
+        expected = unbounded.document_frequencies(terms).tolist()
+        assert len(unbounded) == len(terms)
+        bounded = IndexStatistics(reader, max_terms=50)
+        for start in range(0, len(terms), 40):
+            chunk = terms[start : start + 40]
+            assert bounded.document_frequencies(chunk).tolist() == expected[start : start + 40]
+            assert 0 < len(bounded) <= 50
+        assert bounded.document_frequencies(terms).tolist() == expected
+        assert len(bounded) == 50

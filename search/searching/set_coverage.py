@@ -22,15 +22,13 @@ import numpy as np
 
 from search.index.shards import shard_of
 from search.index.stories.text import DEFAULT, Vector, story_terms
+from search.index.stories.update import MAX_CACHED_TERMS
 from search.searching.related import Related, candidate_count, ranked, strongest
 from search.searching.set_stories import Described, SetStories
 from search.searching.shard import Version
 from search.searching.shard_set import ShardSet, ShardsUnavailable, same
 from search.searching.stories import ARTICLE_KEYS
 from search.searching.vectors import VECTORS_MIB, ArticleVectors, VectorSession
-
-#: Term counts kept per commit, shared by the requests of that commit.
-_COUNTS_KEPT = 1 << 18
 
 
 class SetCounts:
@@ -47,7 +45,7 @@ class SetCounts:
         """The counts of `terms`, those not known yet asked of every shard at once."""
         wanted = set(terms)
         with self._lock:
-            if len(self._known) + len(wanted) > _COUNTS_KEPT:
+            if len(self._known) + len(wanted) > MAX_CACHED_TERMS:
                 self._known.clear()
             missing = sorted(wanted.difference(self._known))
             if not missing and self._documents is not None:

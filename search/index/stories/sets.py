@@ -30,10 +30,11 @@ from search.index.stories.update import IndexStatistics, Recorder, grouped
 
 
 class SetStatistics:
-    """Document frequencies of the `folded` and `pairs` fields, added up over the shards."""
+    """Document frequencies of the `folded` and `pairs` fields, added up over the shards, for
+    one grouping run (each shard's all kept)."""
 
     def __init__(self, readers_: Sequence[IndexReader]) -> None:
-        self.parts = [IndexStatistics(reader) for reader in readers_]
+        self.parts = [IndexStatistics(reader, None) for reader in readers_]
 
     def document_count(self) -> int:
         return sum(part.document_count() for part in self.parts)

@@ -38,13 +38,25 @@ from search.index.stories.text import (
 )
 from search.text.analysis import PAIR_JOINER
 
+#: Document frequencies kept at most per commit (`IndexStatistics`, a set's `SetCounts`): a few
+#: tens of MB of terms.
+MAX_CACHED_TERMS = 1 << 18
+
 
 class IndexStatistics:
-    """Document frequencies from the index's `folded` (syllables) and `pairs` fields."""
+    """Document frequencies from the index's `folded` (syllables) and `pairs` fields, the ones
+    looked up kept for the commit: a worker's related requests keep asking for the same terms.
+    At most `max_terms` are kept (emptied when full, as the topics asked about drift), since
+    an archive's pairs run into the millions and a worker lives for many requests; a build's
+    grouping, which ends with its run, keeps them all (None)."""
 
-    def __init__(self, reader: IndexReader) -> None:
+    def __init__(self, reader: IndexReader, max_terms: int | None = MAX_CACHED_TERMS) -> None:
         self.reader = reader
+        self.max_terms = max_terms
         self._cache: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._cache)
 
     def document_count(self) -> int:
         return self.reader.doc_count()
@@ -53,6 +65,9 @@ class IndexStatistics:
         cache = self._cache
         out = np.fromiter(map(cache.get, terms, repeat(-1)), dtype=np.float64, count=len(terms))
         missing = np.flatnonzero(out < 0)
+        bound = self.max_terms
+        if bound is not None and len(cache) + len(missing) > bound:
+            cache.clear()
         # Looked up together, each field's terms straight from the segments' term files.
         by_field: dict[str, list[int]] = {}
         for i in missing.tolist():
@@ -60,7 +75,9 @@ class IndexStatistics:
         for fieldname, wanted in by_field.items():
             found = readers.doc_frequencies(self.reader, fieldname, [terms[i].encode() for i in wanted])
             for i, df in zip(wanted, found.tolist()):
-                cache[terms[i]] = out[i] = df
+                out[i] = df
+                if bound is None or len(cache) < bound:
+                    cache[terms[i]] = df
         return out
 
 
@@ -71,7 +88,7 @@ def folder(ix: FileIndex) -> Path:
 def group_fresh(ix: FileIndex, params: StoryParams = DEFAULT) -> None:
     """Group a freshly built index and save the graph with its commit."""
     with ix.reader() as reader:
-        saved.save(folder(ix), reader.generation(), grouped([reader], IndexStatistics(reader), params))
+        saved.save(folder(ix), reader.generation(), grouped([reader], IndexStatistics(reader, None), params))
 
 
 def grouped(readers_: Sequence[IndexReader], statistics: TermStatistics, params: StoryParams = DEFAULT) -> StoryGraph:
@@ -138,7 +155,7 @@ class Recorder:
         for article_id in sorted(self._removed | set(self._added)):
             graph.remove(article_id, settle=False)
         if self._added:
-            weights = statistics or IndexStatistics(readers_[0])
+            weights = statistics or IndexStatistics(readers_[0], None)
             _Scan(readers_, weights, self.params, set(self._added) | self._removed).add_all(graph, self._added)
         graph.settle()
         return graph
