@@ -201,3 +201,29 @@ def test_stats_report_the_workers_memory(seed_index_dir: Path):
     worker = client.simulate_get("/stats").json["worker"]
     assert worker["rss_bytes"] > 0 and worker["peak_rss_bytes"] >= worker["rss_bytes"]
     assert worker["suggest"]["segments"] >= 1 and worker["suggest"]["bytes"] > 0
+
+
+def test_kept_postings_are_narrow_and_bounded_by_their_bytes(tmp_path: Path):
+    index_dir = tmp_path / "index"
+    body = "noi dung " * 300 + "bai bao"  # a frequency over 255 keeps a wider weight
+    build(
+        index_dir,
+        [Article(id=f"a{i}", title=f"Tin {i}", body=body if i == 3 else "Nội dung bài báo.") for i in range(40)],
+    )
+    reader = _reader(index_dir)
+    cache = segments.PostingsCache(budget=1 << 20)
+    for word, weight_type in (("bai", np.uint8), ("noi", np.float32)):
+        btext = reader.schema["folded"].to_bytes(word)
+        ids, weights = segments.postings(reader, "folded", btext, cache)
+        expected_ids, expected_weights, _ = readers.postings(reader, "folded", btext, values=False)
+        assert np.array_equal(ids, expected_ids) and np.array_equal(weights, expected_weights)
+        assert ids.dtype == np.int64 and weights.dtype == np.float64
+        ((kept_ids, kept_weights),) = [v for k, v in cache._items.items() if k[2] == btext]
+        assert kept_ids.dtype == np.uint16 and kept_weights.dtype == weight_type
+    assert cache.size == sum(max(16, i.nbytes + w.nbytes) for i, w in cache._items.values())
+    small = segments.PostingsCache(budget=100)
+    for word in ("bai", "noi", "dung", "tin"):
+        segments.postings(reader, "folded", reader.schema["folded"].to_bytes(word), small)
+    assert small.size <= 100 or len(small._items) == 1
+    assert np.array_equal(segments.narrow_ids(np.array([0, 70_000]), 70_001), [0, 70_000])
+    assert segments.narrow_ids(np.array([1]), 70_001).dtype == np.int32

@@ -14,7 +14,7 @@ import numpy as np
 from whoosh.reading import IndexReader
 
 from search.index.engine import readers
-from search.index.engine.segments import PostingsCache
+from search.index.engine.segments import PostingsCache, narrow_ids
 
 #: Positions are below this in any document: (document, position) pairs as one int64 key.
 _POSITION_STRIDE = 1 << 32
@@ -83,8 +83,8 @@ def matching(
         only = [(leaf, offset) for leaf, offset, _ in missing]
         standing = _standing(reader, fieldname, words, order, np.concatenate(within), only)
         bounds = np.searchsorted(standing, [*(offset for _, offset in only), only[-1][1] + only[-1][0].doc_count_all()])
-        for k, (_, offset, segid) in enumerate(missing):
-            local = (standing[bounds[k] : bounds[k + 1]] - offset).astype(np.int32)
+        for k, (leaf, offset, segid) in enumerate(missing):
+            local = narrow_ids(standing[bounds[k] : bounds[k + 1]] - offset, leaf.doc_count_all())
             if cache is not None and segid is not None:
                 cache.put((segid, "phrase", fieldname, words), (local, _NO_SCORES))
         found.append(standing)

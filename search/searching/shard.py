@@ -29,7 +29,7 @@ from whoosh.index import FileIndex
 from whoosh.searching import Searcher
 
 from search.index.engine import readers
-from search.index.engine.segments import SegmentArrays
+from search.index.engine.segments import POSTINGS_BYTES, SegmentArrays
 from search.index.shards import live_set, open_shard, shard_searcher
 from search.index.store import IndexMissing
 from search.index.stories.update import IndexStatistics
@@ -160,9 +160,9 @@ class ShardSearcher:
         self.utc_offset = utc_offset
         self._lock = threading.Lock()
         self._state: _State | None = None
-        #: Per-segment arrays and postings (as many as the scored ones), kept across commits for
-        #: the segments they leave unchanged.
-        self.arrays = SegmentArrays(cache_postings)
+        #: Per-segment arrays and postings (their memory the process's share, as the scored
+        #: ones are), kept across commits for the segments they leave unchanged.
+        self.arrays = SegmentArrays(POSTINGS_BYTES * cache_postings // CACHE_POSTINGS)
         self._current()
 
     def _current(self, version: Version | None = None) -> _State:

@@ -20,17 +20,35 @@ from whoosh.reading import IndexReader
 
 from search.index.engine import readers
 
-#: Postings kept per process across generations (segment by segment): 8 bytes each (12 where
-#: a weight is not a float32).
-POSTINGS_KEPT = 4_000_000
+#: Memory for the postings kept per process across generations (segment by segment). Each is
+#: kept as narrow as it is exact: a document number in two bytes where its segment has at
+#: most 65,536 documents, a weight in one byte where it is a frequency below 256, so the same
+#: memory holds more than twice the postings it would at four bytes each.
+POSTINGS_BYTES = 32 << 20
+
+_NARROW_IDS = 1 << 16
+
+
+def narrow_ids(local: np.ndarray, documents: int) -> np.ndarray:
+    """Document numbers within a segment of `documents` documents, in as few bytes as hold them."""
+    return local.astype(np.uint16 if documents <= _NARROW_IDS else np.int32)
+
+
+def narrow_weights(weights: np.ndarray) -> np.ndarray:
+    """Weights in as few bytes as keep them exactly (frequencies are small whole numbers)."""
+    for dtype in (np.uint8, np.float32):
+        narrow = weights.astype(dtype)
+        if np.array_equal(narrow, weights):
+            return narrow
+    return weights.copy()
 
 
 class PostingsCache:
     """Recently used term postings of single segments (document numbers within the segment
-    and weights), bounded by the number of postings held: after a commit, the terms of the
-    next searches are decoded again for the new segments only."""
+    and weights), bounded by the bytes they take: after a commit, the terms of the next
+    searches are decoded again for the new segments only."""
 
-    def __init__(self, budget: int = POSTINGS_KEPT) -> None:
+    def __init__(self, budget: int = POSTINGS_BYTES) -> None:
         self.budget, self.size = budget, 0
         self._items: OrderedDict[Hashable, tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._lock = threading.Lock()
@@ -47,20 +65,25 @@ class PostingsCache:
             if key in self._items:
                 return
             self._items[key] = value
-            self.size += max(1, len(value[0]))
+            self.size += _footprint(value)
             while self.size > self.budget and len(self._items) > 1:
-                _, (ids, _) = self._items.popitem(last=False)
-                self.size -= max(1, len(ids))
+                _, old = self._items.popitem(last=False)
+                self.size -= _footprint(old)
 
     def retain(self, keep: set[str | None]) -> None:
         with self._lock:
             for key in [k for k in self._items if k[0] not in keep]:  # type: ignore[index]
-                ids, _ = self._items.pop(key)
-                self.size -= max(1, len(ids))
+                self.size -= _footprint(self._items.pop(key))
 
     def nbytes(self) -> int:
         with self._lock:
             return sum(ids.nbytes + weights.nbytes for ids, weights in self._items.values())
+
+
+def _footprint(value: tuple[np.ndarray, np.ndarray]) -> int:
+    """What an entry counts against the budget: its buffers, and at least a little for an
+    empty one (a term a segment lacks is kept too)."""
+    return max(16, value[0].nbytes + value[1].nbytes)
 
 
 def postings(reader: IndexReader, fieldname: str, btext: bytes, cache: PostingsCache) -> tuple[np.ndarray, np.ndarray]:
@@ -83,38 +106,36 @@ def postings(reader: IndexReader, fieldname: str, btext: bytes, cache: PostingsC
         bounds = np.searchsorted(new_ids, [*starts, starts[-1] + only[-1][0].doc_count_all()])
         for k, n in enumerate(missing):
             lo, hi = bounds[k], bounds[k + 1]
-            local_weights = new_weights[lo:hi]
-            narrow = local_weights.astype(np.float32)  # frequencies: exact in four bytes
             found = (
-                (new_ids[lo:hi] - starts[k]).astype(np.int32),
-                narrow if np.array_equal(narrow, local_weights) else local_weights.copy(),
+                narrow_ids(new_ids[lo:hi] - starts[k], leaves[n][0].doc_count_all()),
+                narrow_weights(new_weights[lo:hi]),
             )
             segid = leaves[n][2]
             if segid is not None:
                 cache.put((segid, fieldname, btext), found)
             parts[n] = found
-    ids: list[np.ndarray] = []
-    weights: list[np.ndarray] = []
+    total = sum(len(part[0]) for part in parts.values())
+    ids = np.empty(total, dtype=np.int64)
+    weights = np.empty(total, dtype=np.float64)
+    at = 0
     for n, (_, offset, _, _) in enumerate(leaves):
-        part = parts[n]
-        if len(part[0]):
-            ids.append(part[0].astype(np.int64) + offset)
-            weights.append(part[1].astype(np.float64))
-    if not ids:
-        return np.zeros(0, np.int64), np.zeros(0, np.float64)
-    if len(ids) == 1:
-        return ids[0], weights[0]
-    return np.concatenate(ids), np.concatenate(weights)
+        part_ids, part_weights = parts[n]
+        size = len(part_ids)
+        if size:
+            np.add(part_ids, offset, out=ids[at : at + size])
+            weights[at : at + size] = part_weights
+            at += size
+    return ids, weights
 
 
 class SegmentArrays:
     """Per-document arrays over the whole index, assembled from per-segment parts, and the
     segments' recently used postings."""
 
-    def __init__(self, postings_kept: int = POSTINGS_KEPT) -> None:
+    def __init__(self, postings_bytes: int = POSTINGS_BYTES) -> None:
         self._parts: dict[Hashable, Any] = {}
         self._lock = threading.Lock()
-        self.postings = PostingsCache(postings_kept)
+        self.postings = PostingsCache(postings_bytes)
 
     def _part(self, key: Hashable | None, make: Any) -> Any:
         if key is None:  # not a Whoosh segment: nothing to key it by
