@@ -61,7 +61,11 @@ class PoolWriter(SegmentWriter):
                 length = 0
                 if field.indexed:
                     boost = self._field_boost(fields, fieldname, docboost)
-                    length = pool.add_field(fieldname, docnum, field.index(value), boost, field.scorable)
+                    if isinstance(value, str) and hasattr(field, "posting_columns"):
+                        columns = field.posting_columns(value)
+                        length = pool.add_columns(fieldname, docnum, columns, boost, field.scorable)
+                    else:
+                        length = pool.add_field(fieldname, docnum, field.index(value), boost, field.scorable)
                 if field.separate_spelling():
                     spellfield = field.spelling_fieldname(fieldname)
                     for word in field.spellable_words(value):
