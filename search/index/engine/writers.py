@@ -99,6 +99,16 @@ class PoolWriter(SegmentWriter):
         self.docnum = self.docbase
         self._added = False
 
+    def _flush_segment(self) -> None:
+        """Whoosh's flush, with the pool's postings handed to the field writer (our codec's) a
+        run of terms at a time instead of a tuple per posting."""
+        self.perdocwriter.close()
+        lengths = self.per_document_reader() if self.codec.length_stats else None
+        self.fieldwriter.add_runs(self.schema, lengths, self.pool.term_runs())
+        self.fieldwriter.close()
+        if lengths:
+            lengths.close()
+
     def _merge_segments(self, mergetype: Any, optimize: Any, merge: Any) -> list[Any]:
         """The segments to commit besides the one being written: the merge policy's choice
         among the existing ones (it never sees ours), then the ones this writer flushed."""
