@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import random
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from whoosh.fields import TEXT
 
 from search.corpus.article import Article
 from search.corpus.files import iter_corpus
+from search.index.columns import position_columns
 from search.index.fields import PairText, VietnameseText
 from search.index.indexer import build
 from search.index.schema import to_document
@@ -105,3 +107,23 @@ def _weights(reader, term):
     while matcher.is_active():
         yield matcher.id(), matcher.weight()
         matcher.next()
+
+
+@pytest.mark.parametrize("length", [1, 2, 300, 3000, 70_500])
+def test_position_columns_encode_as_compact_positions(length):
+    """Grouped and encoded all at once, each term's positions are the bytes `encode` gives
+    them, whichever widths their deltas need (one byte, two, four), terms of one word included."""
+    rng = random.Random(length)
+    vocabulary = [f"t{n}".encode() for n in range(max(2, length // 50))]
+    terms = [vocabulary[min(int(rng.paretovariate(0.6)), len(vocabulary)) - 1] for _ in range(length)]
+    if length > 70_000:
+        terms[70_400] = b"far"  # first at a position of four bytes
+    fmt = VietnameseText(analyzer=folded_analyzer(), phrase=True).format
+    expected: dict[bytes, list[int]] = {}
+    for pos, term in enumerate(terms):
+        expected.setdefault(term, []).append(pos)
+    columns = position_columns(terms, 1.0)
+    assert {t: (f, w, v) for t, f, w, v in columns.items()} == {
+        t: (len(p), float(len(p)), fmt.encode(p)) for t, p in expected.items()
+    }
+    assert len(columns.terms) == len(expected)

@@ -15,23 +15,47 @@ which made them most of the index: four to nine times smaller before compression
 The pair field (`PairText`) gets the same treatment: its terms are counted straight from the
 text, split at the same sentence breaks as `PairTokenizer`, and its postings carry only a weight.
 
+A document's three text fields are one string: it is normalised and split once for all three
+(`_split`), and each field hands its postings to the writers' pool as `Columns`, lists the pool
+extends its arrays with, rather than a tuple per term through a generator.
+
 Whoosh pickles field objects into the index schema: these classes must stay importable here.
 """
 
 from __future__ import annotations
 
 from array import array
+from collections import Counter
 from collections.abc import Iterator
-from itertools import accumulate
+from itertools import accumulate, chain
 
 from whoosh.fields import ID, TEXT
 from whoosh.formats import Format, Frequency, Positions
 
-from search.text.analysis import _BREAK_RE, pair
+from search.index.columns import Columns, position_columns
+from search.text.analysis import _BREAK_RE, PAIR_JOINER
 from search.text.normalize import WORD_RE, fold, normalize
 
 #: Distinct words remembered per field; Vietnamese news uses far fewer (syllables repeat).
 _CACHE_LIMIT = 1 << 18
+
+
+#: The last text split into words (`_split`): the exact, folded and pair fields of a document
+#: are one string, split once for all three.
+_last_split: tuple[str, list[list[str]], list[str]] = ("", [], [])
+
+
+def _split(value: str) -> tuple[list[list[str]], list[str]]:
+    """The `WORD_RE` words of the normalised text, per `_BREAK_RE` segment (for pairs) and all
+    together. A break holds no word character, so the segments' words are the text's words."""
+    global _last_split
+    last = _last_split
+    if last[0] == value:
+        return last[1], last[2]
+    segments = [WORD_RE.findall(segment) for segment in _BREAK_RE.split(normalize(value))]
+    words = list(chain.from_iterable(segments))
+    _last_split = (value, segments, words)
+    return segments, words
 
 
 class CompactPositions(Positions):
@@ -78,35 +102,41 @@ class VietnameseText(TEXT):
         kind = CompactPositions if self.format.supports("positions") else Counts
         self.format = kind(field_boost=self.format.field_boost)
 
-    def _term(self, word: str) -> str:
+    def _term(self, word: str) -> bytes:
+        """The term bytes of one `WORD_RE` word, through the analyzer."""
+        texts = [token.text for token in self.analyzer(word)]
+        if len(texts) != 1:  # cannot happen for a WORD_RE word; never index it differently
+            raise ValueError(f"the analyzer split the word {word!r} into {texts!r}")
+        return texts[0].encode("utf-8")
+
+    def _lookup(self, words: list[str]) -> list[bytes]:
+        """Each word's term bytes, from the per-field cache (filled through the analyzer)."""
         cache = self.__dict__.setdefault("_terms", {})
-        term = cache.get(word)
-        if term is None:
-            texts = [token.text for token in self.analyzer(word)]
-            if len(texts) != 1:  # cannot happen for a WORD_RE word; never index it differently
-                raise ValueError(f"the analyzer split the word {word!r} into {texts!r}")
+        terms = list(map(cache.get, words))
+        if None in terms:
             if len(cache) >= _CACHE_LIMIT:
                 cache.clear()
-            term = cache[word] = texts[0]
-        return term
+            for word in set(words).difference(cache):
+                cache[word] = self._term(word)
+            terms = list(map(cache.__getitem__, words))
+        return terms
+
+    def posting_columns(self, value: str) -> Columns:
+        """A document's postings in this field as `Columns`: what `index` yields, without a
+        Python step per word or per term where the positions fit the common case."""
+        terms = self._lookup(_split(value)[1])
+        boost = self.format.field_boost
+        if not isinstance(self.format, CompactPositions):
+            counts = Counter(terms)
+            freqs = list(counts.values())
+            return Columns(list(counts), freqs, list(map(float(boost).__mul__, freqs)), b"", None)
+        return position_columns(terms, boost)
 
     def index(self, value: object, **kwargs: object) -> Iterator[tuple[bytes, int, float, bytes]]:
         if not isinstance(value, str) or kwargs.get("mode", "index") != "index":
             yield from super().index(value, **kwargs)
             return
-        positions: dict[str, list[int]] = {}
-        cache = self.__dict__.setdefault("_terms", {})
-        for pos, word in enumerate(WORD_RE.findall(normalize(value))):
-            term = cache.get(word) or self._term(word)
-            found = positions.get(term)
-            if found is None:
-                positions[term] = [pos]
-            else:
-                found.append(pos)
-        encode = self.format.encode
-        boost = self.format.field_boost
-        for term, poses in positions.items():
-            yield term.encode("utf-8"), len(poses), len(poses) * boost, encode(poses)
+        yield from self.posting_columns(value).items()
 
     def __getstate__(self) -> dict[str, object]:
         """The term cache is not part of the schema pickled into the index."""
@@ -146,27 +176,31 @@ class PairText(TEXT):
         super().__init__(phrase=False, **kwargs)
         self.format = Counts(field_boost=self.format.field_boost)
 
+    def posting_columns(self, value: str) -> Columns:
+        """A document's pair terms as `Columns`, without a Python step per word or pair."""
+        cache = self.__dict__.setdefault("_folded", {})
+        if len(cache) >= _CACHE_LIMIT:
+            cache.clear()
+        pairs: list[str] = []
+        for words in _split(value)[0]:
+            if len(words) < 2:
+                continue
+            folded = list(map(cache.get, words))
+            if None in folded:
+                for word in set(words).difference(cache):
+                    cache[word] = fold(word)
+                folded = list(map(cache.__getitem__, words))
+            pairs += map(PAIR_JOINER.join, zip(folded, folded[1:]))
+        counts = Counter(pairs)
+        freqs = list(counts.values())
+        boost = float(self.format.field_boost)
+        return Columns(list(map(str.encode, counts)), freqs, list(map(boost.__mul__, freqs)), b"", None)
+
     def index(self, value: object, **kwargs: object) -> Iterator[tuple[bytes, int, float, bytes]]:
         if not isinstance(value, str) or kwargs.get("mode", "index") != "index":
             yield from super().index(value, **kwargs)
             return
-        cache = self.__dict__.setdefault("_folded", {})
-        if len(cache) >= _CACHE_LIMIT:
-            cache.clear()
-        counts: dict[str, int] = {}
-        for segment in _BREAK_RE.split(normalize(value)):
-            words = []
-            for word in WORD_RE.findall(segment):
-                folded = cache.get(word)
-                if folded is None:
-                    folded = cache[word] = fold(word)
-                words.append(folded)
-            for first, second in zip(words, words[1:]):
-                term = pair(first, second)
-                counts[term] = counts.get(term, 0) + 1
-        boost = self.format.field_boost
-        for term, freq in counts.items():
-            yield term.encode("utf-8"), freq, freq * boost, b""
+        yield from self.posting_columns(value).items()
 
     def __getstate__(self) -> dict[str, object]:
         """The word cache is not part of the schema pickled into the index."""

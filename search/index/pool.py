@@ -5,10 +5,11 @@ Whoosh's `PostingPool` pickles each posting tuple into sorted runs on disk and m
 with a heap: on the news archive that was a third of the build and several times the index in
 temporary files (bench/results and the README have the figures). Here a field's postings
 are parallel arrays (document number, weight, end of the value bytes in one buffer, and the
-index of the same term's previous posting), and each term is a dict entry holding the index of
-its last posting: about 20 bytes a posting and 130 a term, no object per posting. At flush each
-term's chain is walked back, and the postings go to the field writer sorted by (field, term
-bytes, document number), exactly the items Whoosh's pool would have given.
+term's number: the index of its first posting), and each term is a dict entry holding that
+number: about 20 bytes a posting and 130 a term, no object per posting. At flush the postings
+are sorted by term with numpy (a stable sort: each term's stay in the order they came, which is
+document order when a writer adds documents) and go to the field writer a run of terms at a
+time (`TermRun`), exactly the postings Whoosh's pool would have given, in its order.
 
 The pools of a build share a memory budget (`pool_mb`: `Settings.pool_mb`). When a document
 takes a pool over its share, `PoolWriter` writes the segment out and starts a new one in the
@@ -23,33 +24,68 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from itertools import chain, repeat
+from operator import mul
+
+import numpy as np
+
+from search.index.columns import Columns
 
 #: Pool memory of a build unless told otherwise, shared by its processes. A build's process tree
 #: peaks above it (the README gives the measured ratio): each process also holds its
 #: interpreter, analysis caches and what a flush fragments.
 DEFAULT_POOL_MB = 1024
-#: A term's share of the pool: its key (a bytes object), the int of its last posting and the
+#: A term's share of the pool: its key (a bytes object), the int of its first posting and the
 #: dict slot, as tracemalloc measured them for pair-sized keys (a dict just grown takes more,
 #: which the figure allows for).
 _TERM_BYTES = 130
-#: Bytes a posting takes in the arrays (document number 4, weight 8, previous posting 4, value
+#: Bytes a posting takes in the arrays (document number 4, weight 8, term number 4, value
 #: end 4), without its value bytes.
 _POSTING_BYTES = 20
 #: Array offsets are 32-bit: a pool never grows near 4 GiB before it is flushed.
 MAX_POOL_MB = 3072
+#: Postings handed to the field writer at a time: the lists of a run are this many Python
+#: objects, made at once in C rather than one by one.
+_RUN_POSTINGS = 1 << 16
+
+
+@dataclass(frozen=True)
+class TermRun:
+    """Consecutive terms of one field with their postings, sorted by (term, document number):
+    term i's postings are `ids[starts[i]:starts[i + 1]]` and the same slices of `weights` and
+    `values` (None for a field without values)."""
+
+    fieldname: str
+    terms: list[bytes]
+    starts: list[int]
+    ids: np.ndarray
+    weights: list[float]
+    values: list[bytes] | None
+
+    def postings(self) -> Iterator[tuple[str, bytes, int, float, bytes]]:
+        """(field, term bytes, document number, weight, value bytes), as Whoosh's pool gives them."""
+        fieldname, ids = self.fieldname, self.ids.tolist()
+        values = self.values if self.values is not None else repeat(b"")
+        return zip(
+            repeat(fieldname),
+            chain.from_iterable(map(repeat, self.terms, np.diff(self.starts).tolist())),
+            ids,
+            self.weights,
+            values,
+        )
 
 
 class _FieldPostings:
-    """One field's postings in insertion order, chained per term."""
+    """One field's postings in insertion order, each with its term's number."""
 
-    __slots__ = ("last", "prevs", "docs", "weights", "values", "ends")
+    __slots__ = ("first", "tids", "docs", "weights", "values", "ends")
 
     def __init__(self) -> None:
-        #: term bytes -> index of the term's last posting
-        self.last: dict[bytes, int] = {}
-        #: per posting: index of the same term's previous posting, -1 for its first
-        self.prevs = array("i")
+        #: term bytes -> its number: the index of its first posting
+        self.first: dict[bytes, int] = {}
+        #: per posting: its term's number
+        self.tids = array("i")
         self.docs = array("I")
         self.weights = array("d")
         self.values = bytearray()
@@ -57,19 +93,17 @@ class _FieldPostings:
         self.ends = array("I", [0])
 
     def nbytes(self) -> int:
-        return len(self.docs) * _POSTING_BYTES + len(self.values) + len(self.last) * _TERM_BYTES
+        return len(self.docs) * _POSTING_BYTES + len(self.values) + len(self.first) * _TERM_BYTES
 
 
 class MemoryPool:
     """Postings of one segment, in memory; the interface of Whoosh's `PostingPool` that the
-    writers use (`add`, `iter_postings`, `fieldnames`, `cleanup`) plus `add_field`, which takes
-    all of a document's postings in one field at once."""
+    writers use (`add`, `iter_postings`, `fieldnames`, `cleanup`) plus `add_field` and
+    `add_columns`, which take all of a document's postings in one field at once, and
+    `term_runs`, the flush a run of terms at a time."""
 
     def __init__(self) -> None:
         self._fields: dict[str, _FieldPostings] = {}
-        #: Set when a posting arrived with a lower document number than its term's last one
-        #: (`add` from a merge can do that); the flush then sorts each term's postings.
-        self._unordered = False
 
     @property
     def fieldnames(self) -> set[str]:
@@ -90,15 +124,13 @@ class MemoryPool:
         scorable: bool,
     ) -> int:
         """Add a document's (term bytes, frequency, weight, value bytes) in one field, as a field's
-        `index()` yields them (each term once); returns the field length (0 unless `scorable`).
-        `docnum` must be the highest document number the pool has seen: the writer's next one."""
+        `index()` yields them (each term once); returns the field length (0 unless `scorable`)."""
         f = self._field(fieldname)
-        last, prevs, docs, weights, values, ends = f.last, f.prevs, f.docs, f.weights, f.values, f.ends
+        number, tids, docs, weights, values, ends = f.first.setdefault, f.tids, f.docs, f.weights, f.values, f.ends
         n = len(docs)
         length = 0
         for tbytes, freq, weight, vbytes in items:
-            prevs.append(last.get(tbytes, -1))
-            last[tbytes] = n
+            tids.append(number(tbytes, n))
             n += 1
             docs.append(docnum)
             weights.append(weight * boost)
@@ -108,15 +140,28 @@ class MemoryPool:
             length += freq
         return length if scorable else 0
 
+    def add_columns(self, fieldname: str, docnum: int, columns: Columns, boost: float, scorable: bool) -> int:
+        """`add_field` for postings given as `Columns`: the arrays are extended in C, with no
+        Python step per posting."""
+        f = self._field(fieldname)
+        terms = columns.terms
+        n = len(f.docs)
+        f.tids.extend(map(f.first.setdefault, terms, range(n, n + len(terms))))
+        f.docs.extend(repeat(docnum, len(terms)))
+        f.weights.extend(map(mul, columns.weights, repeat(boost)))
+        base = len(f.values)
+        if columns.ends is None:
+            f.ends.extend(repeat(base, len(terms)))
+        else:
+            f.values += columns.values
+            f.ends.extend(map(base.__add__, columns.ends))
+        return sum(columns.freqs) if scorable else 0
+
     def add(self, item: tuple[str, bytes, int, float, bytes]) -> None:
         """One (field, term bytes, document number, weight, value bytes) posting, in any order."""
         fieldname, tbytes, docnum, weight, vbytes = item
         f = self._field(fieldname)
-        prev = f.last.get(tbytes, -1)
-        if prev >= 0 and f.docs[prev] >= docnum:
-            self._unordered = True
-        f.prevs.append(prev)
-        f.last[tbytes] = len(f.docs)
+        f.tids.append(f.first.setdefault(tbytes, len(f.docs)))
         f.docs.append(docnum)
         f.weights.append(weight)
         if vbytes:
@@ -131,53 +176,68 @@ class MemoryPool:
         return sum(len(f.docs) for f in self._fields.values())
 
     def iter_postings(self) -> Iterator[tuple[str, bytes, int, float, bytes]]:
-        """All postings sorted by (field, term bytes, document number), emptying the pool: a
-        field's arrays are released once the field writer has its postings."""
-        return chain.from_iterable(self._terms())
+        """All postings sorted by (field, term bytes, document number), emptying the pool."""
+        return chain.from_iterable(run.postings() for run in self.term_runs())
 
-    def _terms(self) -> Iterator[Iterable[tuple]]:
+    def term_runs(self) -> Iterator[TermRun]:
+        """The pool's postings as `TermRun`s, by field and term, emptying it: a field's arrays
+        are released once the field writer has its postings."""
         fields, self._fields = self._fields, {}
         for fieldname in sorted(fields):
-            yield from self._field_items(fieldname, fields.pop(fieldname))
-
-    def _field_items(self, fieldname: str, f: _FieldPostings) -> Iterator[Iterable[tuple]]:
-        """Per term, its postings: built from C-level maps and zips, so that the postings
-        themselves never pass through Python code here."""
-        prevs, docs, weights, ends = f.prevs, f.docs, f.weights, f.ends
-        vb = bytes(f.values)
-        f.values = bytearray()
-        last = f.last
-        unordered = self._unordered
-        for tbytes in sorted(last):
-            i = last[tbytes]
-            prev = prevs[i]
-            if prev < 0:  # a term of one document: most of them
-                yield ((fieldname, tbytes, docs[i], weights[i], vb[ends[i] : ends[i + 1]]),)
-                continue
-            chain_ = [i]
-            while prev >= 0:
-                chain_.append(prev)
-                prev = prevs[prev]
-            chain_.reverse()
-            if unordered:
-                chain_.sort(key=lambda j: (docs[j], weights[j], vb[ends[j] : ends[j + 1]]))
-            n = len(chain_)
-            values: Iterator[bytes]
-            if vb:
-                values = map(
-                    vb.__getitem__,
-                    map(slice, map(ends.__getitem__, chain_), map(ends.__getitem__, [j + 1 for j in chain_])),
-                )
-            else:
-                values = repeat(b"", n)
-            yield zip(
-                repeat(fieldname, n),
-                repeat(tbytes, n),
-                map(docs.__getitem__, chain_),
-                map(weights.__getitem__, chain_),
-                values,
-            )
+            yield from _runs(fieldname, fields.pop(fieldname))
 
     def cleanup(self) -> None:
         self._fields = {}
-        self._unordered = False
+
+
+def _runs(fieldname: str, f: _FieldPostings) -> Iterator[TermRun]:
+    terms = sorted(f.first)
+    if not terms:
+        return
+    # Each posting's key is its term's rank; a stable sort keeps each term's in arrival order.
+    rank = np.zeros(len(f.docs), dtype=np.int32)
+    rank[np.fromiter(map(f.first.__getitem__, terms), dtype=np.int64, count=len(terms))] = np.arange(len(terms))
+    keys = rank[np.frombuffer(f.tids, dtype=np.int32)]
+    del rank
+    bounds = np.concatenate(([0], np.cumsum(np.bincount(keys, minlength=len(terms)))))
+    order = np.argsort(keys, kind="stable")
+    del keys
+    docs = np.frombuffer(f.docs, dtype=np.uint32)
+    weights = np.frombuffer(f.weights, dtype=np.float64)
+    ends = np.frombuffer(f.ends, dtype=np.uint32)
+    vb = bytes(f.values) if f.values else None
+    f.values = bytearray()
+    first = 0
+    while first < len(terms):
+        last = int(np.searchsorted(bounds, bounds[first] + _RUN_POSTINGS, side="right")) - 1
+        last = min(max(last, first + 1), len(terms))
+        lo, hi = int(bounds[first]), int(bounds[last])
+        chosen = order[lo:hi]
+        starts = (bounds[first : last + 1] - lo).tolist()
+        ids = docs[chosen]
+        values = None
+        if vb is not None:
+            values = list(map(vb.__getitem__, map(slice, ends[chosen].tolist(), ends[chosen + 1].tolist())))
+        run = TermRun(fieldname, terms[first:last], starts, ids, weights[chosen].tolist(), values)
+        # A merge adds postings in any order: where a term's are not strictly increasing by
+        # document, they are sorted as Whoosh's pool sorts them (document, weight, value).
+        later = ids[1:] <= ids[:-1]
+        later[np.array(starts[1:-1], dtype=np.int64) - 1] = False  # a term's first posting
+        if later.any():
+            run = _sorted(run, set((np.searchsorted(starts, np.flatnonzero(later) + 1, side="right") - 1).tolist()))
+        yield run
+        first = last
+
+
+def _sorted(run: TermRun, which: set[int]) -> TermRun:
+    """`run` with the postings of its terms numbered `which` sorted by (document, weight, value)."""
+    ids, weights = run.ids.tolist(), list(run.weights)
+    values = list(run.values) if run.values is not None else None
+    for k in which:
+        lo, hi = run.starts[k], run.starts[k + 1]
+        rows = sorted(zip(ids[lo:hi], weights[lo:hi], values[lo:hi] if values is not None else repeat(b"", hi - lo)))
+        ids[lo:hi] = [r[0] for r in rows]
+        weights[lo:hi] = [r[1] for r in rows]
+        if values is not None:
+            values[lo:hi] = [r[2] for r in rows]
+    return TermRun(run.fieldname, run.terms, run.starts, np.array(ids, dtype=np.uint32), weights, values)

@@ -61,7 +61,11 @@ class PoolWriter(SegmentWriter):
                 length = 0
                 if field.indexed:
                     boost = self._field_boost(fields, fieldname, docboost)
-                    length = pool.add_field(fieldname, docnum, field.index(value), boost, field.scorable)
+                    if isinstance(value, str) and hasattr(field, "posting_columns"):
+                        columns = field.posting_columns(value)
+                        length = pool.add_columns(fieldname, docnum, columns, boost, field.scorable)
+                    else:
+                        length = pool.add_field(fieldname, docnum, field.index(value), boost, field.scorable)
                 if field.separate_spelling():
                     spellfield = field.spelling_fieldname(fieldname)
                     for word in field.spellable_words(value):
@@ -94,6 +98,16 @@ class PoolWriter(SegmentWriter):
         self.pool = MemoryPool()
         self.docnum = self.docbase
         self._added = False
+
+    def _flush_segment(self) -> None:
+        """Whoosh's flush, with the pool's postings handed to the field writer (our codec's) a
+        run of terms at a time instead of a tuple per posting."""
+        self.perdocwriter.close()
+        lengths = self.per_document_reader() if self.codec.length_stats else None
+        self.fieldwriter.add_runs(self.schema, lengths, self.pool.term_runs())
+        self.fieldwriter.close()
+        if lengths:
+            lengths.close()
 
     def _merge_segments(self, mergetype: Any, optimize: Any, merge: Any) -> list[Any]:
         """The segments to commit besides the one being written: the merge policy's choice

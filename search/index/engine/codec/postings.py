@@ -1,8 +1,9 @@
 """Writing a segment's postings, and Whoosh's matcher over them.
 
-The writer takes the postings of a segment grouped by term (`FieldWriter.add_postings`, from
-the writers' posting pool) and reads each document's field length once per field, as one byte
-per document, instead of once per posting. The matcher is Whoosh's W3 matcher (block
+The writer takes the postings of a segment grouped by term (`FieldWriter.add_runs`, from the
+writers' posting pool, a run of terms at a time; `add_postings` for Whoosh's merges) and reads
+each document's field length once per field, as one byte per document, instead of once per
+posting. The matcher is Whoosh's W3 matcher (block
 navigation, skipping and quality bounds) reading our block headers and bodies.
 """
 
@@ -12,6 +13,7 @@ from array import array
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from whoosh.codec import base
 from whoosh.codec.base import OutOfOrderError
 from whoosh.codec.whoosh3 import (
@@ -40,6 +42,7 @@ from search.index.engine.codec.terms import TermsWriter
 
 if TYPE_CHECKING:
     from search.index.engine.codec import Codec
+    from search.index.pool import TermRun
 
 
 class FieldWriter(base.FieldWriter):
@@ -122,6 +125,30 @@ class FieldWriter(base.FieldWriter):
             values.append(value or b"")
         if lasttext is not None:
             write(lasttext, ids, weights, values, None)
+        self._lengths = None
+
+    def add_runs(self, schema: Any, lengths: Any, runs: Iterable[TermRun]) -> None:
+        """The pool's postings a run of terms at a time (`MemoryPool.term_runs`): each term's
+        lists are slices of the run's, and the length bytes are looked up for a run at once."""
+        self._lengths = lengths
+        lastfn = None
+        write = self._write_term
+        for run in runs:
+            if run.fieldname != lastfn:
+                self.start_field(run.fieldname, schema[run.fieldname])
+                lastfn = run.fieldname
+            ids, weights, values, starts = run.ids.tolist(), run.weights, run.values, run.starts
+            lenbytes = self._lenbytes
+            lens = np.frombuffer(lenbytes, dtype=np.uint8)[run.ids].tolist() if lenbytes is not None else None
+            for k, term in enumerate(run.terms):
+                lo, hi = starts[k], starts[k + 1]
+                write(
+                    term,
+                    ids[lo:hi],
+                    weights[lo:hi],
+                    values[lo:hi] if values is not None else [b""] * (hi - lo),
+                    lens[lo:hi] if lens is not None else [0] * (hi - lo),
+                )
         self._lengths = None
 
     def _write_term(
