@@ -227,3 +227,18 @@ def test_kept_postings_are_narrow_and_bounded_by_their_bytes(tmp_path: Path):
     assert small.size <= 100 or len(small._items) == 1
     assert np.array_equal(segments.narrow_ids(np.array([0, 70_000]), 70_001), [0, 70_000])
     assert segments.narrow_ids(np.array([1]), 70_001).dtype == np.int32
+
+
+def test_kept_postings_join_at_offsets_their_narrow_ids_cannot_hold():
+    """Two-byte ids of a later segment plus its offset run past two bytes (an archive of more
+    than 65,536 articles in several segments): joined, they are the index's document numbers."""
+    parts = [
+        (np.array([5, 65_535], dtype=np.uint16), np.array([1, 2], dtype=np.uint8)),
+        (np.zeros(0, dtype=np.uint16), np.zeros(0, dtype=np.uint8)),
+        (np.array([0, 60_000], dtype=np.uint16), np.array([3.5, 4], dtype=np.float32)),
+        (np.array([7], dtype=np.int32), np.array([9], dtype=np.uint8)),
+    ]
+    ids, weights = segments.joined(parts, [0, 65_536, 65_536, 200_000])
+    assert ids.tolist() == [5, 65_535, 65_536, 125_536, 200_007]
+    assert weights.tolist() == [1, 2, 3.5, 4, 9]
+    assert ids.dtype == np.int64 and weights.dtype == np.float64

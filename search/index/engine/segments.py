@@ -114,15 +114,23 @@ def postings(reader: IndexReader, fieldname: str, btext: bytes, cache: PostingsC
             if segid is not None:
                 cache.put((segid, fieldname, btext), found)
             parts[n] = found
-    total = sum(len(part[0]) for part in parts.values())
+    return joined([parts[n] for n in range(len(leaves))], [offset for _, offset, _, _ in leaves])
+
+
+def joined(parts: list[tuple[np.ndarray, np.ndarray]], offsets: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Segments' (narrow local ids, weights) as ids over the whole index (int64) and float64
+    weights, written straight into one array each. Ids are widened before the offset is
+    added: a two-byte id plus a later segment's offset does not fit in two bytes."""
+    total = sum(len(part[0]) for part in parts)
     ids = np.empty(total, dtype=np.int64)
     weights = np.empty(total, dtype=np.float64)
     at = 0
-    for n, (_, offset, _, _) in enumerate(leaves):
-        part_ids, part_weights = parts[n]
+    for (part_ids, part_weights), offset in zip(parts, offsets):
         size = len(part_ids)
         if size:
-            np.add(part_ids, offset, out=ids[at : at + size])
+            into = ids[at : at + size]
+            into[:] = part_ids
+            into += offset
             weights[at : at + size] = part_weights
             at += size
     return ids, weights
