@@ -93,10 +93,17 @@ def ranking_scores(rankings: dict[str, list[str]], gold: dict[str, int]) -> dict
 def recall_interval(by_cluster: dict[int, list[float]], seed: int = 0) -> tuple[float, float]:
     """5th and 95th percentiles of R@5 over resampled sets of clusters (as many as there are):
     how far another draw of clusters would move the figure."""
-    rng = np.random.default_rng(seed)
-    keys = sorted(by_cluster)
-    draws = [np.mean([r for k in rng.choice(keys, len(keys)) for r in by_cluster[k]]) for _ in range(BOOTSTRAP)]
+    draws = [np.mean(recalls) for recalls in resampled(by_cluster, seed)]
     return float(np.percentile(draws, 5)), float(np.percentile(draws, 95))
+
+
+def resampled(clusters: dict[int, list], seed: int = 0) -> Iterator[list]:
+    """`BOOTSTRAP` draws of as many clusters as there are, with replacement: each draw the
+    members of its clusters, one list."""
+    rng = np.random.default_rng(seed)
+    keys = sorted(clusters)
+    for _ in range(BOOTSTRAP):
+        yield [member for k in rng.choice(keys, len(keys)) for member in clusters[k]]
 
 
 def tantivy_rankings(pool: list[Article], queries: list[str], **mlt: object) -> dict[str, list[str]]:
@@ -193,14 +200,11 @@ def prf(items: dict[str, tuple[float, float]], ids: list[str] | None = None) -> 
 def bootstrap(items: dict[str, tuple[float, float]], gold: dict[str, int], seed: int = 0) -> dict[str, float]:
     """5th percentiles of P and F1 over resampled sets of clusters (as many as there are), and
     how often a resample meets both targets (P >= 0.95 and F1 >= 0.92)."""
-    rng = np.random.default_rng(seed)
     clusters = defaultdict(list)
     for article_id, story in gold.items():
         clusters[story].append(article_id)
-    keys = sorted(clusters)
     ps, fs, met = [], [], 0
-    for _ in range(BOOTSTRAP):
-        ids = [i for k in rng.choice(keys, len(keys)) for i in clusters[k]]
+    for ids in resampled(clusters, seed):
         p, _, f = prf(items, ids)
         ps.append(p)
         fs.append(f)

@@ -33,7 +33,7 @@ from whoosh.fields import ID, TEXT
 from whoosh.formats import Format, Frequency, Positions
 
 from search.index.columns import Columns, position_columns
-from search.text.analysis import _BREAK_RE, PAIR_JOINER
+from search.text.analysis import _BREAK_RE, pairs
 from search.text.normalize import WORD_RE, fold, normalize
 
 #: Distinct words remembered per field; Vietnamese news uses far fewer (syllables repeat).
@@ -181,7 +181,7 @@ class PairText(TEXT):
         cache = self.__dict__.setdefault("_folded", {})
         if len(cache) >= _CACHE_LIMIT:
             cache.clear()
-        pairs: list[str] = []
+        found: list[str] = []
         for words in _split(value)[0]:
             if len(words) < 2:
                 continue
@@ -190,8 +190,8 @@ class PairText(TEXT):
                 for word in set(words).difference(cache):
                     cache[word] = fold(word)
                 folded = list(map(cache.__getitem__, words))
-            pairs += map(PAIR_JOINER.join, zip(folded, folded[1:]))
-        counts = Counter(pairs)
+            found += pairs(folded)
+        counts = Counter(found)
         freqs = list(counts.values())
         boost = float(self.format.field_boost)
         return Columns(list(map(str.encode, counts)), freqs, list(map(boost.__mul__, freqs)), b"", None)

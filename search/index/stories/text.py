@@ -24,7 +24,7 @@ from typing import Protocol
 import numpy as np
 
 from search.corpus.article import Article
-from search.text.analysis import _BREAK_RE, pair
+from search.text.analysis import _BREAK_RE, pairs
 from search.text.normalize import WORD_RE, fold, normalize
 
 #: Length of the equal-body key at the start of a copy column value.
@@ -84,7 +84,7 @@ def _terms(text: str) -> Counter[str]:
     for segment in _BREAK_RE.split(fold(normalize(text))):
         words = WORD_RE.findall(segment)
         terms += words
-        terms += map(pair, words, words[1:])
+        terms += pairs(words)
     return Counter(terms)
 
 
