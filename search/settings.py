@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from search.corpus.files import MAX_ARTICLE_BYTES
+from search.index.engine.segments import POSTINGS_BYTES
 from search.index.pool import DEFAULT_POOL_MB, MAX_POOL_MB
 from search.searching.cache import DEFAULT_ENTRIES, DEFAULT_MIB
 from search.searching.searcher import VIETNAM
@@ -92,6 +93,9 @@ class Settings:
     result_cache_mib: int = DEFAULT_MIB
     #: Memory (MiB) each worker keeps article vectors in for related coverage (0: none).
     related_cache_mib: int = VECTORS_MIB
+    #: Memory (MiB) each worker keeps decoded posting lists in, across commits (the shards
+    #: searched in one worker share it).
+    postings_cache_mib: int = POSTINGS_BYTES >> 20
     #: Time one search may take; past it the answer is what was found by then, marked partial.
     search_budget_ms: int = SEARCH_BUDGET_MS
     #: Largest request body on any path; larger ones get 413 before the body is read.
@@ -196,6 +200,7 @@ _CONVERTERS: dict[str, Callable[[str, str], object]] = {
     "result_cache_entries": _number(0),
     "result_cache_mib": _number(0),
     "related_cache_mib": _number(0),
+    "postings_cache_mib": _number(0),
     "search_budget_ms": _number(1),
     "max_body_bytes": _number(1),
     "control_socket": _text,

@@ -22,6 +22,8 @@ from search.searching.results import SearchRequest
 from search.searching.searcher import SearchIndex
 from search.searching.shard_set import LocalShards
 from search.searching.sharded import ShardedIndex
+from search.settings import Settings
+from search.web.holder import IndexHolder
 from tests.shard_corpus import queries, write_corpus
 
 
@@ -181,3 +183,16 @@ def test_explanations_are_those_of_one_index(indexes: dict[str, Path]):
         assert found == expected, q
         explained += sum(1 for hit in found["hits"] if hit.get("explain", {}).get("matched"))
     assert explained > 50
+
+
+@pytest.mark.parametrize(("name", "shards"), [("one", 1), ("four", 4)])
+def test_the_workers_memory_for_postings_follows_its_setting(indexes: dict[str, Path], name: str, shards: int):
+    """One budget per worker, whatever the layout: the shards a worker searches share it."""
+    settings = Settings.from_env({"VNSEARCH_INDEX_DIR": str(indexes[name]), "VNSEARCH_POSTINGS_CACHE_MIB": "3"})
+    index = IndexHolder(settings).get()
+    assert index.search(SearchRequest(q="bão")).total
+    if shards == 1:
+        budgets = [index.arrays.postings.budget]
+    else:
+        budgets = [searcher.arrays.postings.budget for searcher in index.shards._searchers.values()]
+    assert budgets == [(3 << 20) // shards] * shards

@@ -37,7 +37,9 @@ def serve_on_ray(
     actors: dict[int, list[Any]] = {}
     try:
         count = _shards(index_dir)
-        actors[count] = start_actors(index_dir, count, replicas, settings.utc_offset)
+        actors[count] = start_actors(
+            index_dir, count, replicas, settings.utc_offset, postings_bytes=settings.postings_cache_mib << 20
+        )
         click.echo(f"Ray: {count} shard(s) × {replicas} replica(s) at {gcs_address(ray)}")
         # This environment now has Ray's settings made by joining (the token authentication a
         # new instance turns on), which the workers need to join too; then the service's.
@@ -52,7 +54,9 @@ def serve_on_ray(
                 time.sleep(WATCH_SECONDS)
                 now = _shards(index_dir, default=count)
                 if now != count:
-                    actors[now] = start_actors(index_dir, now, replicas, settings.utc_offset)
+                    actors[now] = start_actors(
+                        index_dir, now, replicas, settings.utc_offset, postings_bytes=settings.postings_cache_mib << 20
+                    )
                     for actor in actors.pop(count):
                         ray.kill(actor)
                     count = now

@@ -39,7 +39,7 @@ from search.index.fields import CompactPositions
 from search.searching import phrases, recency
 from search.searching.timeline import DateTable
 
-__all__ = ["CACHE_POSTINGS", "CollectionStatistics", "Evaluator", "Match", "OutOfTime", "Unsupported", "top"]
+__all__ = ["CACHE_POSTINGS", "CollectionStatistics", "Evaluator", "Match", "OutOfTime", "Unsupported", "boosted", "top"]
 
 #: Postings (terms and phrases, scored) kept per process between requests: 12 bytes each.
 CACHE_POSTINGS = 4_000_000
@@ -311,7 +311,7 @@ class Evaluator:
             mask = np.zeros(self.size, dtype=bool)
             scores = np.zeros(self.size, dtype=np.float64)
             self._add(q, 1.0, mask, scores, memo, check)
-            return Match(mask, _boosted(scores, q.boost))
+            return Match(mask, boosted(scores, q.boost))
         if kind is wq.And:
             subs = [self.evaluate(sub, memo, check) for sub in q.subqueries]
             if not subs:
@@ -321,17 +321,17 @@ class Evaluator:
             for sub in subs[1:]:
                 mask &= sub.mask
                 scores += sub.scores
-            return Match(mask, _boosted(np.where(mask, scores, 0.0), q.boost))
+            return Match(mask, boosted(np.where(mask, scores, 0.0), q.boost))
         if kind is wq.AndMaybe:
             a, b = self.evaluate(q.a, memo, check), self.evaluate(q.b, memo, check)
-            return Match(a.mask.copy(), _boosted(np.where(a.mask, a.scores + b.scores, 0.0), q.boost))
+            return Match(a.mask.copy(), boosted(np.where(a.mask, a.scores + b.scores, 0.0), q.boost))
         if kind is wq.AndNot:
             a, b = self.evaluate(q.a, memo, check), self.evaluate(q.b, memo, check)
             mask = a.mask & ~b.mask
-            return Match(mask, _boosted(np.where(mask, a.scores, 0.0), q.boost))
+            return Match(mask, boosted(np.where(mask, a.scores, 0.0), q.boost))
         raise Unsupported(kind.__name__)
 
-    def _leaf(self, q: wq.Query) -> _Postings | None:
+    def leaf(self, q: wq.Query) -> _Postings | None:
         """The postings of a term or an exact phrase (None for any other query)."""
         kind = type(q)
         if kind is wq.Term:
@@ -363,7 +363,7 @@ class Evaluator:
             if type(sub) is wq.Or and not (sub.minmatch or sub.scale):
                 self._add(sub, weight, mask, scores, memo, check)
                 continue
-            postings = self._leaf(sub)
+            postings = self.leaf(sub)
             if postings is not None:
                 mask[postings.ids] = True
                 scores[postings.ids] += postings.scores * weight if weight != 1.0 else postings.scores
@@ -373,7 +373,7 @@ class Evaluator:
             scores += found.scores * factor if factor != 1.0 else found.scores
 
 
-def _boosted(scores: np.ndarray, boost: float) -> np.ndarray:
+def boosted(scores: np.ndarray, boost: float) -> np.ndarray:
     return scores * boost if boost != 1.0 else scores
 
 

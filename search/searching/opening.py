@@ -17,6 +17,7 @@ from typing import Protocol
 
 from whoosh.reading import IndexReader
 
+from search.index.engine.segments import POSTINGS_BYTES
 from search.index.shards import is_sharded
 from search.index.store import IndexMissing, live_dir
 from search.query.acronyms import SynonymTable
@@ -68,9 +69,12 @@ class Following:
         utc_offset: dt.timedelta = VIETNAM,
         shard_set: Callable[[], ShardSet] | None = None,
         related_cache_bytes: int = VECTORS_MIB << 20,
+        postings_cache_bytes: int = POSTINGS_BYTES,
     ) -> None:
         self.index_dir = index_dir
-        self._make = lambda sharded: self._open(sharded, synonyms, time_budget, cache, utc_offset, related_cache_bytes)
+        self._make = lambda sharded: self._open(
+            sharded, synonyms, time_budget, cache, utc_offset, related_cache_bytes, postings_cache_bytes
+        )
         self._shard_set = shard_set
         self._lock = threading.Lock()
         self._sharded: bool | None = None
@@ -84,10 +88,13 @@ class Following:
         cache: ResultCache[SearchResult] | None,
         utc_offset: dt.timedelta,
         related_cache_bytes: int,
+        postings_cache_bytes: int,
     ) -> Searchable:
         if not sharded:
-            return SearchIndex(self.index_dir, synonyms, time_budget, cache, utc_offset, related_cache_bytes)
-        shards = self._shard_set() if self._shard_set else LocalShards(self.index_dir, utc_offset)
+            return SearchIndex(
+                self.index_dir, synonyms, time_budget, cache, utc_offset, related_cache_bytes, postings_cache_bytes
+            )
+        shards = self._shard_set() if self._shard_set else LocalShards(self.index_dir, utc_offset, postings_cache_bytes)
         return ShardedIndex(self.index_dir, synonyms, shards, time_budget, cache, utc_offset, related_cache_bytes)
 
     def current(self) -> Searchable:

@@ -19,7 +19,7 @@ from whoosh.searching import Results, Searcher
 
 from search.index.engine import readers
 from search.query.parse import ParsedQuery
-from search.searching import recency, stories
+from search.searching import recency, sparse, stories
 from search.searching.budget import Budget
 from search.searching.evaluate import Evaluator, OutOfTime, top
 from search.searching.results import SearchRequest
@@ -99,36 +99,60 @@ def evaluated_page(
 ) -> Counted:
     """Total, facets, timeline and the requested window, from one evaluation of each tier: the
     facets, the timeline and the total count the same documents the second tier ranks. With
-    `story_codes` and `request.collapse`, the window is one of stories (`search.searching.stories`)."""
-    memo: dict = {}
+    `story_codes` and `request.collapse`, the window is one of stories (`search.searching.stories`).
+
+    What every match needs (the total, the facets, which tier it is in) are masks; scores are
+    computed for the documents a ranking needs them for: the first tier's (most pages are
+    filled by it) and the second's only when the window reaches it, or just the window's
+    documents when it is sorted by date."""
+    evaluation = sparse.Evaluation(evaluator, check)
     any_word = parsed.any_word()
-    everything = evaluator.evaluate(any_word, memo, check)
-    matching = everything.mask if filter_q is None else everything.mask & evaluator.docs(filter_q)
-    if parsed.tiered:
-        all_words = parsed.all_words()
-        first = evaluator.evaluate(all_words, memo, check)
-        first_mask = first.mask & matching
-    else:
-        first, first_mask = everything, matching
-    if request.sort != "relevance":
-        first_keys = rest_keys = evaluator.sort_keys(request.sort, utc_offset)
-    else:
-        first_keys, rest_keys = first.scores, everything.scores
+    everything = evaluation.mask(any_word)
+    matching = everything if filter_q is None else everything & evaluator.docs(filter_q)
+    first_q = parsed.all_words() if parsed.tiered else any_word
+    first_mask = evaluation.mask(first_q) & matching if parsed.tiered else matching
+    rest_mask = matching & ~first_mask if parsed.tiered else None
+
+    def keys(q: Query, mask: np.ndarray) -> Callable[[], np.ndarray]:
+        """A tier's ranking keys, computed when first asked for."""
+        found: list[np.ndarray] = []
+
+        def get() -> np.ndarray:
+            if not found:
+                if request.sort != "relevance":
+                    found.append(evaluator.sort_keys(request.sort, utc_offset))
+                else:
+                    docs = np.flatnonzero(mask)
+                    scores = np.zeros(len(mask), dtype=np.float64)
+                    scores[docs] = evaluation.scores_at(q, docs)
+                    found.append(scores)
+            return found[0]
+
+        return get
+
+    first_keys = keys(first_q, first_mask)
+    tiers = [(first_mask, first_keys)]
+    if rest_mask is not None:
+        tiers.append((rest_mask, keys(any_word, rest_mask)))
     start = (request.page - 1) * request.per_page
     end = start + request.per_page
     order = evaluator.id_order
     skipped = int(first_mask.sum())
     shown_first = None
     if story_codes is not None and request.collapse:  # the window walks both tiers itself
-        tiers = [(first_mask, first_keys)] + ([(matching & ~first_mask, rest_keys)] if parsed.tiered else [])
         window = stories.collapsed_window(tiers, story_codes, start, end, check, order)
-        page = [(d, float(first.scores[d] if first_mask[d] else everything.scores[d])) for d in window]
         shown_first = int(first_mask[window].sum()) if window else 0
     else:
-        page = [(int(d), float(first.scores[d])) for d in top(first_mask, first_keys, end, order)[start:end]]
-        if parsed.tiered and len(page) < end - start:
-            rest = top(matching & ~first_mask, rest_keys, end - skipped, order)[max(0, start - skipped) :]
-            page.extend((int(d), float(everything.scores[d])) for d in rest)
+        window = top(first_mask, first_keys(), end, order)[start:end].tolist()
+        if rest_mask is not None and len(window) < end - start:
+            window.extend(top(rest_mask, tiers[1][1](), end - skipped, order)[max(0, start - skipped) :].tolist())
+    docs = np.asarray(window, dtype=np.int64)
+    in_first = first_mask[docs]
+    scores = np.zeros(len(docs), dtype=np.float64)
+    scores[in_first] = evaluation.scores_at(first_q, docs[in_first])
+    if not in_first.all():
+        scores[~in_first] = evaluation.scores_at(any_word, docs[~in_first])
+    page = [(int(d), float(s)) for d, s in zip(window, scores.tolist())]
     facets: FacetCounts = {}
     for name in ("source", "year"):
         codes, values = evaluator.column(name)

@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from search.index.engine.segments import POSTINGS_BYTES
 from search.index.raycluster import connect, import_ray, namespace_for
 from search.searching.evaluate import CACHE_POSTINGS
 from search.searching.shard import ShardSearcher
@@ -47,9 +48,11 @@ def actor_name(shards: int, shard: int, replica: int) -> str:
 class ShardActor:
     """One replica of one shard (made a Ray actor class by `start_actors`)."""
 
-    def __init__(self, index_dir: str, shard: int, cache_postings: int, utc_offset_minutes: int) -> None:
+    def __init__(
+        self, index_dir: str, shard: int, cache_postings: int, utc_offset_minutes: int, postings_bytes: int
+    ) -> None:
         offset = dt.timedelta(minutes=utc_offset_minutes)
-        self.searcher = ShardSearcher(Path(index_dir), shard, cache_postings, offset)
+        self.searcher = ShardSearcher(Path(index_dir), shard, cache_postings, offset, postings_bytes)
 
     def call(self, method: str, args: tuple) -> Any:
         return getattr(self.searcher, method)(*args)
@@ -59,7 +62,12 @@ class ShardActor:
 
 
 def start_actors(
-    index_dir: Path, shards: int, replicas: int, utc_offset: dt.timedelta, cache_postings: int = CACHE_POSTINGS
+    index_dir: Path,
+    shards: int,
+    replicas: int,
+    utc_offset: dt.timedelta,
+    cache_postings: int = CACHE_POSTINGS,
+    postings_bytes: int = POSTINGS_BYTES,
 ) -> list[Any]:
     """Create every replica of every shard of the set in `index_dir`, in the namespace of that
     folder, owned by the calling driver (they end with it), and wait until each has opened its
@@ -75,7 +83,7 @@ def start_actors(
             max_task_retries=0,
             num_cpus=0,
             scheduling_strategy="SPREAD",
-        ).remote(str(index_dir.resolve()), shard, cache_postings, int(utc_offset.total_seconds() // 60))
+        ).remote(str(index_dir.resolve()), shard, cache_postings, int(utc_offset.total_seconds() // 60), postings_bytes)
         for shard in range(shards)
         for replica in range(replicas)
     ]

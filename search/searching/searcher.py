@@ -26,7 +26,7 @@ from whoosh.searching import Searcher
 from search.corpus import dates
 from search.index.engine import readers
 from search.index.engine.codec.arrays import Unsupported
-from search.index.engine.segments import SegmentArrays, TermCounts
+from search.index.engine.segments import POSTINGS_BYTES, SegmentArrays, TermCounts
 from search.index.store import live_dir, open_index
 from search.query.acronyms import SynonymTable
 from search.query.parse import WEIGHTING, QueryBuilder
@@ -65,6 +65,7 @@ class SearchIndex:
         cache: ResultCache[SearchResult] | None = None,
         utc_offset: dt.timedelta = VIETNAM,
         related_cache_bytes: int = VECTORS_MIB << 20,
+        postings_cache_bytes: int = POSTINGS_BYTES,
     ) -> None:
         self.index_dir = index_dir
         self.time_budget = time_budget
@@ -80,7 +81,7 @@ class SearchIndex:
         self._evaluated: Searcher | None = None
         self._eval: Evaluator | None = None
         #: Per-segment arrays and term counts, kept across generations for unchanged segments.
-        self.arrays = SegmentArrays()
+        self.arrays = SegmentArrays(postings_cache_bytes)
         self.term_counts = TermCounts()
         self._open()
         self.queries = QueryBuilder(synonyms)

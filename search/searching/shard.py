@@ -154,15 +154,17 @@ class ShardSearcher:
         shard: int,
         cache_postings: int = CACHE_POSTINGS,
         utc_offset: dt.timedelta = dt.timedelta(hours=7),
+        postings_bytes: int = POSTINGS_BYTES,
     ) -> None:
+        """`cache_postings` and `postings_bytes`: the shard's share of the process's memory for
+        scored postings (per commit) and decoded ones (across commits)."""
         self.index_dir, self.shard = index_dir, shard
         self.cache_postings = cache_postings
         self.utc_offset = utc_offset
         self._lock = threading.Lock()
         self._state: _State | None = None
-        #: Per-segment arrays and postings (their memory the process's share, as the scored
-        #: ones are), kept across commits for the segments they leave unchanged.
-        self.arrays = SegmentArrays(POSTINGS_BYTES * cache_postings // CACHE_POSTINGS)
+        #: Per-segment arrays and postings, kept across commits for the segments they leave unchanged.
+        self.arrays = SegmentArrays(postings_bytes)
         self._current()
 
     def _current(self, version: Version | None = None) -> _State:

@@ -20,6 +20,7 @@ from typing import Any, Protocol, cast
 
 from whoosh.reading import IndexReader
 
+from search.index.engine.segments import POSTINGS_BYTES
 from search.query.spelling import Speller
 from search.searching.evaluate import CACHE_POSTINGS
 from search.searching.searcher import VIETNAM
@@ -56,8 +57,12 @@ class LocalShards:
     #: Calls cost no more than one index's: the front may ask as it goes.
     local = True
 
-    def __init__(self, index_dir: Path, utc_offset: dt.timedelta = VIETNAM) -> None:
+    def __init__(
+        self, index_dir: Path, utc_offset: dt.timedelta = VIETNAM, postings_bytes: int = POSTINGS_BYTES
+    ) -> None:
         self.index_dir, self.utc_offset = index_dir, utc_offset
+        #: The process's memory for decoded postings, shared out among the shards.
+        self.postings_bytes = postings_bytes
         self._searchers: dict[int, ShardSearcher] = {}
         self._count = 0
 
@@ -72,7 +77,7 @@ class LocalShards:
             searcher = self._searchers.get(k)
             if searcher is None:
                 searcher = self._searchers[k] = ShardSearcher(
-                    self.index_dir, k, max(1, CACHE_POSTINGS // count), self.utc_offset
+                    self.index_dir, k, max(1, CACHE_POSTINGS // count), self.utc_offset, self.postings_bytes // count
                 )
             answers[k] = getattr(searcher, method)(*args(k))
         return answers, []

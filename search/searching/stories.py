@@ -22,8 +22,9 @@ from search.searching.evaluate import top
 
 #: What a list of a story's articles gives of each.
 ARTICLE_KEYS = ("id", "title", "date", "source")
-#: (mask, keys) of one tier of a ranking, best first by descending key.
-Tier = tuple[np.ndarray, np.ndarray]
+#: (mask, keys) of one tier of a ranking, best first by descending key; the keys are computed
+#: when first asked for (a window the first tier fills never asks the second's).
+Tier = tuple[np.ndarray, Callable[[], np.ndarray]]
 
 
 class CommitMemo:
@@ -113,7 +114,7 @@ def collapsed_window(
         available = int(mask.sum())
         wanted = max(4 * end, 64)
         while True:
-            docs = top(mask, keys, min(wanted, available), order)
+            docs = top(mask, keys(), min(wanted, available), order)
             if len(chosen) + len(set(codes[docs].tolist()) - seen) >= end or len(docs) >= available:
                 break
             if check is not None:

@@ -20,11 +20,14 @@ from whoosh.reading import IndexReader
 
 from search.index.engine import readers
 
-#: Memory for the postings kept per process across generations (segment by segment). Each is
-#: kept as narrow as it is exact: a document number in two bytes where its segment has at
-#: most 65,536 documents, a weight in one byte where it is a frequency below 256, so the same
-#: memory holds more than twice the postings it would at four bytes each.
-POSTINGS_BYTES = 32 << 20
+#: Memory for the postings kept per process across generations (segment by segment), by
+#: default (`Settings.postings_cache_mib`). Each is kept as narrow as it is exact: a document
+#: number in two bytes where its segment has at most 65,536 documents, a weight in one byte
+#: where it is a frequency below 256, so the same memory holds more than twice the postings it
+#: would at four bytes each. Distinct queries keep asking for the same few thousand frequent
+#: syllables: the budget is sized to hold those of a large archive, since a list decoded again
+#: costs far more than the memory it takes (`bench/results` has the measurement).
+POSTINGS_BYTES = 128 << 20
 
 _NARROW_IDS = 1 << 16
 
