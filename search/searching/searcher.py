@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import functools
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -345,16 +344,10 @@ def updated_at(fields: dict, utc_offset: dt.timedelta) -> str | None:
     """When a stored article was last updated, as a feed states it: its date and time in the
     archive's time zone (the start of its day, month or year when that is all it has), or
     without a date, when it was indexed."""
+    zone = dt.timezone(utc_offset)
     if fields.get("date"):
-        return _dated(fields["date"], fields.get("time") or None, utc_offset)
+        clock = dt.time.fromisoformat(fields["time"]) if fields.get("time") else dt.time.min
+        return dt.datetime.combine(dates.first_day(fields["date"]), clock, zone).isoformat()
     if fields.get("indexed"):
-        return dt.datetime.fromisoformat(fields["indexed"]).astimezone(dt.timezone(utc_offset)).isoformat()
+        return dt.datetime.fromisoformat(fields["indexed"]).astimezone(zone).isoformat()
     return None
-
-
-@functools.lru_cache(maxsize=1 << 14)
-def _dated(date: str, time: str | None, utc_offset: dt.timedelta) -> str:
-    """A date and time of the archive's zone as ISO text; made once per process for each
-    (articles of a day share their dates, and often their times)."""
-    clock = dt.time.fromisoformat(time) if time else dt.time.min
-    return dt.datetime.combine(dates.first_day(date), clock, dt.timezone(utc_offset)).isoformat()
