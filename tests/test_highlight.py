@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from search.searching.highlight import ELLIPSIS, Highlighter, _sentences
+from search.searching.highlight import ELLIPSIS, Highlighter
+from search.searching.sentences import split
 from search.text.normalize import WORD_RE, fold, normalize
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
@@ -292,13 +293,13 @@ def test_snippet_on_real_article():
     ],
 )
 def test_sentences(text, expected):
-    assert [text[s:e] for s, e in _sentences(text)] == expected
+    assert [text[s:e] for s, e in split(text)] == expected
 
 
 def test_same_sentences_marks_and_snippets_as_before():
     golden = json.loads(gzip.decompress(GOLDEN.read_bytes()))
     texts = golden["texts"]
-    assert [[list(span) for span in _sentences(text)] for text in texts] == golden["sentences"]
+    assert [[list(span) for span in split(text)] for text in texts] == golden["sentences"]
     for case in golden["cases"]:
         h, text = Highlighter(case["terms"]), texts[case["text"]]
         if case["mark"] is not None:

@@ -1,4 +1,4 @@
-"""Snippets look for sentence ends only near their matches (`_groups`, `_boundaries`): on real
+"""Snippets look for sentence ends only near their matches (`sentences.groups`, `sentences.boundaries`): on real
 text they must group the matches, pick the passage and cut it exactly as a split of the whole
 body does, with matches at the start or the end of a body, in long sentences and in bodies
 without any sentence punctuation."""
@@ -15,7 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from search.searching import highlight
-from search.searching.highlight import ELLIPSIS, Highlighter, _boundaries, _groups, _sentences
+from search.searching.highlight import ELLIPSIS, Highlighter
+from search.searching.sentences import boundaries, groups, split
 from search.text.normalize import WORD_RE, fold, normalize
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,8 +43,8 @@ def visible(fragment: str) -> str:
 
 
 def whole_split_groups(text: str, matches: list[tuple[int, int, str]]) -> Iterator[tuple[int, int, int]]:
-    """What `_groups` stands for: the matches of each sentence of the whole text, split from 0."""
-    for start, end in _sentences(text):
+    """What `groups` stands for: the matches of each sentence of the whole text, split from 0."""
+    for start, end in split(text):
         inside = [k for k, (a, b, _) in enumerate(matches) if a >= start and b <= end]
         if inside:
             yield 0, inside[0], inside[-1] + 1
@@ -73,22 +74,22 @@ def long_sentences(text: str) -> str:
 
 def test_real_bodies_cover_the_cases():
     for _, text in BODIES:
-        assert _sentences(text) and WORD_RE.search(text)
-    assert any(len(_sentences(text)) > 30 for _, text in BODIES)
-    assert not list(_boundaries(without_punctuation(BODIES[0][1])))
-    assert max(b - a for a, b in _sentences(long_sentences(BODIES[0][1]))) > 2000
+        assert split(text) and WORD_RE.search(text)
+    assert any(len(split(text)) > 30 for _, text in BODIES)
+    assert not list(boundaries(without_punctuation(BODIES[0][1])))
+    assert max(b - a for a, b in split(long_sentences(BODIES[0][1]))) > 2000
 
 
 @pytest.mark.parametrize("text", [text for _, text in BODIES], ids=IDS)
 def test_boundaries_from_a_word_end_or_a_resumed_scan_are_those_of_the_whole_text(text):
-    whole = list(_boundaries(text))
+    whole = list(boundaries(text))
     ends = [m.end() for m in WORD_RE.finditer(fold(text))]
     for pos in ends[::5] + ends[-3:] + [0]:
-        assert list(_boundaries(text, pos)) == [b for b in whole if b[0] >= pos]
+        assert list(boundaries(text, pos)) == [b for b in whole if b[0] >= pos]
     for k, (_, resume) in enumerate(whole):
-        assert list(_boundaries(text, resume)) == whole[k + 1 :]
+        assert list(boundaries(text, resume)) == whole[k + 1 :]
         # a split resumed there gives the whole split's sentences from there
-        assert _sentences(text, start=resume) == [s for s in _sentences(text) if s[0] >= resume]
+        assert split(text, start=resume) == [s for s in split(text) if s[0] >= resume]
 
 
 @pytest.mark.parametrize("shape", [lambda t: t, without_punctuation, long_sentences], ids=["as is", "flat", "long"])
@@ -97,13 +98,13 @@ def test_groups_are_the_sentences_of_the_whole_split(text, shape):
     text = shape(text)
     for terms in term_sets(text):
         matches = matches_of(text, terms)
-        groups = list(_groups(text, matches))
-        assert [(i, j) for _, i, j in groups] == [(i, j) for _, i, j in whole_split_groups(text, matches)]
-        sentences = _sentences(text)
-        for lo, i, _ in groups:
+        found = list(groups(text, matches))
+        assert [(i, j) for _, i, j in found] == [(i, j) for _, i, j in whole_split_groups(text, matches)]
+        sentences = split(text)
+        for lo, i, _ in found:
             # each group's `lo` is where a sentence of the whole split may start, before its matches
             assert lo <= matches[i][0]
-            assert lo == 0 or _sentences(text, start=lo) == [s for s in sentences if s[0] >= lo]
+            assert lo == 0 or split(text, start=lo) == [s for s in sentences if s[0] >= lo]
 
 
 @pytest.mark.parametrize("shape", [lambda t: t, without_punctuation, long_sentences], ids=["as is", "flat", "long"])
@@ -112,7 +113,7 @@ def test_snippets_are_those_of_the_whole_split(text, shape, monkeypatch):
     text = shape(text)
     cases = [(Highlighter(terms), size) for terms in term_sets(text) for size in (40, 120, 240, 600)]
     near = [h.snippet(text, size) for h, size in cases]
-    monkeypatch.setattr(highlight, "_groups", whole_split_groups)
+    monkeypatch.setattr(highlight, "groups", whole_split_groups)
     assert near == [h.snippet(text, size) for h, size in cases]
 
 
@@ -125,7 +126,7 @@ def only_in(text: str, span: tuple[int, int]) -> set[str]:
 def test_a_match_only_in_the_first_or_the_last_sentence_of_a_body():
     firsts = lasts = 0
     for _, text in BODIES:
-        sentences = _sentences(text)
+        sentences = split(text)
         (a, b), (c, d) = sentences[0], sentences[-1]
         if words := only_in(text, (a, b)):
             firsts += 1
@@ -153,7 +154,7 @@ SEPARATORS = [" ", "\n", "\n\n", ". ", "! ", "? ", "… ", "...", '." ', "”. "
 @settings(max_examples=300, deadline=None)
 def test_groups_agree_with_the_whole_split_on_any_text(text, terms):
     matches = matches_of(text, terms)
-    assert [(i, j) for _, i, j in _groups(text, matches)] == [(i, j) for _, i, j in whole_split_groups(text, matches)]
+    assert [(i, j) for _, i, j in groups(text, matches)] == [(i, j) for _, i, j in whole_split_groups(text, matches)]
 
 
 @pytest.mark.parametrize(
@@ -166,5 +167,5 @@ def test_groups_agree_with_the_whole_split_on_any_text(text, terms):
     ],
 )
 def test_abbreviations_in_any_case_are_not_sentence_ends(text, expected):
-    assert [text[a:b] for a, b in _sentences(text)] == expected
-    assert [text[a:b] for a, b in _sentences(text, start=text.index(" ") + 1)][1:] == expected[1:]
+    assert [text[a:b] for a, b in split(text)] == expected
+    assert [text[a:b] for a, b in split(text, start=text.index(" ") + 1)][1:] == expected[1:]

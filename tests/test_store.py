@@ -14,7 +14,16 @@ from click.testing import CliRunner
 from search.cli import main
 from search.corpus.article import Article
 from search.index.indexer import build
-from search.index.store import POINTER, IndexBusy, IndexMissing, index_exists, live_dir, open_index, write_lock
+from search.index.store import (
+    POINTER,
+    IndexBusy,
+    IndexMissing,
+    Watch,
+    index_exists,
+    live_dir,
+    open_index,
+    write_lock,
+)
 from tests.conftest import ROOT
 
 _HOLD = """
@@ -113,3 +122,29 @@ def test_a_killed_writers_forked_children_do_not_keep_its_lock(tmp_path: Path):
             pass
     finally:
         os.kill(child, signal.SIGKILL)
+
+
+def _age(*paths: Path) -> None:
+    """Date `paths` back a minute, as if their last change were long past."""
+    past = time.time() - 60
+    for path in paths:
+        os.utime(path, (past, past))
+
+
+def test_the_watch_sees_a_commit_and_a_switch_and_trusts_only_settled_looks(tmp_path: Path):
+    build(tmp_path, [article("a")])
+    watch = Watch(tmp_path)
+    live = live_dir(tmp_path)
+    stamp = watch.stamp(live)
+    watch.looked(stamp, time.time())
+    assert not watch.unchanged(live)  # just written: its times may not have stepped yet
+    _age(tmp_path / POINTER, live)
+    watch.looked(watch.stamp(live), time.time())
+    assert watch.unchanged(live)
+    build(tmp_path, [article("b")])  # a commit in the live folder
+    assert not watch.unchanged(live)
+    _age(tmp_path / POINTER, live)
+    watch.looked(watch.stamp(live), time.time())
+    build(tmp_path, [article("c")], rebuild=True)  # a new generation named by CURRENT
+    assert live_dir(tmp_path) != live
+    assert not watch.unchanged(live)

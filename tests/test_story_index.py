@@ -8,6 +8,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from search.corpus.article import Article
@@ -17,6 +18,7 @@ from search.index.indexer import build, delete
 from search.index.store import live_dir, open_index
 from search.index.stories import saved
 from search.query.acronyms import load_synonyms
+from search.searching import stories
 from search.searching.results import SearchRequest
 from search.searching.searcher import SearchIndex
 from tests.conftest import CORPUS, ROOT
@@ -94,6 +96,19 @@ def test_real_coverage_groups_by_event_and_two_stories_of_one_day_stay_apart(tmp
     for group in partition(stories):
         assert len({gold[a] for a in group}) == 1, group
     assert sum(len(g) for g in partition(stories) if len(g) > 1) >= 12
+
+
+def test_a_tables_count_of_stories_is_that_of_its_codes(tmp_path: Path) -> None:
+    articles, _ = sample()
+    build(tmp_path / "ix", articles, procs=2)
+    index = SearchIndex(tmp_path / "ix", load_synonyms())
+    table = index.stories(index.searcher())
+    rng = np.random.default_rng(15)
+    masks = [rng.random(len(table.codes)) < share for share in (0.0, 0.05, 0.3, 1.0)]
+    for mask in masks:
+        alone = table.codes.copy()  # the same codes, not the table's: counted by their values
+        assert stories.count(table.codes, mask) == stories.count(alone, mask) == len(set(alone[mask].tolist()))
+    assert stories.count(table.codes, masks[-1]) < len(table.codes)  # the sample has stories of several
 
 
 def test_incremental_runs_give_what_a_rebuild_gives(tmp_path: Path, reposts: list[Article]) -> None:

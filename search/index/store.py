@@ -64,6 +64,51 @@ def live_dir(index_dir: Path) -> Path:
     return index_dir / name
 
 
+#: How long after a change to `CURRENT` or the live folder `Watch` keeps looking at what they
+#: hold, whatever their times say: far longer than the steps of a file system's clock.
+SETTLE_SECONDS = 1.0
+
+_Stamp = tuple[tuple[int, int, int] | None, tuple[int, int] | None]
+
+
+class Watch:
+    """Whether an index may have changed since a reader last looked: a `stat` of `CURRENT` and of
+    the live folder (a commit adds its table of contents there; a switch replaces `CURRENT`)
+    instead of reading the one and listing the other before every request.
+
+    A time stamp steps coarsely, so a change made just after a look may leave it as it was:
+    until both are older than `SETTLE_SECONDS` at the time of the look, nothing is unchanged.
+    """
+
+    def __init__(self, index_dir: Path) -> None:
+        self.index_dir = index_dir
+        self._settled: _Stamp | None = None
+
+    def stamp(self, live: Path) -> _Stamp:
+        """What `CURRENT` and `live` are now; take it before looking at what they hold."""
+        try:
+            pointer = os.stat(self.index_dir / POINTER)
+            current = (pointer.st_ino, pointer.st_mtime_ns, pointer.st_size)
+        except FileNotFoundError:
+            current = None
+        try:
+            folder = os.stat(live)
+            held = (folder.st_ino, folder.st_mtime_ns)
+        except FileNotFoundError:
+            held = None
+        return current, held
+
+    def unchanged(self, live: Path) -> bool:
+        """True when neither changed since a look `looked` recorded as settled."""
+        return self._settled is not None and self.stamp(live) == self._settled
+
+    def looked(self, stamp: _Stamp, at: float) -> None:
+        """Record a look that began at `at` (wall clock), with the `stamp` taken before it."""
+        times = [part[1] for part in stamp if part is not None]
+        settled = all(ns / 1e9 < at - SETTLE_SECONDS for ns in times)
+        self._settled = stamp if settled else None
+
+
 def index_exists(index_dir: Path) -> bool:
     try:
         where = live_dir(index_dir)

@@ -17,6 +17,7 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from whoosh.reading import IndexReader
 
@@ -45,6 +46,22 @@ _RARE = 3
 _COMMONER = 3
 #: Suggestions are for what people type into a search box, not for pasted paragraphs.
 MAX_SUGGEST_WORDS = 12
+
+
+@dataclass(frozen=True)
+class HitText:
+    """A hit's text with its folded copy and the words a caller already found in it (the
+    highlighter, for the same hit), so that the speller neither folds nor scans it again.
+
+    `pieces` are (offset, matches) pairs: `matches` are (start, end, folded word) of every
+    whole-word occurrence of the words of `searched` in the part of `folded` that starts at
+    `offset`, offsets relative to that part, and the parts together cover `folded`.
+    """
+
+    text: str
+    folded: str
+    pieces: Sequence[tuple[int, Sequence[tuple[int, int, str]]]]
+    searched: frozenset[str]
 
 
 def accented_forms(folded: str) -> list[str]:
@@ -98,7 +115,7 @@ class Speller:
         found = ((form, self.known("exact", form)) for form in accented_forms(folded))
         return tuple(sorted(((form, n) for form, n in found if n), key=lambda item: -item[1]))
 
-    def suggest(self, text: str, hit_texts: Iterable[str] = ()) -> str | None:
+    def suggest(self, text: str, hit_texts: Iterable[str | HitText] = ()) -> str | None:
         """The query as the reader most likely meant it, or None when it is fine as typed.
 
         Without marks: each word takes the accented form it has where the query's words occur
@@ -124,7 +141,9 @@ class Speller:
         suggestion = "".join(pieces) + text[last:]
         return None if suggestion == text else suggestion
 
-    def _accented(self, typed: Sequence[str], folded: Sequence[str], hit_texts: list[str]) -> list[str | None]:
+    def _accented(
+        self, typed: Sequence[str], folded: Sequence[str], hit_texts: list[str | HitText]
+    ) -> list[str | None]:
         counts: list[Counter[str]] = [Counter() for _ in folded]
         places: dict[str, list[int]] = {}
         for i, query_word in enumerate(folded):
@@ -133,17 +152,27 @@ class Speller:
         # most of a search's time). A neighbour that counts as context is itself a query word,
         # so it is the previous or next occurrence, when no other word stands between them.
         tokens = sorted((word for word in places if WORD_RE.fullmatch(word)), key=lambda w: (-len(w), w))
-        # Starting with the words themselves lets the regex engine skip to their first letters;
-        # the word start is checked on what it finds (no word starts inside a found word).
-        pattern = re.compile(r"(?:" + "|".join(map(re.escape, tokens)) + r")(?![^\W_])")
+        # Where the caller found these words already (with others), its matches are kept; else
+        # a pattern starting with the words themselves lets the regex engine skip to their
+        # first letters, and the word start is checked on what it finds (no word starts inside
+        # a found word): the same occurrences either way.
+        pattern: re.Pattern[str] | None = None
+        wanted = frozenset(tokens)
         forms_of: dict[str, str] = {}  # as written -> canonical lower case: words repeat
-        for hit in hit_texts if tokens else ():
-            folded_hit = fold(hit)
-            found = [
-                (m.start(), m.end(), m.group())
-                for m in pattern.finditer(folded_hit)
-                if not m.start() or not folded_hit[m.start() - 1].isalnum()
-            ]
+        for given in hit_texts if tokens else ():
+            if isinstance(given, HitText) and wanted <= given.searched:
+                hit, folded_hit = given.text, given.folded
+                found = [(a + at, b + at, word) for at, part in given.pieces for a, b, word in part if word in wanted]
+            else:
+                hit = given.text if isinstance(given, HitText) else given
+                folded_hit = given.folded if isinstance(given, HitText) else fold(hit)
+                if pattern is None:
+                    pattern = re.compile(r"(?:" + "|".join(map(re.escape, tokens)) + r")(?![^\W_])")
+                found = [
+                    (m.start(), m.end(), m.group())
+                    for m in pattern.finditer(folded_hit)
+                    if not m.start() or not folded_hit[m.start() - 1].isalnum()
+                ]
             adjacent = [WORD_RE.search(folded_hit, a[1], b[0]) is None for a, b in zip(found, found[1:])]
             for k, (start, end, word) in enumerate(found):
                 before = found[k - 1][2] if k and adjacent[k - 1] else None

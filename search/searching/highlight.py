@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import html
 import re
-import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable
+from dataclasses import dataclass
 
+from search.searching.sentences import groups, split
 from search.text.normalize import WORD_RE, fold
 
-__all__ = ["ELLIPSIS", "Highlighter"]
+__all__ = ["ELLIPSIS", "Found", "Highlighter"]
 
 ELLIPSIS = "…"
 MARK_OPEN = "<mark>"
@@ -44,37 +45,24 @@ _H = r"[^\S\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]"
 _JOINER = re.compile(rf"{_H}+|{_H}*[-/&]{_H}*|[.,]")
 
 
-def _char_class(predicate: Callable[[str], bool]) -> str:
-    """A regex character class body for every code point `predicate` holds for, as ranges."""
-    ranges: list[tuple[int, int]] = []
-    for code in range(sys.maxunicode + 1):
-        if predicate(chr(code)):
-            if ranges and ranges[-1][1] == code - 1:
-                ranges[-1] = (ranges[-1][0], code)
-            else:
-                ranges.append((code, code))
-    return "".join(re.escape(chr(a)) + (f"-{re.escape(chr(b))}" if b > a else "") for a, b in ranges)
-
-
-#: A sentence ends at a line break, or at ".", "!", "?" or "…" (with any closing quotes or
-#: brackets) followed by white space, unless the next visible character is lower case ("…,
-#: v.v. và ...", a quote followed by "ông nói"). The pattern starts with a character set so
-#: that the regex engine skips to the candidates itself; the lower-case letters are those of
-#: `str.islower`, so the pattern decides what a check in Python would, without a call per
-#: candidate.
-_SENTENCE_END = re.compile(r"[\n.!?…](?:(?<=\n)|[.!?…]*[\"'”’»)\]]*(?=\s)(?!\s*[" + _char_class(str.islower) + "]))")
-_LAST_WORD = re.compile(r"([^\W_]+)\Z")
-
-#: Words written with a period that does not end the sentence ("TP. HCM", "PGS. TS. ...").
-#: Single letters (initials such as "Nguyễn V. A") are treated the same way.
-_ABBREVIATIONS = frozenset("tp tx tt q p h ths ts pgs gs bs ks ls cn nxb mr mrs ms dr st vs no v".split())
-_LONGEST_ABBREVIATION = max(map(len, _ABBREVIATIONS))
-
 #: Characters (besides white space) not worth keeping next to an ellipsis at a cut.
 _TRIM_LEFT = ",;:.)]}»”’-–—"
 _TRIM_RIGHT = ",;:([{«“‘-–—"
 
 _escape = html.escape
+
+#: (start, end, folded word) of a matching word of a text.
+Match = tuple[int, int, str]
+
+
+@dataclass(frozen=True)
+class Found:
+    """A text, its folded copy and its matching words, in order: what marking it, its snippet
+    and "did you mean" all start from, so that a hit's stored text is folded and scanned once."""
+
+    text: str
+    folded: str
+    matches: list[Match]
 
 
 class Highlighter:
@@ -98,7 +86,16 @@ class Highlighter:
 
     # -- matching -------------------------------------------------------------------------
 
-    def _matches(self, folded: str) -> list[tuple[int, int, str]]:
+    def find(self, text: str) -> Found:
+        """`text` folded, with its matching words: give it to `mark` and `snippet` (and the
+        speller) instead of the text, and the text is folded and scanned once for them all.
+
+        Matches are whole words: every occurrence of a term in `folded` between non-word
+        characters, so those of a subset of the terms are these matches restricted to it."""
+        folded = fold(text)
+        return Found(text, folded, self._matches(folded))
+
+    def _matches(self, folded: str) -> list[Match]:
         """(start, end, folded word) of every matching word of `folded`, in order, not merged."""
         if self._candidates is None:
             return []
@@ -109,7 +106,7 @@ class Highlighter:
         ]
 
     @staticmethod
-    def _merge(text: str, matches: list[tuple[int, int, str]]) -> list[tuple[int, int]]:
+    def _merge(text: str, matches: list[Match]) -> list[tuple[int, int]]:
         spans: list[tuple[int, int]] = []
         joiner = _JOINER.fullmatch
         for start, end, _ in matches:
@@ -157,13 +154,15 @@ class Highlighter:
             out.append(_escape(text[pos:hi]))
         return "".join(out)
 
-    def mark(self, text: str) -> str:
+    def mark(self, text: str | Found) -> str:
         """The whole of `text`, HTML-escaped, with every match span wrapped in <mark>."""
+        if isinstance(text, Found):
+            return self._render(text.text, self._merge(text.text, text.matches), 0, len(text.text))
         if not self.terms:
             return _escape(text)
         return self._render(text, self.spans(text), 0, len(text))
 
-    def snippet(self, text: str, max_chars: int = 240) -> str:
+    def snippet(self, text: str | Found, max_chars: int = 240) -> str:
         """The best passage of `text` for the query, escaped and marked, about `max_chars` long.
 
         The text is split into sentences; the one with the most distinct query words (then the
@@ -175,8 +174,8 @@ class Highlighter:
         """
         if max_chars < 1:
             raise ValueError("max_chars must be at least 1")
-        folded = fold(text)
-        matches = self._matches(folded)
+        found = text if isinstance(text, Found) else self.find(text)
+        text, folded, matches = found.text, found.folded, found.matches
         if not matches:
             start = _skip_space(text, 0, len(text))
             end = _rstrip(text, start, len(text))
@@ -187,14 +186,14 @@ class Highlighter:
             keep = first.end() if first and first.end() - start <= budget else start + budget
             return self._window(text, folded, start, end, start, keep, budget, [])
         best_lo, best_score, best_matches = 0, (-1, -1), matches[:1]
-        for lo, i, j in _groups(text, matches):
+        for lo, i, j in groups(text, matches):
             inside = matches[i:j]
             score = (len({m[2] for m in inside}), len(inside))
             if score > best_score:
                 best_lo, best_score, best_matches = lo, score, inside
         # The chosen sentence and the next one, split from where the sentence of the previous
         # group ended (a sentence start of the whole split) to the sentence after the group.
-        sentences = _sentences(text, after=best_matches[-1][1], start=best_lo)
+        sentences = split(text, after=best_matches[-1][1], start=best_lo)
         best = max(k for k, (s_start, _) in enumerate(sentences) if s_start <= best_matches[0][0])
         start, end = sentences[best]
         if (
@@ -210,7 +209,7 @@ class Highlighter:
         return self._window(text, folded, start, end, a, min(b, a + budget), budget, matches)
 
     def _window(
-        self, text: str, folded: str, lo: int, hi: int, a: int, b: int, budget: int, matches: list[tuple[int, int, str]]
+        self, text: str, folded: str, lo: int, hi: int, a: int, b: int, budget: int, matches: list[Match]
     ) -> str:
         """At most `budget` characters of text[lo:hi] (longer than that) keeping text[a:b] in
         view, cut at token or word boundaries, escaped and marked, with "…" on the cut sides."""
@@ -246,91 +245,11 @@ def _rstrip(text: str, lo: int, pos: int) -> int:
     return pos
 
 
-def _within(matches: list[tuple[int, int, str]], lo: int, hi: int) -> list[tuple[int, int, str]]:
+def _within(matches: list[Match], lo: int, hi: int) -> list[Match]:
     return [m for m in matches if m[0] >= lo and m[1] <= hi]
 
 
-def _boundaries(text: str, pos: int = 0) -> Iterator[tuple[int, int]]:
-    """(end of the sentence, start of what follows) at each sentence end of `text` from `pos`.
-
-    Whether a candidate ends a sentence depends on its own characters and its neighbours only,
-    and a candidate never holds a word character or white space other than a lone line break,
-    so a scan from the end of a word, or from where another scan resumed, finds the same ends
-    as a scan of the whole text: a snippet looks only near its matches.
-    """
-    while (found := _next_end(text, pos)) is not None:
-        yield found
-        pos = found[1]
-
-
-def _next_end(text: str, pos: int) -> tuple[int, int] | None:
-    """The first of `_boundaries(text, pos)`, or None: one call where a snippet needs only that."""
-    search = _SENTENCE_END.search
-    m = search(text, pos)
-    while m is not None:
-        start, end = m.span()
-        if end - start == 1:
-            char = text[start]
-            if char == "\n":
-                return start, end
-            if char == "." and _abbreviated(text, start):
-                m = search(text, end)
-                continue
-        return end, end
-    return None
-
-
-def _abbreviated(text: str, dot: int) -> bool:
-    """Whether the word before the "." at `dot` is an initial or an abbreviation. `fold` keeps
-    the length, so a word longer than every abbreviation needs no folding to be told apart."""
-    word = _LAST_WORD.search(text, max(0, dot - 8), dot)
-    if word is None:
-        return False
-    found = word.group(1)
-    return len(found) == 1 or (len(found) <= _LONGEST_ABBREVIATION and fold(found) in _ABBREVIATIONS)
-
-
-def _sentences(text: str, after: int | None = None, start: int = 0) -> list[tuple[int, int]]:
-    """(start, end) of each sentence of `text`, surrounding white space excluded.
-
-    With `after`, the list stops at the first sentence starting at or after that offset: a
-    snippet needs no sentence beyond the one following its last match. With `start` (0 or where
-    `_boundaries` resumed), the list begins there.
-    """
-    out: list[tuple[int, int]] = []
-    for end, resume in _boundaries(text, start):
-        if after is not None and out and out[-1][0] >= after:
-            return out
-        _add_stripped(out, text, start, end)
-        start = resume
-    _add_stripped(out, text, start, len(text))
-    return out
-
-
-def _groups(text: str, matches: list[tuple[int, int, str]]) -> Iterator[tuple[int, int, int]]:
-    """(lo, i, j) for each sentence holding matches: matches[i:j] are its matches, and `lo` is
-    where the text after the previous such sentence starts (0 for the first). One search for a
-    sentence end per sentence with matches, instead of splitting every sentence before them."""
-    lo, i, size = 0, 0, len(matches)
-    while i < size:
-        _, resume = _next_end(text, matches[i][1]) or (len(text), len(text))
-        j = i + 1
-        while j < size and matches[j][0] < resume:
-            j += 1
-        yield lo, i, j
-        lo, i = resume, j
-
-
-def _add_stripped(out: list[tuple[int, int]], text: str, start: int, end: int) -> None:
-    """Append text[start:end] without its surrounding white space, unless nothing is left."""
-    piece = text[start:end]
-    left = piece.lstrip()
-    if left:
-        start += len(piece) - len(left)
-        out.append((start, start + len(left.rstrip())))
-
-
-def _densest(matches: list[tuple[int, int, str]], budget: int) -> tuple[int, int]:
+def _densest(matches: list[Match], budget: int) -> tuple[int, int]:
     """The (start, end) of the run of matches fitting in `budget` characters with the most
     distinct words, then the most matches, then the earliest."""
     counts: dict[str, int] = {}

@@ -27,16 +27,16 @@ from search.corpus import dates
 from search.index.engine import readers
 from search.index.engine.codec.arrays import Unsupported
 from search.index.engine.segments import POSTINGS_BYTES, SegmentArrays, TermCounts
-from search.index.store import live_dir, open_index
+from search.index.store import Watch, live_dir, open_index
 from search.query.acronyms import SynonymTable
 from search.query.parse import WEIGHTING, QueryBuilder
-from search.query.spelling import Speller
+from search.query.spelling import HitText, Speller
 from search.searching import ranking
 from search.searching.budget import Budget
 from search.searching.cache import ResultCache
 from search.searching.evaluate import Evaluator, OutOfTime
 from search.searching.explain import Explainer
-from search.searching.highlight import Highlighter
+from search.searching.highlight import Found, Highlighter
 from search.searching.related import Related, related
 from search.searching.results import (
     SNIPPET_CHARS,
@@ -83,6 +83,7 @@ class SearchIndex:
         #: Per-segment arrays and term counts, kept across generations for unchanged segments.
         self.arrays = SegmentArrays(postings_cache_bytes)
         self.term_counts = TermCounts()
+        self._watch = Watch(index_dir)
         self._open()
         self.queries = QueryBuilder(synonyms)
         self._speller: Speller | None = None
@@ -109,12 +110,16 @@ class SearchIndex:
         """The newest searcher and its number, read together: a request's cached results are
         those of the searcher it searches."""
         with self._lock:
+            if self._watch.unchanged(self._live):
+                return self._searcher, self._epoch
+            at, stamp = time.time(), self._watch.stamp(self._live)
             if live_dir(self.index_dir) != self._live:
                 self._open()
                 return self._searcher, self._epoch
             try:
                 if self._ix.latest_generation() != self._searcher.reader().generation():
                     self._set_searcher(readers.newest_searcher(self._ix, self._searcher, WEIGHTING))
+                self._watch.looked(stamp, at)
             except OSError:  # the generation was switched and removed since the check above
                 self._open()
             return self._searcher, self._epoch
@@ -270,15 +275,22 @@ def assemble(
     counted: ranking.Counted,
     stored: list[dict],
     highlighter: Highlighter,
-    suggest: Callable[[str, Iterable[str]], str | None] | None,
+    suggest: Callable[[str, Iterable[str | HitText]], str | None] | None,
     partial: bool,
     utc_offset: dt.timedelta,
     started: float,
 ) -> SearchResult:
     """The answer to `request` from what was counted and the stored fields of the page's hits
-    (one index's, or those a set's front merged); `suggest` gives "did you mean" from the hits."""
-    hits = [hit(fields, score, request, highlighter, utc_offset) for fields, (_, score) in zip(stored, counted.page)]
-    texts = (f"{fields['title']}\n\n{fields['body']}" for fields in stored)
+    (one index's, or those a set's front merged); `suggest` gives "did you mean" from the hits.
+    Each stored text is folded and scanned for the query's words once, for its marks, its
+    snippet and the speller."""
+    hits, texts = [], []
+    for fields, (_, score) in zip(stored, counted.page):
+        title = highlighter.find(fields["title"])
+        body = highlighter.find(fields["body"]) if request.snippets else None
+        hits.append(hit(fields, score, request, highlighter, utc_offset, title, body))
+        if body is not None:
+            texts.append(_hit_text(title, body, highlighter.terms))
     suggestion = suggest(request.q, texts) if suggest is not None else None
     facets = counted.facets
     return SearchResult(
@@ -298,7 +310,22 @@ def assemble(
     )
 
 
-def hit(fields: dict, score: float, request: SearchRequest, highlighter: Highlighter, utc_offset: dt.timedelta) -> Hit:
+def _hit_text(title: Found, body: Found, searched: frozenset[str]) -> HitText:
+    """What the speller reads of a hit: its title and body as one text."""
+    pieces = ((0, title.matches), (len(title.text) + 2, body.matches))
+    return HitText(f"{title.text}\n\n{body.text}", f"{title.folded}\n\n{body.folded}", pieces, searched)
+
+
+def hit(
+    fields: dict,
+    score: float,
+    request: SearchRequest,
+    highlighter: Highlighter,
+    utc_offset: dt.timedelta,
+    title: Found,
+    body: Found | None,
+) -> Hit:
+    """A hit of the page from its stored fields, their title and body (None without snippets) found."""
     return Hit(
         id=fields["id"],
         title=fields["title"],
@@ -307,8 +334,8 @@ def hit(fields: dict, score: float, request: SearchRequest, highlighter: Highlig
         source=fields.get("source"),
         author=fields.get("author"),
         score=round(score, 4) if request.sort == "relevance" else None,
-        title_html=highlighter.mark(fields["title"]),
-        snippet_html=highlighter.snippet(fields["body"], SNIPPET_CHARS) if request.snippets else "",
+        title_html=highlighter.mark(title),
+        snippet_html=highlighter.snippet(body, SNIPPET_CHARS) if body is not None else "",
         updated=updated_at(fields, utc_offset),
         url=fields.get("url"),
     )

@@ -21,7 +21,7 @@ from typing import Any, Protocol, cast
 from whoosh.reading import IndexReader
 
 from search.index.engine.segments import POSTINGS_BYTES
-from search.query.spelling import Speller
+from search.query.spelling import HitText, Speller
 from search.searching.evaluate import CACHE_POSTINGS
 from search.searching.searcher import VIETNAM
 from search.searching.shard import ShardSearcher, Term, Version
@@ -127,7 +127,7 @@ class SetSpelling:
         #: Counts fetched in rounds, for the commit `_version`.
         self._counts: dict[Term, int] = {}
 
-    def suggester(self, version: Version, count: int) -> Callable[[str, Iterable[str]], str | None]:
+    def suggester(self, version: Version, count: int) -> Callable[[str, Iterable[str | HitText]], str | None]:
         with self._lock:
             if version != self._version:
                 self._version, self._speller, self._counts = version, None, {}
@@ -136,7 +136,7 @@ class SetSpelling:
                     self._speller = Speller(cast(IndexReader, _AskingCounts(self.shards, version, count)))
                 return self._speller.suggest
 
-        def suggest(q: str, texts: Iterable[str]) -> str | None:
+        def suggest(q: str, texts: Iterable[str | HitText]) -> str | None:
             hit_texts = list(texts)
             suggestion = None
             for _ in range(SPELLER_ROUNDS):

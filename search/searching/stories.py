@@ -8,6 +8,7 @@ count every matching article.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,9 @@ class StoryTable:
         self.codes = np.arange(reader.doc_count_all(), dtype=np.int64)
         self._story: dict[str, str] = {}
         self._members: dict[str, list[int]] = {}
+        #: (size, sources) of the stories of several articles that pages have shown, made once
+        #: for this commit: a story's members and their stored fields stay as they are in it.
+        self._summaries: dict[str, tuple[int, tuple[str, ...]]] = {}
         #: What related coverage makes once for this commit.
         self.cached = CommitMemo()
         grouped = graph.stories()
@@ -62,6 +66,23 @@ class StoryTable:
                     self._story[article_id] = story
                     self.codes[docnum[article_id]] = docnum[story]
                     self._members.setdefault(story, [docnum[story]]).append(docnum[article_id])
+        # For `count`: documents whose code no other has are a story each; the others are
+        # numbered by story from 0, so a page's stories are counted over a few small arrays.
+        size = len(self.codes)
+        self._several = np.bincount(self.codes, minlength=size)[self.codes] > 1
+        self._alone = ~self._several
+        shared = np.flatnonzero(self._several)
+        codes, numbers = np.unique(self.codes[shared], return_inverse=True)
+        self._story_number = np.zeros(size, dtype=np.int64)
+        self._story_number[shared] = numbers
+        self._stories_of_several = len(codes)
+        _TABLES[id(self.codes)] = self
+
+    def count(self, mask: np.ndarray) -> int:
+        """How many stories the documents of `mask` are in (`count` with this table's codes)."""
+        several = self._story_number[mask & self._several]
+        found = np.count_nonzero(np.bincount(several, minlength=self._stories_of_several))
+        return int(np.count_nonzero(mask & self._alone)) + int(found)
 
     def story_of(self, article_id: str) -> str:
         return self._story.get(article_id, article_id)
@@ -80,11 +101,14 @@ class StoryTable:
     def summary(self, fields: dict) -> dict[str, object]:
         """`{id, size, sources}` of the story an article (its stored fields) is in."""
         story = self.story_of(fields["id"])
-        docs = self.member_docs(story)
-        if not docs:
+        if story not in self._members:
             return {"id": story, "size": 1, "sources": [fields["source"]] if fields.get("source") else []}
-        sources = [self.searcher.stored_fields(d).get("source") for d in docs]
-        return {"id": story, "size": len(docs), "sources": list(dict.fromkeys(s for s in sources if s))}
+        known = self._summaries.get(story)
+        if known is None:
+            docs = self.member_docs(story)
+            sources = (self.searcher.stored_fields(d).get("source") for d in docs)
+            known = self._summaries[story] = (len(docs), tuple(dict.fromkeys(s for s in sources if s)))
+        return {"id": story, "size": known[0], "sources": list(known[1])}
 
     def articles(self, story_id: str, leave_out: str | None = None) -> list[dict[str, object]]:
         """`{id, title, date, source}` of a story's articles, oldest first."""
@@ -127,8 +151,16 @@ def collapsed_window(
     return chosen[start:end]
 
 
+#: The story tables of this process by the identity of their codes, for `count`.
+_TABLES: weakref.WeakValueDictionary[int, StoryTable] = weakref.WeakValueDictionary()
+
+
 def count(codes: np.ndarray, mask: np.ndarray) -> int:
-    """How many stories the documents of `mask` are in."""
+    """How many stories the documents of `mask` are in; through the table the codes are those
+    of, when there is one (what it keeps makes the count a few operations on small arrays)."""
+    table = _TABLES.get(id(codes))
+    if table is not None and table.codes is codes:
+        return table.count(mask)
     found = codes[mask]
     return int(np.count_nonzero(np.bincount(found))) if len(found) else 0
 
