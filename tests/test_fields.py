@@ -12,11 +12,12 @@ from whoosh.fields import TEXT
 from search.corpus.article import Article
 from search.corpus.files import iter_corpus
 from search.index.columns import position_columns
-from search.index.fields import PairText, VietnameseText
+from search.index.fields import PairText, VietnameseText, folded_body_words
 from search.index.indexer import build
 from search.index.schema import to_document
 from search.index.store import open_index
 from search.text.analysis import exact_analyzer, folded_analyzer, pair_analyzer
+from search.text.normalize import WORD_RE, fold, fold_keeps_words, normalize
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 
@@ -127,3 +128,41 @@ def test_position_columns_encode_as_compact_positions(length):
         t: (len(p), float(len(p)), fmt.encode(p)) for t, p in expected.items()
     }
     assert len(columns.terms) == len(expected)
+
+
+TITLES = ["", "Tin mới -", "Hết.", "a\u0301 (ngoặc", "Giá 3×4 m2", AWKWARD[1]]
+BODIES = [" - Câu đầu, vế sau.", "\u0301mark first", "- không phải ngắt", "Giá 200.000₫ ¶ x×y", *AWKWARD]
+
+
+@pytest.mark.parametrize("title", TITLES)
+@pytest.mark.parametrize("body", BODIES)
+def test_title_and_body_split_apart_index_as_the_analyzers_do(title, body):
+    """The copy column splits the body first and the text fields split only the title before
+    it: the terms must be the analyzers' on the whole text, and the copy column's words those
+    of the folded body, or None where folding would move a word's bounds."""
+    words = folded_body_words(body)
+    expected_words = WORD_RE.findall(fold(normalize(body)))
+    assert words is None or words == expected_words
+    if fold_keeps_words(normalize(body)):
+        assert words == expected_words
+    text = str(to_document(Article(id="a", title=title, body=body), "2026-01-01T00:00:00+00:00")["exact"])
+    for make in (exact_analyzer, folded_analyzer):
+        fast, stock = VietnameseText(analyzer=make(), phrase=True), TEXT(analyzer=make(), phrase=True)
+        assert [
+            (term, freq, weight, fast.format.decode_positions(value))
+            for term, freq, weight, value in sorted(fast.index(text))
+        ] == [
+            (term, freq, weight, stock.format.decode_positions(value))
+            for term, freq, weight, value in sorted(stock.index(text))
+        ]
+    expected = _pair_postings(TEXT(analyzer=pair_analyzer(), phrase=False), text)
+    folded_body_words(body)
+    assert _pair_postings(PairText(analyzer=pair_analyzer()), text) == expected
+
+
+def test_folding_keeps_words_unless_a_character_changes_sides():
+    assert fold_keeps_words("Bảo hiểm xã hội 96/NQ-BCS Ðảng")
+    assert fold_keeps_words("")
+    assert not fold_keeps_words("3×4")  # "×" folds to the letter "x"
+    assert not fold_keeps_words("giá 5₫")
+    assert not fold_keeps_words("emoji \U0001f600 beyond the BMP")

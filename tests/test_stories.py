@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from search.corpus.article import Article
@@ -287,3 +288,45 @@ def test_a_whole_set_at_once_gives_the_graph_of_one_article_at_a_time(
     assert {stories[a.id] for a in many + near} == {seeds["004"].id}
     assert {stories[a.id] for a in short} == {"s0"} and len({stories[a.id] for a in empty}) == 3
     assert sum(weight == COPY for *_, weight in at_once.edges()) >= 30 * 29 // 2
+
+
+def test_signatures_are_datasketch_minhash_values() -> None:
+    """The signature applies datasketch's permutations to all shingles at once; its values must
+    be those of datasketch's own `update_batch`, edge values of 32 bits included."""
+    from datasketch import MinHash
+
+    rng = random.Random(5)
+    signatures = Signatures()
+    for n in (1, 2, 50, 3000):
+        values = [rng.choice((0, 1, 0xFFFFFFFF, rng.getrandbits(32))) for _ in range(n)]
+        reference = MinHash(num_perm=signatures.params.num_perm, hashfunc=int)
+        reference.update_batch(values)
+        found = signatures._minhash(np.array(values, dtype=np.uint32))
+        assert found.tolist() == np.asarray(reference.hashvalues, dtype=np.uint64).tolist()
+
+
+def test_signatures_are_shingles_mixed_word_by_word(articles: list[Article]) -> None:
+    """A shingle's hash, summed over its window, is the word-by-word mix of its words' CRC-32."""
+    import zlib
+
+    from datasketch import MinHash
+
+    from search.text.normalize import WORD_RE, fold, normalize
+
+    signatures = Signatures()
+    k = signatures.params.shingle_words
+    mix = np.random.RandomState(7).randint(1, 1 << 32, size=k, dtype=np.uint64) | 1
+    for article in articles:
+        words = WORD_RE.findall(fold(normalize(article.body)))
+        found = signatures._signature(words)
+        if len(words) < max(signatures.params.min_copy_words, k):
+            assert found is None
+            continue
+        hashes = np.array([zlib.crc32(w.encode()) for w in words], dtype=np.uint64)
+        n = len(words) - k + 1
+        shingles = np.zeros(n, dtype=np.uint64)
+        for i in range(k):
+            shingles = shingles * np.uint64(0x9E3779B1) + hashes[i : i + n] * mix[i]
+        reference = MinHash(num_perm=signatures.params.num_perm, hashfunc=int)
+        reference.update_batch((shingles >> np.uint64(16) & np.uint64(0xFFFFFFFF)).tolist())
+        assert found is not None and found.tolist() == np.asarray(reference.hashvalues, dtype=np.uint64).tolist()

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from array import array
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import accumulate, chain
 
 from whoosh.fields import ID, TEXT
@@ -34,7 +34,7 @@ from whoosh.formats import Format, Frequency, Positions
 
 from search.index.columns import Columns, position_columns
 from search.text.analysis import _BREAK_RE, pairs
-from search.text.normalize import WORD_RE, fold, normalize
+from search.text.normalize import WORD_RE, fold, fold_keeps_words, normalize
 
 #: Distinct words remembered per field; Vietnamese news uses far fewer (syllables repeat).
 _CACHE_LIMIT = 1 << 18
@@ -43,19 +43,66 @@ _CACHE_LIMIT = 1 << 18
 #: The last text split into words (`_split`): the exact, folded and pair fields of a document
 #: are one string, split once for all three.
 _last_split: tuple[str, list[list[str]], list[str]] = ("", [], [])
+#: The last body split (`folded_body_words`, for the copy column, which comes first among a
+#: document's fields): the text fields' value is title and body, and only the title is left to split.
+_last_body: tuple[str, list[list[str]], list[str]] = ("", [], [])
+#: Between the title and the body in the text fields' value (`search.index.schema.to_document`).
+_TITLE_BREAK = "\n\n"
+
+
+class _Folded(dict[str, str]):
+    """Each word folded, on first lookup."""
+
+    def __missing__(self, word: str) -> str:
+        folded = self[word] = fold(word)
+        return folded
+
+
+#: Folded words, shared by the pair field and the copy column.
+_FOLDED = _Folded()
+
+
+def _split_normalized(text: str) -> tuple[list[list[str]], list[str]]:
+    segments = [WORD_RE.findall(segment) for segment in _BREAK_RE.split(text)]
+    return segments, list(chain.from_iterable(segments))
 
 
 def _split(value: str) -> tuple[list[list[str]], list[str]]:
     """The `WORD_RE` words of the normalised text, per `_BREAK_RE` segment (for pairs) and all
-    together. A break holds no word character, so the segments' words are the text's words."""
+    together. A break holds no word character, so the segments' words are the text's words.
+
+    A value that is a title, `_TITLE_BREAK` and the body split last is split as the title alone
+    followed by that body: normalising works character by character across the line breaks, and
+    they are breaks whatever surrounds them, so the words of each segment are the same (only
+    segments without words can differ, and they hold no pairs)."""
     global _last_split
     last = _last_split
     if last[0] == value:
         return last[1], last[2]
-    segments = [WORD_RE.findall(segment) for segment in _BREAK_RE.split(normalize(value))]
-    words = list(chain.from_iterable(segments))
+    body, body_segments, body_words = _last_body
+    head = len(value) - len(body) - len(_TITLE_BREAK)
+    if body and head >= 0 and value.endswith(body) and value.startswith(_TITLE_BREAK, head):
+        title_segments, title_words = _split_normalized(normalize(value[:head]))
+        segments, words = [*title_segments, [], *body_segments], title_words + body_words
+    else:
+        segments, words = _split_normalized(normalize(value))
     _last_split = (value, segments, words)
     return segments, words
+
+
+def folded_body_words(body: str) -> list[str] | None:
+    """`WORD_RE.findall(fold(normalize(body)))`, the words the copy column hashes, from a split
+    the text fields then reuse (`_split`); None when folding would move a word's bounds
+    (`fold_keeps_words`), for the caller to fold the text itself."""
+    global _last_body
+    normalized = normalize(body)
+    segments, words = _split_normalized(normalized)
+    _last_body = (body, segments, words)
+    if not fold_keeps_words(normalized):
+        return None
+    if len(_FOLDED) >= _CACHE_LIMIT:
+        _FOLDED.clear()
+    return list(map(_FOLDED.__getitem__, words))
 
 
 class CompactPositions(Positions):
@@ -111,15 +158,10 @@ class VietnameseText(TEXT):
 
     def _lookup(self, words: list[str]) -> list[bytes]:
         """Each word's term bytes, from the per-field cache (filled through the analyzer)."""
-        cache = self.__dict__.setdefault("_terms", {})
-        terms = list(map(cache.get, words))
-        if None in terms:
-            if len(cache) >= _CACHE_LIMIT:
-                cache.clear()
-            for word in set(words).difference(cache):
-                cache[word] = self._term(word)
-            terms = list(map(cache.__getitem__, words))
-        return terms
+        cache = self.__dict__.get("_terms")
+        if cache is None or len(cache) >= _CACHE_LIMIT:
+            cache = self.__dict__["_terms"] = _Terms(self._term)
+        return list(map(cache.__getitem__, words))
 
     def posting_columns(self, value: str) -> Columns:
         """A document's postings in this field as `Columns`: what `index` yields, without a
@@ -143,6 +185,18 @@ class VietnameseText(TEXT):
         state = self.__dict__.copy()
         state.pop("_terms", None)
         return state
+
+
+class _Terms(dict[str, bytes]):
+    """Each word's term bytes, made on first lookup by `term`."""
+
+    def __init__(self, term: Callable[[str], bytes]) -> None:
+        super().__init__()
+        self._term = term
+
+    def __missing__(self, word: str) -> bytes:
+        found = self[word] = self._term(word)
+        return found
 
 
 class Counts(Format):
@@ -178,19 +232,13 @@ class PairText(TEXT):
 
     def posting_columns(self, value: str) -> Columns:
         """A document's pair terms as `Columns`, without a Python step per word or pair."""
-        cache = self.__dict__.setdefault("_folded", {})
-        if len(cache) >= _CACHE_LIMIT:
-            cache.clear()
+        if len(_FOLDED) >= _CACHE_LIMIT:
+            _FOLDED.clear()
+        folded = _FOLDED.__getitem__
         found: list[str] = []
         for words in _split(value)[0]:
-            if len(words) < 2:
-                continue
-            folded = list(map(cache.get, words))
-            if None in folded:
-                for word in set(words).difference(cache):
-                    cache[word] = fold(word)
-                folded = list(map(cache.__getitem__, words))
-            found += pairs(folded)
+            if len(words) >= 2:
+                found += pairs(list(map(folded, words)))
         counts = Counter(found)
         freqs = list(counts.values())
         boost = float(self.format.field_boost)
@@ -201,12 +249,6 @@ class PairText(TEXT):
             yield from super().index(value, **kwargs)
             return
         yield from self.posting_columns(value).items()
-
-    def __getstate__(self) -> dict[str, object]:
-        """The word cache is not part of the schema pickled into the index."""
-        state = self.__dict__.copy()
-        state.pop("_folded", None)
-        return state
 
 
 class ColumnOnly(ID):

@@ -110,6 +110,33 @@ def fold(text: str) -> str:
     return folded.tobytes().decode("utf-16-le")
 
 
+#: Per BMP code unit: 0 not looked up yet, 1 when the character and its folded form are both
+#: word characters (`WORD_RE`) or both not, 2 when folding changes that ("×" folds to "x").
+_KEEPS_WORDS = np.zeros(0x10000, dtype=np.uint8)
+_WORD_CHAR = re.compile(r"[^\W_]")
+
+
+def fold_keeps_words(text: str) -> bool:
+    """True when folding changes no character of `text` into or out of a word character: then
+    the words of `fold(text)` are the folded words of `text`, and a caller holding the words
+    folds those instead of the whole text again. False for text beyond the BMP (not checked)."""
+    try:
+        units = text.encode("utf-16-le")
+    except UnicodeEncodeError:
+        return False
+    if len(units) != 2 * len(text):
+        return False
+    codes = np.frombuffer(units, dtype=np.uint16)
+    found = _KEEPS_WORDS.take(codes)
+    if (found == 1).all():
+        return True
+    for code in np.unique(codes[found == 0]).tolist():
+        char, folded = chr(code), _FOLD[code]
+        same = len(folded) == 1 and (_WORD_CHAR.match(char) is None) == (_WORD_CHAR.match(folded) is None)
+        _KEEPS_WORDS[code] = 1 if same else 2
+    return bool((_KEEPS_WORDS.take(codes) == 1).all())
+
+
 def has_diacritics(text: str) -> bool:
     """True when folding changes more than the case: the user typed Vietnamese marks."""
     return fold(text) != text.lower()

@@ -3,7 +3,8 @@ signature, in a column of their own (see `search.index.stories.text.Signatures`)
 
 The value is computed where the document is analysed, so a multi-process build spreads the
 hashing over its processes like the rest of the analysis, and it is written with the document,
-in the same commit. Whoosh pickles this class into the index schema: it must stay importable here.
+in the same commit. Its words come from a split of the body the text fields then reuse.
+Whoosh pickles this class into the index schema: it must stay importable here.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 from whoosh.fields import ID
 
+from search.index.fields import folded_body_words
 from search.index.stories.text import Signatures
 
 
@@ -29,7 +31,7 @@ class CopyColumn(ID):
         signatures = self.__dict__.get("_signatures")
         if signatures is None:
             signatures = self.__dict__["_signatures"] = Signatures()
-        return signatures.column_value(value)
+        return signatures.column_value(value, folded_body_words(value))
 
     def from_column_value(self, value: bytes) -> bytes:
         return value

@@ -199,15 +199,26 @@ class Signatures:
         from datasketch import MinHash  # imports scipy: only where signatures are made
 
         self.params = params
-        self._minhash = MinHash(num_perm=params.num_perm, hashfunc=int)
-        self._word_hashes: dict[str, int] = {}
+        # datasketch's affine permutations, applied here to all shingles at once (`_minhash`).
+        a, b = MinHash(num_perm=params.num_perm, hashfunc=int).permutations
+        self._a, self._b = a.astype(np.uint32), b.astype(np.uint32)
+        self._word_hashes = _WordHashes()
         rng = np.random.RandomState(7)
-        self._mix = rng.randint(1, 1 << 32, size=params.shingle_words, dtype=np.uint64) | 1
+        mix = rng.randint(1, 1 << 32, size=params.shingle_words, dtype=np.uint64) | 1
+        # A shingle's hash is h0 * m0 * M^(k-1) + ... + h(k-1) * m(k-1), modulo 2^64: each word's
+        # hash times its place's coefficient, summed over a sliding window in two numpy steps.
+        k = params.shingle_words
+        self._coefficients = np.array(
+            [int(m) * pow(0x9E3779B1, k - 1 - i, 1 << 64) % (1 << 64) for i, m in enumerate(mix.tolist())],
+            dtype=np.uint64,
+        )
 
-    def column_value(self, body: str) -> bytes:
+    def column_value(self, body: str, words: list[str] | None = None) -> bytes:
         """What the index keeps per article: the equal-body key (empty for an empty body) and,
-        for a body long enough to be a copy, the signature at 16 bits a permutation."""
-        words = WORD_RE.findall(fold(normalize(body)))
+        for a body long enough to be a copy, the signature at 16 bits a permutation. `words`:
+        the body's folded words, when the caller has them (`fields.folded_body_words`)."""
+        if words is None:
+            words = WORD_RE.findall(fold(normalize(body)))
         if not words:
             return b""
         key = hashlib.blake2b(" ".join(words).encode(), digest_size=KEY_BYTES).digest()
@@ -221,16 +232,30 @@ class Signatures:
         cache = self._word_hashes
         if len(cache) > 1 << 20:
             cache.clear()
-        for word in set(words).difference(cache):
-            cache[word] = zlib.crc32(word.encode())
         hashes = np.fromiter(map(cache.__getitem__, words), dtype=np.uint64, count=len(words))
-        n = len(words) - k + 1
-        shingles = np.zeros(n, dtype=np.uint64)
-        for i in range(k):
-            shingles = shingles * np.uint64(0x9E3779B1) + hashes[i : i + n] * self._mix[i]
-        minhash = self._minhash.copy()
-        minhash.update_batch((shingles >> np.uint64(16) & np.uint64(0xFFFFFFFF)).tolist())
-        return np.asarray(minhash.hashvalues, dtype=np.uint64)
+        shingles = (np.lib.stride_tricks.sliding_window_view(hashes, k) * self._coefficients).sum(axis=1)
+        return self._minhash((shingles >> np.uint64(16)).astype(np.uint32))
+
+    def _minhash(self, values: np.ndarray) -> np.ndarray:
+        """datasketch's `MinHash(hashfunc=int).update_batch(values)` hash values (its default
+        "affine32" scheme: the MurmurHash3 finalizer, then h -> a * h + b mod 2^32, the minimum
+        per permutation), without a Python int per shingle on the way in."""
+        h = values ^ (values >> np.uint32(16))
+        h = h * np.uint32(0x85EBCA6B)
+        h = h ^ (h >> np.uint32(13))
+        h = h * np.uint32(0xC2B2AE35)
+        h = h ^ (h >> np.uint32(16))
+        permuted = np.multiply.outer(self._a, h)
+        permuted += self._b[:, None]
+        return permuted.min(axis=1).astype(np.uint64)
+
+
+class _WordHashes(dict[str, int]):
+    """CRC-32 of each word, computed on first lookup."""
+
+    def __missing__(self, word: str) -> int:
+        value = self[word] = zlib.crc32(word.encode())
+        return value
 
 
 def split_column(value: bytes) -> tuple[bytes | None, np.ndarray | None]:
