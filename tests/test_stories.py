@@ -12,6 +12,7 @@ import pytest
 
 from search.corpus.article import Article
 from search.corpus.files import iter_corpus
+from search.index.stories.counts import TermCounts
 from search.index.stories.graph import COPY, StoryGraph
 from search.index.stories.pool import copy_edge, features, graph_of, group
 from search.index.stories.text import (
@@ -288,6 +289,28 @@ def test_a_whole_set_at_once_gives_the_graph_of_one_article_at_a_time(
     assert {stories[a.id] for a in many + near} == {seeds["004"].id}
     assert {stories[a.id] for a in short} == {"s0"} and len({stories[a.id] for a in empty}) == 3
     assert sum(weight == COPY for *_, weight in at_once.edges()) >= 30 * 29 // 2
+    assert any(weight < COPY for *_, weight in at_once.edges())
+
+
+def test_a_whole_set_is_weighed_as_each_article_alone(articles: list[Article]) -> None:
+    """A fresh build weighs its articles together, over its own numbering of the terms: each
+    vector must hold the terms, weights and top terms that weighing the article alone gives."""
+    statistics = CountedStatistics(articles)
+    for k in (5, 50):
+        params = StoryParams(candidate_terms=k)
+        vocabulary = Vocabulary(statistics, params)
+        counts = TermCounts(params)
+        for article in articles:
+            counts.add(article.title, article.body)
+        names = counts.names
+        together = counts.vectors(statistics.document_frequencies(names), statistics.document_count())
+        assert len(together) == len(articles)
+        for article, vector in zip(articles, together):
+            alone = vocabulary.vector(article.title, article.body)
+            assert {names[t]: w for t, w in zip(vector.terms.tolist(), vector.weights.tolist())} == pytest.approx(
+                {vocabulary.names[t]: w for t, w in zip(alone.terms.tolist(), alone.weights.tolist())}, abs=1e-12
+            )
+            assert {names[t] for t in vector.top} == {vocabulary.names[t] for t in alone.top}
 
 
 def test_signatures_are_datasketch_minhash_values() -> None:

@@ -3,7 +3,7 @@ of a pair of articles that every way of grouping shares.
 
 `copy_edge` and `event_edge` are symmetric functions of two articles' features: whichever
 way candidates are found (for a whole set, `graph_of`: equal signature bands found by sorting
-each band of every signature at once, and an index of top terms; for an update, a scan of the
+each band of every signature at once, and top terms met as sparse matrices, see `events`; for an update, a scan of the
 index's own columns, see `search.index.stories.update`), the same pairs pass, so a grown index
 and a rebuild agree.
 """
@@ -18,6 +18,7 @@ from itertools import combinations
 import numpy as np
 
 from search.corpus.article import Article
+from search.index.stories.events import event_pairs
 from search.index.stories.graph import COPY, StoryGraph
 from search.index.stories.text import (
     DEFAULT,
@@ -91,20 +92,12 @@ def graph_of(entries: Iterable[Features], params: StoryParams = DEFAULT) -> Stor
     edges: list[dict[int, float]] = [{} for _ in items]
     for i, j in _copy_pairs(items, params):
         edges[j][i] = COPY
-    # Top terms by day: only the articles within the window are looked at, not every article
-    # of the archive sharing a top term (which `event_edge` would turn down by their days).
-    postings: dict[tuple[int, int], list[int]] = {}
-    span = range(-params.window_days, params.window_days + 1)
-    for j, entry in enumerate(items):
-        if entry.vector is None or entry.day is None:
-            continue
-        met: set[int] = set()
-        for term in entry.vector.top:
-            for offset in span:
-                met.update(postings.get((term, entry.day + offset), ()))
-            postings.setdefault((term, entry.day), []).append(j)
-        for i in sorted(met.difference(edges[j])):
-            if (score := event_edge(entry, items[i], params)) is not None:
+    dated = [(j, e.day, e.vector) for j, e in enumerate(items) if e.vector is not None and e.day is not None]
+    if len(dated) > 1:
+        positions = np.array([j for j, _, _ in dated])
+        first, second, scores = event_pairs([day for _, day, _ in dated], [vector for _, _, vector in dated], params)
+        for i, j, score in zip(positions[first].tolist(), positions[second].tolist(), scores.tolist()):
+            if i not in edges[j]:  # a copy already
                 edges[j][i] = score
     graph = StoryGraph(params.same_event)
     for j, entry in enumerate(items):

@@ -15,10 +15,10 @@ import hashlib
 import threading
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from itertools import chain, repeat
+from itertools import repeat
 from typing import Protocol
 
 import numpy as np
@@ -143,16 +143,6 @@ class Vocabulary:
         unless asked for, as for related coverage, which compares whole vectors."""
         return self._weighed(counts, self.statistics.document_frequencies(list(counts)), top)
 
-    def vectors(self, texts: Iterable[tuple[str, str]]) -> list[Vector]:
-        """`vector` of each (title, body), their terms' document frequencies looked up together:
-        an index reads each block of its term files once for all of them, not once a term."""
-        counts = [story_terms(title, body, self.params.title_weight) for title, body in texts]
-        union = list(dict.fromkeys(chain.from_iterable(counts)))
-        found = dict(zip(union, self.statistics.document_frequencies(union).tolist()))
-        return [
-            self._weighed(c, np.fromiter(map(found.__getitem__, c), dtype=np.float64, count=len(c))) for c in counts
-        ]
-
     def _weighed(self, counts: Counter[str], frequencies: np.ndarray, top: bool = True) -> Vector:
         terms = list(counts)
         n = max(self.statistics.document_count(), 1)
@@ -172,22 +162,27 @@ class Vocabulary:
                         ids[term] = len(ids)
                         self.names.append(term)
                     term_ids[i] = ids[term]
-        norm = np.linalg.norm(weights)
-        if norm:
-            weights = weights / norm
-        order = np.argsort(term_ids)
-        if not top:
-            return Vector(term_ids[order], weights[order], frozenset())
-        # Ties broken by the term itself, so the top terms depend neither on the order terms
-        # were met in nor on which run numbered them: only the terms weighing at least the
-        # k-th weight can be among them, and only those are sorted.
-        k = self.params.candidate_terms
-        within = np.arange(len(kept))
-        if len(kept) > k:
-            within = np.flatnonzero(weights >= np.partition(weights, len(kept) - k)[len(kept) - k])
-        names = np.array([kept[i] for i in within.tolist()], dtype=str)
-        best = within[np.lexsort((names, -weights[within]))[:k]] if kept else term_ids
-        return Vector(term_ids[order], weights[order], frozenset(term_ids[best].tolist()))
+        return unit_vector(term_ids, weights, kept.__getitem__, self.params.candidate_terms if top else 0)
+
+
+def unit_vector(term_ids: np.ndarray, weights: np.ndarray, name_of: Callable[[int], str], top: int) -> Vector:
+    """The vector of positive `weights` of `term_ids` scaled to unit length, with its `top` best
+    terms; `name_of(i)` is the term at position i, which breaks ties among the best."""
+    norm = np.linalg.norm(weights)
+    if norm:
+        weights = weights / norm
+    order = np.argsort(term_ids)
+    if not top:
+        return Vector(term_ids[order], weights[order], frozenset())
+    # Ties broken by the term itself, so the top terms depend neither on the order terms were
+    # met in nor on which run numbered them: only the terms weighing at least the k-th weight
+    # can be among them, and only those are sorted.
+    within = np.arange(len(term_ids))
+    if len(term_ids) > top:
+        within = np.flatnonzero(weights >= np.partition(weights, len(term_ids) - top)[len(term_ids) - top])
+    names = np.array([name_of(i) for i in within.tolist()], dtype=str)
+    best = within[np.lexsort((names, -weights[within]))[:top]] if len(term_ids) else term_ids
+    return Vector(term_ids[order], weights[order], frozenset(term_ids[best].tolist()))
 
 
 class Signatures:

@@ -1,20 +1,20 @@
-"""The indexer's side of story grouping: the graph of a fresh build, and the graph brought
-along by an incremental run, both saved with the commit (`search.index.stories.saved`).
+"""The indexer's side of story grouping: the graph of a fresh build, and the graph brought along
+by an incremental run, both saved with the commit (`search.index.stories.saved`).
 
-A fresh build groups after its segments are written, from the index itself: the copy column
-its build processes filled in, the dates, and for dated articles their text weighed by the
-index's own document frequencies (`IndexStatistics`). An incremental run starts from the graph
-of the commit it started from, takes out the articles it deletes or replaces, and adds each
-new one with its edges, found by scanning the live articles' copy signatures and the dated
-articles within the window: the same tests of a pair as a fresh build (`pool.copy_edge`,
-`pool.event_edge`), so the same pairs pass. What can differ is the statistics: a same-event
-edge is weighed with the document frequencies of the commit it was found in, a rebuild with
-today's (copies do not depend on them).
+A fresh build groups after its segments are written, from the index itself: the copy column its
+build processes filled in, the dates, and for dated articles their text weighed by the index's
+own document frequencies (`IndexStatistics`, each term looked up once: `counts`). An
+incremental run starts from the graph of the commit it started from, takes out the articles it
+deletes or replaces, and adds each new one with its edges, found by scanning the live articles'
+copy signatures and the dated articles within the window: the same tests of a pair as a fresh
+build (`pool.copy_edge`, `pool.event_edge`), so the same pairs pass. What can differ is the
+statistics: a same-event edge is weighed with the document frequencies of the commit it was
+found in, a rebuild with today's (copies do not depend on them).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from itertools import repeat
 from pathlib import Path
 
@@ -25,6 +25,7 @@ from whoosh.reading import IndexReader
 from search.corpus.article import Article
 from search.index.engine import readers
 from search.index.stories import saved
+from search.index.stories.counts import TermCounts
 from search.index.stories.graph import COPY, StoryGraph
 from search.index.stories.pool import Features, bands, copy_edge, event_edge, features, graph_of
 from search.index.stories.text import (
@@ -93,37 +94,26 @@ def group_fresh(ix: FileIndex, params: StoryParams = DEFAULT) -> None:
 
 def grouped(readers_: Sequence[IndexReader], statistics: TermStatistics, params: StoryParams = DEFAULT) -> StoryGraph:
     """The graph of every article the readers hold (one index's, or each shard's of a set),
-    added in id order with texts weighed by `statistics`: the same graph whichever way the
+    texts weighed by `statistics`, every term looked up once: the same graph whichever way the
     articles are spread over readers."""
-    vocabulary = Vocabulary(statistics, params)
-    entries: list[tuple[str, IndexReader, int, str, bytes | str]] = []
+    entries: list[tuple[str, IndexReader, int, int | None, bytes | str]] = []
     for reader in readers_:
         if reader.doc_count():
             ids, dates, copies = (readers.column(reader, name) for name in ("id", "date", "copies"))
-            entries.extend((ids[d], reader, d, dates[d], copies[d]) for d in reader.all_doc_ids())
+            entries.extend((ids[d], reader, d, day_of(dates[d] or None), copies[d]) for d in reader.all_doc_ids())
     entries.sort(key=lambda entry: entry[0])
-    return graph_of(_stored_features(entries, vocabulary), params)
-
-
-#: Articles whose texts are weighed together (`Vocabulary.vectors`): enough to share most term
-#: file blocks, few enough to keep their term counts small.
-_BATCH = 1000
-
-
-def _stored_features(
-    entries: list[tuple[str, IndexReader, int, str, bytes | str]], vocabulary: Vocabulary
-) -> Iterator[Features]:
-    for start in range(0, len(entries), _BATCH):
-        batch = [(entry, day_of(entry[3] or None)) for entry in entries[start : start + _BATCH]]
-        texts = []
-        for (_, reader, docnum, _, _), day in batch:
-            if day is not None:
-                stored = reader.stored_fields(docnum)
-                texts.append((stored.get("title", ""), stored.get("body", "")))
-        vectors = iter(vocabulary.vectors(texts))
-        for (article_id, _, _, _, copy_value), day in batch:
-            key, signature = split_column(copy_value or b"")  # type: ignore[arg-type]
-            yield Features(article_id, day, key, signature, next(vectors) if day is not None else None)
+    counts = TermCounts(params)
+    for _, reader, docnum, day, _ in entries:
+        if day is not None:
+            stored = reader.stored_fields(docnum)
+            counts.add(stored.get("title", ""), stored.get("body", ""))
+    vectors = counts.vectors(statistics.document_frequencies(counts.names), statistics.document_count())
+    weighed = iter(vectors)
+    found = []
+    for article_id, _, _, day, copy_value in entries:
+        key, signature = split_column(copy_value or b"")  # type: ignore[arg-type]
+        found.append(Features(article_id, day, key, signature, next(weighed) if day is not None else None))
+    return graph_of(found, params)
 
 
 class Recorder:
