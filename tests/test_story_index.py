@@ -108,6 +108,7 @@ def test_a_tables_count_of_stories_is_that_of_its_codes(tmp_path: Path) -> None:
     for mask in masks:
         alone = table.codes.copy()  # the same codes, not the table's: counted by their values
         assert stories.count(table.codes, mask) == stories.count(alone, mask) == len(set(alone[mask].tolist()))
+        assert table.count(mask) == stories.count(alone, mask)
     assert stories.count(table.codes, masks[-1]) < len(table.codes)  # the sample has stories of several
 
 

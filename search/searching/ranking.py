@@ -9,6 +9,7 @@ Articles matching every word come first (the first tier), then the rest (see
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -96,10 +97,12 @@ def evaluated_page(
     utc_offset: dt.timedelta,
     check: Callable[[], None] | None = None,
     story_codes: np.ndarray | None = None,
+    count_stories: Callable[[np.ndarray], int] | None = None,
 ) -> Counted:
     """Total, facets, timeline and the requested window, from one evaluation of each tier: the
     facets, the timeline and the total count the same documents the second tier ranks. With
-    `story_codes` and `request.collapse`, the window is one of stories (`search.searching.stories`).
+    `story_codes` and `request.collapse`, the window is one of stories (`search.searching.stories`);
+    with `count_stories` (a story table's count), the matches' stories are counted.
 
     What every match needs (the total, the facets, which tier it is in) are masks; scores are
     computed for the documents a ranking needs them for: the first tier's (most pages are
@@ -115,25 +118,24 @@ def evaluated_page(
 
     def keys(q: Query, mask: np.ndarray) -> Callable[[], np.ndarray]:
         """A tier's ranking keys, computed when first asked for."""
-        found: list[np.ndarray] = []
 
+        @functools.cache
         def get() -> np.ndarray:
-            if not found:
-                if request.sort != "relevance":
-                    found.append(evaluator.sort_keys(request.sort, utc_offset))
-                else:
-                    docs = np.flatnonzero(mask)
-                    scores = np.zeros(len(mask), dtype=np.float64)
-                    scores[docs] = evaluation.scores_at(q, docs)
-                    found.append(scores)
-            return found[0]
+            if request.sort != "relevance":
+                return evaluator.sort_keys(request.sort, utc_offset)
+            docs = np.flatnonzero(mask)
+            scores = np.zeros(len(mask), dtype=np.float64)
+            scores[docs] = evaluation.scores_at(q, docs)
+            return scores
 
         return get
 
     first_keys = keys(first_q, first_mask)
-    tiers = [(first_mask, first_keys)]
+    tiers: list[stories.Tier] = [(first_mask, first_keys)]
+    rest_keys = None
     if rest_mask is not None:
-        tiers.append((rest_mask, keys(any_word, rest_mask)))
+        rest_keys = keys(any_word, rest_mask)
+        tiers.append((rest_mask, rest_keys))
     start = (request.page - 1) * request.per_page
     end = start + request.per_page
     order = evaluator.id_order
@@ -144,8 +146,8 @@ def evaluated_page(
         shown_first = int(first_mask[window].sum()) if window else 0
     else:
         window = top(first_mask, first_keys(), end, order)[start:end].tolist()
-        if rest_mask is not None and len(window) < end - start:
-            window.extend(top(rest_mask, tiers[1][1](), end - skipped, order)[max(0, start - skipped) :].tolist())
+        if rest_mask is not None and rest_keys is not None and len(window) < end - start:
+            window.extend(top(rest_mask, rest_keys(), end - skipped, order)[max(0, start - skipped) :].tolist())
     docs = np.asarray(window, dtype=np.int64)
     in_first = first_mask[docs]
     scores = np.zeros(len(docs), dtype=np.float64)
@@ -168,7 +170,7 @@ def evaluated_page(
             request.date_from,
             request.date_to,
         )
-    told = None if story_codes is None else stories.count(story_codes, matching)
+    told = None if count_stories is None else count_stories(matching)
     return Counted(int(matching.sum()), facets, page, found, skipped, matching, told, shown_first)
 
 
@@ -203,6 +205,7 @@ def whoosh_page(
     budget: Budget,
     utc_offset: dt.timedelta,
     story_codes: np.ndarray | None = None,
+    count_stories: Callable[[np.ndarray], int] | None = None,
 ) -> Counted:
     """The same through Whoosh's own searches, for queries `Evaluator` does not handle: the
     page first and the count second, so a query past its time budget still shows its best hits.
@@ -253,9 +256,9 @@ def whoosh_page(
             dates[0], DateTable.of(dates[1]), matching, request.histogram, request.date_from, request.date_to
         )
     told = None
-    if story_codes is not None and not budget.partial:
+    if count_stories is not None and not budget.partial:
         matching = np.zeros(reader.doc_count_all(), dtype=bool)
         q = parsed.any_word() if filter_q is None else And([parsed.any_word(), filter_q])
         matching[list(searcher.docs_for_query(q))] = True
-        told = stories.count(story_codes, matching)
+        told = count_stories(matching)
     return Counted(len(everything), counts, [(hit.docnum, hit.score) for hit in window], found, stories=told)

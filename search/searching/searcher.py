@@ -197,10 +197,14 @@ class SearchIndex:
         try:
             if evaluator is None:
                 raise Unsupported("no evaluator for this index")
-            counted = ranking.evaluated_page(evaluator, parsed, request, filter_q, self.utc_offset, check, table.codes)
+            counted = ranking.evaluated_page(
+                evaluator, parsed, request, filter_q, self.utc_offset, check, table.codes, table.count
+            )
             explainer = Explainer(evaluator, parsed, request.q) if request.explain else None
         except Unsupported:
-            counted = ranking.whoosh_page(searcher, parsed, request, filter_q, budget, self.utc_offset, table.codes)
+            counted = ranking.whoosh_page(
+                searcher, parsed, request, filter_q, budget, self.utc_offset, table.codes, table.count
+            )
         except OutOfTime:  # nothing ranked yet: an empty page, marked partial
             budget.partial = True
             counted = ranking.EMPTY

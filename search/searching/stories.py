@@ -8,7 +8,6 @@ count every matching article.
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -76,10 +75,10 @@ class StoryTable:
         self._story_number = np.zeros(size, dtype=np.int64)
         self._story_number[shared] = numbers
         self._stories_of_several = len(codes)
-        _TABLES[id(self.codes)] = self
 
     def count(self, mask: np.ndarray) -> int:
-        """How many stories the documents of `mask` are in (`count` with this table's codes)."""
+        """How many stories the documents of `mask` are in: `count` of this table's codes, over the
+        few small arrays it keeps."""
         several = self._story_number[mask & self._several]
         found = np.count_nonzero(np.bincount(several, minlength=self._stories_of_several))
         return int(np.count_nonzero(mask & self._alone)) + int(found)
@@ -151,16 +150,9 @@ def collapsed_window(
     return chosen[start:end]
 
 
-#: The story tables of this process by the identity of their codes, for `count`.
-_TABLES: weakref.WeakValueDictionary[int, StoryTable] = weakref.WeakValueDictionary()
-
-
 def count(codes: np.ndarray, mask: np.ndarray) -> int:
-    """How many stories the documents of `mask` are in; through the table the codes are those
-    of, when there is one (what it keeps makes the count a few operations on small arrays)."""
-    table = _TABLES.get(id(codes))
-    if table is not None and table.codes is codes:
-        return table.count(mask)
+    """How many stories the documents of `mask` are in (`StoryTable.count` is faster for its own
+    codes)."""
     found = codes[mask]
     return int(np.count_nonzero(np.bincount(found))) if len(found) else 0
 
