@@ -99,6 +99,21 @@ def test_terms_are_the_index_terms(seeds: dict[str, Article]) -> None:
         assert story_terms(article.title, article.body, title_weight=1) == expected
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        # Folding makes a letter of the pound sign: the index's words are found before folding.
+        "Học phí đại cương: ₤5120/năm, khoá dự bị thạc sỹ: ₤5000/năm.",
+        "Giá vé – từ ₤20 đến ₤45 – tăng (so với năm 2012–2013); “ĐẮT” hơn…",
+        "Không có dấu hiệu nào ở đây, chỉ chữ thường",
+    ],
+)
+def test_terms_are_the_index_terms_where_folding_makes_a_letter(body: str) -> None:
+    text = f"Tiêu đề\n\n{body}"
+    expected = Counter(t.text for t in folded_analyzer()(text)) + Counter(t.text for t in pair_analyzer()(text))
+    assert story_terms("Tiêu đề", body, title_weight=1) == expected
+
+
 def test_reposts_collapse_into_their_seed_story(articles: list[Article], seeds: dict[str, Article]) -> None:
     stories = group(articles)
     assert stories["r001"] == stories[seeds["001"].id] == seeds["001"].id

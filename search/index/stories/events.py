@@ -19,6 +19,8 @@ from search.index.stories.text import StoryParams, Vector
 
 #: Candidate pairs whose cosines are worked out together: their rows' copies stay a few tens of MB.
 _CHUNK = 4096
+#: Far above how much two orders of summing a cosine's products can differ.
+_SLACK = 1e-9
 
 
 def event_pairs(
@@ -41,8 +43,18 @@ def event_pairs(
     for start in range(0, len(first), _CHUNK):
         a, b = first[start : start + _CHUNK], second[start : start + _CHUNK]
         scores[start : start + _CHUNK] = np.asarray(weights[a].multiply(weights[b]).sum(axis=1)).ravel()
-    kept = scores >= params.same_event
-    return first[kept], second[kept], scores[kept]
+    # The sums above run in another order than `Vector.cosine`, so a pair near the threshold
+    # is scored again as `pool.event_edge` scores it: an edge and its weight must not depend on
+    # whether a whole build or one article at a time found it.
+    near = scores >= params.same_event - _SLACK
+    first, second = first[near], second[near]
+    exact = np.fromiter(
+        (vectors[a].cosine(vectors[b]) for a, b in zip(first.tolist(), second.tolist())),
+        dtype=np.float64,
+        count=len(first),
+    )
+    kept = exact >= params.same_event
+    return first[kept], second[kept], exact[kept]
 
 
 def _rows(m: int, width: int, columns: Sequence[np.ndarray], values: Sequence[np.ndarray]) -> sparse.csr_matrix:

@@ -18,14 +18,14 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from itertools import repeat
+from itertools import chain, repeat
 from typing import Protocol
 
 import numpy as np
 
 from search.corpus.article import Article
 from search.text.analysis import _BREAK_RE, pairs
-from search.text.normalize import WORD_RE, fold, normalize
+from search.text.normalize import WORD_RE, fold, fold_keeps_words, normalize
 
 #: Length of the equal-body key at the start of a copy column value.
 KEY_BYTES = 16
@@ -79,12 +79,23 @@ def story_terms(title: str, body: str, title_weight: int = DEFAULT.title_weight)
 
 
 def _terms(text: str) -> Counter[str]:
+    # As the fields take them: sentences and words found in the unfolded text, each word then
+    # folded, since folding can make a letter of a sign ("₤5000" would give "l5000", a term
+    # the index does not hold). Where it moves no word's bounds (`fold_keeps_words`), the
+    # whole text is folded at once and its words read between the unfolded text's breaks.
     # A break holds no word character, so the segments' words are the whole text's words.
+    normalized = normalize(text)
+    folded = fold(normalized) if fold_keeps_words(normalized) else None
     terms: list[str] = []
-    for segment in _BREAK_RE.split(fold(normalize(text))):
-        words = WORD_RE.findall(segment)
+    start = 0
+    for end, after in chain(((m.start(), m.end()) for m in _BREAK_RE.finditer(normalized)), [(len(normalized), 0)]):
+        if folded is not None:
+            words = WORD_RE.findall(folded, start, end)
+        else:
+            words = [fold(word) for word in WORD_RE.findall(normalized, start, end)]
         terms += words
         terms += pairs(words)
+        start = after
     return Counter(terms)
 
 
