@@ -8,13 +8,16 @@ when the schema changed, `--base-index` names the same articles built by the old
 and the same distinct list (`bench.distinct`, or `distinct.tsv` in a `bench.run --keep` work
 folder) are run by this checkout and by `--base` (a second worktree of the older commit) in
 alternating child processes, each warming up on the list's first queries and timing the next
-ones, each seen once. Prints each turn and the median of the turns per side.
+ones, each seen once. Prints each turn and the median of the turns per side, with the CPU
+time each child used (user and system, warm-up and index opening included): on a shared
+machine, wall time also counts the time other processes held the cores.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import resource
 import statistics
 import subprocess
 import sys
@@ -40,7 +43,9 @@ def imported_from(checkout: Path) -> Path:
 
 
 def turn(checkout: Path, index_dir: Path, listed: Path, timed: int) -> dict:
-    """One child process of `checkout` running the distinct list against `index_dir`."""
+    """One child process of `checkout` running the distinct list against `index_dir`, with the
+    CPU seconds it used (`cpu_s`)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(
         [sys.executable, "-m", "bench.run", "--child-distinct", "vnsearch", str(index_dir), str(listed)]
         + [str(distinct.WARM), str(timed)],
@@ -49,7 +54,9 @@ def turn(checkout: Path, index_dir: Path, listed: Path, timed: int) -> dict:
         text=True,
         check=True,
     )
-    return json.loads(out.stdout.splitlines()[-1])
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return {**json.loads(out.stdout.splitlines()[-1]), "cpu_s": round(cpu, 2)}
 
 
 def main() -> None:
@@ -75,13 +82,13 @@ def main() -> None:
             runs[name].append(figures)
             print(
                 f"turn {number + 1} {name}: p50 {figures['p50']} p95 {figures['p95']} p99 {figures['p99']} "
-                f"mean {figures['mean']} ms, {figures['errors']} errors, load {before}",
+                f"mean {figures['mean']} ms, {figures['errors']} errors, CPU {figures['cpu_s']} s, load {before}",
                 flush=True,
             )
     print("| | before | after |\n| --- | ---: | ---: |")
-    for key in ("p50", "p95", "p99", "mean"):
+    for key, unit in (("p50", "ms"), ("p95", "ms"), ("p99", "ms"), ("mean", "ms"), ("cpu_s", "s")):
         medians = (statistics.median(r[key] for r in runs[name]) for name in sides)
-        print(f"| {key} (ms) | " + " | ".join(f"{m:.2f}" for m in medians) + " |")
+        print(f"| {key} ({unit}) | " + " | ".join(f"{m:.2f}" for m in medians) + " |")
 
 
 if __name__ == "__main__":

@@ -111,7 +111,13 @@ class Speller:
         return self.reader.doc_frequency(field, text)
 
     def _spellings(self, folded: str) -> tuple[tuple[str, int], ...]:
-        """The accented forms of `folded` that occur in the index, most common first."""
+        """The accented forms of `folded` that occur in the index, most common first. The exact
+        and folded fields index the same words of the same text, so an article with an accented
+        form has its folded form too: a folded word the index lacks has none, and its forms (a
+        few hundred for a syllable of six letters, each looked up in every segment: most of a
+        correction's time, the bases it tries being mostly no words at all) are not asked for."""
+        if not self.known("folded", folded):
+            return ()
         found = ((form, self.known("exact", form)) for form in accented_forms(folded))
         return tuple(sorted(((form, n) for form, n in found if n), key=lambda item: -item[1]))
 

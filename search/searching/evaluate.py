@@ -214,11 +214,12 @@ class Evaluator:
     def _score(self, fieldname: str, btext: bytes, ids: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """BM25F exactly as `whoosh.scoring.bm25` computes it (the same operations in the same
         order), with Whoosh's idf (`WeightingModel.idf`: over every document, deleted ones
-        included) and the searcher's average length, or the collection's for one shard of a set."""
+        included: the count of the postings, which hold them) and the searcher's average length,
+        or the collection's for one shard of a set."""
         if self.collection is not None:
             idf = self.collection.idf(fieldname, btext)
         else:
-            idf = math.log(self.size / (self.reader.doc_frequency(fieldname, btext) + 1)) + 1
+            idf = math.log(self.size / (len(ids) + 1)) + 1
         k1_plus_1, norm = self._norm(fieldname)
         return idf * ((weights * k1_plus_1) / (weights + norm[ids]))
 
@@ -257,7 +258,9 @@ class Evaluator:
             if not isinstance(fieldobj.format, CompactPositions) or fieldobj.format.field_boost != 1.0:
                 raise Unsupported(f"positions of {fieldname!r}")  # weights must be the frequencies
             terms = [self.term(fieldname, word) for word in words]
-            ids = phrases.matching(self.reader, fieldname, words, [p.ids for p in terms], self.arrays.postings)
+            ids = phrases.matching(
+                self.reader, fieldname, words, [p.ids for p in terms], self.arrays.postings, self.arrays.positions
+            )
             if not len(ids):
                 return _EMPTY
             scores = np.zeros(len(ids), dtype=np.float64)

@@ -28,6 +28,10 @@ from search.index.engine import readers
 #: syllables: the budget is sized to hold those of a large archive, since a list decoded again
 #: costs far more than the memory it takes (`bench/results` has the measurement).
 POSTINGS_BYTES = 128 << 20
+#: The positions of phrase words kept beside them take up to this share of that memory again:
+#: a phrase of common syllables reads hundreds of thousands of positions of each word, and
+#: decoding them was most of such a query's time, while the words of phrases are few.
+POSITIONS_SHARE = 2
 
 _NARROW_IDS = 1 << 16
 
@@ -141,12 +145,14 @@ def joined(parts: list[tuple[np.ndarray, np.ndarray]], offsets: list[int]) -> tu
 
 class SegmentArrays:
     """Per-document arrays over the whole index, assembled from per-segment parts, and the
-    segments' recently used postings."""
+    segments' recently used postings and positions (`postings_bytes`, and a
+    `POSITIONS_SHARE`th of it for positions)."""
 
     def __init__(self, postings_bytes: int = POSTINGS_BYTES) -> None:
         self._parts: dict[Hashable, Any] = {}
         self._lock = threading.Lock()
         self.postings = PostingsCache(postings_bytes)
+        self.positions = PostingsCache(postings_bytes // POSITIONS_SHARE)
 
     def _part(self, key: Hashable | None, make: Any) -> Any:
         if key is None:  # not a Whoosh segment: nothing to key it by
@@ -224,6 +230,7 @@ class SegmentArrays:
         """Forget the segments `reader` no longer has (merged away, or a rebuilt generation)."""
         keep = {segid for _, _, segid, _ in readers.leaves(reader)}
         self.postings.retain(keep)
+        self.positions.retain(keep)
         with self._lock:
             for key in [k for k in self._parts if k[0] not in keep]:  # type: ignore[index]
                 del self._parts[key]
