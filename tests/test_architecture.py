@@ -235,6 +235,7 @@ PICKLED = {
     "search.index.engine.codec Codec",
     "search.index.fields ColumnOnly",
     "search.index.fields CompactPositions",
+    "search.index.fields DigestColumn",
     "search.index.fields Counts",
     "search.index.fields PairText",
     "search.index.fields VietnameseText",

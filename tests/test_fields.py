@@ -12,7 +12,8 @@ from whoosh.fields import TEXT
 from search.corpus.article import Article
 from search.corpus.files import iter_corpus
 from search.index.columns import position_columns
-from search.index.fields import PairText, VietnameseText, folded_body_words
+from search.index.engine import readers
+from search.index.fields import DigestColumn, PairText, VietnameseText, folded_body_words
 from search.index.indexer import build
 from search.index.schema import to_document
 from search.index.store import open_index
@@ -166,3 +167,20 @@ def test_folding_keeps_words_unless_a_character_changes_sides():
     assert not fold_keeps_words("3×4")  # "×" folds to the letter "x"
     assert not fold_keeps_words("giá 5₫")
     assert not fold_keeps_words("emoji \U0001f600 beyond the BMP")
+
+
+def test_content_hashes_read_back_as_their_hex_from_a_column_of_their_bytes(tmp_path):
+    articles = [a for a in iter_corpus([CORPUS]) if isinstance(a, Article)][:40]
+    build(tmp_path, articles)
+    ix = open_index(tmp_path)
+    with ix.reader() as reader:
+        ids, hashes = readers.column(reader, "id"), readers.column(reader, "hash")
+        assert dict(zip(ids, hashes)) == {a.id: a.content_hash for a in articles}
+        column = reader.column_reader("hash", translate=False)
+        assert {len(column[d]) for d in range(reader.doc_count_all())} == {32}
+
+
+@pytest.mark.parametrize("value", ["abc", "zz" * 32, "a " * 32, b"\x00" * 32, None])
+def test_a_digest_column_refuses_what_is_not_its_hex_digest(value):
+    with pytest.raises(ValueError, match="64 hex digits"):
+        DigestColumn().to_column_value(value)

@@ -29,6 +29,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from itertools import accumulate, chain
 
+from whoosh.columns import FixedBytesColumn
 from whoosh.fields import ID, TEXT
 from whoosh.formats import Format, Frequency, Positions
 
@@ -262,3 +263,26 @@ class ColumnOnly(ID):
 
     def __init__(self, stored: bool = False) -> None:
         super().__init__(stored=stored, sortable=True)
+
+
+class DigestColumn(ColumnOnly):
+    """A hex digest of `size` bytes (the content hash) kept as its bytes in a fixed-width
+    column: half the room of the hex text and its length, read back as the same hex text."""
+
+    def __init__(self, size: int = 32) -> None:
+        super().__init__()
+        self.size = size
+        self.column_type = FixedBytesColumn(size)
+
+    def to_column_value(self, value: object) -> bytes:
+        if isinstance(value, str) and len(value) == 2 * self.size:
+            try:
+                digest = bytes.fromhex(value)
+            except ValueError:
+                digest = b""
+            if len(digest) == self.size:  # fromhex skips spaces
+                return digest
+        raise ValueError(f"a digest column holds {2 * self.size} hex digits, not {value!r}")
+
+    def from_column_value(self, value: bytes) -> str:
+        return value.hex()

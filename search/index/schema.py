@@ -15,11 +15,11 @@ from whoosh.fields import DATETIME, ID, STORED, Schema
 
 from search.corpus import dates
 from search.corpus.article import Article
-from search.index.fields import ColumnOnly, PairText, VietnameseText
+from search.index.fields import ColumnOnly, DigestColumn, PairText, VietnameseText
 from search.index.stories.field import CopyColumn
 from search.text.analysis import exact_analyzer, folded_analyzer, pair_analyzer
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 INDEX_NAME = f"articles_v{SCHEMA_VERSION}"
 _INDEX_NAME_RE = re.compile(r"^_(articles_v\d+)_\d+\.toc$")
 
@@ -39,7 +39,7 @@ def build_schema() -> Schema:
     story grouping (`search.index.stories`)."""
     return Schema(
         id=ID(stored=True, unique=True, sortable=True),
-        hash=ColumnOnly(),
+        hash=DigestColumn(),
         exact=VietnameseText(analyzer=exact_analyzer(), phrase=False),
         folded=VietnameseText(analyzer=folded_analyzer(), phrase=True),
         pairs=PairText(analyzer=pair_analyzer()),

@@ -10,7 +10,7 @@ lengths and index in the term file. The codec is several formats, one module eac
 - `arrays`: the same blocks read a whole list at a time with numpy (for the evaluator);
 - `terms`: the term file, sorted and prefix-compressed, short lists inlined;
 - `postings`: the field writer and Whoosh's matcher over our blocks;
-- `stored`: stored fields compressed with a preset dictionary.
+- `stored`: stored fields compressed with a trained Zstandard dictionary.
 
 Segments written with this codec carry it in the table of contents Whoosh pickles, so readers
 use it: `Codec` must stay importable as `search.index.engine.codec.Codec` (a test freezes the
