@@ -132,7 +132,10 @@ class FieldWriter(base.FieldWriter):
         lists are slices of the run's, and the length bytes are looked up for a run at once."""
         self._lengths = lengths
         lastfn = None
-        write = self._write_term
+        write, add = self._write_term, self._terms.add
+        # Terms of one or two postings without values (most pair and exact terms) have their
+        # entries made here, without the general encoder's lists: the same bytes.
+        short = min(2, self._inlinelimit) + 1
         for run in runs:
             if run.fieldname != lastfn:
                 self.start_field(run.fieldname, schema[run.fieldname])
@@ -140,8 +143,14 @@ class FieldWriter(base.FieldWriter):
             ids, weights, values, starts = run.ids.tolist(), run.weights, run.values, run.starts
             lenbytes = self._lenbytes
             lens = np.frombuffer(lenbytes, dtype=np.uint8)[run.ids].tolist() if lenbytes is not None else None
+            prefix = self._prefix
             for k, term in enumerate(run.terms):
                 lo, hi = starts[k], starts[k + 1]
+                if values is None and hi - lo < short:
+                    entry = _short_entry(ids, weights, lens, lo, hi)
+                    if entry is not None:
+                        add(prefix + term, entry)
+                        continue
                 write(
                     term,
                     ids[lo:hi],
@@ -212,6 +221,42 @@ class FieldWriter(base.FieldWriter):
             put_varint(entry, start)
             put_varint(entry, postfile.tell() - start)
         self._terms.add(self._prefix + btext, bytes(entry))
+
+
+#: A varint of each number under 0x80: one byte.
+_SMALL_VARINTS = [bytes((n,)) for n in range(0x80)]
+
+
+def _varint(n: int) -> bytes:
+    if n < 0x80:
+        return _SMALL_VARINTS[n]
+    out = bytearray()
+    put_varint(out, n)
+    return bytes(out)
+
+
+def _short_entry(ids: list[int], weights: list[float], lens: list[int] | None, lo: int, hi: int) -> bytes | None:
+    """The inlined entry `_write_term` writes for the one or two postings `lo:hi` of a term
+    without values, when their weights are 1.0 or small frequencies (None otherwise: the
+    general encoder's other weight modes)."""
+    first = ids[lo]
+    if hi - lo == 1:
+        weight = weights[lo]
+        length = lens[lo] if lens is not None else 0
+        if weight == 1.0:
+            return b"\x80\x01" + _varint(first) + bytes((length, length))
+        if weight.is_integer() and 1.0 <= weight <= 16.0:
+            return b"\x88\x01" + _varint(first) + bytes((length, length, (int(weight) - 1) << 4))
+        return None
+    w0, w1 = weights[lo], weights[lo + 1]
+    a, b = (lens[lo], lens[lo + 1]) if lens is not None else (0, 0)
+    bounds = bytes((a, b) if a <= b else (b, a))
+    span = _varint(ids[lo + 1] - first)
+    if w0 == 1.0 and w1 == 1.0:
+        return b"\x80\x02" + _varint(first) + span + bounds
+    if w0.is_integer() and w1.is_integer() and 1.0 <= w0 <= 16.0 and 1.0 <= w1 <= 16.0:
+        return b"\x88\x02" + _varint(first) + span + bounds + bytes((((int(w0) - 1) << 4) | (int(w1) - 1),))
+    return None
 
 
 def _length_bytes(lengths: Any, fieldname: str) -> bytes | None:
