@@ -491,18 +491,30 @@ class _Entries:
 
 @pytest.mark.parametrize("count", [1, 2])
 def test_short_entries_are_what_the_general_encoder_writes(count):
-    """The entries of one- and two-posting terms without values made in `add_runs` are the
-    general encoder's, whatever the weights (small frequencies, 1.0, others) and lengths."""
+    """The entries of one- and two-posting terms made in `add_runs` are the general encoder's,
+    whatever the weights (small frequencies, 1.0, others), lengths and values (none,
+    positions of each width, or values of another shape)."""
     rng = random.Random(count)
     general = FieldWriter.__new__(FieldWriter)
     general._inlinelimit, general._prefix = 4, b""
-    for _ in range(400):
+    fmt = CompactPositions()
+    short_weights = (1.0, 2.0, 7.0, 16.0)
+    for _ in range(1500):
         ids = sorted(rng.sample(range(1 << rng.choice((6, 14, 22))), count))
-        weights = [rng.choice((1.0, 2.0, 7.0, 16.0, 17.0, 0.0, 2.5, 300.0)) for _ in ids]
+        weights = [rng.choice((*short_weights, 17.0, 0.0, 2.5, 300.0)) for _ in ids]
         lens = [rng.randrange(256) for _ in ids]
+        kind = rng.choice(("none", "positions", "other"))
+        if kind == "positions" and all(w.is_integer() and w >= 1 for w in weights):
+            top = rng.choice((200, 60000, 1 << 20))
+            values = [fmt.encode(sorted(rng.sample(range(max(top, 400)), int(w)))) for w in weights]
+        elif kind == "other":
+            values = [bytes(rng.randrange(256) for _ in range(rng.randrange(4))) for _ in ids]
+        else:
+            values = None
         general._terms = _Entries()
-        general._write_term(b"t", ids, weights, [b""] * count, lens)
+        general._write_term(b"t", ids, weights, values or [b""] * count, lens)
         ((_, expected),) = general._terms.added
-        short = _short_entry(ids, weights, lens, 0, count)
+        short = _short_entry(ids, weights, values, lens, 0, count)
         assert short is None or short == expected
-        assert (short is None) == any(w not in (1.0, 2.0, 7.0, 16.0) for w in weights)
+        if all(w in short_weights for w in weights) and kind != "other":
+            assert short is not None
