@@ -6,7 +6,10 @@ with a heap: on the news archive that was a third of the build and several times
 temporary files (bench/results and the README have the figures). Here a field's postings
 are parallel arrays (document number, weight, end of the value bytes in one buffer, and the
 term's number: the index of its first posting), and each term is a dict entry holding that
-number: about 20 bytes a posting and 130 a term, no object per posting. At flush the postings
+number: about 20 bytes a posting and 130 a term, no object per posting. Our text fields do
+not look their terms up at all: the segment's words are numbered once (`SegmentWords`), each
+field keeps its term number per word number, and a document's postings are added from arrays;
+pair terms are keyed by their two words' fold numbers and get their bytes at the flush. At flush the postings
 are sorted by term with numpy (a stable sort: each term's stay in the order they came, which is
 document order when a writer adds documents) and go to the field writer a run of terms at a
 time (`TermRun`), exactly the postings Whoosh's pool would have given, in its order.
