@@ -27,6 +27,7 @@ from search.index.engine.codec.blocks import (
     encode_body,
     weights_size,
 )
+from search.index.engine.codec.postings import FieldWriter, _short_entry
 from search.index.engine.codec.stored import STORED_DICTIONARY_CRC, StoredDictionaryMismatch
 from search.index.engine.codec.terms import TermsReader
 from search.index.fields import CompactPositions, PairText, VietnameseText
@@ -476,3 +477,44 @@ def test_phrases_over_a_word_more_than_255_times_in_an_article(tmp_path):
             match = Evaluator(searcher).evaluate(q)
             assert {int(d): float(match.scores[d]) for d in np.flatnonzero(match.mask)} == pytest.approx(expected)
             assert expected
+
+
+class _Entries:
+    """Where a field writer's term entries go, kept instead of written."""
+
+    def __init__(self) -> None:
+        self.added: list[tuple[bytes, bytes]] = []
+
+    def add(self, key: bytes, value: bytes) -> None:
+        self.added.append((key, value))
+
+
+@pytest.mark.parametrize("count", [1, 2])
+def test_short_entries_are_what_the_general_encoder_writes(count):
+    """The entries of one- and two-posting terms made in `add_runs` are the general encoder's,
+    whatever the weights (small frequencies, 1.0, others), lengths and values (none,
+    positions of each width, or values of another shape)."""
+    rng = random.Random(count)
+    general = FieldWriter.__new__(FieldWriter)
+    general._inlinelimit, general._prefix = 4, b""
+    fmt = CompactPositions()
+    short_weights = (1.0, 2.0, 7.0, 16.0)
+    for _ in range(1500):
+        ids = sorted(rng.sample(range(1 << rng.choice((6, 14, 22))), count))
+        weights = [rng.choice((*short_weights, 17.0, 0.0, 2.5, 300.0)) for _ in ids]
+        lens = [rng.randrange(256) for _ in ids]
+        kind = rng.choice(("none", "positions", "other"))
+        if kind == "positions" and all(w.is_integer() and w >= 1 for w in weights):
+            top = rng.choice((200, 60000, 1 << 20))
+            values = [fmt.encode(sorted(rng.sample(range(max(top, 400)), int(w)))) for w in weights]
+        elif kind == "other":
+            values = [bytes(rng.randrange(256) for _ in range(rng.randrange(4))) for _ in ids]
+        else:
+            values = None
+        general._terms = _Entries()
+        general._write_term(b"t", ids, weights, values or [b""] * count, lens)
+        ((_, expected),) = general._terms.added
+        short = _short_entry(ids, weights, values, lens, 0, count)
+        assert short is None or short == expected
+        if all(w in short_weights for w in weights) and kind != "other":
+            assert short is not None

@@ -17,7 +17,7 @@ from search.index.fields import DigestColumn, PairText, VietnameseText, folded_b
 from search.index.indexer import build
 from search.index.schema import to_document
 from search.index.store import open_index
-from search.text.analysis import exact_analyzer, folded_analyzer, pair_analyzer
+from search.text.analysis import PAIR_JOINER, exact_analyzer, folded_analyzer, pair_analyzer
 from search.text.normalize import WORD_RE, fold, fold_keeps_words, normalize
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
@@ -159,6 +159,13 @@ def test_title_and_body_split_apart_index_as_the_analyzers_do(title, body):
     expected = _pair_postings(TEXT(analyzer=pair_analyzer(), phrase=False), text)
     folded_body_words(body)
     assert _pair_postings(PairText(analyzer=pair_analyzer()), text) == expected
+
+
+def test_no_word_character_folds_to_the_pair_joiner():
+    """The pool counts pair terms by the two words' fold numbers (`search.index.segment_words`):
+    two different pairs of folds must never join into one term."""
+    word_chars = (c for c in map(chr, range(0x110000)) if WORD_RE.fullmatch(c))
+    assert not [c for c in word_chars if PAIR_JOINER in fold(c) or WORD_RE.fullmatch(fold(c)) is None]
 
 
 def test_folding_keeps_words_unless_a_character_changes_sides():

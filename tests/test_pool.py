@@ -104,6 +104,30 @@ def test_pool_yields_what_whooshs_pool_yields_from_any_order(tmp_path):
     assert len(ours) == 0  # the flush emptied it
 
 
+def test_text_postings_through_numbered_words_equal_the_fields_columns():
+    """A document's text fields added through the segment's numbered words (`add_text`) give
+    the postings and field lengths of the fields' own columns, for documents whose words are
+    new, seen before, or new to one field only (case variants share an exact term), with a
+    merge's pair postings added as bytes into the same pool at the commit, after the documents
+    (where a term of both is counted twice against the budget, which no longer matters)."""
+    schema = build_schema()
+    numbered, columns = MemoryPool(), MemoryPool()
+    articles = _many(30)
+    for docnum, article in enumerate(articles):
+        doc = to_document(article, "2026-01-01T00:00:00+00:00")
+        for name in ("exact", "folded", "pairs"):
+            field, boost = schema[name], 1.0 + docnum % 3
+            length = numbered.add_text(name, docnum + 1, field, doc[name], boost)
+            cols = field.posting_columns(doc[name])
+            assert length == columns.add_columns(name, docnum + 1, cols, boost, field.scorable)
+        assert numbered.nbytes() == columns.nbytes()
+    for pool in (numbered, columns):
+        pool.add(("pairs", b"bao_hiem", 0, 3.0, b""))
+        pool.add(("pairs", b"zzz_zzz", 0, 1.0, b""))
+    assert numbered.fieldnames == columns.fieldnames
+    assert _postings_of(numbered.iter_postings()) == _postings_of(columns.iter_postings())
+
+
 class _TempStore:
     """The part of a Whoosh storage `PostingPool` spills its runs through."""
 

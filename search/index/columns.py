@@ -53,6 +53,32 @@ def position_columns(terms: list[bytes], boost: float) -> Columns:
     # Each word's code is the number of its term's first word: terms grouped in that order.
     first: dict[bytes, int] = {}
     codes = np.fromiter(map(first.setdefault, terms, count()), dtype=np.int64, count=len(terms))
+    grouped = grouped_positions(codes)
+    freqs = grouped.counts.tolist()
+    return Columns(
+        list(map(terms.__getitem__, grouped.codes.tolist())),
+        freqs,
+        list(map(float(boost).__mul__, freqs)),
+        grouped.body,
+        grouped.ends.tolist(),
+    )
+
+
+@dataclass(frozen=True)
+class GroupedPositions:
+    """A document's words grouped by their codes (one per term), ascending: each code once,
+    how many words have it, and its positions as `CompactPositions` bytes, concatenated."""
+
+    codes: np.ndarray
+    counts: np.ndarray
+    body: bytes
+    #: Where each code's positions end in `body`.
+    ends: np.ndarray
+
+
+def grouped_positions(codes: np.ndarray) -> GroupedPositions:
+    """The words of a document (not empty) whose terms' codes are `codes`, in text order, grouped
+    by code with their positions encoded (see `position_columns`)."""
     order = np.argsort(codes, kind="stable")  # positions, grouped by term, ascending in each
     grouped = codes[order]
     starts = np.flatnonzero(np.concatenate(([True], grouped[1:] != grouped[:-1])))
@@ -73,11 +99,4 @@ def position_columns(terms: list[bytes], boost: float) -> Columns:
         data = deltas.astype(np.uint32).view(np.uint8).reshape(-1, 4)[low]
         offsets = np.concatenate(([0], np.cumsum(each)))[starts]
         body = np.insert(data, offsets, widths.astype(np.uint8))
-    freqs = counts.tolist()
-    return Columns(
-        list(map(terms.__getitem__, grouped[starts].tolist())),
-        freqs,
-        list(map(float(boost).__mul__, freqs)),
-        body.tobytes(),
-        np.cumsum(1 + widths * counts).tolist(),
-    )
+    return GroupedPositions(grouped[starts], counts, body.tobytes(), np.cumsum(1 + widths * counts))

@@ -91,6 +91,19 @@ def _split(value: str) -> tuple[list[list[str]], list[str]]:
     return segments, words
 
 
+def split_words(value: str) -> tuple[list[list[str]], list[str]]:
+    """The text fields' split of `value` (see `_split`): its words per `_BREAK_RE` segment and
+    all together, for the pool's numbering of a segment's words (`search.index.segment_words`)."""
+    return _split(value)
+
+
+def folded_word(word: str) -> str:
+    """`fold(word)`, from the cache the pair field and the copy column share."""
+    if len(_FOLDED) >= _CACHE_LIMIT:
+        _FOLDED.clear()
+    return _FOLDED[word]
+
+
 def folded_body_words(body: str) -> list[str] | None:
     """`WORD_RE.findall(fold(normalize(body)))`, the words the copy column hashes, from a split
     the text fields then reuse (`_split`); None when folding would move a word's bounds
@@ -157,7 +170,7 @@ class VietnameseText(TEXT):
             raise ValueError(f"the analyzer split the word {word!r} into {texts!r}")
         return texts[0].encode("utf-8")
 
-    def _lookup(self, words: list[str]) -> list[bytes]:
+    def terms_of(self, words: list[str]) -> list[bytes]:
         """Each word's term bytes, from the per-field cache (filled through the analyzer)."""
         cache = self.__dict__.get("_terms")
         if cache is None or len(cache) >= _CACHE_LIMIT:
@@ -167,7 +180,7 @@ class VietnameseText(TEXT):
     def posting_columns(self, value: str) -> Columns:
         """A document's postings in this field as `Columns`: what `index` yields, without a
         Python step per word or per term where the positions fit the common case."""
-        terms = self._lookup(_split(value)[1])
+        terms = self.terms_of(_split(value)[1])
         boost = self.format.field_boost
         if not isinstance(self.format, CompactPositions):
             counts = Counter(terms)

@@ -6,7 +6,10 @@ with a heap: on the news archive that was a third of the build and several times
 temporary files (bench/results and the README have the figures). Here a field's postings
 are parallel arrays (document number, weight, end of the value bytes in one buffer, and the
 term's number: the index of its first posting), and each term is a dict entry holding that
-number: about 20 bytes a posting and 130 a term, no object per posting. At flush the postings
+number: about 20 bytes a posting and 130 a term, no object per posting. Our text fields do
+not look their terms up at all: the segment's words are numbered once (`SegmentWords`), each
+field keeps its term number per word number, and a document's postings are added from arrays;
+pair terms are keyed by their two words' fold numbers and get their bytes at the flush. At flush the postings
 are sorted by term with numpy (a stable sort: each term's stay in the order they came, which is
 document order when a writer adds documents) and go to the field writer a run of terms at a
 time (`TermRun`), exactly the postings Whoosh's pool would have given, in its order.
@@ -23,14 +26,17 @@ processes, so that a build's memory does not grow with the CPUs it uses.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain, repeat
 from operator import mul
+from typing import Any
 
 import numpy as np
 
-from search.index.columns import Columns
+from search.index.columns import Columns, grouped_positions
+from search.index.fields import CompactPositions, PairText, VietnameseText
+from search.index.segment_words import SegmentWords, grown
 
 #: Pool memory of a build unless told otherwise, shared by its processes. A build's process tree
 #: peaks above it (the README gives the measured ratio): each process also holds its
@@ -79,11 +85,12 @@ class TermRun:
 class _FieldPostings:
     """One field's postings in insertion order, each with its term's number."""
 
-    __slots__ = ("first", "tids", "docs", "weights", "values", "ends")
+    __slots__ = ("first", "tids", "docs", "weights", "values", "ends", "by_word")
 
     def __init__(self) -> None:
-        #: term bytes -> its number: the index of its first posting
-        self.first: dict[bytes, int] = {}
+        #: term bytes (or a pair's code, in `MemoryPool`'s pair postings) -> its number: the
+        #: index of its first posting
+        self.first: dict = {}
         #: per posting: its term's number
         self.tids = array("i")
         self.docs = array("I")
@@ -91,6 +98,21 @@ class _FieldPostings:
         self.values = bytearray()
         #: per posting + 1: where its value bytes end in `values` (posting i: ends[i]..ends[i+1])
         self.ends = array("I", [0])
+        #: per word number of the segment (`SegmentWords`): its term's number, -1 if not known yet
+        self.by_word: np.ndarray | None = None
+
+    def extend(self, tids: np.ndarray, docnum: int, weights: np.ndarray, body: bytes, ends: np.ndarray | None) -> None:
+        """One document's postings from arrays: term numbers, weights, and the value bytes with
+        where each posting's end in them (None: no values)."""
+        self.tids.frombytes(tids.astype(np.int32).tobytes())
+        self.docs.extend(repeat(docnum, len(tids)))
+        self.weights.frombytes(weights.tobytes())
+        base = len(self.values)
+        if ends is None:
+            self.ends.extend(repeat(base, len(tids)))
+        else:
+            self.values += body
+            self.ends.frombytes((ends + base).astype(np.uint32).tobytes())
 
     def nbytes(self) -> int:
         return len(self.docs) * _POSTING_BYTES + len(self.values) + len(self.first) * _TERM_BYTES
@@ -104,10 +126,76 @@ class MemoryPool:
 
     def __init__(self) -> None:
         self._fields: dict[str, _FieldPostings] = {}
+        #: The pair fields' postings keyed by pair code (`SegmentWords.pair_codes`), turned
+        #: into term bytes at the flush.
+        self._pairs: dict[str, _FieldPostings] = {}
+        self._words = SegmentWords()
 
     @property
     def fieldnames(self) -> set[str]:
-        return set(self._fields)
+        return set(self._fields) | set(self._pairs)
+
+    def add_text(self, fieldname: str, docnum: int, field: Any, value: str, boost: float) -> int:
+        """Add a document's postings in one of our text fields, as its `posting_columns` gives
+        them, through the segment's numbered words; returns the field length."""
+        if isinstance(field, PairText):
+            return self._add_pairs(fieldname, docnum, field, value, boost)
+        if isinstance(field, VietnameseText):
+            return self._add_words(fieldname, docnum, field, value, boost)
+        return self.add_columns(fieldname, docnum, field.posting_columns(value), boost, field.scorable)
+
+    def _add_words(self, fieldname: str, docnum: int, field: VietnameseText, value: str, boost: float) -> int:
+        wids = self._words.numbers(value)[1]
+        if not len(wids):
+            return 0
+        f = self._field(fieldname)
+        table = f.by_word = grown(f.by_word, len(self._words.words))
+        keys = table[wids]
+        pending: dict[bytes, int] = {}
+        unknown = keys < 0
+        if unknown.any():
+            # Words new to this field in this segment: their terms, some of them new too, for
+            # now numbered -2, -3, ... until their first posting's index is known.
+            new = np.unique(wids[unknown]).tolist()
+            words, first = self._words.words, f.first
+            for w, term in zip(new, field.terms_of([words[w] for w in new])):
+                tid = first.get(term)
+                table[w] = tid if tid is not None else pending.setdefault(term, -2 - len(pending))
+            keys = table[wids]
+        positions = isinstance(field.format, CompactPositions)
+        if positions:
+            grouped = grouped_positions(keys)
+            codes, counts, body, ends = grouped.codes, grouped.counts, grouped.body, grouped.ends
+        else:
+            codes, counts = np.unique(keys, return_counts=True)
+            body, ends = b"", None
+        tids = codes
+        if pending:
+            n = len(f.docs)
+            fresh = np.flatnonzero(codes < 0)
+            numbered = dict(zip(codes[fresh].tolist(), (fresh + n).tolist()))
+            for term, key in pending.items():
+                f.first[term] = numbered[key]
+            for w in new:
+                if table[w] < -1:
+                    table[w] = numbered[int(table[w])]
+            tids = codes.copy()
+            tids[fresh] = fresh + n
+        f.extend(tids, docnum, counts * float(field.format.field_boost) * boost, body, ends)
+        return int(counts.sum()) if field.scorable else 0
+
+    def _add_pairs(self, fieldname: str, docnum: int, field: PairText, value: str, boost: float) -> int:
+        codes = self._words.pair_codes(value)
+        if not len(codes):
+            return 0
+        codes, counts = np.unique(codes, return_counts=True)
+        f = self._pairs.get(fieldname)
+        if f is None:
+            f = self._pairs[fieldname] = _FieldPostings()
+        n = len(f.docs)
+        tids = np.fromiter(map(f.first.setdefault, codes.tolist(), range(n, n + len(codes))), np.int64, len(codes))
+        f.extend(tids, docnum, counts * float(field.format.field_boost) * boost, b"", None)
+        return int(counts.sum()) if field.scorable else 0
 
     def _field(self, fieldname: str) -> _FieldPostings:
         found = self._fields.get(fieldname)
@@ -170,10 +258,10 @@ class MemoryPool:
 
     def nbytes(self) -> int:
         """The pool's size as counted against its budget."""
-        return sum(f.nbytes() for f in self._fields.values())
+        return sum(f.nbytes() for f in chain(self._fields.values(), self._pairs.values()))
 
     def __len__(self) -> int:
-        return sum(len(f.docs) for f in self._fields.values())
+        return sum(len(f.docs) for f in chain(self._fields.values(), self._pairs.values()))
 
     def iter_postings(self) -> Iterator[tuple[str, bytes, int, float, bytes]]:
         """All postings sorted by (field, term bytes, document number), emptying the pool."""
@@ -183,11 +271,38 @@ class MemoryPool:
         """The pool's postings as `TermRun`s, by field and term, emptying it: a field's arrays
         are released once the field writer has its postings."""
         fields, self._fields = self._fields, {}
+        pairs, self._pairs = self._pairs, {}
+        for fieldname, coded in pairs.items():
+            fields[fieldname] = _decoded(coded, self._words.pair_term, fields.get(fieldname))
         for fieldname in sorted(fields):
             yield from _runs(fieldname, fields.pop(fieldname))
 
     def cleanup(self) -> None:
         self._fields = {}
+        self._pairs = {}
+
+
+def _decoded(coded: _FieldPostings, term: Callable[[int], bytes], into: _FieldPostings | None) -> _FieldPostings:
+    """Pair postings keyed by code as postings keyed by term bytes, added after those of `into`
+    (the field's postings added as bytes, by a merge)."""
+    first = {term(code): tid for code, tid in coded.first.items()}
+    coded.first = first
+    if into is None or not into.first:
+        return coded
+    n, known = len(into.docs), into.first
+    renumber = np.zeros(len(coded.docs), dtype=np.int64)
+    for tbytes, tid in first.items():
+        existing = known.get(tbytes)
+        if existing is None:
+            existing = known[tbytes] = tid + n
+        renumber[tid] = existing
+    into.tids.frombytes(renumber[np.frombuffer(coded.tids, dtype=np.int32)].astype(np.int32).tobytes())
+    into.docs.extend(coded.docs)
+    into.weights.extend(coded.weights)
+    base = len(into.values)
+    into.values += coded.values
+    into.ends.frombytes((np.frombuffer(coded.ends, dtype=np.uint32)[1:] + base).astype(np.uint32).tobytes())
+    return into
 
 
 def _runs(fieldname: str, f: _FieldPostings) -> Iterator[TermRun]:

@@ -62,8 +62,7 @@ class PoolWriter(SegmentWriter):
                 if field.indexed:
                     boost = self._field_boost(fields, fieldname, docboost)
                     if isinstance(value, str) and hasattr(field, "posting_columns"):
-                        columns = field.posting_columns(value)
-                        length = pool.add_columns(fieldname, docnum, columns, boost, field.scorable)
+                        length = pool.add_text(fieldname, docnum, field, value, boost)
                     else:
                         length = pool.add_field(fieldname, docnum, field.index(value), boost, field.scorable)
                 if field.separate_spelling():

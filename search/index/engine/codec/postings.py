@@ -30,6 +30,8 @@ from search.index.engine.codec.blocks import (
     FLOAT_WEIGHTS,
     INLINE,
     LAST_BLOCK,
+    VALUES_COUNTED,
+    VALUES_PACKED,
     WEIGHT_MODE,
     block_header,
     decode_body,
@@ -132,7 +134,10 @@ class FieldWriter(base.FieldWriter):
         lists are slices of the run's, and the length bytes are looked up for a run at once."""
         self._lengths = lengths
         lastfn = None
-        write = self._write_term
+        write, add = self._write_term, self._terms.add
+        # Terms of one or two postings (most terms) have their entries made here, without the
+        # general encoder's lists: the same bytes.
+        short = min(2, self._inlinelimit) + 1
         for run in runs:
             if run.fieldname != lastfn:
                 self.start_field(run.fieldname, schema[run.fieldname])
@@ -140,8 +145,14 @@ class FieldWriter(base.FieldWriter):
             ids, weights, values, starts = run.ids.tolist(), run.weights, run.values, run.starts
             lenbytes = self._lenbytes
             lens = np.frombuffer(lenbytes, dtype=np.uint8)[run.ids].tolist() if lenbytes is not None else None
+            prefix = self._prefix
             for k, term in enumerate(run.terms):
                 lo, hi = starts[k], starts[k + 1]
+                if hi - lo < short:
+                    entry = _short_entry(ids, weights, values, lens, lo, hi)
+                    if entry is not None:
+                        add(prefix + term, entry)
+                        continue
                 write(
                     term,
                     ids[lo:hi],
@@ -212,6 +223,65 @@ class FieldWriter(base.FieldWriter):
             put_varint(entry, start)
             put_varint(entry, postfile.tell() - start)
         self._terms.add(self._prefix + btext, bytes(entry))
+
+
+#: A varint of each number under 0x80: one byte.
+_SMALL_VARINTS = [bytes((n,)) for n in range(0x80)]
+
+
+def _varint(n: int) -> bytes:
+    if n < 0x80:
+        return _SMALL_VARINTS[n]
+    out = bytearray()
+    put_varint(out, n)
+    return bytes(out)
+
+
+def _short_entry(
+    ids: list[int], weights: list[float], values: list[bytes] | None, lens: list[int] | None, lo: int, hi: int
+) -> bytes | None:
+    """The inlined entry `_write_term` writes for the one or two postings `lo:hi` of a term,
+    when their weights are 1.0 or small frequencies and their values none or positions
+    (None otherwise: the general encoder's other modes)."""
+    first = ids[lo]
+    if hi - lo == 1:
+        w0 = weights[lo]
+        if w0 == 1.0:
+            head, wbody = 0x80, b""
+        elif w0.is_integer() and 1.0 <= w0 <= 16.0:
+            head, wbody = 0x88, bytes(((int(w0) - 1) << 4,))
+        else:
+            return None
+        length = lens[lo] if lens is not None else 0
+        entry = bytes((head, 1)) + _varint(first) + bytes((length, length)) + wbody
+        if values is None or not values[lo]:
+            return entry
+        v = values[lo]
+        if len(v) != 1 + v[0] * int(w0):
+            return None
+        if v[0] == 1:  # every delta in a byte: the width byte left out
+            return bytes((head | VALUES_PACKED,)) + entry[1:] + v[1:]
+        return bytes((head | VALUES_COUNTED,)) + entry[1:] + v
+    w0, w1 = weights[lo], weights[lo + 1]
+    if w0 == 1.0 and w1 == 1.0:
+        head, wbody = 0x80, b""
+    elif w0.is_integer() and w1.is_integer() and 1.0 <= w0 <= 16.0 and 1.0 <= w1 <= 16.0:
+        head, wbody = 0x88, bytes((((int(w0) - 1) << 4) | (int(w1) - 1),))
+    else:
+        return None
+    a, b = (lens[lo], lens[lo + 1]) if lens is not None else (0, 0)
+    if values is not None and (values[lo] or values[lo + 1]):
+        v0, v1 = values[lo], values[lo + 1]
+        if not (v0 and v1 and len(v0) == 1 + v0[0] * int(w0) and len(v1) == 1 + v1[0] * int(w1)):
+            return None
+        if v0[0] == 1 and v1[0] == 1:
+            head |= VALUES_PACKED
+            wbody += v0[1:] + v1[1:]
+        else:
+            head |= VALUES_COUNTED
+            wbody += bytes((v0[0], v1[0])) + v0[1:] + v1[1:]
+    bounds = bytes((a, b) if a <= b else (b, a))
+    return bytes((head, 2)) + _varint(first) + _varint(ids[lo + 1] - first) + bounds + wbody
 
 
 def _length_bytes(lengths: Any, fieldname: str) -> bytes | None:

@@ -143,12 +143,18 @@ class TermsWriter:
             self._firstkeys.append(key)
             shared = 0
         else:
-            shared = 0
+            # The bytes both keys start with: where their first `limit` bytes, read as one
+            # big-endian number each, first differ.
             limit = min(len(key), len(last))
-            while shared < limit and key[shared] == last[shared]:
-                shared += 1
-        put_varint(buf, shared)
-        put_varint(buf, len(key) - shared)
+            differ = int.from_bytes(key[:limit], "big") ^ int.from_bytes(last[:limit], "big")
+            shared = limit - (differ.bit_length() + 7) // 8
+        rest = len(key) - shared
+        if shared < 0x80 and rest < 0x80:
+            buf.append(shared)
+            buf.append(rest)
+        else:
+            put_varint(buf, shared)
+            put_varint(buf, rest)
         buf += key[shared:]
         put_varint(buf, len(value))
         buf += value
