@@ -9,7 +9,8 @@ runs them, so each imports its own `search`), writing every page as the API give
 prints how many differ, with the first few. The requests vary the way the web pages ask:
 every other one collapses stories, every fifth asks for the second page, every seventh for a
 timeline by month. With `--base-index`, the base reads another build of the same articles (when
-the schema changed between the checkouts).
+the schema changed between the checkouts); `--ignore updated` then leaves out the one field two
+builds answer differently (an undated article's `updated` is when it was indexed).
 """
 
 from __future__ import annotations
@@ -67,6 +68,19 @@ def pages(checkout: Path, index_dir: Path, listed: Path, count: int, out: Path) 
     return out.read_text(encoding="utf-8").splitlines()
 
 
+def without(line: str, keys: set[str]) -> str:
+    """A page's JSON line with `keys` left out at every depth."""
+
+    def strip(value: object) -> object:
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if k not in keys}
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        return value
+
+    return json.dumps(strip(json.loads(line)), ensure_ascii=False, sort_keys=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("index_dir", type=Path)
@@ -74,6 +88,7 @@ def main() -> None:
     parser.add_argument("--base", type=Path, required=True, help="the checkout whose answers are the reference")
     parser.add_argument("--base-index", type=Path, help="the index the base reads (default: INDEX_DIR)")
     parser.add_argument("--count", type=int, default=distinct.TIMED)
+    parser.add_argument("--ignore", action="append", default=[], metavar="KEY", help="a key left out wherever it is")
     args = parser.parse_args()
     sides = {
         "base": (args.base.resolve(), (args.base_index or args.index_dir).resolve()),
@@ -88,6 +103,8 @@ def main() -> None:
             name: pages(checkout, index_dir, args.listed.resolve(), args.count, Path(work) / f"{name}.jsonl")
             for name, (checkout, index_dir) in sides.items()
         }
+    if args.ignore:
+        answers = {name: [without(line, set(args.ignore)) for line in lines] for name, lines in answers.items()}
     queries = distinct.read(args.listed)
     differing = [n for n, (a, b) in enumerate(zip(answers["base"], answers["head"])) if a != b]
     differing += list(range(min(map(len, answers.values())), max(map(len, answers.values()))))
