@@ -102,8 +102,7 @@ def matching(
             found.append(cached[0].astype(np.int64) + offset)
     if missing:
         only = [(leaf, offset) for leaf, offset, _ in missing]
-        words_ids = [term_ids[n] for n in range(len(words))]
-        standing = _standing(reader, fieldname, words, order, np.concatenate(within), missing, words_ids, positions)
+        standing = _standing(reader, fieldname, words, order, np.concatenate(within), missing, term_ids, positions)
         bounds = np.searchsorted(standing, [*(offset for _, offset in only), only[-1][1] + only[-1][0].doc_count_all()])
         for k, (leaf, offset, segid) in enumerate(missing):
             local = narrow_ids(standing[bounds[k] : bounds[k + 1]] - offset, leaf.doc_count_all())
