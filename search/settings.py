@@ -98,6 +98,9 @@ class Settings:
     postings_cache_mib: int = POSTINGS_BYTES >> 20
     #: Time one search may take; past it the answer is what was found by then, marked partial.
     search_budget_ms: int = SEARCH_BUDGET_MS
+    #: Searches one worker runs at once, the others queued in order of arrival (0: no limit);
+    #: None: one, or no limit when the shards are searched on Ray (the worker then mostly waits).
+    search_slots: int | None = None
     #: Largest request body on any path; larger ones get 413 before the body is read.
     max_body_bytes: int = MAX_BODY_BYTES
     #: gunicorn's control socket; None keeps it off, so two instances never share one.
@@ -121,6 +124,13 @@ class Settings:
     log_format: str = "text"
     #: Whether access lines carry the query text; off, they carry its length only.
     log_queries: bool = False
+
+    @property
+    def slots(self) -> int:
+        """`search_slots` resolved: how many searches a worker runs at once (0: no limit)."""
+        if self.search_slots is not None:
+            return self.search_slots
+        return 0 if self.ray_address else 1
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -202,6 +212,7 @@ _CONVERTERS: dict[str, Callable[[str, str], object]] = {
     "related_cache_mib": _number(0),
     "postings_cache_mib": _number(0),
     "search_budget_ms": _number(1),
+    "search_slots": _number(0),
     "max_body_bytes": _number(1),
     "control_socket": _text,
     "utc_offset": _offset,

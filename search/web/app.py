@@ -14,6 +14,7 @@ import falcon
 from search.settings import Settings
 from search.web import errors
 from search.web.accesslog import AccessLog
+from search.web.admission import Admission, AdmissionControl
 from search.web.api import (
     ArticleResource,
     HealthResource,
@@ -32,8 +33,9 @@ from search.web.pages import ArticlePage, SearchPage
 from search.web.stories import StoryResource
 
 
-def create_app(settings: Settings | None = None) -> falcon.App:
-    """The app for `settings` (read from the environment when not given, as `wsgi.py` does)."""
+def create_app(settings: Settings | None = None, admission: Admission | None = None) -> falcon.App:
+    """The app for `settings` (read from the environment when not given, as `wsgi.py` does);
+    searches take turns in `admission`, by default one of `settings.slots` slots (none: no limit)."""
     settings = settings or Settings.from_env()
     holder = IndexHolder(settings)
     metrics = Metrics(settings, holder)  # reads `req.context.search_result`, set where a search runs
@@ -45,18 +47,26 @@ def create_app(settings: Settings | None = None) -> falcon.App:
         ListedOriginsCORS(settings.cors_origins),
         RequestGuard(settings.max_body_bytes),
     ]
+    search, article = SearchResource(holder), ArticleResource(holder, ArticleWriter(settings))
+    searching: dict[str, object] = {  # the routes whose reads are searches, queued for a slot
+        "/search": search,
+        "/search.csv": ExportResource(holder),
+        "/feed": FeedResource(holder),
+        "/articles/{article_id:path}": article,
+        "/stories/{story_id:path}": StoryResource(holder),
+        "/": SearchPage(search),
+        "/read/{article_id:path}": ArticlePage(article, holder),
+        "/suggest": SuggestResource(holder),
+    }
+    if admission is None and settings.slots:
+        admission = Admission(settings.slots)
+    if admission is not None:  # last: a request the guard refuses never waits for a slot
+        middleware.append(AdmissionControl(admission, tuple(searching.values()), settings.search_budget_ms / 1000))
     app = falcon.App(middleware=middleware)
     errors.register(app, settings.write_timeout)
     app.req_options.keep_blank_qs_values = False
-    search, article = SearchResource(holder), ArticleResource(holder, ArticleWriter(settings))
-    app.add_route("/search", search)
-    app.add_route("/search.csv", ExportResource(holder))
-    app.add_route("/feed", FeedResource(holder))
-    app.add_route("/articles/{article_id:path}", article)
-    app.add_route("/stories/{story_id:path}", StoryResource(holder))
-    app.add_route("/", SearchPage(search))
-    app.add_route("/read/{article_id:path}", ArticlePage(article, holder))
-    app.add_route("/suggest", SuggestResource(holder))
+    for route, resource in searching.items():
+        app.add_route(route, resource)
     app.add_route("/static/{name}", StaticResource(("app.js", "style.css")))
     app.add_route("/widget.js", WidgetResource())
     app.add_route("/healthz", HealthResource(holder))

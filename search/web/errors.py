@@ -19,9 +19,10 @@ from search.index.store import IndexBusy, IndexMissing
 from search.query.parse import QueryError
 from search.searching.sharded import ShardsUnavailable
 from search.searching.timeline import TooManyBuckets
+from search.web.admission import Overloaded
 
 #: The domain errors a request may end in, besides Falcon's own HTTP errors.
-DOMAIN_ERRORS = (QueryError, TooManyBuckets, IndexMissing, SchemaMismatch, IndexBusy, ShardsUnavailable)
+DOMAIN_ERRORS = (QueryError, TooManyBuckets, IndexMissing, SchemaMismatch, IndexBusy, ShardsUnavailable, Overloaded)
 
 
 class InvalidParam(falcon.HTTPInvalidParam):
@@ -58,6 +59,10 @@ def http_error(exc: Exception, write_timeout: float) -> falcon.HTTPError:
     if isinstance(exc, ShardsUnavailable):  # a search answers without them; a lookup cannot
         return falcon.HTTPServiceUnavailable(
             title="Shard unavailable", retry_after=5, description="The shard holding this article is restarting."
+        )
+    if isinstance(exc, Overloaded):
+        return falcon.HTTPServiceUnavailable(
+            title="Too busy", retry_after=1, description="Too many searches are waiting on this worker; retry shortly."
         )
     raise TypeError(f"not a domain error: {type(exc).__name__}")
 
