@@ -28,8 +28,8 @@ from scipy import sparse
 from bench.stories import _articles, load_ktlab, ranking_scores
 from search.corpus.article import Article
 from search.index.stories.text import DEFAULT, day_of, story_terms
-from search.text.analysis import _BREAK_RE, PAIR_JOINER, exact_analyzer, pairs
-from search.text.normalize import normalize
+from search.text.analysis import _BREAK_RE, PAIR_JOINER, WORD_RE, exact_analyzer, pairs
+from search.text.normalize import fold, normalize
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,7 @@ class Variant:
     pair_weight: float = 1.0
     tf: str = "log"  # "log": 1 + log tf, as the service; "raw"; "bm25": saturated with k = 1.2
     decay_days: float | None = None  # the cosine times exp(-days apart / this), both dated
+    named: float = 0.0  # idf times 1 + this × the share of the term's occurrences written as names
 
 
 def _exact_terms(text: str) -> Counter[str]:
@@ -62,6 +63,25 @@ def _exact_pairs(text: str) -> Counter[str]:
     return Counter(found)
 
 
+def _named_shares(pool: list[Article]) -> Counter[str]:
+    """Per folded term, the share of its occurrences in the pool written as a name or a figure:
+    each word capitalised within its sentence or holding a digit (a pair: both of its words)."""
+    named: Counter[str] = Counter()
+    seen: Counter[str] = Counter()
+    for article in pool:
+        for segment in _BREAK_RE.split(normalize(f"{article.title}\n\n{article.body}")):
+            words = WORD_RE.findall(segment)
+            marks = [(i > 0 and w[:1].isupper()) or any(c.isdigit() for c in w) for i, w in enumerate(words)]
+            folded = [fold(w) for w in words]
+            for term, mark in zip(folded, marks):
+                seen[term] += 1
+                named[term] += mark
+            for term, first, second in zip(pairs(folded), marks, marks[1:]):
+                seen[term] += 1
+                named[term] += first and second
+    return Counter({term: named[term] / n for term, n in seen.items()})
+
+
 VARIANTS = [
     Variant("the service's cosine"),
     *(Variant(f"title counted {n}x", title_weight=n) for n in (1, 3)),
@@ -72,6 +92,7 @@ VARIANTS = [
     *(Variant(f"date decay, {d} days", decay_days=d) for d in (3.0, 30.0)),
     Variant("syllables with diacritics, folded pairs", terms=_exact_terms),
     Variant("syllables and pairs with diacritics", terms=_exact_pairs),
+    *(Variant(f"names and figures weighed up ({a}x their share)", named=a) for a in (0.5, 1.0, 2.0)),
 ]
 
 
@@ -98,6 +119,10 @@ def weights(pool: list[Article], variant: Variant) -> sparse.csr_matrix:
     df = np.asarray((matrix > 0).sum(axis=0)).ravel()
     idf = np.log(len(pool) / np.maximum(df, 1)) ** variant.idf_power
     idf *= np.where(pair_column, variant.pair_weight, 1.0)
+    if variant.named:
+        shares = _named_shares(pool)
+        by_column = sorted(vocabulary, key=vocabulary.__getitem__)
+        idf *= 1 + variant.named * np.array([shares[term] for term in by_column])
     if variant.tf == "log":
         matrix.data = 1 + np.log(matrix.data)
     elif variant.tf == "bm25":
