@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import pickle
 import random
+from io import BytesIO
 from pathlib import Path
 
 import numpy as np
 import pytest
 from whoosh import query as wq
 from whoosh.codec.whoosh3 import W3Codec
+from whoosh.columns import VarBytesColumn
 from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
+from whoosh.filedb.structfile import StructFile
 from whoosh.index import create_in
 from whoosh.scoring import BM25F
 
+from search.corpus.article import Article
 from search.corpus.files import iter_corpus
 from search.index.engine import readers
 from search.index.engine.codec import Codec
@@ -28,7 +32,15 @@ from search.index.engine.codec.blocks import (
     weights_size,
 )
 from search.index.engine.codec.postings import FieldWriter, _short_entry
-from search.index.engine.codec.stored import STORED_DICTIONARY_CRC, StoredDictionaryMismatch
+from search.index.engine.codec.stored import (
+    _OPTIONS,
+    COMPRESS_BATCH,
+    STORED_DICTIONARY,
+    STORED_DICTIONARY_CRC,
+    DictionaryCompressedColumn,
+    StoredDictionaryMismatch,
+    zstd,
+)
 from search.index.engine.codec.terms import TermsReader
 from search.index.fields import CompactPositions, PairText, VietnameseText
 from search.index.schema import build_schema, to_document
@@ -452,6 +464,31 @@ def _file_size(ix, column: str) -> int:
     segment = next(iter(ix._segments()))
     storage = segment.open_compound_file(ix.storage) if segment.is_compound() else ix.storage
     return storage.file_length(W3Codec.column_filename(segment, column))
+
+
+def test_stored_values_compressed_in_batches_are_the_bytes_of_one_at_a_time():
+    # Documents without stored fields leave gaps (Whoosh fills them with empty values), and the
+    # last batch is a partial one: the column must be the one a frame per `add` would write.
+    rng = random.Random(5)
+    articles = [a for a in iter_corpus([CORPUS]) if isinstance(a, Article)]
+    rows = []
+    for docnum in range(2 * COMPRESS_BATCH + 37):
+        if rng.random() < 0.1:
+            continue
+        a = articles[docnum % len(articles)]
+        rows.append((docnum, pickle.dumps({"title": a.title, "body": a.body[: rng.randrange(1, 4000)]}, 2)))
+    compressor = zstd.ZstdCompressor(options=_OPTIONS, zstd_dict=STORED_DICTIONARY)
+    expected_file, got_file = StructFile(BytesIO()), StructFile(BytesIO())
+    expected, got = VarBytesColumn().writer(expected_file), DictionaryCompressedColumn().writer(got_file)
+    for docnum, value in rows:
+        expected.add(docnum, compressor.compress(value, zstd.ZstdCompressor.FLUSH_FRAME))
+        got.add(docnum, value)
+    doccount = rows[-1][0] + 3
+    expected.finish(doccount)
+    got.finish(doccount)
+    assert got_file.file.getvalue() == expected_file.file.getvalue()
+    reader = DictionaryCompressedColumn().reader(got_file, 0, len(got_file.file.getvalue()), doccount)
+    assert [reader[docnum] for docnum, _ in rows] == [value for _, value in rows]
 
 
 def test_an_index_compressed_with_another_dictionary_is_refused(tmp_path):

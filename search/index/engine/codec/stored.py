@@ -48,6 +48,11 @@ _OPTIONS: dict[int, int] = {
 }
 
 
+#: Stored values a column writer holds before compressing them together (see `Writer.add`):
+#: about a megabyte of pickled articles.
+COMPRESS_BATCH = 256
+
+
 class DictionaryCompressedColumn(columns.VarBytesColumn):
     """Byte strings each compressed on its own by Zstandard with `STORED_DICTIONARY`."""
 
@@ -62,9 +67,28 @@ class DictionaryCompressedColumn(columns.VarBytesColumn):
             super().__init__(dbfile)
             # One compressor for the column: the dictionary is digested once, each frame ended.
             self._compressor = zstd.ZstdCompressor(options=_OPTIONS, zstd_dict=STORED_DICTIONARY)
+            self._pending: list[tuple[int, bytes]] = []
 
         def add(self, docnum: int, v: bytes) -> None:
-            super().add(docnum, self._compressor.compress(v, zstd.ZstdCompressor.FLUSH_FRAME))
+            # Compressed a batch at a time: between two documents a writer's analysis pushes the
+            # compressor's tables out of the CPU caches. Each value is still a frame of its own,
+            # written in the order given, so the column's bytes are the same.
+            pending = self._pending
+            pending.append((docnum, v))
+            if len(pending) >= COMPRESS_BATCH:
+                self._compress_pending()
+
+        def _compress_pending(self) -> None:
+            compress = self._compressor.compress
+            frames = [(docnum, compress(v, zstd.ZstdCompressor.FLUSH_FRAME)) for docnum, v in self._pending]
+            self._pending = []
+            add = super().add
+            for docnum, frame in frames:
+                add(docnum, frame)
+
+        def finish(self, doccount: int) -> None:
+            self._compress_pending()
+            super().finish(doccount)
 
     class Reader(columns.VarBytesColumn.Reader):
         def __getitem__(self, docnum: int) -> bytes:
