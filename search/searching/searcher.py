@@ -289,7 +289,7 @@ def assemble(
     (one index's, or those a set's front merged); `suggest` gives "did you mean" from the hits.
     Each stored text is folded and scanned for the query's words once, for its marks, its
     snippet and the speller."""
-    hits, texts = [], []
+    hits, pairs = [], []
     names = ("title", "body") if request.snippets else ("title",)
     found = iter(highlighter.find_all([fields[name] for fields in stored for name in names]))
     for fields, (_, score) in zip(stored, counted.page):
@@ -297,7 +297,9 @@ def assemble(
         body = next(found) if request.snippets else None
         hits.append(hit(fields, score, request, highlighter, utc_offset, title, body))
         if body is not None:
-            texts.append(_hit_text(title, body, highlighter.terms))
+            pairs.append((title, body))
+    # Joined only when the speller reads the hits (a query typed without marks).
+    texts = (_hit_text(title, body, highlighter.terms) for title, body in pairs)
     suggestion = suggest(request.q, texts) if suggest is not None else None
     facets = counted.facets
     return SearchResult(
