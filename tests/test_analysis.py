@@ -118,6 +118,23 @@ def test_fold_of_long_text_is_the_per_character_table():
         assert fold(odd) == odd.translate(_FOLD) and len(fold(odd)) == len(odd)
 
 
+def test_fold_looks_up_characters_met_for_the_first_time_anywhere_in_a_long_text(monkeypatch):
+    """A long text's characters not looked up yet are found wherever they stand (first, last,
+    next to each other, once or many times) and folded as the table says."""
+    from search.text import normalize as normalizing
+
+    text = "Ông Nguyễn Thanh Danh cho biết chính sách BHXH, BHYT đã được phổ biến tới Đà Nẵng."
+    fresh = "ỨÀĐßΣ×"
+    for placed in (fresh + text, text + fresh, text[:30] + fresh + text[30:], (text + fresh[:2]) * 5 + "Ỳ"):
+        array = normalizing._FOLD_ARRAY.copy()
+        for char in set(placed):  # as a new process has them: none looked up yet
+            array[ord(char)] = normalizing._UNSET
+        monkeypatch.setattr(normalizing, "_FOLD_ARRAY", array)
+        assert fold(placed) == placed.translate(normalizing._FOLD)
+        assert all(array[ord(char)] == ord(normalizing._FOLD[ord(char)]) for char in set(placed))
+        assert fold(placed) == placed.translate(normalizing._FOLD)  # from the array alone now
+
+
 def test_invisible_characters_inside_a_word_are_removed():
     for invisible in ("\u200b", "\u200c", "\u200d", "\ufeff", "\u00ad", "\u2060"):
         assert exact(f"bả{invisible}o hiểm") == ["bảo", "hiểm"]

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import pickle
 import random
+import sys
+from concurrent.futures import ThreadPoolExecutor
 from io import BytesIO
 from pathlib import Path
 
 import numpy as np
 import pytest
+import zstandard
 from whoosh import query as wq
 from whoosh.codec.whoosh3 import W3Codec
 from whoosh.columns import VarBytesColumn
@@ -20,7 +23,7 @@ from whoosh.scoring import BM25F
 from search.corpus.article import Article
 from search.corpus.files import iter_corpus
 from search.index.engine import readers
-from search.index.engine.codec import Codec
+from search.index.engine.codec import Codec, stored
 from search.index.engine.codec.arrays import PostingList
 from search.index.engine.codec.blocks import (
     COMPRESSED,
@@ -46,6 +49,11 @@ from search.index.fields import CompactPositions, PairText, VietnameseText
 from search.index.schema import build_schema, to_document
 from search.searching.evaluate import Evaluator
 from search.text.analysis import exact_analyzer, pair_analyzer
+
+if sys.version_info >= (3, 14):
+    from compression import zstd
+else:
+    from backports import zstd
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 WORDS = "bảo hiểm xã hội y tế lao động thuế năm nam người dân tỉnh học bệnh viện".split()
@@ -458,6 +466,26 @@ def test_stored_fields_read_back_and_take_less_room_than_w3s(tmp_path):
     with ours.searcher() as searcher:
         assert [searcher.stored_fields(n) for n in range(len(docs))] == docs
     assert _file_size(ours, "_stored") < 0.9 * _file_size(stock, "_stored")
+
+
+def test_stored_fields_inflate_as_the_standard_library_does_from_several_threads(tmp_path):
+    """Each thread keeps its own decompression context: documents read by several threads at
+    once come back whole, in any order, as the standard library's Zstandard inflates them."""
+    articles = list(iter_corpus([CORPUS]))
+    docs = [{"key": a.id, "body": f"{a.title}\n\n{a.body}" * (1 + n % 40)} for n, a in enumerate(articles)]
+    ix = _stored_index(tmp_path / "ix", Codec(), docs)
+    compressor = zstd.ZstdCompressor(level=stored.STORED_LEVEL, zstd_dict=stored.STORED_DICTIONARY)
+    for doc in docs[:5]:
+        frame = compressor.compress(pickle.dumps(doc, 2), zstd.ZstdCompressor.FLUSH_FRAME)
+        assert stored._inflate(frame) == zstd.decompress(frame, zstd_dict=stored.STORED_DICTIONARY)
+        assert stored._inflate(frame + frame) == pickle.dumps(doc, 2) * 2  # frames one after the other
+        with pytest.raises(zstandard.ZstdError):
+            stored._inflate(frame[: len(frame) // 2])
+    with ix.searcher() as searcher:
+        order = [n for _ in range(3) for n in random.Random(15).sample(range(len(docs)), len(docs))]
+        with ThreadPoolExecutor(4) as pool:
+            read = list(pool.map(searcher.stored_fields, order))
+        assert read == [docs[n] for n in order]
 
 
 def _file_size(ix, column: str) -> int:

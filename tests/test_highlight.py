@@ -125,6 +125,53 @@ def test_first_match():
     assert Highlighter({"bhyt"}).first_match(text) == text.index("BHYT")
 
 
+def _real_texts() -> list[str]:
+    """The seed articles and the KTLAB sample's titles and bodies, normalised as stored, with
+    texts shorter than a fold's array threshold, an empty one and one beyond the BMP."""
+    found = [normalize(path.read_text(encoding="utf-8")) for path in sorted(CORPUS.glob("*.txt"))]
+    with open(Path(__file__).resolve().parent / "data" / "ktlab-sample.jsonl", encoding="utf-8") as stream:
+        for line in stream:
+            if line.strip():
+                row = json.loads(line)
+                found += [normalize(row["title"]), normalize(row["body"])]
+    return found + ["", "Bảo", "BHXH: 96/NQ-BCS", "\U0001d41a Bảo hiểm xã hội \U0001f600 " * 4]
+
+
+REAL_TEXTS = _real_texts()
+
+
+def _term_sets(texts: list[str]) -> list[set[str]]:
+    """For each text: its first and last words, every fifth word, and words of no text."""
+    sets = [{"khong", "bhxh", "a", "o"}, set()]
+    for text in texts:
+        words = WORD_RE.findall(fold(text))
+        if words:
+            sets += [{words[0], words[-1]}, set(words[::5]), {words[len(words) // 2], "96", "nq"}]
+    return sets
+
+
+def test_matches_are_the_words_of_the_folded_text_that_are_terms():
+    """Every `WORD_RE` word of the folded text equal to a term, in order, and nothing else:
+    short terms inside longer words ("a" in "hai"), terms at both ends of a text."""
+    for text in REAL_TEXTS:
+        folded = fold(text)
+        for terms in _term_sets([text]):
+            h = Highlighter(terms)
+            expected = [(m.start(), m.end(), m.group()) for m in WORD_RE.finditer(folded) if m.group() in h.terms]
+            assert h._matches(folded) == expected
+            assert h.first_match(text) == (expected[0][0] if expected else None)
+
+
+def test_find_all_is_find_of_each_text():
+    """A page's titles and bodies folded together are found as each on its own: a word at the
+    end of one text never runs into the next, and texts beyond the BMP fold as the others."""
+    pages = [REAL_TEXTS[k : k + 20] for k in range(0, len(REAL_TEXTS), 7)] + [[], [""], ["", ""], REAL_TEXTS[-4:]]
+    for texts in pages:
+        for terms in _term_sets(texts[:3]):
+            h = Highlighter(terms)
+            assert h.find_all(texts) == [h.find(text) for text in texts]
+
+
 def test_empty_term_set():
     text = 'Tin "nóng" <b>BHXH</b> & BHYT'
     h = Highlighter(set())

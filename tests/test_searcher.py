@@ -271,3 +271,22 @@ def test_phrase_with_diacritics_ranks_the_exact_phrase_first_and_excludes_only_i
     assert set(ids(index.search(SearchRequest(q='"bảo hiểm"')))) == {"exact", "folded"}
     assert set(ids(index.search(SearchRequest(q='tin -"bảo hiểm"')))) == {"folded", "apart"}
     assert set(ids(index.search(SearchRequest(q='tin -"bao hiem"')))) == {"apart"}
+
+
+def test_updated_is_the_date_and_time_in_the_zone_or_when_it_was_indexed():
+    from search.searching.searcher import VIETNAM, updated_at
+
+    cases = [
+        ({"date": "2022-05-17", "time": "08:30"}, "2022-05-17T08:30:00+07:00"),
+        ({"date": "2022-05-17", "time": None}, "2022-05-17T00:00:00+07:00"),
+        ({"date": "2022-05"}, "2022-05-01T00:00:00+07:00"),
+        ({"date": "2022", "indexed": "2026-12-02T20:13:54+00:00"}, "2022-01-01T00:00:00+07:00"),
+        ({"indexed": "2026-12-02T20:13:54+00:00"}, "2026-12-03T03:13:54+07:00"),
+        ({"date": "", "indexed": ""}, None),
+        ({}, None),
+    ]
+    for _ in range(2):  # the second time from what the first one kept
+        assert [updated_at(fields, VIETNAM) for fields, _ in cases] == [expected for _, expected in cases]
+    assert updated_at({"indexed": "2026-12-02T20:13:54+00:00"}, dt.timedelta(0)) == "2026-12-02T20:13:54+00:00"
+    with pytest.raises(ValueError):
+        updated_at({"date": "2022-13"}, VIETNAM)

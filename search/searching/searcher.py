@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -288,13 +289,17 @@ def assemble(
     (one index's, or those a set's front merged); `suggest` gives "did you mean" from the hits.
     Each stored text is folded and scanned for the query's words once, for its marks, its
     snippet and the speller."""
-    hits, texts = [], []
+    hits, pairs = [], []
+    names = ("title", "body") if request.snippets else ("title",)
+    found = iter(highlighter.find_all([fields[name] for fields in stored for name in names]))
     for fields, (_, score) in zip(stored, counted.page):
-        title = highlighter.find(fields["title"])
-        body = highlighter.find(fields["body"]) if request.snippets else None
+        title = next(found)
+        body = next(found) if request.snippets else None
         hits.append(hit(fields, score, request, highlighter, utc_offset, title, body))
         if body is not None:
-            texts.append(_hit_text(title, body, highlighter.terms))
+            pairs.append((title, body))
+    # Joined only when the speller reads the hits (a query typed without marks).
+    texts = (_hit_text(title, body, highlighter.terms) for title, body in pairs)
     suggestion = suggest(request.q, texts) if suggest is not None else None
     facets = counted.facets
     return SearchResult(
@@ -349,10 +354,19 @@ def updated_at(fields: dict, utc_offset: dt.timedelta) -> str | None:
     """When a stored article was last updated, as a feed states it: its date and time in the
     archive's time zone (the start of its day, month or year when that is all it has), or
     without a date, when it was indexed."""
-    zone = dt.timezone(utc_offset)
     if fields.get("date"):
-        clock = dt.time.fromisoformat(fields["time"]) if fields.get("time") else dt.time.min
-        return dt.datetime.combine(dates.first_day(fields["date"]), clock, zone).isoformat()
+        return _updated(fields["date"], fields.get("time") or "", utc_offset)
     if fields.get("indexed"):
-        return dt.datetime.fromisoformat(fields["indexed"]).astimezone(zone).isoformat()
+        return _updated("", fields["indexed"], utc_offset)
     return None
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _updated(date: str, clock: str, utc_offset: dt.timedelta) -> str:
+    """`updated_at` of a date and a time of day, or of an indexing stamp (no date): a page's
+    hits share their days, and whole batches of articles their indexing stamp."""
+    zone = dt.timezone(utc_offset)
+    if not date:
+        return dt.datetime.fromisoformat(clock).astimezone(zone).isoformat()
+    time_of_day = dt.time.fromisoformat(clock) if clock else dt.time.min
+    return dt.datetime.combine(dates.first_day(date), time_of_day, zone).isoformat()

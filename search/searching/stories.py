@@ -68,20 +68,18 @@ class StoryTable:
         # For `count`: documents whose code no other has are a story each; the others are
         # numbered by story from 0, so a page's stories are counted over a few small arrays.
         size = len(self.codes)
-        self._several = np.bincount(self.codes, minlength=size)[self.codes] > 1
-        self._alone = ~self._several
-        shared = np.flatnonzero(self._several)
-        codes, numbers = np.unique(self.codes[shared], return_inverse=True)
-        self._story_number = np.zeros(size, dtype=np.int64)
-        self._story_number[shared] = numbers
+        self._several = np.flatnonzero(np.bincount(self.codes, minlength=size)[self.codes] > 1)
+        codes, numbers = np.unique(self.codes[self._several], return_inverse=True)
+        self._story_number = numbers.astype(np.int64)
         self._stories_of_several = len(codes)
 
     def count(self, mask: np.ndarray) -> int:
         """How many stories the documents of `mask` are in: `count` of this table's codes, over the
-        few small arrays it keeps."""
-        several = self._story_number[mask & self._several]
+        few small arrays it keeps. The documents sharing a story are a small part of the index,
+        so their numbers are looked up at their places alone, never over the whole mask."""
+        several = self._story_number[mask[self._several]]
         found = np.count_nonzero(np.bincount(several, minlength=self._stories_of_several))
-        return int(np.count_nonzero(mask & self._alone)) + int(found)
+        return int(np.count_nonzero(mask)) - len(several) + int(found)
 
     def story_of(self, article_id: str) -> str:
         return self._story.get(article_id, article_id)

@@ -98,16 +98,19 @@ def fold(text: str) -> str:
     if len(units) != 2 * len(text):  # characters beyond the BMP take two code units
         return text.translate(_FOLD)
     codes = np.frombuffer(units, dtype=np.uint16)
-    folded = _FOLD_ARRAY.take(codes)
-    unset = folded == _UNSET
-    if unset.any():
-        for code in np.unique(codes[unset]).tolist():
-            value = ord(_FOLD[code])
-            if value > 0xFFFF or 0xD800 <= value <= 0xDFFF:  # not one BMP code unit
-                return text.translate(_FOLD)
-            _FOLD_ARRAY[code] = value
-        folded = _FOLD_ARRAY.take(codes)
-    return folded.tobytes().decode("utf-16-le")
+    try:
+        # The text holds no surrogate and no folded character is one, so an entry not looked
+        # up yet is the only lone surrogate there can be, and strict decoding finds it: no
+        # second pass over the array to look for one.
+        return _FOLD_ARRAY.take(codes).tobytes().decode("utf-16-le")
+    except UnicodeDecodeError:
+        pass
+    for code in np.unique(codes[_FOLD_ARRAY.take(codes) == _UNSET]).tolist():
+        value = ord(_FOLD[code])
+        if value > 0xFFFF or 0xD800 <= value <= 0xDFFF:  # not one BMP code unit
+            return text.translate(_FOLD)
+        _FOLD_ARRAY[code] = value
+    return _FOLD_ARRAY.take(codes).tobytes().decode("utf-16-le")
 
 
 #: Per BMP code unit: 0 not looked up yet, 1 when the character and its folded form are both
