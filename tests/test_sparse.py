@@ -32,6 +32,6 @@ def test_masks_and_scores_at_chosen_documents_are_the_whole_evaluations(index, q
         for count in (3, 20):
             few = np.concatenate([matched[:count], rng.choice(size, count, replace=False)])
             assert np.array_equal(evaluation.scores_at(query, few), whole.scores[few])
-        assert not evaluation.memo  # scored where asked, nothing evaluated whole
+        assert not evaluation._spreads  # scored where asked, nothing evaluated whole
         every = np.arange(size)
         assert np.array_equal(Evaluation(Evaluator(searcher)).scores_at(query, every), whole.scores)

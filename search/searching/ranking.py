@@ -123,10 +123,7 @@ def evaluated_page(
         def get() -> np.ndarray:
             if request.sort != "relevance":
                 return evaluator.sort_keys(request.sort, utc_offset)
-            docs = np.flatnonzero(mask)
-            scores = np.zeros(len(mask), dtype=np.float64)
-            scores[docs] = evaluation.scores_at(q, docs)
-            return scores
+            return evaluation.scores_over(q, np.flatnonzero(mask))
 
         return get
 
