@@ -192,10 +192,10 @@ class Evaluator:
     def term(self, fieldname: str, text: str) -> Postings:
         def make() -> Postings:
             btext = self.searcher.schema[fieldname].to_bytes(text)
-            ids, weights = segments.postings(self.reader, fieldname, btext, self.arrays.postings)
+            ids, weights = segments.postings(self.reader, fieldname, btext, self.arrays.postings, narrow=True)
             if not len(ids):
                 return EMPTY
-            return Postings(ids.astype(np.int32), weights=weights, scoring=self._scoring(fieldname, btext, len(ids)))
+            return Postings(ids, weights=weights, scoring=self._scoring(fieldname, btext, len(ids)))
 
         return self._cache.get(("term", fieldname, text), make)
 

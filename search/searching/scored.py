@@ -64,6 +64,7 @@ class Postings:
 def _bm25(scoring: Scoring, ids: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """BM25 exactly as `whoosh.scoring.bm25` computes it (the same operations in the same order)."""
     idf, k1_plus_1, norm = scoring
+    weights = weights.astype(np.float64, copy=False)  # kept narrow: a byte for a frequency
     return idf * ((weights * k1_plus_1) / (weights + norm[ids]))
 
 
