@@ -21,9 +21,10 @@ Scoring = tuple[float, float, np.ndarray]
 
 
 class Postings:
-    """Sorted document numbers (over the whole index, int32) with their scores: one term or
-    phrase. Given `weights` and `scoring` rather than `scores`, the scores are computed when
-    first asked for (and the weights then let go)."""
+    """Sorted document numbers (over the whole index, int64: numpy converts an index of any
+    other type first, at every look-up) with their scores: one term or phrase. Given `weights`
+    and `scoring` rather than `scores`, the scores are computed when first asked for (and the
+    weights then let go)."""
 
     __slots__ = ("ids", "_scores", "_weights", "_scoring")
 
@@ -68,7 +69,7 @@ def _bm25(scoring: Scoring, ids: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return idf * ((weights * k1_plus_1) / (weights + norm[ids]))
 
 
-EMPTY = Postings(np.zeros(0, np.int32), np.zeros(0, np.float64))
+EMPTY = Postings(np.zeros(0, np.int64), np.zeros(0, np.float64))
 
 
 class Lru:

@@ -292,8 +292,8 @@ class Evaluation:
             np.minimum(at, len(ids) - 1, out=at)
             hit = ids[at] == docs
         else:
-            places = np.full(self.evaluator.size, -1, dtype=np.int32)
-            places[ids] = np.arange(len(ids), dtype=np.int32)
+            places = np.full(self.evaluator.size, -1, dtype=np.int64)
+            places[ids] = np.arange(len(ids))
             at = places[docs]
             hit = at >= 0
         out[hit] = postings.scores_at(at[hit])

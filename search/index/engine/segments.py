@@ -132,10 +132,10 @@ def joined(
     """Segments' (narrow local ids, weights) as ids over the whole index (int64) and float64
     weights, written straight into one array each. Ids are widened before the offset is
     added: a two-byte id plus a later segment's offset does not fit in two bytes. `narrow`:
-    ids in four bytes and weights in the narrowest type that holds every part's exactly (the
-    evaluator widens the few it scores), which saves writing eight bytes per posting."""
+    weights in the narrowest type that holds every part's exactly (the evaluator widens those
+    it scores), which saves writing eight bytes per posting."""
     total = sum(len(part[0]) for part in parts)
-    ids: np.ndarray[Any, np.dtype[np.signedinteger[Any]]] = np.empty(total, dtype=np.int32 if narrow else np.int64)
+    ids = np.empty(total, dtype=np.int64)
     kinds = [part[1].dtype for part in parts if len(part[1])]
     weights = np.empty(total, dtype=np.result_type(*kinds) if narrow and kinds else np.float64)
     at = 0
