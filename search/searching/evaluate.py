@@ -23,8 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from typing import Protocol
 
 import numpy as np
@@ -37,11 +36,13 @@ from search.index.engine.codec.arrays import Unsupported
 from search.index.engine.segments import SegmentArrays
 from search.index.fields import CompactPositions
 from search.searching import phrases, recency
+from search.searching.scored import EMPTY, Lru, Postings, Scoring
 from search.searching.timeline import DateTable
 
 __all__ = ["CACHE_POSTINGS", "CollectionStatistics", "Evaluator", "Match", "OutOfTime", "Unsupported", "boosted", "top"]
 
-#: Postings (terms and phrases, scored) kept per process between requests: 12 bytes each.
+#: Postings (terms and phrases) kept per process between requests: 16 bytes each once scored
+#: (an eight-byte id and score), less while a term's weights wait in their stored width.
 CACHE_POSTINGS = 4_000_000
 
 #: Filter masks kept per generation.
@@ -52,19 +53,6 @@ class OutOfTime(Exception):
     """The request's time budget ran out during an evaluation."""
 
 
-class _Postings:
-    """Sorted document numbers (over the whole index, int32) with their scores: one term or
-    phrase."""
-
-    __slots__ = ("ids", "scores")
-
-    def __init__(self, ids: np.ndarray, scores: np.ndarray) -> None:
-        self.ids, self.scores = ids, scores
-
-
-_EMPTY = _Postings(np.zeros(0, np.int32), np.zeros(0, np.float64))
-
-
 class Match:
     """Dense: which documents match, and their scores (0 where they do not)."""
 
@@ -72,27 +60,6 @@ class Match:
 
     def __init__(self, mask: np.ndarray, scores: np.ndarray) -> None:
         self.mask, self.scores = mask, scores
-
-
-class _Lru:
-    """Least recently used entries, bounded by the total number of postings they hold."""
-
-    def __init__(self, budget: int) -> None:
-        self.budget, self.size = budget, 0
-        self._items: OrderedDict[Hashable, _Postings] = OrderedDict()
-
-    def get(self, key: Hashable, make: Callable[[], _Postings]) -> _Postings:
-        found = self._items.get(key)
-        if found is not None:
-            self._items.move_to_end(key)
-            return found
-        value = make()
-        self._items[key] = value
-        self.size += len(value.ids)
-        while self.size > self.budget and len(self._items) > 1:
-            _, old = self._items.popitem(last=False)
-            self.size -= len(old.ids)
-        return value
 
 
 class CollectionStatistics(Protocol):
@@ -132,7 +99,7 @@ class Evaluator:
         self._lengths: dict[str, np.ndarray] = {}
         self._norms: dict[str, tuple[float, np.ndarray]] = {}
         self._columns: dict[str, tuple[np.ndarray, list[str]]] = {}
-        self._cache = _Lru(cache_postings)
+        self._cache = Lru(cache_postings)
         self._filters: dict[str, np.ndarray] = {}
         self._sort_keys: dict[str, np.ndarray] = {}
         self._date_table: DateTable | None = None
@@ -211,25 +178,25 @@ class Evaluator:
             found = self._norms[fieldname] = (k1 + 1, k1 * ((1 - b) + b * self.lengths(fieldname) / avgfl))
         return found
 
-    def _score(self, fieldname: str, btext: bytes, ids: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        """BM25F exactly as `whoosh.scoring.bm25` computes it (the same operations in the same
-        order), with Whoosh's idf (`WeightingModel.idf`: over every document, deleted ones
-        included: the count of the postings, which hold them) and the searcher's average length,
-        or the collection's for one shard of a set."""
+    def _scoring(self, fieldname: str, btext: bytes, frequency: int) -> Scoring:
+        """What BM25F takes for one term (see `scored.Postings`), with Whoosh's idf
+        (`WeightingModel.idf`: over every document, deleted ones included: the count of the
+        postings, which hold them) and the searcher's average length, or the collection's for
+        one shard of a set."""
         if self.collection is not None:
             idf = self.collection.idf(fieldname, btext)
         else:
-            idf = math.log(self.size / (len(ids) + 1)) + 1
+            idf = math.log(self.size / (frequency + 1)) + 1
         k1_plus_1, norm = self._norm(fieldname)
-        return idf * ((weights * k1_plus_1) / (weights + norm[ids]))
+        return idf, k1_plus_1, norm
 
-    def term(self, fieldname: str, text: str) -> _Postings:
-        def make() -> _Postings:
+    def term(self, fieldname: str, text: str) -> Postings:
+        def make() -> Postings:
             btext = self.searcher.schema[fieldname].to_bytes(text)
-            ids, weights = segments.postings(self.reader, fieldname, btext, self.arrays.postings)
+            ids, weights = segments.postings(self.reader, fieldname, btext, self.arrays.postings, narrow=True)
             if not len(ids):
-                return _EMPTY
-            return _Postings(ids.astype(np.int32), self._score(fieldname, btext, ids, weights))
+                return EMPTY
+            return Postings(ids, weights=weights, scoring=self._scoring(fieldname, btext, len(ids)))
 
         return self._cache.get(("term", fieldname, text), make)
 
@@ -249,11 +216,11 @@ class Evaluator:
         ids = self.term(fieldname, text).ids
         return int(np.count_nonzero(self.live[ids]))
 
-    def phrase(self, fieldname: str, words: tuple[str, ...]) -> _Postings:
+    def phrase(self, fieldname: str, words: tuple[str, ...]) -> Postings:
         """Documents where the words stand next to each other in order; the score is the sum of
         the words' term scores, as Whoosh's phrase matcher (an intersection) gives it."""
 
-        def make() -> _Postings:
+        def make() -> Postings:
             fieldobj = self.searcher.schema[fieldname]
             if not isinstance(fieldobj.format, CompactPositions) or fieldobj.format.field_boost != 1.0:
                 raise Unsupported(f"positions of {fieldname!r}")  # weights must be the frequencies
@@ -262,17 +229,17 @@ class Evaluator:
                 self.reader, fieldname, words, [p.ids for p in terms], self.arrays.postings, self.arrays.positions
             )
             if not len(ids):
-                return _EMPTY
+                return EMPTY
             scores = np.zeros(len(ids), dtype=np.float64)
             for postings in terms:
-                scores += postings.scores[np.searchsorted(postings.ids, ids)]
-            return _Postings(ids.astype(np.int32), scores)
+                scores += postings.scores_at(np.searchsorted(postings.ids, ids))
+            return Postings(ids.astype(np.int64, copy=False), scores)
 
         return self._cache.get(("phrase", fieldname, words), make)
 
     # -- queries --------------------------------------------------------------------------
 
-    def _dense(self, postings: _Postings, boost: float) -> Match:
+    def _dense(self, postings: Postings, boost: float) -> Match:
         mask = np.zeros(self.size, dtype=bool)
         mask[postings.ids] = True
         scores = np.zeros(self.size, dtype=np.float64)
@@ -334,7 +301,7 @@ class Evaluator:
             return Match(mask, boosted(np.where(mask, a.scores, 0.0), q.boost))
         raise Unsupported(kind.__name__)
 
-    def leaf(self, q: wq.Query) -> _Postings | None:
+    def leaf(self, q: wq.Query) -> Postings | None:
         """The postings of a term or an exact phrase (None for any other query)."""
         kind = type(q)
         if kind is wq.Term:

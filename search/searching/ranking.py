@@ -123,10 +123,7 @@ def evaluated_page(
         def get() -> np.ndarray:
             if request.sort != "relevance":
                 return evaluator.sort_keys(request.sort, utc_offset)
-            docs = np.flatnonzero(mask)
-            scores = np.zeros(len(mask), dtype=np.float64)
-            scores[docs] = evaluation.scores_at(q, docs)
-            return scores
+            return evaluation.scores_over(q, np.flatnonzero(mask))
 
         return get
 
@@ -156,9 +153,10 @@ def evaluated_page(
         scores[~in_first] = evaluation.scores_at(any_word, docs[~in_first])
     page = [(int(d), float(s)) for d, s in zip(window, scores.tolist())]
     facets: FacetCounts = {}
+    matched = np.flatnonzero(matching)  # read by number: a boolean index is slower, twice over
     for name in ("source", "year"):
         codes, values = evaluator.column(name)
-        counts = np.bincount(codes[matching], minlength=len(values))
+        counts = np.bincount(codes[matched], minlength=len(values))
         facets[name] = [(values[code], int(n)) for code, n in enumerate(counts) if n and values[code]]
     found = None
     if request.histogram:
@@ -171,7 +169,7 @@ def evaluated_page(
             request.date_to,
         )
     told = None if count_stories is None else count_stories(matching)
-    return Counted(int(matching.sum()), facets, page, found, skipped, matching, told, shown_first)
+    return Counted(len(matched), facets, page, found, skipped, matching, told, shown_first)
 
 
 class _Newest(sorting.FacetType):

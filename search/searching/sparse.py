@@ -7,7 +7,9 @@ masks, and a page needs the scores of few documents: those of the first tier (mo
 filled by it), of the second only when the window reaches it, of the window alone when it is
 sorted by date. Here masks are made without scores, and scores are computed at the documents
 asked for, by the same operations in the same order as the whole evaluation, document by
-document, so they are the same numbers (a test compares them), ties and all.
+document, so they are the same numbers (a test compares them), ties and all. When the documents
+are many, the scores are computed over the whole index as the evaluation does, but without its
+masks: those are the ones already made here.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from collections.abc import Callable
 import numpy as np
 from whoosh import query as wq
 
-from search.searching.evaluate import Evaluator, Match, Unsupported, boosted
+from search.searching.evaluate import Evaluator, Unsupported, boosted
+from search.searching.phrases import members
+from search.searching.scored import Postings
 
 #: Scores are computed at the chosen documents alone when they are at most this share of the
 #: index (one in so many); for more, one whole evaluation is cheaper than a search for each.
@@ -27,20 +31,18 @@ SPARSE_SHARE = 8
 
 class Evaluation:
     """The masks and scores of one request's queries over one evaluator: a query object's
-    results are kept (by identity) for the request's other uses of it, whole evaluations
-    (`memo`) as `Evaluator.evaluate` keeps them."""
+    masks and scores over the whole index are kept (by identity) for the request's other uses
+    of it."""
 
     def __init__(self, evaluator: Evaluator, check: Callable[[], None] | None = None) -> None:
         self.evaluator = evaluator
         self.check = check
-        self.memo: dict[int, Match] = {}
         self._masks: dict[int, np.ndarray] = {}
+        self._spreads: dict[int, np.ndarray] = {}
+        self._gathers: dict[tuple[int, int], tuple[Postings, np.ndarray, np.ndarray]] = {}
 
     def mask(self, q: wq.Query) -> np.ndarray:
         """Which documents `q` matches, as `Evaluator.evaluate(q).mask` gives it."""
-        whole = self.memo.get(id(q))
-        if whole is not None:
-            return whole.mask
         found = self._masks.get(id(q))
         if found is None:
             if self.check is not None:
@@ -68,17 +70,60 @@ class Evaluation:
         if kind is wq.And:
             if not q.subqueries:
                 return np.zeros(size, dtype=bool)
-            subs = [self.mask(sub) for sub in q.subqueries]
-            mask = subs[0].copy()
-            for sub in subs[1:]:
-                mask &= sub
-            return mask
+            return self._and_mask(q.subqueries)
         if kind is wq.AndMaybe:  # b is read too: a query the evaluator cannot take fails here
             a, _ = self.mask(q.a), self.mask(q.b)
             return a.copy()
         if kind is wq.AndNot:
             return self.mask(q.a) & ~self.mask(q.b)
         raise Unsupported(kind.__name__)
+
+    def _and_mask(self, subqueries: list[wq.Query]) -> np.ndarray:
+        """The intersection of the parts' masks. A first tier is the scored union of the
+        clauses and each clause again (`ParsedQuery.all_words`): a union that holds another
+        part (the same object) matches wherever that part does, so it is left out. The rarest
+        term or phrase gives the candidates, and each other part keeps those it matches (see
+        `_hits`): only the parts that are neither terms, phrases nor their unions are made
+        masks."""
+        parts = _needed(subqueries)
+        leaves = [(sub, postings) for sub in parts if (postings := self.evaluator.leaf(sub)) is not None]
+        size = self.evaluator.size
+        if leaves:
+            first, postings = min(leaves, key=lambda leaf: len(leaf[1].ids))
+            candidates = postings.ids
+            rest = [sub for sub, _ in sorted(leaves, key=lambda leaf: len(leaf[1].ids)) if sub is not first]
+            rest += [sub for sub in parts if all(sub is not leaf for leaf, _ in leaves)]
+        else:
+            candidates = np.flatnonzero(self.mask(parts[0]))
+            rest = parts[1:]
+        for sub in rest:
+            if not len(candidates):
+                break
+            candidates = candidates[self._hits(candidates, sub)]
+        mask = np.zeros(size, dtype=bool)
+        mask[candidates] = True
+        return mask
+
+    def _hits(self, docs: np.ndarray, q: wq.Query) -> np.ndarray:
+        """Which of the sorted `docs` `q` matches (deleted ones may be among them): a term's or
+        phrase's postings searched for the few, or looked up in its mask for many; a plain
+        union's parts each; any other query's mask."""
+        postings = self.evaluator.leaf(q)
+        if postings is not None:
+            ids = postings.ids
+            if len(docs) * math.log2(len(ids) + 1) < len(ids):
+                return members(docs, ids)
+            spread = np.zeros(self.evaluator.size, dtype=bool)
+            spread[ids] = True
+            return spread[docs]
+        if type(q) is wq.Or and not (q.minmatch or q.scale):
+            found = np.zeros(len(docs), dtype=bool)
+            for sub in q.subqueries:
+                if self.check is not None:
+                    self.check()
+                found |= self._hits(docs, sub)
+            return found
+        return self.mask(q)[docs]
 
     def _or_into(self, q: wq.Or, mask: np.ndarray) -> None:
         for sub in q.subqueries:
@@ -95,18 +140,95 @@ class Evaluation:
 
     def scores_at(self, q: wq.Query, docs: np.ndarray) -> np.ndarray:
         """`Evaluator.evaluate(q).scores[docs]`: computed at `docs` alone when they are few."""
-        whole = self.memo.get(id(q))
-        if whole is None and len(docs) * SPARSE_SHARE > self.evaluator.size:
-            whole = self.evaluator.evaluate(q, self.memo, self.check)
-        if whole is not None:
-            return whole.scores[docs]
-        return self._scores_at(q, docs)
+        return self.scores_over(q, docs)[docs] if self._whole(q, docs) else self._scores_at(q, docs)
+
+    def scores_over(self, q: wq.Query, docs: np.ndarray) -> np.ndarray:
+        """An array over the index that holds `scores_at(q, docs)` at `docs` (and, elsewhere,
+        what is cheapest: the whole evaluation's scores, or zeros): a ranking's keys."""
+        if self._whole(q, docs):
+            return self.spread(q)
+        out = np.zeros(self.evaluator.size, dtype=np.float64)
+        out[docs] = self._scores_at(q, docs)
+        return out
+
+    def _whole(self, q: wq.Query, docs: np.ndarray) -> bool:
+        return id(q) in self._spreads or len(docs) * SPARSE_SHARE > self.evaluator.size
+
+    def spread(self, q: wq.Query) -> np.ndarray:
+        """`Evaluator.evaluate(q).scores`, by the same operations in the same order, where the
+        masks the scores are limited by come from `mask` (made once, without scores): a term's
+        scores are added where its postings are rather than as an array over the index."""
+        found = self._spreads.get(id(q))
+        if found is None:
+            if self.check is not None:
+                self.check()
+            found = self._spreads[id(q)] = self._spread(q)
+        return found
+
+    def _spread(self, q: wq.Query) -> np.ndarray:
+        size = self.evaluator.size
+        kind = type(q)
+        postings = self.evaluator.leaf(q)
+        if postings is not None:
+            out = np.zeros(size, dtype=np.float64)
+            out[postings.ids] = postings.scores * q.boost if q.boost != 1.0 else postings.scores
+            return out
+        if kind is wq.Or:
+            if q.minmatch or q.scale:
+                raise Unsupported("Or with minmatch or scale")
+            out = np.zeros(size, dtype=np.float64)
+            self._add_spread(q, 1.0, out)
+            return boosted(out, q.boost)
+        if kind is wq.And:
+            if not q.subqueries:
+                return np.zeros(size, dtype=np.float64)
+            total: np.ndarray | None = None
+            for sub in q.subqueries:
+                found = self.evaluator.leaf(sub)
+                if found is None:
+                    whole = self.spread(sub)
+                    if total is None:
+                        total = whole.copy()
+                    else:
+                        total += whole
+                    continue
+                part = found.scores * sub.boost if sub.boost != 1.0 else found.scores
+                if total is None:
+                    total = np.zeros(size, dtype=np.float64)
+                    total[found.ids] = part
+                else:
+                    total[found.ids] += part
+            assert total is not None  # there are parts
+            return boosted(np.where(self.mask(q), total, 0.0), q.boost)
+        if kind is wq.AndMaybe:
+            a, b = self.spread(q.a), self.spread(q.b)
+            return boosted(np.where(self.mask(q.a), a + b, 0.0), q.boost)
+        if kind is wq.AndNot:
+            mask = self.mask(q)
+            return boosted(np.where(mask, self.spread(q.a), 0.0), q.boost)
+        raise Unsupported(kind.__name__)
+
+    def _add_spread(self, q: wq.Or, factor: float, out: np.ndarray) -> None:
+        """`Evaluator._add`, scores only."""
+        for sub in q.subqueries:
+            if self.check is not None:
+                self.check()
+            weight = factor * sub.boost
+            if type(sub) is wq.Or and not (sub.minmatch or sub.scale):
+                self._add_spread(sub, weight, out)
+                continue
+            postings = self.evaluator.leaf(sub)
+            if postings is not None:
+                out[postings.ids] += postings.scores * weight if weight != 1.0 else postings.scores
+                continue
+            found = self.spread(sub)
+            out += found * factor if factor != 1.0 else found
 
     def _scores_at(self, q: wq.Query, docs: np.ndarray) -> np.ndarray:
         kind = type(q)
         postings = self.evaluator.leaf(q)
         if postings is not None:
-            found = self._gathered(postings.ids, postings.scores, docs)
+            found = self._gathered(postings, docs)
             return found * q.boost if q.boost != 1.0 else found
         if kind is wq.Or:
             if q.minmatch or q.scale:
@@ -140,24 +262,55 @@ class Evaluation:
                 continue
             postings = self.evaluator.leaf(sub)
             if postings is not None:
-                found = self._gathered(postings.ids, postings.scores, docs)
+                found = self._gathered(postings, docs)
                 out += found * weight if weight != 1.0 else found
                 continue
             found = self.scores_at(sub, docs)
             out += found * factor if factor != 1.0 else found
 
-    def _gathered(self, ids: np.ndarray, scores: np.ndarray, docs: np.ndarray) -> np.ndarray:
-        """A term's scores at `docs` (0 where it is absent): a binary search in its postings
-        for each document when they are few against the postings, else its scores spread
-        over the index and read back at `docs` (the whole evaluation's cost for one term)."""
-        if len(docs) * 2 * math.log2(len(ids) + 2) < self.evaluator.size / 6 + len(ids):
-            out = np.zeros(len(docs), dtype=np.float64)
-            if len(ids):
-                at = np.searchsorted(ids, docs)
-                np.minimum(at, len(ids) - 1, out=at)
-                hit = ids[at] == docs
-                out[hit] = scores[at[hit]]
+    def _gathered(self, postings: Postings, docs: np.ndarray) -> np.ndarray:
+        """A term's scores at `docs` (0 where it is absent), computed at those alone: each
+        document's place in the postings by a binary search when they are few against the
+        postings, else read from the places spread over the index (the whole evaluation's cost
+        for one term). A first tier holds each clause twice (in the scored union and on its
+        own), so a term's scores at the same documents are kept for the request."""
+        key = (id(postings), id(docs))
+        kept = self._gathers.get(key)
+        if kept is not None:
+            return kept[2]
+        out = self._gather(postings, docs)
+        self._gathers[key] = (postings, docs, out)  # both held: their ids stay theirs
+        return out
+
+    def _gather(self, postings: Postings, docs: np.ndarray) -> np.ndarray:
+        ids = postings.ids
+        out = np.zeros(len(docs), dtype=np.float64)
+        if not len(ids):
             return out
-        spread = np.zeros(self.evaluator.size, dtype=np.float64)
-        spread[ids] = scores
-        return spread[docs]
+        if len(docs) * 2 * math.log2(len(ids) + 2) < self.evaluator.size / 6 + len(ids):
+            at = np.searchsorted(ids, docs)
+            np.minimum(at, len(ids) - 1, out=at)
+            hit = ids[at] == docs
+        else:
+            places = np.full(self.evaluator.size, -1, dtype=np.int64)
+            places[ids] = np.arange(len(ids))
+            at = places[docs]
+            hit = at >= 0
+        out[hit] = postings.scores_at(at[hit])
+        return out
+
+
+def _needed(subqueries: list[wq.Query]) -> list[wq.Query]:
+    """The parts of an intersection less the plain unions that hold another of its parts
+    (nested unions included): such a union's mask holds that part's, so it narrows nothing."""
+    parts = {id(sub) for sub in subqueries}
+
+    def holds_another(q: wq.Query) -> bool:
+        return _plain_or(q) and any(id(sub) in parts or holds_another(sub) for sub in q.subqueries)
+
+    return [sub for sub in subqueries if not holds_another(sub)]
+
+
+def _plain_or(q: wq.Query) -> bool:
+    """A union whose score is the sum of its matching parts'."""
+    return type(q) is wq.Or and not (q.minmatch or q.scale)

@@ -93,10 +93,12 @@ def _footprint(value: tuple[np.ndarray, np.ndarray]) -> int:
     return max(16, value[0].nbytes + value[1].nbytes)
 
 
-def postings(reader: IndexReader, fieldname: str, btext: bytes, cache: PostingsCache) -> tuple[np.ndarray, np.ndarray]:
+def postings(
+    reader: IndexReader, fieldname: str, btext: bytes, cache: PostingsCache, narrow: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """As `readers.postings(..., values=False)`, each segment's part taken from `cache` when
     it holds it; the segments it does not hold are decoded together (one pass of numpy over
-    all their blocks) and then kept one by one."""
+    all their blocks) and then kept one by one. `narrow`: as `joined` gives them."""
     leaves = readers.leaves(reader)
     parts: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     missing: list[int] = []
@@ -121,16 +123,21 @@ def postings(reader: IndexReader, fieldname: str, btext: bytes, cache: PostingsC
             if segid is not None:
                 cache.put((segid, fieldname, btext), found)
             parts[n] = found
-    return joined([parts[n] for n in range(len(leaves))], [offset for _, offset, _, _ in leaves])
+    return joined([parts[n] for n in range(len(leaves))], [offset for _, offset, _, _ in leaves], narrow)
 
 
-def joined(parts: list[tuple[np.ndarray, np.ndarray]], offsets: list[int]) -> tuple[np.ndarray, np.ndarray]:
+def joined(
+    parts: list[tuple[np.ndarray, np.ndarray]], offsets: list[int], narrow: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """Segments' (narrow local ids, weights) as ids over the whole index (int64) and float64
     weights, written straight into one array each. Ids are widened before the offset is
-    added: a two-byte id plus a later segment's offset does not fit in two bytes."""
+    added: a two-byte id plus a later segment's offset does not fit in two bytes. `narrow`:
+    weights in the narrowest type that holds every part's exactly (the evaluator widens those
+    it scores), which saves writing eight bytes per posting."""
     total = sum(len(part[0]) for part in parts)
     ids = np.empty(total, dtype=np.int64)
-    weights = np.empty(total, dtype=np.float64)
+    kinds = [part[1].dtype for part in parts if len(part[1])]
+    weights = np.empty(total, dtype=np.result_type(*kinds) if narrow and kinds else np.float64)
     at = 0
     for (part_ids, part_weights), offset in zip(parts, offsets):
         size = len(part_ids)

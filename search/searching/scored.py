@@ -1,0 +1,93 @@
+"""A term's or phrase's postings over the whole index, scored when first asked, and the
+least recently used of them kept for an evaluator.
+
+A request reads many more postings than it scores: a union's mask needs ids only, and the
+first tier's ranking needs the scores of its own documents, which are few for most queries of
+several words. So a term's BM25 scores are not computed when its postings are read: its
+weights are kept instead, and the scores are computed whole when an array over the index needs
+them, or at the chosen postings alone. Both compute each score by the same operations, so they
+are the same numbers.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+
+import numpy as np
+
+#: idf, `k1 + 1` and BM25's length normalisation per document (see `Evaluator._norm`).
+Scoring = tuple[float, float, np.ndarray]
+
+
+class Postings:
+    """Sorted document numbers (over the whole index, int64: numpy converts an index of any
+    other type first, at every look-up) with their scores: one term or phrase. Given `weights`
+    and `scoring` rather than `scores`, the scores are computed when first asked for (and the
+    weights then let go)."""
+
+    __slots__ = ("ids", "_scores", "_weights", "_scoring")
+
+    def __init__(
+        self,
+        ids: np.ndarray,
+        scores: np.ndarray | None = None,
+        weights: np.ndarray | None = None,
+        scoring: Scoring | None = None,
+    ) -> None:
+        if scores is None and (weights is None or scoring is None):
+            raise ValueError("postings need their scores, or their weights and how to score them")
+        self.ids, self._scores, self._weights, self._scoring = ids, scores, weights, scoring
+
+    @property
+    def scores(self) -> np.ndarray:
+        """Every posting's score, in order."""
+        weights, scoring = self._weights, self._scoring  # read before the scores: see below
+        found = self._scores
+        if found is None:
+            assert weights is not None and scoring is not None
+            found = self._scores = _bm25(scoring, self.ids, weights)
+            # Another thread may be reading the weights: it read them before it found no scores.
+            self._weights = None
+        return found
+
+    def scores_at(self, at: np.ndarray) -> np.ndarray:
+        """The scores of the postings at places `at`: `scores[at]`, computed at those alone
+        while the whole list is not scored."""
+        weights, scoring = self._weights, self._scoring
+        found = self._scores
+        if found is not None:
+            return found[at]
+        assert weights is not None and scoring is not None
+        return _bm25(scoring, self.ids[at], weights[at])
+
+
+def _bm25(scoring: Scoring, ids: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """BM25 exactly as `whoosh.scoring.bm25` computes it (the same operations in the same order)."""
+    idf, k1_plus_1, norm = scoring
+    weights = weights.astype(np.float64, copy=False)  # kept narrow: a byte for a frequency
+    return idf * ((weights * k1_plus_1) / (weights + norm[ids]))
+
+
+EMPTY = Postings(np.zeros(0, np.int64), np.zeros(0, np.float64))
+
+
+class Lru:
+    """Least recently used entries, bounded by the total number of postings they hold."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget, self.size = budget, 0
+        self._items: OrderedDict[Hashable, Postings] = OrderedDict()
+
+    def get(self, key: Hashable, make: Callable[[], Postings]) -> Postings:
+        found = self._items.get(key)
+        if found is not None:
+            self._items.move_to_end(key)
+            return found
+        value = make()
+        self._items[key] = value
+        self.size += len(value.ids)
+        while self.size > self.budget and len(self._items) > 1:
+            _, old = self._items.popitem(last=False)
+            self.size -= len(old.ids)
+        return value

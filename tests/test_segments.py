@@ -1,0 +1,38 @@
+"""Kept segment postings joined over the whole index, as wide as the scorer of related
+articles takes them or as narrow as they are kept for the evaluator."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from search.index.engine import segments
+
+
+def _parts() -> list[tuple[np.ndarray, np.ndarray]]:
+    """Segments past 65,536 documents: two-byte ids that overflow with their offsets."""
+    return [
+        (np.array([5, 65_535], dtype=np.uint16), np.array([1, 2], dtype=np.uint8)),
+        (np.zeros(0, dtype=np.uint16), np.zeros(0, dtype=np.float64)),
+        (np.array([0, 60_000], dtype=np.uint16), np.array([3, 4], dtype=np.uint8)),
+        (np.array([7], dtype=np.int32), np.array([9], dtype=np.uint8)),
+    ]
+
+
+def test_narrow_weights_keep_their_width_and_ids_are_the_indexs():
+    """Frequencies stay a byte each (an empty part's type does not widen them); a part with
+    float32 weights makes them all float32, exactly; ids are int64 either way."""
+    offsets = [0, 65_536, 65_536, 200_000]
+    ids, weights = segments.joined(_parts(), offsets, narrow=True)
+    assert ids.tolist() == [5, 65_535, 65_536, 125_536, 200_007] and ids.dtype == np.int64
+    assert weights.tolist() == [1, 2, 3, 4, 9] and weights.dtype == np.uint8
+    boosted = _parts()
+    boosted[2] = (boosted[2][0], np.array([3.5, 4], dtype=np.float32))
+    ids, weights = segments.joined(boosted, offsets, narrow=True)
+    assert weights.tolist() == [1, 2, 3.5, 4, 9] and weights.dtype == np.float32
+    wide_ids, wide = segments.joined(boosted, offsets)
+    assert np.array_equal(wide_ids, ids) and wide.dtype == np.float64 and np.array_equal(wide, weights)
+
+
+def test_nothing_joined_is_empty():
+    ids, weights = segments.joined([(np.zeros(0, np.uint16), np.zeros(0, np.uint8))], [0], narrow=True)
+    assert len(ids) == 0 and len(weights) == 0
