@@ -89,10 +89,12 @@ class Evaluation:
         leaves = [(sub, postings) for sub in parts if (postings := self.evaluator.leaf(sub)) is not None]
         size = self.evaluator.size
         if leaves:
-            first, postings = min(leaves, key=lambda leaf: len(leaf[1].ids))
+            leaves.sort(key=lambda leaf: len(leaf[1].ids))  # stable: the first rarest leads
+            first, postings = leaves[0]
             candidates = postings.ids
-            rest = [sub for sub, _ in sorted(leaves, key=lambda leaf: len(leaf[1].ids)) if sub is not first]
-            rest += [sub for sub in parts if all(sub is not leaf for leaf, _ in leaves)]
+            rest = [sub for sub, _ in leaves if sub is not first]
+            read = {id(sub) for sub, _ in leaves}
+            rest += [sub for sub in parts if id(sub) not in read]
         else:
             candidates = np.flatnonzero(self.mask(parts[0]))
             rest = parts[1:]
@@ -116,7 +118,7 @@ class Evaluation:
             spread = np.zeros(self.evaluator.size, dtype=bool)
             spread[ids] = True
             return spread[docs]
-        if type(q) is wq.Or and not (q.minmatch or q.scale):
+        if _plain_or(q):
             found = np.zeros(len(docs), dtype=bool)
             for sub in q.subqueries:
                 if self.check is not None:
@@ -129,7 +131,7 @@ class Evaluation:
         for sub in q.subqueries:
             if self.check is not None:
                 self.check()
-            if type(sub) is wq.Or and not (sub.minmatch or sub.scale):
+            if _plain_or(sub):
                 self._or_into(sub, mask)
                 continue
             postings = self.evaluator.leaf(sub)
@@ -214,7 +216,7 @@ class Evaluation:
             if self.check is not None:
                 self.check()
             weight = factor * sub.boost
-            if type(sub) is wq.Or and not (sub.minmatch or sub.scale):
+            if _plain_or(sub):
                 self._add_spread(sub, weight, out)
                 continue
             postings = self.evaluator.leaf(sub)
@@ -257,7 +259,7 @@ class Evaluation:
             if self.check is not None:
                 self.check()
             weight = factor * sub.boost
-            if type(sub) is wq.Or and not (sub.minmatch or sub.scale):
+            if _plain_or(sub):
                 self._add_at(sub, weight, docs, out)
                 continue
             postings = self.evaluator.leaf(sub)
