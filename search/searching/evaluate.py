@@ -222,9 +222,13 @@ class Evaluator:
         """Articles that contain the term, deleted ones left out: Whoosh's own count keeps
         deleted articles until their segment is merged, so a word's share of the archive (see
         `ParsedQuery.mark_common`) would depend on the index's history, not on its articles.
-        Without deletions the count is the term file's, and a word's postings are not read
-        for it: a common word of a long query is never scored, and is the longest to read."""
+        Without deletions the count is that of the term's postings when the evaluator keeps
+        them (one per article), else the term file's: a word's postings are not read for it (a
+        common word of a long query is never scored, and is the longest to read)."""
         if not self.has_deletions:
+            kept = self._cache.peek(("term", fieldname, text))  # a term's postings: one per article
+            if kept is not None:
+                return len(kept.ids)
             fieldobj = self.searcher.schema[fieldname]
             return self.reader.doc_frequency(fieldname, fieldobj.to_bytes(text))
         ids = self.term(fieldname, text).ids
