@@ -103,6 +103,8 @@ class Evaluator:
         self._filters: dict[str, np.ndarray] = {}
         self._sort_keys: dict[str, np.ndarray] = {}
         self._date_table: DateTable | None = None
+        self._joint: dict[tuple[str, str], np.ndarray] = {}
+        self._live_count: int | None = None
 
     # -- per-generation data ------------------------------------------------------------
 
@@ -132,6 +134,16 @@ class Evaluator:
             else:
                 found = recency.updated(dates, self.date_table(), times, self.column("indexed"), utc_offset)
             self._sort_keys[sort] = found
+        return found
+
+    def joint_codes(self, first: str, second: str) -> np.ndarray:
+        """Per document, its codes in two columns as one number (`first`'s code times the
+        count of `second`'s values, plus `second`'s code): both columns' counts over a set of
+        documents from one gather and one count instead of two of each."""
+        found = self._joint.get((first, second))
+        if found is None:
+            (a, _), (b, values) = self.column(first), self.column(second)
+            found = self._joint[(first, second)] = a * len(values) + b
         return found
 
     def id_order(self) -> np.ndarray:
@@ -201,16 +213,22 @@ class Evaluator:
         return self._cache.get(("term", fieldname, text), make)
 
     def doc_count(self) -> int:
-        """Articles in the index, deleted ones left out."""
-        return int(self.live.sum())
+        """Articles in the index, deleted ones left out (counted once: every query asks)."""
+        if self._live_count is None:
+            self._live_count = int(self.live.sum())
+        return self._live_count
 
     def doc_frequency(self, fieldname: str, text: str) -> int:
         """Articles that contain the term, deleted ones left out: Whoosh's own count keeps
         deleted articles until their segment is merged, so a word's share of the archive (see
         `ParsedQuery.mark_common`) would depend on the index's history, not on its articles.
-        Without deletions the count is the term file's, and a word's postings are not read
-        for it: a common word of a long query is never scored, and is the longest to read."""
+        Without deletions the count is that of the term's postings when the evaluator keeps
+        them (one per article), else the term file's: a word's postings are not read for it (a
+        common word of a long query is never scored, and is the longest to read)."""
         if not self.has_deletions:
+            kept = self._cache.peek(("term", fieldname, text))  # a term's postings: one per article
+            if kept is not None:
+                return len(kept.ids)
             fieldobj = self.searcher.schema[fieldname]
             return self.reader.doc_frequency(fieldname, fieldobj.to_bytes(text))
         ids = self.term(fieldname, text).ids
@@ -354,14 +372,24 @@ def top(mask: np.ndarray, keys: np.ndarray, count: int, order: Callable[[], np.n
     docs = np.flatnonzero(mask)
     if count <= 0 or not len(docs):
         return docs[:0]
-    values = keys[docs]
+    return docs[best(docs, keys[docs], count, order)]
+
+
+def best(docs: np.ndarray, values: np.ndarray, count: int, order: Callable[[], np.ndarray] | None = None) -> np.ndarray:
+    """Where in `docs` (sorted, distinct document numbers) the `top` `count` of them stand, by
+    descending `values` (their keys, in the same order) and then as `top` breaks ties: a tier
+    ranked from its documents' keys alone, without an array over the index."""
+    if count <= 0 or not len(docs):
+        return np.zeros(0, dtype=np.int64)
+    places = None
     if len(docs) > count:
         threshold = np.partition(values, len(docs) - count)[len(docs) - count]
-        chosen = values >= threshold
-        docs, values = docs[chosen], values[chosen]
+        places = np.flatnonzero(values >= threshold)
+        docs, values = docs[places], values[places]
     ranked = np.lexsort((docs, -values))
     if order is not None:
         first = values[ranked[: count + 1]]
         if np.any(first[1:] == first[:-1]):
             ranked = np.lexsort((order()[docs], -values))
-    return docs[ranked[:count]]
+    chosen = ranked[:count]
+    return chosen if places is None else places[chosen]

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from whoosh import query as wq
 from whoosh import sorting
 from whoosh.query import And, DateRange, Query, Term
 from whoosh.searching import Results, Searcher
@@ -22,7 +23,8 @@ from search.index.engine import readers
 from search.query.parse import ParsedQuery
 from search.searching import recency, sparse, stories
 from search.searching.budget import Budget
-from search.searching.evaluate import Evaluator, OutOfTime, top
+from search.searching.evaluate import Evaluator, OutOfTime, best
+from search.searching.phrases import members
 from search.searching.results import SearchRequest
 from search.searching.timeline import DateTable, Timeline, timeline
 
@@ -112,52 +114,60 @@ def evaluated_page(
     any_word = parsed.any_word()
     everything = evaluation.mask(any_word)
     matching = everything if filter_q is None else everything & evaluator.docs(filter_q)
+    matched = np.flatnonzero(matching)  # read by number: a boolean index is slower, twice over
     first_q = parsed.all_words() if parsed.tiered else any_word
-    first_mask = evaluation.mask(first_q) & matching if parsed.tiered else matching
-    rest_mask = matching & ~first_mask if parsed.tiered else None
-
-    def keys(q: Query, mask: np.ndarray) -> Callable[[], np.ndarray]:
-        """A tier's ranking keys, computed when first asked for."""
-
-        @functools.cache
-        def get() -> np.ndarray:
-            if request.sort != "relevance":
-                return evaluator.sort_keys(request.sort, utc_offset)
-            return evaluation.scores_over(q, np.flatnonzero(mask))
-
-        return get
-
-    first_keys = keys(first_q, first_mask)
-    tiers: list[stories.Tier] = [(first_mask, first_keys)]
-    rest_keys = None
-    if rest_mask is not None:
-        rest_keys = keys(any_word, rest_mask)
-        tiers.append((rest_mask, rest_keys))
+    first_docs = matched
+    if parsed.tiered:
+        first_docs = evaluation.docs(first_q)
+        first_docs = first_docs[matching[first_docs]]
+    skipped = len(first_docs)
     start = (request.page - 1) * request.per_page
     end = start + request.per_page
     order = evaluator.id_order
-    skipped = int(first_mask.sum())
+    relevance = request.sort == "relevance"
+
+    def rest_docs() -> np.ndarray:
+        """The second tier: the matches less the first tier's (all of which are matches)."""
+        kept = np.ones(len(matched), dtype=bool)
+        kept[np.searchsorted(matched, first_docs)] = False
+        return matched[kept]
+
     shown_first = None
     if story_codes is not None and request.collapse:  # the window walks both tiers itself
+        queries = (first_q, any_word) if parsed.tiered else (first_q,)
+        tiers = _tiers(evaluation, queries, matching, first_docs, rest_docs, request.sort, utc_offset)
         window = stories.collapsed_window(tiers, story_codes, start, end, check, order)
-        shown_first = int(first_mask[window].sum()) if window else 0
+        docs = np.asarray(window, dtype=np.int64)
+        in_first = members(docs, first_docs)
+        shown_first = int(in_first.sum())
+        scores = np.zeros(len(docs), dtype=np.float64)
+        scores[in_first] = evaluation.scores_at(first_q, docs[in_first])
+        if not in_first.all():
+            scores[~in_first] = evaluation.scores_at(any_word, docs[~in_first])
     else:
-        window = top(first_mask, first_keys(), end, order)[start:end].tolist()
-        if rest_mask is not None and rest_keys is not None and len(window) < end - start:
-            window.extend(top(rest_mask, rest_keys(), end - skipped, order)[max(0, start - skipped) :].tolist())
-    docs = np.asarray(window, dtype=np.int64)
-    in_first = first_mask[docs]
-    scores = np.zeros(len(docs), dtype=np.float64)
-    scores[in_first] = evaluation.scores_at(first_q, docs[in_first])
-    if not in_first.all():
-        scores[~in_first] = evaluation.scores_at(any_word, docs[~in_first])
+        # Each tier ranked by its documents' keys; a page's scores are the first tier's keys
+        # (or the second's) at its documents: the numbers `scores_at` gives them.
+        parts: list[tuple[np.ndarray, np.ndarray]] = []
+        ranked = ((first_q, first_docs, end, start), (any_word, None, end - skipped, start - skipped))
+        for q, tier, count, skip in ranked:
+            if tier is None:
+                if not parsed.tiered or sum(len(d) for d, _ in parts) >= end - start:
+                    break
+                tier = rest_docs()
+            keys = evaluation.scores_at(q, tier) if relevance else evaluator.sort_keys(request.sort, utc_offset)[tier]
+            places = best(tier, keys, count, order)[max(0, skip) :]
+            docs = tier[places]
+            parts.append((docs, keys[places] if relevance else evaluation.scores_at(q, docs)))
+        docs = np.concatenate([d for d, _ in parts]) if len(parts) > 1 else parts[0][0]
+        scores = np.concatenate([s for _, s in parts]) if len(parts) > 1 else parts[0][1]
+        window = docs.tolist()
     page = [(int(d), float(s)) for d, s in zip(window, scores.tolist())]
+    joint = evaluator.joint_codes("source", "year")
+    (_, sources), (_, years) = evaluator.column("source"), evaluator.column("year")
+    counts = np.bincount(joint[matched], minlength=len(sources) * len(years)).reshape(len(sources), len(years))
     facets: FacetCounts = {}
-    matched = np.flatnonzero(matching)  # read by number: a boolean index is slower, twice over
-    for name in ("source", "year"):
-        codes, values = evaluator.column(name)
-        counts = np.bincount(codes[matched], minlength=len(values))
-        facets[name] = [(values[code], int(n)) for code, n in enumerate(counts) if n and values[code]]
+    for name, values, totals in (("source", sources, counts.sum(axis=1)), ("year", years, counts.sum(axis=0))):
+        facets[name] = [(values[code], int(n)) for code, n in enumerate(totals.tolist()) if n and values[code]]
     found = None
     if request.histogram:
         found = timeline(
@@ -170,6 +180,36 @@ def evaluated_page(
         )
     told = None if count_stories is None else count_stories(matching)
     return Counted(len(matched), facets, page, found, skipped, matching, told, shown_first)
+
+
+def _tiers(
+    evaluation: sparse.Evaluation,
+    queries: tuple[wq.Query, ...],
+    matching: np.ndarray,
+    first_docs: np.ndarray,
+    rest_docs: Callable[[], np.ndarray],
+    sort: str,
+    utc_offset: dt.timedelta,
+) -> list[stories.Tier]:
+    """The tiers as masks with their ranking keys over the index (computed when first asked
+    for), for a window of stories, which walks them itself."""
+    evaluator = evaluation.evaluator
+    first_mask = np.zeros(evaluator.size, dtype=bool)
+    first_mask[first_docs] = True
+
+    def keys(q: wq.Query, docs: Callable[[], np.ndarray]) -> Callable[[], np.ndarray]:
+        @functools.cache
+        def get() -> np.ndarray:
+            if sort != "relevance":
+                return evaluator.sort_keys(sort, utc_offset)
+            return evaluation.scores_over(q, docs())
+
+        return get
+
+    found: list[stories.Tier] = [(first_mask, keys(queries[0], lambda: first_docs))]
+    if len(queries) > 1:
+        found.append((matching & ~first_mask, keys(queries[1], rest_docs)))
+    return found
 
 
 class _Newest(sorting.FacetType):

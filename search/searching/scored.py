@@ -79,6 +79,10 @@ class Lru:
         self.budget, self.size = budget, 0
         self._items: OrderedDict[Hashable, Postings] = OrderedDict()
 
+    def peek(self, key: Hashable) -> Postings | None:
+        """The entry under `key` if kept, left where it is in the order."""
+        return self._items.get(key)
+
     def get(self, key: Hashable, make: Callable[[], Postings]) -> Postings:
         found = self._items.get(key)
         if found is not None:

@@ -38,6 +38,7 @@ class Evaluation:
         self.evaluator = evaluator
         self.check = check
         self._masks: dict[int, np.ndarray] = {}
+        self._docs: dict[int, np.ndarray] = {}
         self._spreads: dict[int, np.ndarray] = {}
         self._gathers: dict[tuple[int, int], tuple[Postings, np.ndarray, np.ndarray]] = {}
 
@@ -53,6 +54,30 @@ class Evaluation:
             self._masks[id(q)] = found
         return found
 
+    def docs(self, q: wq.Query) -> np.ndarray:
+        """The sorted document numbers `q` matches, `np.flatnonzero(mask(q))`: an
+        intersection's from its candidates (see `_and_docs`), without a mask over the index."""
+        found = self._docs.get(id(q))
+        if found is None:
+            mask = self._masks.get(id(q))
+            if mask is not None or type(q) is not wq.And or not q.subqueries:
+                found = np.flatnonzero(self.mask(q) if mask is None else mask)
+            else:
+                if self.check is not None:
+                    self.check()
+                found = self._and_docs(q.subqueries)
+                if self.evaluator.has_deletions:
+                    found = found[self.evaluator.live[found]]
+            self._docs[id(q)] = found
+        return found
+
+    def _matched_at(self, q: wq.Query, docs: np.ndarray) -> np.ndarray:
+        """`mask(q)[docs]`, from `q`'s documents when those are what was made."""
+        mask = self._masks.get(id(q))
+        if mask is None and id(q) in self._docs:
+            return members(docs, self._docs[id(q)])
+        return self.mask(q)[docs] if mask is None else mask[docs]
+
     def _mask(self, q: wq.Query) -> np.ndarray:
         size = self.evaluator.size
         kind = type(q)
@@ -61,6 +86,11 @@ class Evaluation:
             mask = np.zeros(size, dtype=bool)
             mask[postings.ids] = True
             return mask
+        known = self._docs.get(id(q))
+        if known is not None:
+            mask = np.zeros(size, dtype=bool)
+            mask[known] = True
+            return mask
         if kind is wq.Or:
             if q.minmatch or q.scale:
                 raise Unsupported("Or with minmatch or scale")
@@ -68,9 +98,10 @@ class Evaluation:
             self._or_into(q, mask)
             return mask
         if kind is wq.And:
-            if not q.subqueries:
-                return np.zeros(size, dtype=bool)
-            return self._and_mask(q.subqueries)
+            mask = np.zeros(size, dtype=bool)
+            if q.subqueries:
+                mask[self._and_docs(q.subqueries)] = True
+            return mask
         if kind is wq.AndMaybe:  # b is read too: a query the evaluator cannot take fails here
             a, _ = self.mask(q.a), self.mask(q.b)
             return a.copy()
@@ -78,8 +109,9 @@ class Evaluation:
             return self.mask(q.a) & ~self.mask(q.b)
         raise Unsupported(kind.__name__)
 
-    def _and_mask(self, subqueries: list[wq.Query]) -> np.ndarray:
-        """The intersection of the parts' masks. A first tier is the scored union of the
+    def _and_docs(self, subqueries: list[wq.Query]) -> np.ndarray:
+        """The sorted documents of the intersection of the parts' masks (deleted ones may be
+        among them). A first tier is the scored union of the
         clauses and each clause again (`ParsedQuery.all_words`): a union that holds another
         part (the same object) matches wherever that part does, so it is left out. The rarest
         term or phrase gives the candidates, and each other part keeps those it matches (see
@@ -87,7 +119,6 @@ class Evaluation:
         masks."""
         parts = _needed(subqueries)
         leaves = [(sub, postings) for sub in parts if (postings := self.evaluator.leaf(sub)) is not None]
-        size = self.evaluator.size
         if leaves:
             leaves.sort(key=lambda leaf: len(leaf[1].ids))  # stable: the first rarest leads
             first, postings = leaves[0]
@@ -96,15 +127,13 @@ class Evaluation:
             read = {id(sub) for sub, _ in leaves}
             rest += [sub for sub in parts if id(sub) not in read]
         else:
-            candidates = np.flatnonzero(self.mask(parts[0]))
+            candidates = self.docs(parts[0])
             rest = parts[1:]
         for sub in rest:
             if not len(candidates):
                 break
             candidates = candidates[self._hits(candidates, sub)]
-        mask = np.zeros(size, dtype=bool)
-        mask[candidates] = True
-        return mask
+        return candidates
 
     def _hits(self, docs: np.ndarray, q: wq.Query) -> np.ndarray:
         """Which of the sorted `docs` `q` matches (deleted ones may be among them): a term's or
@@ -245,12 +274,12 @@ class Evaluation:
             out = subs[0].copy()
             for sub in subs[1:]:
                 out += sub
-            return boosted(np.where(self.mask(q)[docs], out, 0.0), q.boost)
+            return boosted(np.where(self._matched_at(q, docs), out, 0.0), q.boost)
         if kind is wq.AndMaybe:
             a, b = self.scores_at(q.a, docs), self.scores_at(q.b, docs)
-            return boosted(np.where(self.mask(q.a)[docs], a + b, 0.0), q.boost)
+            return boosted(np.where(self._matched_at(q.a, docs), a + b, 0.0), q.boost)
         if kind is wq.AndNot:
-            return boosted(np.where(self.mask(q)[docs], self.scores_at(q.a, docs), 0.0), q.boost)
+            return boosted(np.where(self._matched_at(q, docs), self.scores_at(q.a, docs), 0.0), q.boost)
         raise Unsupported(kind.__name__)
 
     def _add_at(self, q: wq.Or, factor: float, docs: np.ndarray, out: np.ndarray) -> None:
