@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
@@ -19,7 +20,7 @@ from whoosh.reading import IndexReader
 
 from search.index.engine.segments import POSTINGS_BYTES
 from search.index.shards import is_sharded
-from search.index.store import IndexMissing, live_dir
+from search.index.store import IndexMissing, Watch, live_dir
 from search.query.acronyms import SynonymTable
 from search.searching.cache import ResultCache
 from search.searching.related import Related
@@ -79,6 +80,7 @@ class Following:
         self._lock = threading.Lock()
         self._sharded: bool | None = None
         self._index: Searchable | None = None
+        self._watch = Watch(index_dir)
 
     def _open(
         self,
@@ -98,9 +100,16 @@ class Following:
         return ShardedIndex(self.index_dir, synonyms, shards, time_budget, cache, utc_offset, related_cache_bytes)
 
     def current(self) -> Searchable:
+        """The searcher for the live layout. Which layout is live changes only with `CURRENT`
+        (a rebuild switches it), so while neither it nor the index folder changed (`Watch`, a
+        `stat` of each) the searcher is the one found last, without reading the pointer again."""
         if self._shard_set is not None:
             sharded = True
         else:
+            with self._lock:
+                if self._index is not None and self._watch.unchanged(self.index_dir):
+                    return self._index
+            at, stamp = time.time(), self._watch.stamp(self.index_dir)
             try:
                 sharded = is_sharded(live_dir(self.index_dir))
             except IndexMissing:
@@ -111,6 +120,8 @@ class Following:
                 if self._index is not None and hasattr(self._index, "close"):
                     self._index.close()
                 self._index, self._sharded = index, sharded
+            if self._shard_set is None:
+                self._watch.looked(stamp, at)
             return self._index
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 import sys
 import time
 
@@ -50,6 +51,11 @@ def access_logger() -> logging.Logger:
     return logger
 
 
+#: Characters that make a text value quoted, besides those `str.isprintable` refuses
+#: (`\s` is `str.isspace`).
+_QUOTED_RE = re.compile(r'[\s"=\\]')
+
+
 def format_line(fields: dict[str, object], as_json: bool) -> str:
     """A line of `fields`: JSON, or `key=value` pairs with strings quoted (JSON-escaped, so
     a query cannot break the line or forge another) whenever they hold a space or a quote."""
@@ -58,9 +64,7 @@ def format_line(fields: dict[str, object], as_json: bool) -> str:
     parts = []
     for key, value in fields.items():
         text = "-" if value is None else str(value)
-        if isinstance(value, str) and (
-            not text or any(c.isspace() or c in '"=\\' or not c.isprintable() for c in text)
-        ):
+        if isinstance(value, str) and (not text or not text.isprintable() or _QUOTED_RE.search(text)):
             text = json.dumps(value, ensure_ascii=False)
         parts.append(f"{key}={text}")
     return " ".join(parts)
@@ -102,4 +106,6 @@ class AccessLog:
             fields["partial"] = True
         if self.log_queries and query is not None:
             fields["query"] = query
-        self.logger.info(format_line(fields, self.as_json))
+        if self.logger.isEnabledFor(logging.INFO):  # as `info` does, without looking up its caller
+            line = format_line(fields, self.as_json)
+            self.logger.handle(self.logger.makeRecord(LOGGER_NAME, logging.INFO, __file__, 0, line, (), None))

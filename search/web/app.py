@@ -27,6 +27,7 @@ from search.web.feeds import ExportResource, FeedResource
 from search.web.headers import ListedOriginsCORS, SecurityHeaders
 from search.web.holder import IndexHolder
 from search.web.ingest import ArticleWriter
+from search.web.jsonbody import HANDLER as JSON_HANDLER
 from search.web.metrics import Metrics
 from search.web.middleware import RequestGuard
 from search.web.pages import ArticlePage, SearchPage
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, admission: Admission | None = N
     app = falcon.App(middleware=middleware)
     errors.register(app, settings.write_timeout)
     app.req_options.keep_blank_qs_values = False
+    app.resp_options.media_handlers[falcon.MEDIA_JSON] = JSON_HANDLER
     for route, resource in searching.items():
         app.add_route(route, resource)
     app.add_route("/static/{name}", StaticResource(("app.js", "style.css")))

@@ -7,8 +7,10 @@ Loading this module also makes the errors gunicorn answers itself JSON (`search.
 Threaded workers, because a sync worker serves one connection at a time: a few clients that
 send their requests slowly held every worker, and the arbiter then killed the workers with the
 requests they were serving. A gthread worker gives each connection a thread and keeps beating
-its heartbeat from its main loop, so a slow client holds one thread. The receive timeout
-(`search.web.gunicorn_hooks`) frees a thread whose client went silent. What is left to a
+its heartbeat from its main loop, so a slow client holds one thread (the worker class is
+gthread's, serving a connection's next request on the thread that answered its last:
+`search.web.gunicorn_worker`). The receive timeout (`search.web.gunicorn_hooks`) frees a thread
+whose client went silent. What is left to a
 buffering proxy: see "Running in production" in the README.
 """
 
@@ -22,7 +24,7 @@ _settings = Settings.from_env()
 
 bind = f"{_settings.host}:{_settings.port}"
 workers = _settings.workers
-worker_class = "gthread"
+worker_class = "search.web.gunicorn_worker.KeepServingWorker"  # gthread, see that module
 threads = _settings.threads
 preload_app = False  # each worker opens the index itself, after the fork
 timeout = 30

@@ -40,6 +40,9 @@ class IndexHolder:
         self.settings = settings
         self._index: Following | None = None
         self._lock = threading.Lock()
+        entries, mib = settings.result_cache_entries, settings.result_cache_mib
+        #: The results this worker keeps for repeated requests (None: every search runs).
+        self.cache: ResultCache[SearchResult] | None = ResultCache(entries, mib << 20) if entries and mib else None
         #: The autocomplete tables of this worker, kept per segment across commits.
         self.suggestions = LiveSuggester(settings.index_dir)
 
@@ -48,16 +51,12 @@ class IndexHolder:
             with self._lock:
                 if self._index is None:
                     settings = self.settings
-                    entries, mib = settings.result_cache_entries, settings.result_cache_mib
-                    cache: ResultCache[SearchResult] | None = (
-                        ResultCache(entries, mib << 20) if entries and mib else None
-                    )
                     self._index = Following(
                         settings.index_dir,
                         load_synonyms(settings.acronym_files),
                         time_budget=settings.search_budget_ms / 1000,
                         utc_offset=settings.utc_offset,
-                        cache=cache,
+                        cache=self.cache,
                         shard_set=ray_shard_set(settings),
                         related_cache_bytes=settings.related_cache_mib << 20,
                         postings_cache_bytes=settings.postings_cache_mib << 20,

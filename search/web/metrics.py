@@ -131,7 +131,7 @@ class Metrics:
     def _count_cache(self) -> None:
         """Add what the worker's result cache counted since the last request to the shared
         counters (the cache keeps plain per-process totals)."""
-        cache = self.holder.get().cache  # opened already: a search has just been answered
+        cache = self.holder.cache
         if cache is None:
             return
         with self._lock:

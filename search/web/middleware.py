@@ -11,7 +11,6 @@ The path and query-string bounds are fixed; the body's is `Settings.max_body_byt
 from __future__ import annotations
 
 import re
-import unicodedata
 from urllib.parse import unquote_to_bytes
 
 import falcon
@@ -22,12 +21,13 @@ MAX_QUERY_STRING_BYTES = 4096
 
 _BAD_ESCAPE_RE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 #: Line breaks and tabs come from pasting text into a search box; other control characters
-#: (NUL, escape, C1 controls...) are never part of a search.
-_ALLOWED_CONTROLS = frozenset("\t\n\r")
+#: (NUL, escape, C1 controls...) are never part of a search. Unicode's control characters are
+#: category Cc, which is exactly U+0000-U+001F and U+007F-U+009F.
+_CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def _has_control(text: str) -> bool:
-    return any(unicodedata.category(char) == "Cc" and char not in _ALLOWED_CONTROLS for char in text)
+    return _CONTROL_RE.search(text) is not None
 
 
 def _decode(raw: str, what: str) -> str:
