@@ -34,7 +34,8 @@ from search.index.engine.codec.blocks import (
     encode_body,
     weights_size,
 )
-from search.index.engine.codec.postings import FieldWriter, _short_entry
+from search.index.engine.codec.entries import short_entry
+from search.index.engine.codec.postings import FieldWriter
 from search.index.engine.codec.stored import (
     _OPTIONS,
     COMPRESS_BATCH,
@@ -579,7 +580,7 @@ def test_short_entries_are_what_the_general_encoder_writes(count):
         general._terms = _Entries()
         general._write_term(b"t", ids, weights, values or [b""] * count, lens)
         ((_, expected),) = general._terms.added
-        short = _short_entry(ids, weights, values, lens, 0, count)
+        short = short_entry(ids, weights, values, lens, 0, count)
         assert short is None or short == expected
         if all(w in short_weights for w in weights) and kind != "other":
             assert short is not None

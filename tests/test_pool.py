@@ -109,7 +109,8 @@ def test_text_postings_through_numbered_words_equal_the_fields_columns():
     the postings and field lengths of the fields' own columns, for documents whose words are
     new, seen before, or new to one field only (case variants share an exact term), with a
     merge's pair postings added as bytes into the same pool at the commit, after the documents
-    (where a term of both is counted twice against the budget, which no longer matters)."""
+    (where a term of both is counted twice against the budget, which no longer matters). Whether
+    the pool is over a budget is told right without the pair terms counted first."""
     schema = build_schema()
     numbered, columns = MemoryPool(), MemoryPool()
     articles = _many(30)
@@ -120,7 +121,10 @@ def test_text_postings_through_numbered_words_equal_the_fields_columns():
             length = numbered.add_text(name, docnum + 1, field, doc[name], boost)
             cols = field.posting_columns(doc[name])
             assert length == columns.add_columns(name, docnum + 1, cols, boost, field.scorable)
+        limits = [columns.nbytes() + delta for delta in (-20_000, -1, 0, 1, 5_000, 100_000)]
+        over = [numbered.over(limit) for limit in limits]  # before nbytes() counts the pairs
         assert numbered.nbytes() == columns.nbytes()
+        assert over == [columns.nbytes() > limit for limit in limits]
     for pool in (numbered, columns):
         pool.add(("pairs", b"bao_hiem", 0, 3.0, b""))
         pool.add(("pairs", b"zzz_zzz", 0, 1.0, b""))

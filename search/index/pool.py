@@ -36,6 +36,8 @@ import numpy as np
 
 from search.index.columns import Columns, grouped_positions
 from search.index.fields import CompactPositions, PairText, VietnameseText
+from search.index.pair_postings import PairPostings
+from search.index.run_values import RunValues
 from search.index.segment_words import SegmentWords, grown
 
 #: Pool memory of a build unless told otherwise, shared by its processes. A build's process tree
@@ -66,8 +68,8 @@ class TermRun:
     terms: list[bytes]
     starts: list[int]
     ids: np.ndarray
-    weights: list[float]
-    values: list[bytes] | None
+    weights: np.ndarray
+    values: RunValues | None
 
     def postings(self) -> Iterator[tuple[str, bytes, int, float, bytes]]:
         """(field, term bytes, document number, weight, value bytes), as Whoosh's pool gives them."""
@@ -77,7 +79,7 @@ class TermRun:
             repeat(fieldname),
             chain.from_iterable(map(repeat, self.terms, np.diff(self.starts).tolist())),
             ids,
-            self.weights,
+            self.weights.tolist(),
             values,
         )
 
@@ -88,8 +90,7 @@ class _FieldPostings:
     __slots__ = ("first", "tids", "docs", "weights", "values", "ends", "by_word")
 
     def __init__(self) -> None:
-        #: term bytes (or a pair's code, in `MemoryPool`'s pair postings) -> its number: the
-        #: index of its first posting
+        #: term bytes -> its number: the index of its first posting
         self.first: dict = {}
         #: per posting: its term's number
         self.tids = array("i")
@@ -128,7 +129,7 @@ class MemoryPool:
         self._fields: dict[str, _FieldPostings] = {}
         #: The pair fields' postings keyed by pair code (`SegmentWords.pair_codes`), turned
         #: into term bytes at the flush.
-        self._pairs: dict[str, _FieldPostings] = {}
+        self._pairs: dict[str, PairPostings] = {}
         self._words = SegmentWords()
 
     @property
@@ -191,10 +192,8 @@ class MemoryPool:
         codes, counts = np.unique(codes, return_counts=True)
         f = self._pairs.get(fieldname)
         if f is None:
-            f = self._pairs[fieldname] = _FieldPostings()
-        n = len(f.docs)
-        tids = np.fromiter(map(f.first.setdefault, codes.tolist(), range(n, n + len(codes))), np.int64, len(codes))
-        f.extend(tids, docnum, counts * float(field.format.field_boost) * boost, b"", None)
+            f = self._pairs[fieldname] = PairPostings()
+        f.extend(codes, docnum, counts * float(field.format.field_boost) * boost)
         return int(counts.sum()) if field.scorable else 0
 
     def _field(self, fieldname: str) -> _FieldPostings:
@@ -258,10 +257,17 @@ class MemoryPool:
 
     def nbytes(self) -> int:
         """The pool's size as counted against its budget."""
-        return sum(f.nbytes() for f in chain(self._fields.values(), self._pairs.values()))
+        pairs = sum(len(f.docs) * _POSTING_BYTES + f.terms() * _TERM_BYTES for f in self._pairs.values())
+        return pairs + sum(f.nbytes() for f in self._fields.values())
+
+    def over(self, limit: int) -> bool:
+        """Whether `nbytes()` is over `limit`, without counting the pair terms exactly while a
+        bound of them (`PairPostings.terms_at_most`) keeps the pool under it."""
+        pairs = sum(len(f.docs) * _POSTING_BYTES + f.terms_at_most() * _TERM_BYTES for f in self._pairs.values())
+        return pairs + sum(f.nbytes() for f in self._fields.values()) > limit and self.nbytes() > limit
 
     def __len__(self) -> int:
-        return sum(len(f.docs) for f in chain(self._fields.values(), self._pairs.values()))
+        return sum(len(f.docs) for f in self._fields.values()) + sum(len(f.docs) for f in self._pairs.values())
 
     def iter_postings(self) -> Iterator[tuple[str, bytes, int, float, bytes]]:
         """All postings sorted by (field, term bytes, document number), emptying the pool."""
@@ -282,13 +288,19 @@ class MemoryPool:
         self._pairs = {}
 
 
-def _decoded(coded: _FieldPostings, term: Callable[[int], bytes], into: _FieldPostings | None) -> _FieldPostings:
+def _decoded(coded: PairPostings, term: Callable[[int], bytes], into: _FieldPostings | None) -> _FieldPostings:
     """Pair postings keyed by code as postings keyed by term bytes, added after those of `into`
     (the field's postings added as bytes, by a merge)."""
-    first = {term(code): tid for code, tid in coded.first.items()}
-    coded.first = first
+    codes, firsts, tids = coded.numbered()
+    coded.codes = array("q")  # only the term numbers are needed now
+    first = dict(zip(map(term, codes.tolist()), firsts.tolist()))
     if into is None or not into.first:
-        return coded
+        decoded = _FieldPostings()
+        decoded.first = first
+        decoded.tids.frombytes(tids.tobytes())
+        decoded.docs, decoded.weights = coded.docs, coded.weights
+        decoded.ends.extend(repeat(0, len(tids)))
+        return decoded
     n, known = len(into.docs), into.first
     renumber = np.zeros(len(coded.docs), dtype=np.int64)
     for tbytes, tid in first.items():
@@ -296,12 +308,10 @@ def _decoded(coded: _FieldPostings, term: Callable[[int], bytes], into: _FieldPo
         if existing is None:
             existing = known[tbytes] = tid + n
         renumber[tid] = existing
-    into.tids.frombytes(renumber[np.frombuffer(coded.tids, dtype=np.int32)].astype(np.int32).tobytes())
+    into.tids.frombytes(renumber[tids].astype(np.int32).tobytes())
     into.docs.extend(coded.docs)
     into.weights.extend(coded.weights)
-    base = len(into.values)
-    into.values += coded.values
-    into.ends.frombytes((np.frombuffer(coded.ends, dtype=np.uint32)[1:] + base).astype(np.uint32).tobytes())
+    into.ends.extend(repeat(len(into.values), len(tids)))
     return into
 
 
@@ -320,7 +330,7 @@ def _runs(fieldname: str, f: _FieldPostings) -> Iterator[TermRun]:
     docs = np.frombuffer(f.docs, dtype=np.uint32)
     weights = np.frombuffer(f.weights, dtype=np.float64)
     ends = np.frombuffer(f.ends, dtype=np.uint32)
-    vb = bytes(f.values) if f.values else None
+    vb = np.frombuffer(bytes(f.values), dtype=np.uint8) if f.values else None
     f.values = bytearray()
     first = 0
     while first < len(terms):
@@ -332,8 +342,8 @@ def _runs(fieldname: str, f: _FieldPostings) -> Iterator[TermRun]:
         ids = docs[chosen]
         values = None
         if vb is not None:
-            values = list(map(vb.__getitem__, map(slice, ends[chosen].tolist(), ends[chosen + 1].tolist())))
-        run = TermRun(fieldname, terms[first:last], starts, ids, weights[chosen].tolist(), values)
+            values = RunValues.gathered(vb, ends[chosen].astype(np.int64), ends[chosen + 1].astype(np.int64))
+        run = TermRun(fieldname, terms[first:last], starts, ids, weights[chosen], values)
         # A merge adds postings in any order: where a term's are not strictly increasing by
         # document, they are sorted as Whoosh's pool sorts them (document, weight, value).
         later = ids[1:] <= ids[:-1]
@@ -346,7 +356,7 @@ def _runs(fieldname: str, f: _FieldPostings) -> Iterator[TermRun]:
 
 def _sorted(run: TermRun, which: set[int]) -> TermRun:
     """`run` with the postings of its terms numbered `which` sorted by (document, weight, value)."""
-    ids, weights = run.ids.tolist(), list(run.weights)
+    ids, weights = run.ids.tolist(), run.weights.tolist()
     values = list(run.values) if run.values is not None else None
     for k in which:
         lo, hi = run.starts[k], run.starts[k + 1]
@@ -355,4 +365,5 @@ def _sorted(run: TermRun, which: set[int]) -> TermRun:
         weights[lo:hi] = [r[1] for r in rows]
         if values is not None:
             values[lo:hi] = [r[2] for r in rows]
-    return TermRun(run.fieldname, run.terms, run.starts, np.array(ids, dtype=np.uint32), weights, values)
+    found = RunValues.of(values) if values is not None else None
+    return TermRun(run.fieldname, run.terms, run.starts, np.array(ids, dtype=np.uint32), np.array(weights), found)

@@ -84,7 +84,7 @@ class PoolWriter(SegmentWriter):
         perdocwriter.finish_doc()
         self._added = True
         self.docnum += 1
-        if pool.nbytes() > self.pool_limit:
+        if pool.over(self.pool_limit):
             self.flush_segment()
 
     def flush_segment(self) -> None:

@@ -239,7 +239,11 @@ class Signatures:
         if len(cache) > 1 << 20:
             cache.clear()
         hashes = np.fromiter(map(cache.__getitem__, words), dtype=np.uint64, count=len(words))
-        shingles = (np.lib.stride_tricks.sliding_window_view(hashes, k) * self._coefficients).sum(axis=1)
+        # The window's sum a word place at a time (k array steps), not a window's row at a time.
+        count = len(words) - k + 1
+        shingles = hashes[:count] * self._coefficients[0]
+        for i, coefficient in enumerate(self._coefficients[1:].tolist(), 1):
+            shingles += hashes[i : i + count] * np.uint64(coefficient)
         return self._minhash((shingles >> np.uint64(16)).astype(np.uint32))
 
     def _minhash(self, values: np.ndarray) -> np.ndarray:

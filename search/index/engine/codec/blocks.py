@@ -48,7 +48,7 @@ TYPECODES = ("B", "H", "I")
 WIDTHS = (1, 2, 4)
 
 #: Values shorter than this (in bytes, for a block) are never compressed.
-_COMPRESS_MIN = 64
+COMPRESS_MIN = 64
 
 _BIG_ENDIAN = sys.byteorder == "big"
 
@@ -151,7 +151,7 @@ def encode_body(ids: list[int], weights: list[float], values: list[bytes], level
             for v in values[:-1]:
                 put_varint(sizes, len(v))
             packed = bytes(sizes) + b"".join(values)
-        if level and len(packed) >= _COMPRESS_MIN:
+        if level and len(packed) >= COMPRESS_MIN:
             compressed = zlib.compress(packed, level)
             if len(compressed) * 8 < len(packed) * 7:
                 packed = compressed

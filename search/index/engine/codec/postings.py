@@ -30,8 +30,6 @@ from search.index.engine.codec.blocks import (
     FLOAT_WEIGHTS,
     INLINE,
     LAST_BLOCK,
-    VALUES_COUNTED,
-    VALUES_PACKED,
     WEIGHT_MODE,
     block_header,
     decode_body,
@@ -40,6 +38,7 @@ from search.index.engine.codec.blocks import (
     read_block_header,
     weight_bytes,
 )
+from search.index.engine.codec.entries import ARRAY_POSTINGS, long_entry, short_entry
 from search.index.engine.codec.terms import TermsWriter
 
 if TYPE_CHECKING:
@@ -138,18 +137,38 @@ class FieldWriter(base.FieldWriter):
         # Terms of one or two postings (most terms) have their entries made here, without the
         # general encoder's lists: the same bytes.
         short = min(2, self._inlinelimit) + 1
+        # Terms long enough for blocks have them encoded with numpy from the run's arrays.
+        wide = max(self._inlinelimit + 1, ARRAY_POSTINGS)
         for run in runs:
             if run.fieldname != lastfn:
                 self.start_field(run.fieldname, schema[run.fieldname])
                 lastfn = run.fieldname
-            ids, weights, values, starts = run.ids.tolist(), run.weights, run.values, run.starts
+            ids, weights, values, starts = run.ids.tolist(), run.weights.tolist(), run.values, run.starts
             lenbytes = self._lenbytes
-            lens = np.frombuffer(lenbytes, dtype=np.uint8)[run.ids].tolist() if lenbytes is not None else None
+            lens_array = np.frombuffer(lenbytes, dtype=np.uint8)[run.ids] if lenbytes is not None else None
+            lens = lens_array.tolist() if lens_array is not None else None
+            id_array = run.ids.astype(np.int64)
+            data = np.frombuffer(values.data, dtype=np.uint8) if values is not None else None
+            offsets = values.offsets if values is not None else None
             prefix = self._prefix
             for k, term in enumerate(run.terms):
                 lo, hi = starts[k], starts[k + 1]
                 if hi - lo < short:
-                    entry = _short_entry(ids, weights, values, lens, lo, hi)
+                    entry = short_entry(ids, weights, values, lens, lo, hi)
+                    if entry is not None:
+                        add(prefix + term, entry)
+                        continue
+                elif hi - lo >= wide:
+                    entry = long_entry(
+                        self._postfile,
+                        id_array[lo:hi],
+                        run.weights[lo:hi],
+                        data,
+                        offsets[lo : hi + 1] if offsets is not None else None,
+                        lens_array[lo:hi] if lens_array is not None else None,
+                        self._blocklimit,
+                        self._level,
+                    )
                     if entry is not None:
                         add(prefix + term, entry)
                         continue
@@ -223,65 +242,6 @@ class FieldWriter(base.FieldWriter):
             put_varint(entry, start)
             put_varint(entry, postfile.tell() - start)
         self._terms.add(self._prefix + btext, bytes(entry))
-
-
-#: A varint of each number under 0x80: one byte.
-_SMALL_VARINTS = [bytes((n,)) for n in range(0x80)]
-
-
-def _varint(n: int) -> bytes:
-    if n < 0x80:
-        return _SMALL_VARINTS[n]
-    out = bytearray()
-    put_varint(out, n)
-    return bytes(out)
-
-
-def _short_entry(
-    ids: list[int], weights: list[float], values: list[bytes] | None, lens: list[int] | None, lo: int, hi: int
-) -> bytes | None:
-    """The inlined entry `_write_term` writes for the one or two postings `lo:hi` of a term,
-    when their weights are 1.0 or small frequencies and their values none or positions
-    (None otherwise: the general encoder's other modes)."""
-    first = ids[lo]
-    if hi - lo == 1:
-        w0 = weights[lo]
-        if w0 == 1.0:
-            head, wbody = 0x80, b""
-        elif w0.is_integer() and 1.0 <= w0 <= 16.0:
-            head, wbody = 0x88, bytes(((int(w0) - 1) << 4,))
-        else:
-            return None
-        length = lens[lo] if lens is not None else 0
-        entry = bytes((head, 1)) + _varint(first) + bytes((length, length)) + wbody
-        if values is None or not values[lo]:
-            return entry
-        v = values[lo]
-        if len(v) != 1 + v[0] * int(w0):
-            return None
-        if v[0] == 1:  # every delta in a byte: the width byte left out
-            return bytes((head | VALUES_PACKED,)) + entry[1:] + v[1:]
-        return bytes((head | VALUES_COUNTED,)) + entry[1:] + v
-    w0, w1 = weights[lo], weights[lo + 1]
-    if w0 == 1.0 and w1 == 1.0:
-        head, wbody = 0x80, b""
-    elif w0.is_integer() and w1.is_integer() and 1.0 <= w0 <= 16.0 and 1.0 <= w1 <= 16.0:
-        head, wbody = 0x88, bytes((((int(w0) - 1) << 4) | (int(w1) - 1),))
-    else:
-        return None
-    a, b = (lens[lo], lens[lo + 1]) if lens is not None else (0, 0)
-    if values is not None and (values[lo] or values[lo + 1]):
-        v0, v1 = values[lo], values[lo + 1]
-        if not (v0 and v1 and len(v0) == 1 + v0[0] * int(w0) and len(v1) == 1 + v1[0] * int(w1)):
-            return None
-        if v0[0] == 1 and v1[0] == 1:
-            head |= VALUES_PACKED
-            wbody += v0[1:] + v1[1:]
-        else:
-            head |= VALUES_COUNTED
-            wbody += bytes((v0[0], v1[0])) + v0[1:] + v1[1:]
-    bounds = bytes((a, b) if a <= b else (b, a))
-    return bytes((head, 2)) + _varint(first) + _varint(ids[lo + 1] - first) + bounds + wbody
 
 
 def _length_bytes(lengths: Any, fieldname: str) -> bytes | None:
