@@ -151,13 +151,19 @@ def encode_body(ids: list[int], weights: list[float], values: list[bytes], level
             for v in values[:-1]:
                 put_varint(sizes, len(v))
             packed = bytes(sizes) + b"".join(values)
-        if level and len(packed) >= COMPRESS_MIN:
-            compressed = zlib.compress(packed, level)
-            if len(compressed) * 8 < len(packed) * 7:
-                packed = compressed
-                flags |= COMPRESSED
+        packed, flags = squeezed(packed, flags, level)
         parts.append(packed)
     return flags, b"".join(parts), top
+
+
+def squeezed(packed: bytes, flags: int, level: int) -> tuple[bytes, int]:
+    """A block's values compressed, and `COMPRESSED` added to its flags, when that saves at
+    least an eighth of them: smaller gains do not pay for inflating them at every read."""
+    if level and len(packed) >= COMPRESS_MIN:
+        compressed = zlib.compress(packed, level)
+        if len(compressed) * 8 < len(packed) * 7:
+            return compressed, flags | COMPRESSED
+    return packed, flags
 
 
 def decode_body(

@@ -15,20 +15,18 @@ encoder, so every entry and block is what it writes (tests/test_codec.py compare
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from search.index.engine.codec.blocks import (
-    COMPRESS_MIN,
-    COMPRESSED,
     LAST_BLOCK,
     VALUES_COUNTED,
     VALUES_PACKED,
     block_header,
     put_varint,
+    squeezed,
     weight_bytes,
 )
 
@@ -91,11 +89,7 @@ def encode_block(
         else:
             flags |= VALUES_COUNTED
             packed = widths.tobytes() + deltas
-        if level and len(packed) >= COMPRESS_MIN:
-            compressed = zlib.compress(packed, level)
-            if len(compressed) * 8 < len(packed) * 7:
-                packed = compressed
-                flags |= COMPRESSED
+        packed, flags = squeezed(packed, flags, level)
         parts.append(packed)
     return flags, b"".join(parts), top
 
