@@ -25,6 +25,7 @@ import gzip
 import json
 import os
 import platform
+import resource
 import shutil
 import signal
 import socket
@@ -81,6 +82,22 @@ def tree_rss_mib(pid: int) -> float:
     return total / 1024
 
 
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user and system) of a live process and all its live descendants: what a
+    server spent, read before and after a load."""
+    total, stack, tick = 0.0, [pid], os.sysconf("SC_CLK_TCK")
+    while stack:
+        p = stack.pop()
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rpartition(")")[2].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+        except OSError:
+            pass
+        stack.extend(_children(p))
+    return total
+
+
 class PeakRss(threading.Thread):
     """Samples a process tree's RSS until stopped; keeps the peak and every sample."""
 
@@ -100,6 +117,12 @@ class PeakRss(threading.Thread):
         self._done.set()
         self.join()
         return self.peak
+
+
+def _children_cpu_s() -> float:
+    """CPU seconds of this process's finished children (wrk, once it has been waited for)."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
 
 
 def load() -> str:
@@ -392,12 +415,14 @@ def http(
         before = load()
         sampler = PeakRss(server.pid, every=duration / 10)
         sampler.start()
+        server_cpu, client_cpu = tree_cpu_s(server.pid), _children_cpu_s()
         out = subprocess.run(
             ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--timeout", "10s", "-s", str(script), base],
             capture_output=True,
             text=True,
             check=True,
         )
+        server_cpu, client_cpu = tree_cpu_s(server.pid) - server_cpu, _children_cpu_s() - client_cpu
         sampler.stop()
         rss_end = tree_rss_mib(server.pid)
     finally:
@@ -415,6 +440,10 @@ def http(
         "p99": round(p99 / 1000, 1),
         "connections": connections,
         "seconds": duration,
+        # Whether the rate is bound by the cores: the server's and wrk's CPU over the run.
+        "server_cores": round(server_cpu / (micros / 1e6), 2),
+        "server_cpu_ms_per_request": round(server_cpu * 1000 / max(requests, 1), 2),
+        "wrk_cpu_ms_per_request": round(client_cpu * 1000 / max(requests, 1), 3),
         "rss_start_mib": round(rss_start, 1),
         "rss_end_mib": round(rss_end, 1),
         "rss_every_tenth_mib": [round(x) for x in sampler.samples],
