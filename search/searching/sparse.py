@@ -228,7 +228,7 @@ class Evaluation:
                     total = np.zeros(size, dtype=np.float64)
                     total[found.ids] = part
                 else:
-                    total[found.ids] += part
+                    np.add.at(total, found.ids, part)  # see `_add_spread`
             assert total is not None  # there are parts
             return boosted(np.where(self.mask(q), total, 0.0), q.boost)
         if kind is wq.AndMaybe:
@@ -250,7 +250,9 @@ class Evaluation:
                 continue
             postings = self.evaluator.leaf(sub)
             if postings is not None:
-                out[postings.ids] += postings.scores * weight if weight != 1.0 else postings.scores
+                # A posting's id comes once: `np.add.at` adds as `out[ids] += ...` would, in
+                # one pass where the other reads, adds and writes in three.
+                np.add.at(out, postings.ids, postings.scores * weight if weight != 1.0 else postings.scores)
                 continue
             found = self.spread(sub)
             out += found * factor if factor != 1.0 else found

@@ -148,9 +148,7 @@ def joined(
     for (part_ids, part_weights), offset in zip(parts, offsets):
         size = len(part_ids)
         if size:
-            into = ids[at : at + size]
-            into[:] = part_ids
-            into += offset
+            np.add(part_ids, offset, out=ids[at : at + size], dtype=np.int64)  # widened, then added
             weights[at : at + size] = part_weights
             at += size
     return ids, weights
