@@ -5,7 +5,10 @@ list at a time. Only the block headers are walked in Python (their varints chain
 the next); every body is then addressed inside the list's one buffer and decoded for all blocks
 at once, whatever mix of id widths and weight encodings the blocks use: a few numpy operations
 per list instead of a few per block, which made a frequent word's list several times faster to
-read. Kept beside the block format because both describe the same bytes.
+read. A list of few postings (a rare word's, a pair's) is the exception: a few dozen numpy
+calls cost more than its postings, so its ids and weights are read block by block by the
+block reader itself (`SHORT_LIST`). Kept beside the block format because both describe the
+same bytes.
 """
 
 from __future__ import annotations
