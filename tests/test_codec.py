@@ -23,7 +23,7 @@ from whoosh.scoring import BM25F
 from search.corpus.article import Article
 from search.corpus.files import iter_corpus
 from search.index.engine import readers
-from search.index.engine.codec import Codec, stored
+from search.index.engine.codec import Codec, arrays, stored
 from search.index.engine.codec.arrays import PostingList
 from search.index.engine.codec.blocks import (
     COMPRESSED,
@@ -394,7 +394,9 @@ def _positions(rng: random.Random, freq: int, wide: bool) -> bytes:
     return CompactPositions().encode(positions)
 
 
-def test_the_evaluator_decodes_lists_whose_blocks_differ_in_widths_and_weights():
+@pytest.mark.parametrize("short_list", [0, 1_000_000])  # every list decoded by numpy, or block by block
+def test_the_evaluator_decodes_lists_whose_blocks_differ_in_widths_and_weights(monkeypatch, short_list):
+    monkeypatch.setattr(arrays, "SHORT_LIST", short_list)
     rng = random.Random(3)
     plain = [
         ([5], [1.0]),

@@ -354,7 +354,7 @@ class Evaluator:
             postings = self.leaf(sub)
             if postings is not None:
                 mask[postings.ids] = True
-                scores[postings.ids] += postings.scores * weight if weight != 1.0 else postings.scores
+                np.add.at(scores, postings.ids, postings.scores * weight if weight != 1.0 else postings.scores)
                 continue
             found = self.evaluate(sub, memo, check)
             mask |= found.mask

@@ -198,10 +198,12 @@ def _occurrences(
         last, end = segments[-1][0], segments[-1][1]
         bounds = np.searchsorted(docs, [*(offset for _, offset, _ in segments), end + last.doc_count_all()])
         for k, (leaf, offset, segid), lo, hi in zip(group, segments, bounds[:-1], bounds[1:]):
+            if within is not None or positions is None or segid is None:  # not kept: not narrowed
+                parts[k] = _index_keys(docs[lo:hi], places[lo:hi], candidates)
+                continue
             local = narrow_ids(docs[lo:hi] - offset, leaf.doc_count_all())
             local_places = _narrow_positions(places[lo:hi])
-            if within is None and positions is not None and segid is not None:
-                positions.put((segid, fieldname, btext), (local, local_places))
+            positions.put((segid, fieldname, btext), (local, local_places))
             parts[k] = _keys(local, local_places, offset, candidates)
     found = [part for part in parts if part is not None and len(part)]
     if not found:
@@ -214,6 +216,15 @@ def _keys(local: np.ndarray, places: np.ndarray, offset: int, candidates: np.nda
     keep = candidates[offset:][local]
     keys = local[keep].astype(np.int64)
     keys += offset
+    keys *= _POSITION_STRIDE
+    keys += places[keep]
+    return keys
+
+
+def _index_keys(docs: np.ndarray, places: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    """`_keys` of occurrences given by their document numbers over the index (int64)."""
+    keep = candidates[docs]
+    keys = docs[keep]
     keys *= _POSITION_STRIDE
     keys += places[keep]
     return keys

@@ -63,10 +63,17 @@ class Postings:
 
 
 def _bm25(scoring: Scoring, ids: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """BM25 exactly as `whoosh.scoring.bm25` computes it (the same operations in the same order)."""
+    """BM25 exactly as `whoosh.scoring.bm25` computes it, `idf * ((w * (k1 + 1)) / (w + norm))`:
+    the same operations in the same order (a sum or a product of two numbers is the same
+    either way round), into one array."""
     idf, k1_plus_1, norm = scoring
     weights = weights.astype(np.float64, copy=False)  # kept narrow: a byte for a frequency
-    return idf * ((weights * k1_plus_1) / (weights + norm[ids]))
+    out = weights * k1_plus_1
+    below = norm.take(ids)
+    below += weights
+    out /= below
+    out *= idf
+    return out
 
 
 EMPTY = Postings(np.zeros(0, np.int64), np.zeros(0, np.float64))

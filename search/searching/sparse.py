@@ -126,14 +126,26 @@ class Evaluation:
             rest = [sub for sub, _ in leaves if sub is not first]
             read = {id(sub) for sub, _ in leaves}
             rest += [sub for sub in parts if id(sub) not in read]
-        else:
-            candidates = self.docs(parts[0])
-            rest = parts[1:]
+        else:  # the part with the fewest postings leads (stable: the first of them)
+            first = min(parts, key=self._postings_count)
+            candidates = self.docs(first)
+            rest = [sub for sub in parts if sub is not first]
         for sub in rest:
             if not len(candidates):
                 break
             candidates = candidates[self._hits(candidates, sub)]
         return candidates
+
+    def _postings_count(self, q: wq.Query) -> int:
+        """How many documents `q` matches at most, from the postings its matches are read
+        from anyway: a term's or phrase's, the sum of a plain union's parts'; the whole index
+        for any other query."""
+        postings = self.evaluator.leaf(q)
+        if postings is not None:
+            return len(postings.ids)
+        if _plain_or(q):
+            return sum(self._postings_count(sub) for sub in q.subqueries)
+        return self.evaluator.size
 
     def _hits(self, docs: np.ndarray, q: wq.Query) -> np.ndarray:
         """Which of the sorted `docs` `q` matches (deleted ones may be among them): a term's or
@@ -228,7 +240,7 @@ class Evaluation:
                     total = np.zeros(size, dtype=np.float64)
                     total[found.ids] = part
                 else:
-                    total[found.ids] += part
+                    np.add.at(total, found.ids, part)  # see `_add_spread`
             assert total is not None  # there are parts
             return boosted(np.where(self.mask(q), total, 0.0), q.boost)
         if kind is wq.AndMaybe:
@@ -250,7 +262,9 @@ class Evaluation:
                 continue
             postings = self.evaluator.leaf(sub)
             if postings is not None:
-                out[postings.ids] += postings.scores * weight if weight != 1.0 else postings.scores
+                # A posting's id comes once: `np.add.at` adds as `out[ids] += ...` would, in
+                # one pass where the other reads, adds and writes in three.
+                np.add.at(out, postings.ids, postings.scores * weight if weight != 1.0 else postings.scores)
                 continue
             found = self.spread(sub)
             out += found * factor if factor != 1.0 else found

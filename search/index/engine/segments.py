@@ -45,7 +45,7 @@ def narrow_weights(weights: np.ndarray) -> np.ndarray:
     """Weights in as few bytes as keep them exactly (frequencies are small whole numbers)."""
     for dtype in (np.uint8, np.float32):
         narrow = weights.astype(dtype)
-        if np.array_equal(narrow, weights):
+        if (narrow == weights).all():  # of one shape: `np.array_equal`'s checks cost more here
             return narrow
     return weights.copy()
 
@@ -108,21 +108,27 @@ def postings(
             missing.append(n)
         else:
             parts[n] = found
-    if missing:
-        only = [(leaves[n][0], leaves[n][1]) for n in missing]
-        new_ids, new_weights, _ = readers.postings(reader, fieldname, btext, values=False, only=only)
-        starts = [offset for _, offset in only]
-        bounds = np.searchsorted(new_ids, [*starts, starts[-1] + only[-1][0].doc_count_all()])
-        for k, n in enumerate(missing):
-            lo, hi = bounds[k], bounds[k + 1]
-            found = (
-                narrow_ids(new_ids[lo:hi] - starts[k], leaves[n][0].doc_count_all()),
-                narrow_weights(new_weights[lo:hi]),
-            )
-            segid = leaves[n][2]
-            if segid is not None:
-                cache.put((segid, fieldname, btext), found)
-            parts[n] = found
+    if not missing:
+        return joined([parts[n] for n in range(len(leaves))], [offset for _, offset, _, _ in leaves], narrow)
+    only = [(leaves[n][0], leaves[n][1]) for n in missing]
+    new_ids, new_weights, _ = readers.postings(reader, fieldname, btext, values=False, only=only)
+    # Narrowed once for all the segments when every weight fits a byte (each segment's would
+    # then too); else segment by segment, each as narrow as its own weights allow.
+    new_narrow = narrow_weights(new_weights)
+    by_segment = new_narrow.dtype != np.uint8
+    starts = [offset for _, offset in only]
+    bounds = np.searchsorted(new_ids, starts[1:]).tolist() if len(starts) > 1 else []
+    for k, n, lo, hi in zip(range(len(missing)), missing, [0, *bounds], [*bounds, len(new_ids)]):
+        found = (
+            narrow_ids(new_ids[lo:hi] - starts[k], leaves[n][0].doc_count_all()),
+            narrow_weights(new_weights[lo:hi]) if by_segment else new_narrow[lo:hi].copy(),
+        )
+        segid = leaves[n][2]
+        if segid is not None:
+            cache.put((segid, fieldname, btext), found)
+        parts[n] = found
+    if len(missing) == len(leaves) and len(new_ids) and not by_segment:
+        return new_ids, new_narrow if narrow else new_weights  # already over the whole index
     return joined([parts[n] for n in range(len(leaves))], [offset for _, offset, _, _ in leaves], narrow)
 
 
@@ -142,9 +148,7 @@ def joined(
     for (part_ids, part_weights), offset in zip(parts, offsets):
         size = len(part_ids)
         if size:
-            into = ids[at : at + size]
-            into[:] = part_ids
-            into += offset
+            np.add(part_ids, offset, out=ids[at : at + size], dtype=np.int64)  # widened, then added
             weights[at : at + size] = part_weights
             at += size
     return ids, weights

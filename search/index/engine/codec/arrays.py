@@ -5,7 +5,10 @@ list at a time. Only the block headers are walked in Python (their varints chain
 the next); every body is then addressed inside the list's one buffer and decoded for all blocks
 at once, whatever mix of id widths and weight encodings the blocks use: a few numpy operations
 per list instead of a few per block, which made a frequent word's list several times faster to
-read. Kept beside the block format because both describe the same bytes.
+read. A list of few postings (a rare word's, a pair's) is the exception: a few dozen numpy
+calls cost more than its postings, so its ids and weights are read block by block by the
+block reader itself (`SHORT_LIST`). Kept beside the block format because both describe the
+same bytes.
 """
 
 from __future__ import annotations
@@ -29,6 +32,11 @@ from search.index.fields import CompactPositions
 class Unsupported(Exception):
     """Postings (or a query over them) this code does not read: the caller asks Whoosh instead."""
 
+
+#: Lists of at most this many postings are decoded block by block in Python: numpy's cost per
+#: call, not per posting, is most of the time of a list this short, and the numpy decoding takes
+#: a few dozen calls.
+SHORT_LIST = 192
 
 _WIDTHS = np.array([1, 2, 4, 0], dtype=np.int64)
 _NO_INTS = np.zeros(0, np.int64)
@@ -54,7 +62,7 @@ class PostingList:
     decoded for all the blocks of every segment at once, or for any subset (`select`, a boolean
     mask over the blocks), without walking the lists again."""
 
-    __slots__ = ("data", "buf", "flags", "counts", "firsts", "lasts", "starts", "sizes")
+    __slots__ = ("data", "buf", "flags", "counts", "firsts", "lasts", "starts", "sizes", "_heads", "_total")
 
     def __init__(self, parts: list[tuple[bytes, int]]) -> None:
         self.data = data = parts[0][0] if len(parts) == 1 else b"".join([part for part, _ in parts])
@@ -119,6 +127,8 @@ class PostingList:
                     break
                 pos, prev = pos + size, first + span
             base += len(part)
+        self._heads = (flags, counts, firsts, lasts, starts, sizes)
+        self._total = sum(counts)
         self.flags = np.array(flags, dtype=np.int64)
         self.counts = np.array(counts, dtype=np.int64)
         self.firsts = np.array(firsts, dtype=np.int64)
@@ -139,7 +149,10 @@ class PostingList:
         Each block stores its first and last ids and the gaps (less one) between the ids in
         between. The gaps of all blocks become one array of steps, zero at every block's first
         and last posting; its running sum, shifted per block so that the block starts at its
-        first id, gives the ids, and each block's last id is set where it belongs."""
+        first id, gives the ids, and each block's last id is set where it belongs. A short
+        list's blocks are decoded one by one instead (see `SHORT_LIST`)."""
+        if select is None and self._total <= SHORT_LIST:
+            return self._short_arrays()
         flags, counts, firsts, lasts, starts = self.flags, self.counts, self.firsts, self.lasts, self.starts
         if select is not None:
             flags, counts, firsts, lasts, starts = (a[select] for a in (flags, counts, firsts, lasts, starts))
@@ -159,6 +172,18 @@ class PostingList:
         ids += np.repeat(firsts - ids[begins], counts)
         ids[ends] = lasts
         return ids, self._weights(buf, starts + inner * widths, counts, (flags >> 2) & 3)
+
+    def _short_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """`arrays()` of a list of few postings: each block by `blocks.decode_body`, which
+        reads the same bytes with Python's arrays, and the whole as two numpy arrays."""
+        data = self.data
+        ids: list[int] = []
+        weights: list[float] = []
+        for flag, count, first, last, start, size in zip(*self._heads):
+            block_ids, block_weights, _ = decode_body(flag, count, first, last, data[start : start + size], False)
+            ids += block_ids
+            weights += [1.0] * count if block_weights is None else block_weights
+        return np.array(ids, dtype=np.int64), np.array(weights, dtype=np.float64)
 
     @staticmethod
     def _gaps(buf: np.ndarray, starts: np.ndarray, inner: np.ndarray, widths: np.ndarray) -> np.ndarray:
@@ -278,11 +303,14 @@ def _plain_deltas(
     """Deltas of uncompressed `VALUES_PACKED` and `VALUES_COUNTED` blocks whose values start at
     `at` in `buf`."""
     counted = vmodes == VALUES_COUNTED
-    width = np.ones(int(counts.sum()), dtype=np.int64)
-    if counted.any():
-        posting_block = np.repeat(np.arange(len(counts)), counts)
-        mine = np.flatnonzero(counted[posting_block])
-        width[mine] = buf[np.repeat(at, counts)[mine] + _local(counts)[mine]]
+    if counted.all():
+        width = buf[_ranges(at, counts)].astype(np.int64)
+    else:
+        width = np.ones(int(counts.sum()), dtype=np.int64)
+        if counted.any():
+            posting_block = np.repeat(np.arange(len(counts)), counts)
+            mine = np.flatnonzero(counted[posting_block])
+            width[mine] = buf[np.repeat(at, counts)[mine] + _local(counts)[mine]]
     # A counted block's deltas start after its postings' width bytes.
     data_at = at + np.where(counted, counts, 0)
     spans = width * freqs
@@ -292,14 +320,24 @@ def _plain_deltas(
     total = int(freqs.sum())
     if not total:
         return _NO_INTS
-    delta_width = np.repeat(width, freqs)
-    at_delta = np.repeat(posting_start, freqs) + _local(freqs) * delta_width
+    # The k-th delta of a posting is at its start plus k times its width. With `first`, the
+    # place of the posting's first delta among all deltas, that is the delta's place plus
+    # `start - first` where the width is 1 (most postings), plus `k * (width - 1)` more for
+    # the wider postings, whose deltas alone are visited again.
+    first = np.cumsum(freqs) - freqs
+    at_delta = np.arange(total, dtype=np.int64) + np.repeat(posting_start - first, freqs)
+    wide = np.flatnonzero(width > 1)
+    if len(wide):
+        places = _ranges(first[wide], freqs[wide])
+        at_delta[places] += _local(freqs[wide]) * np.repeat(width[wide] - 1, freqs[wide])
     deltas = buf[at_delta].astype(np.int64)
     for extra in (1, 2, 3):  # the higher bytes of wider deltas
-        wide = np.flatnonzero(delta_width > extra)
+        if extra > 1:
+            wide = np.flatnonzero(width > extra)
+            places = _ranges(first[wide], freqs[wide])
         if not len(wide):
             break
-        deltas[wide] |= buf[at_delta[wide] + extra].astype(np.int64) << (8 * extra)
+        deltas[places] |= buf[at_delta[places] + extra].astype(np.int64) << (8 * extra)
     return deltas
 
 
