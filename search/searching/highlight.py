@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import html
 import re
-from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -92,22 +91,14 @@ class Highlighter:
         return Found(text, folded, self._matches(folded))
 
     def find_all(self, texts: Sequence[str]) -> list[Found]:
-        """`find` of each of `texts`, all folded and scanned in one call: a page's titles and
-        bodies are a few dozen short texts, and folding or scanning one long text costs little
-        more than one of them. The line break that joins two texts is no word character, so
-        the joined text's matches are those of its parts, moved by the parts' offsets."""
+        """`find` of each of `texts`, all folded in one call: a page's titles and bodies are a
+        few dozen short texts, and folding one long text costs little more than one of them."""
         folded = fold("\n".join(texts))  # `fold` maps each character on its own
-        matches = self._matches(folded)
-        found, at, first = [], 0, 0
+        found, at = [], 0
         for text in texts:
-            end = at + len(text)
-            last = bisect_left(matches, (end,), first)
-            part = matches[first:last]
-            first = last
-            if at:
-                part = [(start - at, stop - at, term) for start, stop, term in part]
-            found.append(Found(text, folded[at:end], part))
-            at = end + 1
+            part = folded[at : at + len(text)]
+            found.append(Found(text, part, self._matches(part)))
+            at += len(text) + 1
         return found
 
     def _matches(self, folded: str) -> list[Match]:
