@@ -80,7 +80,15 @@ def lex(text: str) -> list[Item]:
 
 
 def _words(text: str) -> tuple[list[str], list[str]]:
-    return [t.text for t in _EXACT(text)], [t.text for t in _FOLDED(text)]
+    exact, folded = _analysed(text)
+    return list(exact), list(folded)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _analysed(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The exact and folded words of one thing typed, as the index's analyzers make them: most
+    of a parse, and distinct queries share most of their words."""
+    return tuple(t.text for t in _EXACT(text)), tuple(t.text for t in _FOLDED(text))
 
 
 def _add_pairs(folded: list[str], alone: set[int], parsed: ParsedQuery) -> None:
