@@ -62,12 +62,17 @@ def child(index_dir: Path, listed: Path, count: int, rounds: int) -> dict:
     evaluator = index._evaluator(searcher)
     table = index.stories(searcher)
     speller = index.speller(searcher)
+    # What the checkout's own search parses with and reads the stored fields by, where it has
+    # more than the evaluator and Whoosh's reader (kept word counts, stored fields read straight).
+    counts = index._evaluation(searcher)[1] if hasattr(index, "_evaluation") else evaluator
+    reader = searcher.reader()
+    read = getattr(searching, "stored_fields", lambda reader, docnum: reader.stored_fields(docnum))
 
     def page_after_ranking() -> None:
         for request, counted in pages:
-            parsed = index.queries.parse(request.q, evaluator)
+            parsed = index.queries.parse(request.q, counts)
             highlighter = Highlighter(parsed.highlight)
-            stored = [searcher.stored_fields(docnum) for docnum, _ in counted.page]
+            stored = [read(reader, docnum) for docnum, _ in counted.page]
             result = assemble(request, counted, stored, highlighter, speller.suggest, False, index.utc_offset, 0.0)
             for found, fields in zip(result.hits, stored):
                 found.story = table.summary(fields)

@@ -18,6 +18,7 @@ from whoosh.columns import VarBytesColumn
 from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
 from whoosh.filedb.structfile import StructFile
 from whoosh.index import create_in
+from whoosh.reading import ReaderClosed
 from whoosh.scoring import BM25F
 
 from search.corpus.article import Article
@@ -489,6 +490,42 @@ def test_stored_fields_inflate_as_the_standard_library_does_from_several_threads
         with ThreadPoolExecutor(4) as pool:
             read = list(pool.map(searcher.stored_fields, order))
         assert read == [docs[n] for n in order]
+
+
+def test_stored_fields_read_straight_are_whooshs_over_segments_and_a_removed_field(tmp_path):
+    """`stored.stored_fields` gives what the reader gives: over several segments, for an article
+    without a stored field, and without a field the schema no longer has (Whoosh leaves it out)."""
+    articles = [a for a in iter_corpus([CORPUS]) if isinstance(a, Article)]
+    root = tmp_path / "ix"
+    root.mkdir()
+    ix = create_in(str(root), Schema(key=ID(stored=True), body=STORED(), note=STORED()))
+    for part in range(3):
+        writer = ix.writer(codec=Codec())
+        for n, a in enumerate(articles[part::3]):
+            writer.add_document(key=a.id, body=a.body, **({"note": a.title} if n % 2 else {}))
+        writer.commit(merge=False)
+    with ix.searcher() as searcher:
+        reader = searcher.reader()
+        assert len(reader.leaf_readers()) == 3
+        every = [reader.stored_fields(n) for n in range(reader.doc_count_all())]
+        assert [stored.stored_fields(reader, n) for n in range(reader.doc_count_all())] == every
+        assert any("note" in fields for fields in every) and not all("note" in fields for fields in every)
+    writer = ix.writer(codec=Codec())
+    writer.remove_field("note")
+    writer.commit(merge=False)
+    with ix.searcher() as searcher:
+        reader = searcher.reader()
+        written = [
+            leaf._perdoc.stored_fields(n) for leaf, _ in reader.leaf_readers() for n in range(leaf.doc_count_all())
+        ]
+        assert any("note" in fields for fields in written)  # still in the segments
+        read = [stored.stored_fields(reader, n) for n in range(reader.doc_count_all())]
+        assert read == [reader.stored_fields(n) for n in range(reader.doc_count_all())]
+        assert read and not any("note" in fields for fields in read)
+    leaf = ix.reader()
+    leaf.close()
+    with pytest.raises(ReaderClosed):
+        stored.stored_fields(leaf, 0)
 
 
 def _file_size(ix, column: str) -> int:

@@ -6,7 +6,7 @@ import pytest
 from whoosh.query import Term
 
 from search.corpus.dates import bound as date_bound
-from search.query.parse import TIER_MAX_CLAUSES, QueryError
+from search.query.parse import TIER_MAX_CLAUSES, KeptCounts, QueryError
 from search.searching.results import SearchRequest
 from tests.conftest import ids
 
@@ -219,6 +219,33 @@ def test_common_words_count_through_their_pairs(make_index):
     assert ids(search(index, "có thai")) == ["b"]
     # A query of common words only keeps them all.
     assert len(search(index, "có").hits) == 6
+
+
+def test_word_counts_are_asked_once_per_generation(make_index):
+    index = make_index(
+        *({"id": f"a{i}", "title": "tin", "body": f"có việc số {i}"} for i in range(5)),
+        {"id": "b", "title": "sức khỏe", "body": "khi có thai cần khám"},
+    )
+    asked = []
+    reader = index.searcher().reader()
+
+    class Counting:
+        def doc_count(self) -> int:
+            return reader.doc_count()
+
+        def doc_frequency(self, fieldname: str, text: str) -> int:
+            asked.append(text)
+            return reader.doc_frequency(fieldname, text)
+
+    counts = KeptCounts(Counting(), size=2)
+    for q in ("có thai", "thai có", "có"):
+        assert index.queries.parse(q, counts).common == index.queries.parse(q, reader).common
+    assert asked == ["co", "thai"]
+    assert counts.doc_frequency("folded", "viec") == 5 and counts.doc_frequency("folded", "thai") == 1
+    assert asked == ["co", "thai", "viec", "thai"]  # two kept: "thai" was the least recently asked
+    evaluator, kept = index._evaluation(index.searcher())
+    assert index._evaluation(index.searcher())[1] is kept
+    assert kept.doc_frequency("folded", "co") == 6 == evaluator.doc_frequency("folded", "co")
 
 
 def test_long_questions_are_ranked_as_a_whole(make_index):

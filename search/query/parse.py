@@ -12,6 +12,7 @@ index.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -79,7 +80,15 @@ def lex(text: str) -> list[Item]:
 
 
 def _words(text: str) -> tuple[list[str], list[str]]:
-    return [t.text for t in _EXACT(text)], [t.text for t in _FOLDED(text)]
+    exact, folded = _analysed(text)
+    return list(exact), list(folded)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _analysed(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The exact and folded words of one thing typed, as the index's analyzers make them: most
+    of a parse, and distinct queries share most of their words."""
+    return tuple(t.text for t in _EXACT(text)), tuple(t.text for t in _FOLDED(text))
 
 
 def _add_pairs(folded: list[str], alone: set[int], parsed: ParsedQuery) -> None:
@@ -123,6 +132,22 @@ class Statistics(Protocol):
     def doc_count(self) -> int: ...
 
     def doc_frequency(self, fieldname: str, text: str) -> int: ...
+
+
+class KeptCounts:
+    """A `Statistics` that keeps what it was told: made once per index generation (whose counts
+    do not change), it asks each word's article count once, where distinct queries share most of
+    their words. At most `size` counts are kept, the least recently asked dropped first."""
+
+    def __init__(self, statistics: Statistics, size: int = 1 << 16) -> None:
+        self._statistics = statistics
+        self._counts = functools.lru_cache(maxsize=size)(statistics.doc_frequency)
+
+    def doc_count(self) -> int:
+        return self._statistics.doc_count()
+
+    def doc_frequency(self, fieldname: str, text: str) -> int:
+        return self._counts(fieldname, text)
 
 
 @dataclass

@@ -82,6 +82,13 @@ def accented_forms(folded: str) -> list[str]:
     return sorted(forms)
 
 
+@functools.lru_cache(maxsize=1 << 14)
+def _form(written: str) -> str:
+    """A word as written in a hit, as a suggestion gives it: canonical, lower case (the same
+    few thousand syllables are met again and again)."""
+    return canonical_tones(written.lower())
+
+
 def _one_deleted(word: str) -> set[str]:
     return {word[:i] + word[i + 1 :] for i in range(len(word))} - {""}
 
@@ -150,10 +157,13 @@ class Speller:
     def _accented(
         self, typed: Sequence[str], folded: Sequence[str], hit_texts: list[str | HitText]
     ) -> list[str | None]:
-        counts: list[Counter[str]] = [Counter() for _ in folded]
-        places: dict[str, list[int]] = {}
+        # Each query word's places, with the query words before and after each (None: none).
+        places: dict[str, list[tuple[int, str | None, str | None]]] = {}
         for i, query_word in enumerate(folded):
-            places.setdefault(query_word, []).append(i)
+            previous = folded[i - 1] if i else None
+            following = folded[i + 1] if i + 1 < len(folded) else None
+            places.setdefault(query_word, []).append((i, previous, following))
+        bigrams = set(zip(folded, folded[1:]))
         # Only the query's words are visited in the hits, not every word of every hit (that was
         # most of a search's time). A neighbour that counts as context is itself a query word,
         # so it is the previous or next occurrence, when no other word stands between them.
@@ -164,7 +174,10 @@ class Speller:
         # a found word): the same occurrences either way.
         pattern: re.Pattern[str] | None = None
         wanted = frozenset(tokens)
-        forms_of: dict[str, str] = {}  # as written -> canonical lower case: words repeat
+        # (folded word, form) -> occurrences, in the order each was first seen; and per place,
+        # form -> the occurrences there next to the query's neighbouring word.
+        seen: Counter[tuple[str, str]] = Counter()
+        context: list[Counter[str]] = [Counter() for _ in folded]
         for given in hit_texts if tokens else ():
             if isinstance(given, HitText) and wanted <= given.searched:
                 hit, folded_hit = given.text, given.folded
@@ -179,27 +192,33 @@ class Speller:
                     for m in pattern.finditer(folded_hit)
                     if not m.start() or not folded_hit[m.start() - 1].isalnum()
                 ]
-            adjacent = [WORD_RE.search(folded_hit, a[1], b[0]) is None for a, b in zip(found, found[1:])]
-            for k, (start, end, word) in enumerate(found):
-                before = found[k - 1][2] if k and adjacent[k - 1] else None
-                after = found[k + 1][2] if k + 1 < len(found) and adjacent[k] else None
-                written = hit[start:end]
-                form = forms_of.get(written)
-                if form is None:
-                    form = forms_of[written] = canonical_tones(written.lower())
-                for i in places[word]:
-                    context = (i > 0 and before == folded[i - 1]) + (i + 1 < len(folded) and after == folded[i + 1])
-                    counts[i][form] += 1 + _CONTEXT_WEIGHT * context
-        forms: list[str | None] = []
+            words = [word for _, _, word in found]
+            forms = list(map(_form, [hit[start:end] for start, end, _ in found]))
+            seen.update(zip(words, forms))
+            # Context: two consecutive query words found with no other word between them.
+            pairs = zip(words, words[1:])
+            for k in itertools.compress(itertools.count(), map(bigrams.__contains__, pairs)) if bigrams else ():
+                if WORD_RE.search(folded_hit, found[k][1], found[k + 1][0]) is None:
+                    for i, _, following in places[words[k]]:
+                        if following == words[k + 1]:
+                            context[i][forms[k]] += 1
+                    for i, previous, _ in places[words[k + 1]]:
+                        if previous == words[k]:
+                            context[i][forms[k + 1]] += 1
+        counts: list[Counter[str]] = [Counter() for _ in folded]
+        for (word, form), n in seen.items():
+            for i, _, _ in places[word]:
+                counts[i][form] = n + _CONTEXT_WEIGHT * context[i][form]
+        forms_found: list[str | None] = []
         for word, count, query_word in zip(typed, counts, folded):
             if word.isupper() and len(word) > 1 or not query_word.isalpha():
-                forms.append(None)  # an acronym or a number: as typed
+                forms_found.append(None)  # an acronym or a number: as typed
             elif count:
-                forms.append(count.most_common(1)[0][0])
+                forms_found.append(count.most_common(1)[0][0])
             else:
                 spellings = self.spellings(query_word)
-                forms.append(spellings[0][0] if spellings else None)
-        return forms
+                forms_found.append(spellings[0][0] if spellings else None)
+        return forms_found
 
     def _corrected(self, typed: Sequence[str], folded: Sequence[str]) -> list[str | None]:
         """A word is replaced when the index has never seen it, or has seen it rarely (a typo

@@ -27,10 +27,11 @@ from whoosh.searching import Searcher
 from search.corpus import dates
 from search.index.engine import readers
 from search.index.engine.codec.arrays import Unsupported
+from search.index.engine.codec.stored import stored_fields
 from search.index.engine.segments import POSTINGS_BYTES, SegmentArrays, TermCounts
 from search.index.store import Watch, live_dir, open_index
 from search.query.acronyms import SynonymTable
-from search.query.parse import WEIGHTING, QueryBuilder
+from search.query.parse import WEIGHTING, KeptCounts, QueryBuilder
 from search.query.spelling import HitText, Speller
 from search.searching import ranking
 from search.searching.budget import Budget
@@ -81,6 +82,7 @@ class SearchIndex:
         self._epoch = 0
         self._evaluated: Searcher | None = None
         self._eval: Evaluator | None = None
+        self._counts: KeptCounts | None = None
         #: Per-segment arrays and term counts, kept across generations for unchanged segments.
         self.arrays = SegmentArrays(postings_cache_bytes)
         self.term_counts = TermCounts()
@@ -157,14 +159,20 @@ class SearchIndex:
 
     def _evaluator(self, searcher: Searcher) -> Evaluator | None:
         """The evaluator for this searcher's generation, made on its first request."""
+        return self._evaluation(searcher)[0]
+
+    def _evaluation(self, searcher: Searcher) -> tuple[Evaluator | None, KeptCounts]:
+        """The evaluator for this searcher's generation and the word counts parsing asks of it
+        (kept for the generation), made on its first request."""
         with self._lock:
-            if self._evaluated is not searcher:
+            if self._evaluated is not searcher or self._counts is None:
                 self._evaluated = searcher
                 try:
                     self._eval = Evaluator(searcher, arrays=self.arrays)
                 except Unsupported:
                     self._eval = None
-            return self._eval
+                self._counts = KeptCounts(self._eval or searcher.reader())
+            return self._eval, self._counts
 
     def search(self, request: SearchRequest) -> SearchResult:
         """One page of hits; articles matching every clause come before partial matches.
@@ -188,8 +196,8 @@ class SearchIndex:
 
     def _search(self, request: SearchRequest, searcher: Searcher, started: float) -> SearchResult:
         budget = Budget(self.time_budget)
-        evaluator = self._evaluator(searcher)
-        parsed = self.queries.parse(request.q, evaluator or searcher.reader())
+        evaluator, counts = self._evaluation(searcher)
+        parsed = self.queries.parse(request.q, counts)
         filter_q = ranking.filter_query(request)
         highlighter = Highlighter(parsed.highlight)
         check = ranking.deadline(budget)
@@ -211,7 +219,8 @@ class SearchIndex:
             counted = ranking.EMPTY
         if request.histogram and counted.timeline is None:  # cut by the time budget
             counted = dataclasses.replace(counted, timeline=Timeline(request.histogram, [], 0, 0))
-        stored = [searcher.stored_fields(docnum) for docnum, _ in counted.page]
+        reader = searcher.reader()
+        stored = [stored_fields(reader, docnum) for docnum, _ in counted.page]
         suggest = self.speller(searcher).suggest if request.snippets else None
         result = assemble(request, counted, stored, highlighter, suggest, budget.partial, self.utc_offset, started)
         for found, fields in zip(result.hits, stored):

@@ -8,6 +8,7 @@ offset and scans forward to the next end, never over the whole text.
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -39,6 +40,9 @@ _SENTENCE_END = re.compile(r"[\n.!?…](?:(?<=\n)|[.!?…]*[\"'”’»)\]]*(?=\
 #: Single letters (initials such as "Nguyễn V. A") are treated the same way.
 _ABBREVIATIONS = frozenset("tp tx tt q p h ths ts pgs gs bs ks ls cn nxb mr mrs ms dr st vs no v".split())
 _LONGEST_ABBREVIATION = max(map(len, _ABBREVIATIONS))
+#: The characters before a "." that say whether it follows an abbreviation: one more than the
+#: longest, to tell a longer word apart.
+_TAIL = _LONGEST_ABBREVIATION + 1
 
 
 def boundaries(text: str, pos: int = 0) -> Iterator[tuple[int, int]]:
@@ -64,21 +68,23 @@ def next_end(text: str, pos: int) -> tuple[int, int] | None:
             char = text[start]
             if char == "\n":
                 return start, end
-            if char == "." and abbreviated(text, start):
+            if char == "." and abbreviated(text[max(0, start - _TAIL) : start]):
                 m = search(text, end)
                 continue
         return end, end
     return None
 
 
-def abbreviated(text: str, dot: int) -> bool:
-    """Whether the word before the "." at `dot` is an initial or an abbreviation. `fold` keeps
-    the length, so a word longer than every abbreviation needs no folding to be told apart: the
-    word is read back one character past that length at most, most sentences ending with one."""
+@functools.lru_cache(maxsize=1 << 14)
+def abbreviated(tail: str) -> bool:
+    """Whether the word before a "." is an initial or an abbreviation, from the `_TAIL` (or
+    fewer, at the start of the text) characters before it, the word's end: a word longer than
+    every abbreviation needs no folding to be told apart (`fold` keeps the length). These few
+    characters recur across texts, most sentences ending with one of a few thousand syllables."""
     size = 0
-    while size <= _LONGEST_ABBREVIATION and size < dot and text[dot - size - 1].isalnum():
+    while size < len(tail) and tail[-size - 1].isalnum():
         size += 1
-    return size == 1 or (1 < size <= _LONGEST_ABBREVIATION and fold(text[dot - size : dot]) in _ABBREVIATIONS)
+    return size == 1 or (1 < size <= _LONGEST_ABBREVIATION and fold(tail[-size:]) in _ABBREVIATIONS)
 
 
 def split(text: str, after: int | None = None, start: int = 0) -> list[tuple[int, int]]:

@@ -29,6 +29,7 @@ from whoosh.index import FileIndex
 from whoosh.searching import Searcher
 
 from search.index.engine import readers
+from search.index.engine.codec.stored import stored_fields
 from search.index.engine.segments import POSTINGS_BYTES, SegmentArrays
 from search.index.shards import live_set, open_shard, shard_searcher
 from search.index.store import IndexMissing
@@ -303,7 +304,8 @@ class ShardSearcher:
         state = self._current(version)
         searcher = state.searcher
         if state.version == version:
-            return [searcher.stored_fields(d) for d in docnums]
+            reader = searcher.reader()
+            return [stored_fields(reader, d) for d in docnums]
         return [searcher.document(id=article_id) for article_id in ids]
 
     def explain(self, collection: Collection, parsed: ParsedQuery, q: str, docnums: list[int]) -> list[dict | None]:

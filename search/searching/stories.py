@@ -16,6 +16,7 @@ import numpy as np
 from whoosh.searching import Searcher
 
 from search.index.engine import readers
+from search.index.engine.codec.stored import stored_fields
 from search.index.stories import saved
 from search.index.stories.text import DEFAULT
 from search.searching.evaluate import top
@@ -92,7 +93,8 @@ class StoryTable:
         """Document numbers of a story of several articles, oldest first (undated last); empty
         for an article that is a story of its own."""
         docs = self._members.get(story_id, [])
-        stored = {d: self.searcher.stored_fields(d) for d in docs}
+        reader = self.searcher.reader()
+        stored = {d: stored_fields(reader, d) for d in docs}
         return sorted(docs, key=lambda d: (not stored[d].get("date"), stored[d].get("date") or "", stored[d]["id"]))
 
     def summary(self, fields: dict) -> dict[str, object]:
@@ -103,7 +105,8 @@ class StoryTable:
         known = self._summaries.get(story)
         if known is None:
             docs = self.member_docs(story)
-            sources = (self.searcher.stored_fields(d).get("source") for d in docs)
+            reader = self.searcher.reader()
+            sources = (stored_fields(reader, d).get("source") for d in docs)
             known = self._summaries[story] = (len(docs), tuple(dict.fromkeys(s for s in sources if s)))
         return {"id": story, "size": known[0], "sources": list(known[1])}
 
@@ -111,7 +114,7 @@ class StoryTable:
         """`{id, title, date, source}` of a story's articles, oldest first."""
         out = []
         for docnum in self.member_docs(story_id):
-            fields = self.searcher.stored_fields(docnum)
+            fields = stored_fields(self.searcher.reader(), docnum)
             if fields["id"] != leave_out:
                 out.append({name: fields.get(name) for name in ARTICLE_KEYS})
         return out

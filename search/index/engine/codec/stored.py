@@ -28,6 +28,7 @@ from typing import Any
 import zstandard
 from whoosh import columns
 from whoosh.codec.whoosh3 import W3PerDocReader, W3PerDocWriter
+from whoosh.reading import IndexReader, MultiReader, SegmentReader
 
 if sys.version_info >= (3, 14):
     from compression import zstd
@@ -144,6 +145,22 @@ class PerDocReader(W3PerDocReader):
 
     def stored_fields(self, docnum: int) -> dict[str, Any]:
         return self._cached_reader("_stored", STORED_COLUMN)[docnum] or {}
+
+
+def stored_fields(reader: IndexReader, docnum: int) -> dict[str, Any]:
+    """`reader.stored_fields(docnum)`, the same dict, read straight from the segment's
+    per-document reader of this codec. Whoosh copies it keeping the fields its schema has
+    (a field may have been removed since it was written), a check of each field by a method
+    of the schema: here the dict is kept as it is when the schema has every field it holds, the
+    usual case, which leaves a page's stored fields their reading and unpickling."""
+    if isinstance(reader, MultiReader):
+        number, docnum = reader._segment_and_docnum(docnum)
+        reader = reader.readers[number]
+    perdoc = getattr(reader, "_perdoc", None)
+    if type(reader) is not SegmentReader or not isinstance(perdoc, PerDocReader) or reader.is_closed or docnum < 0:
+        return reader.stored_fields(docnum)  # Whoosh's own way, and its errors
+    fields = perdoc.stored_fields(docnum)
+    return fields if reader.schema._fields.keys() >= fields.keys() else reader.stored_fields(docnum)
 
 
 class StoredDictionaryMismatch(RuntimeError):
