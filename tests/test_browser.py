@@ -265,6 +265,42 @@ def test_widget_on_another_origin_with_the_keyboard(page, service, host):
     assert page.errors == []
 
 
+def test_a_late_answer_keeps_the_option_chosen_and_typing_leaves_it(page, service, host):
+    root, origin = host
+    write_host_page(root, service)
+    page.goto(origin + "/index.html")
+    box = page.get_by_role("combobox")
+    box.press_sequentially("bao hi", delay=40)
+    options = page.get_by_role("option")
+    expect(options.filter(has_text="bảo hiểm xã hội")).to_have_count(1)
+    for _ in range(options.all_inner_texts().index("bảo hiểm xã hội") + 1):
+        box.press("ArrowDown")
+    selected = page.locator("[role=option][aria-selected=true]")
+    expect(selected).to_have_text("bảo hiểm xã hội")
+    # An answer that comes late (the one for the last keystroke, after the arrows were used)
+    # redraws the list the way the widget does with every answer, its order changed.
+    page.evaluate("""() => {
+        const box = document.querySelector('vnsearch-box');
+        const texts = box.options.map(o => ({text: o.textContent, kind: o.className})).reverse();
+        box.showOptions([{text: 'bao hiem moi', kind: 'word'}, ...texts]);
+    }""")
+    expect(options.first).to_have_text("bao hiem moi")
+    expect(selected).to_have_text("bảo hiểm xã hội")
+    expect(box).to_have_attribute("aria-activedescendant", selected.get_attribute("id"))
+    # Typing after the arrows leaves the list at once (before any answer): Enter would search
+    # what was typed.
+    box.press("Space")
+    assert selected.count() == 0
+    assert box.get_attribute("aria-activedescendant") is None
+    box.press("Backspace")
+    expect(options.filter(has_text="bảo hiểm xã hội")).to_have_count(1)
+    for _ in range(options.all_inner_texts().index("bảo hiểm xã hội") + 1):
+        box.press("ArrowDown")
+    box.press("Enter")
+    expect(box).to_have_value("bảo hiểm xã hội")
+    assert page.errors == []
+
+
 def test_the_xss_article_stays_inert_in_the_page_the_article_and_the_widget(page, service, host):
     page.goto(service + "/")
     page.locator("#q").press_sequentially("tin doc bao hiem", delay=20)

@@ -101,6 +101,7 @@
 
     onInput() {
       clearTimeout(this.timer);
+      this.move(-1); // typing leaves the list: Enter now searches what was typed
       var q = this.input.value;
       if (!q.trim()) return this.close();
       this.timer = setTimeout(function () {
@@ -117,11 +118,15 @@
     }
 
     showOptions(suggestions) {
+      // An option chosen with the arrows since the last keystroke stays chosen when a late
+      // answer redraws the list with it still there: the list does not move under the reader.
+      var kept = this.options[this.active] ? this.options[this.active].textContent : null;
       this.options = suggestions.map(function (s, i) {
         return el("li", { role: "option", id: this.uid + "-opt-" + i, class: s.kind, "aria-selected": "false" }, s.text);
       }, this);
       this.list.replaceChildren.apply(this.list, this.options);
-      this.move(-1);
+      this.active = -1;
+      this.move(suggestions.findIndex(function (s) { return s.text === kept; }));
       this.list.hidden = !this.options.length;
       this.input.setAttribute("aria-expanded", String(!this.list.hidden));
     }
