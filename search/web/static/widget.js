@@ -101,7 +101,7 @@
 
     onInput() {
       clearTimeout(this.timer);
-      this.move(-1); // typing leaves the list: Enter now searches what was typed
+      this.move(-1); // typing leaves the list
       var q = this.input.value;
       if (!q.trim()) return this.close();
       this.timer = setTimeout(function () {
@@ -118,8 +118,7 @@
     }
 
     showOptions(suggestions) {
-      // An option chosen with the arrows since the last keystroke stays chosen when a late
-      // answer redraws the list with it still there: the list does not move under the reader.
+      // A late answer keeps the option chosen since the last keystroke, if it still holds it.
       var kept = this.options[this.active] ? this.options[this.active].textContent : null;
       this.options = suggestions.map(function (s, i) {
         return el("li", { role: "option", id: this.uid + "-opt-" + i, class: s.kind, "aria-selected": "false" }, s.text);
