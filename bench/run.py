@@ -72,30 +72,33 @@ def _children(pid: int) -> list[int]:
         return []
 
 
-def tree_rss_mib(pid: int) -> float:
-    """Resident memory of a process and all its descendants, in MiB."""
-    total, stack = 0, [pid]
+def _tree(pid: int) -> Iterator[int]:
+    """A process and all its descendants."""
+    stack = [pid]
     while stack:
         p = stack.pop()
-        total += _rss_kib(p)
+        yield p
         stack.extend(_children(p))
-    return total / 1024
+
+
+def tree_rss_mib(pid: int) -> float:
+    """Resident memory of a process and all its descendants, in MiB."""
+    return sum(map(_rss_kib, _tree(pid))) / 1024
+
+
+def _cpu_s(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def tree_cpu_s(pid: int) -> float:
     """CPU seconds (user and system) of a live process and all its live descendants: what a
     server spent, read before and after a load."""
-    total, stack, tick = 0.0, [pid], os.sysconf("SC_CLK_TCK")
-    while stack:
-        p = stack.pop()
-        try:
-            with open(f"/proc/{p}/stat") as f:
-                fields = f.read().rpartition(")")[2].split()
-            total += (int(fields[11]) + int(fields[12])) / tick
-        except OSError:
-            pass
-        stack.extend(_children(p))
-    return total
+    return sum(map(_cpu_s, _tree(pid)))
 
 
 class PeakRss(threading.Thread):

@@ -46,7 +46,7 @@ def _unavailable(reason: str) -> None:
 
 
 try:
-    from playwright.sync_api import Page, expect, sync_playwright
+    from playwright.sync_api import Locator, Page, expect, sync_playwright
 
     expect.set_options(timeout=TIMEOUT_MS)
 except ImportError:  # pragma: no cover - the test extra installs it
@@ -222,11 +222,22 @@ def write_host_page(root: Path, service: str) -> None:
     )
 
 
-def test_widget_on_another_origin_with_the_keyboard(page, service, host):
+def open_widget(page: Page, service: str, host: tuple[Path, str]) -> Locator:
+    """The widget's input, on a page of the host origin `host` (its folder and origin)."""
     root, origin = host
     write_host_page(root, service)
     page.goto(origin + "/index.html")
-    box = page.get_by_role("combobox")
+    return page.get_by_role("combobox")
+
+
+def arrow_to(box: Locator, options: Locator, text: str) -> None:
+    """Down the suggestions with the keyboard until the one reading `text` is chosen."""
+    for _ in range(options.all_inner_texts().index(text) + 1):
+        box.press("ArrowDown")
+
+
+def test_widget_on_another_origin_with_the_keyboard(page, service, host):
+    box = open_widget(page, service, host)
     expect(box).to_have_attribute("aria-expanded", "false")
     box.press_sequentially("bao hi", delay=40)
     listbox = page.get_by_role("listbox")
@@ -234,9 +245,7 @@ def test_widget_on_another_origin_with_the_keyboard(page, service, host):
     expect(box).to_have_attribute("aria-expanded", "true")
     options = page.get_by_role("option")
     expect(options.filter(has_text="bảo hiểm xã hội")).to_have_count(1)
-    texts = options.all_inner_texts()
-    for _ in range(texts.index("bảo hiểm xã hội") + 1):
-        box.press("ArrowDown")
+    arrow_to(box, options, "bảo hiểm xã hội")
     selected = page.locator("[role=option][aria-selected=true]")
     expect(selected).to_have_text("bảo hiểm xã hội")
     expect(box).to_have_attribute("aria-activedescendant", selected.get_attribute("id"))
@@ -266,15 +275,11 @@ def test_widget_on_another_origin_with_the_keyboard(page, service, host):
 
 
 def test_a_late_answer_keeps_the_option_chosen_and_typing_leaves_it(page, service, host):
-    root, origin = host
-    write_host_page(root, service)
-    page.goto(origin + "/index.html")
-    box = page.get_by_role("combobox")
+    box = open_widget(page, service, host)
     box.press_sequentially("bao hi", delay=40)
     options = page.get_by_role("option")
     expect(options.filter(has_text="bảo hiểm xã hội")).to_have_count(1)
-    for _ in range(options.all_inner_texts().index("bảo hiểm xã hội") + 1):
-        box.press("ArrowDown")
+    arrow_to(box, options, "bảo hiểm xã hội")
     selected = page.locator("[role=option][aria-selected=true]")
     expect(selected).to_have_text("bảo hiểm xã hội")
     # An answer that comes late (the one for the last keystroke, after the arrows were used)
@@ -294,8 +299,7 @@ def test_a_late_answer_keeps_the_option_chosen_and_typing_leaves_it(page, servic
     assert box.get_attribute("aria-activedescendant") is None
     box.press("Backspace")
     expect(options.filter(has_text="bảo hiểm xã hội")).to_have_count(1)
-    for _ in range(options.all_inner_texts().index("bảo hiểm xã hội") + 1):
-        box.press("ArrowDown")
+    arrow_to(box, options, "bảo hiểm xã hội")
     box.press("Enter")
     expect(box).to_have_value("bảo hiểm xã hội")
     assert page.errors == []
@@ -319,10 +323,7 @@ def test_the_xss_article_stays_inert_in_the_page_the_article_and_the_widget(page
     assert page.get_by_role("link", name="link").count() == 0
     shot(page, "xss-article.png")
 
-    root, origin = host
-    write_host_page(root, service)
-    page.goto(origin + "/index.html")
-    box = page.get_by_role("combobox")
+    box = open_widget(page, service, host)
     box.press_sequentially("tin doc", delay=20)
     expect(page.get_by_role("option").filter(has_text=XSS_ARTICLE.title)).to_have_count(1)
     box.press("Enter")
@@ -334,10 +335,7 @@ def test_the_xss_article_stays_inert_in_the_page_the_article_and_the_widget(page
 
 
 def test_the_widget_on_an_unlisted_origin_gets_nothing(page, service, unlisted_host):
-    root, origin = unlisted_host
-    write_host_page(root, service)
-    page.goto(origin + "/index.html")
-    box = page.get_by_role("combobox")
+    box = open_widget(page, service, unlisted_host)
     box.press_sequentially("bao hi", delay=20)
     box.press("Enter")
     results = page.get_by_role("region", name="Kết quả")

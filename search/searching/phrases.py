@@ -199,7 +199,7 @@ def _occurrences(
         bounds = np.searchsorted(docs, [*(offset for _, offset, _ in segments), end + last.doc_count_all()])
         for k, (leaf, offset, segid), lo, hi in zip(group, segments, bounds[:-1], bounds[1:]):
             if within is not None or positions is None or segid is None:  # not kept: not narrowed
-                parts[k] = _index_keys(docs[lo:hi], places[lo:hi], candidates)
+                parts[k] = _keys(docs[lo:hi], places[lo:hi], 0, candidates)
                 continue
             local = narrow_ids(docs[lo:hi] - offset, leaf.doc_count_all())
             local_places = _narrow_positions(places[lo:hi])
@@ -212,19 +212,11 @@ def _occurrences(
 
 
 def _keys(local: np.ndarray, places: np.ndarray, offset: int, candidates: np.ndarray) -> np.ndarray:
-    """One segment's occurrences (documents within it and positions) in the candidates, as keys."""
+    """One segment's occurrences (documents within it and positions) in the candidates, as keys;
+    with `offset` 0, occurrences given by their documents over the index."""
     keep = candidates[offset:][local]
-    keys = local[keep].astype(np.int64)
+    keys = local[keep].astype(np.int64, copy=False)  # a new array already: `keep` selects
     keys += offset
-    keys *= _POSITION_STRIDE
-    keys += places[keep]
-    return keys
-
-
-def _index_keys(docs: np.ndarray, places: np.ndarray, candidates: np.ndarray) -> np.ndarray:
-    """`_keys` of occurrences given by their document numbers over the index (int64)."""
-    keep = candidates[docs]
-    keys = docs[keep]
     keys *= _POSITION_STRIDE
     keys += places[keep]
     return keys

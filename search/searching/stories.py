@@ -113,8 +113,9 @@ class StoryTable:
     def articles(self, story_id: str, leave_out: str | None = None) -> list[dict[str, object]]:
         """`{id, title, date, source}` of a story's articles, oldest first."""
         out = []
+        reader = self.searcher.reader()
         for docnum in self.member_docs(story_id):
-            fields = stored_fields(self.searcher.reader(), docnum)
+            fields = stored_fields(reader, docnum)
             if fields["id"] != leave_out:
                 out.append({name: fields.get(name) for name in ARTICLE_KEYS})
         return out
