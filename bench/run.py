@@ -214,7 +214,9 @@ def _vnsearch_searcher(target: Path):
     index = SearchIndex(target, load_synonyms())
 
     def search(q: str, source: str, sort: str) -> int:
-        return len(index.search(SearchRequest(q=q, source=source or None, sort=sort or "relevance")).hits)
+        # The page `/search` gives by default: one article per story, snippets on.
+        request = SearchRequest(q=q, source=source or None, sort=sort or "relevance", collapse=True)
+        return len(index.search(request).hits)
 
     return search
 

@@ -135,15 +135,17 @@ def evaluated_page(
     shown_first = None
     if story_codes is not None and request.collapse:  # the window walks both tiers itself
         queries = (first_q, any_word) if parsed.tiered else (first_q,)
-        tiers = _tiers(evaluation, queries, matching, first_docs, rest_docs, request.sort, utc_offset)
+        tiers = _tiers(evaluation, queries, first_docs, rest_docs, request.sort, utc_offset)
         window = stories.collapsed_window(tiers, story_codes, start, end, check, order)
         docs = np.asarray(window, dtype=np.int64)
         in_first = members(docs, first_docs)
         shown_first = int(in_first.sum())
         scores = np.zeros(len(docs), dtype=np.float64)
-        scores[in_first] = evaluation.scores_at(first_q, docs[in_first])
-        if not in_first.all():
-            scores[~in_first] = evaluation.scores_at(any_word, docs[~in_first])
+        for (tier_docs, tier_keys), q, part in zip(tiers, queries, (in_first, ~in_first)):
+            if not part.any():
+                continue
+            at = docs[part]  # a relevance window's scores: its tiers' keys at its documents
+            scores[part] = tier_keys()[np.searchsorted(tier_docs(), at)] if relevance else evaluation.scores_at(q, at)
     else:
         # Each tier ranked by its documents' keys; a page's scores are the first tier's keys
         # (or the second's) at its documents: the numbers `scores_at` gives them.
@@ -185,30 +187,29 @@ def evaluated_page(
 def _tiers(
     evaluation: sparse.Evaluation,
     queries: tuple[wq.Query, ...],
-    matching: np.ndarray,
     first_docs: np.ndarray,
     rest_docs: Callable[[], np.ndarray],
     sort: str,
     utc_offset: dt.timedelta,
 ) -> list[stories.Tier]:
-    """The tiers as masks with their ranking keys over the index (computed when first asked
-    for), for a window of stories, which walks them itself."""
+    """The tiers as their documents with the ranking keys at them (computed when first asked
+    for), for a window of stories, which walks them itself: keys at a tier's documents alone,
+    as the uncollapsed window ranks them, with no array over the index."""
     evaluator = evaluation.evaluator
-    first_mask = np.zeros(evaluator.size, dtype=bool)
-    first_mask[first_docs] = True
 
     def keys(q: wq.Query, docs: Callable[[], np.ndarray]) -> Callable[[], np.ndarray]:
         @functools.cache
         def get() -> np.ndarray:
             if sort != "relevance":
-                return evaluator.sort_keys(sort, utc_offset)
-            return evaluation.scores_over(q, docs())
+                return evaluator.sort_keys(sort, utc_offset)[docs()]
+            return evaluation.scores_at(q, docs())
 
         return get
 
-    found: list[stories.Tier] = [(first_mask, keys(queries[0], lambda: first_docs))]
+    rest = functools.cache(rest_docs)
+    found: list[stories.Tier] = [(lambda: first_docs, keys(queries[0], lambda: first_docs))]
     if len(queries) > 1:
-        found.append((matching & ~first_mask, keys(queries[1], rest_docs)))
+        found.append((rest, keys(queries[1], rest)))
     return found
 
 

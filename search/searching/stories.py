@@ -19,13 +19,14 @@ from search.index.engine import readers
 from search.index.engine.codec.stored import stored_fields
 from search.index.stories import saved
 from search.index.stories.text import DEFAULT
-from search.searching.evaluate import top
+from search.searching.evaluate import best
 
 #: What a list of a story's articles gives of each.
 ARTICLE_KEYS = ("id", "title", "date", "source")
-#: (mask, keys) of one tier of a ranking, best first by descending key; the keys are computed
-#: when first asked for (a window the first tier fills never asks the second's).
-Tier = tuple[np.ndarray, Callable[[], np.ndarray]]
+#: (documents, keys) of one tier of a ranking: its sorted document numbers, and their ranking
+#: keys in the same order, best first by descending key; both are made when first asked for (a
+#: window the first tier fills never asks the second's).
+Tier = tuple[Callable[[], np.ndarray], Callable[[], np.ndarray]]
 
 
 class CommitMemo:
@@ -130,16 +131,17 @@ def collapsed_window(
     order: Callable[[], np.ndarray] | None = None,
 ) -> list[int]:
     """Document numbers of stories `start` to `end` of the ranking made of `tiers` (the first
-    tier ahead of the second, equal keys by `order`, as `evaluate.top` takes it), each story by
+    tier ahead of the second, equal keys by `order`, as `evaluate.best` takes it), each story by
     its first document in that order. The ranking is read a growing prefix at a time: a page
     rarely needs more than a few times its length."""
     chosen: list[int] = []
     seen: set[int] = set()
-    for mask, keys in tiers:
-        available = int(mask.sum())
+    for tier_docs, keys in tiers:
+        tier = tier_docs()
+        available = len(tier)
         wanted = max(4 * end, 64)
         while True:
-            docs = top(mask, keys(), min(wanted, available), order)
+            docs = tier[best(tier, keys(), min(wanted, available), order)]
             if len(chosen) + len(set(codes[docs].tolist()) - seen) >= end or len(docs) >= available:
                 break
             if check is not None:
