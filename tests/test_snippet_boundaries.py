@@ -1,4 +1,4 @@
-"""Snippets look for sentence ends only near their matches (`sentences.groups`, `sentences.boundaries`): on real
+"""Snippets look for sentence ends only near their matches (`sentences.groups`, `sentences.ends`): on real
 text they must group the matches, pick the passage and cut it exactly as a split of the whole
 body does, with matches at the start or the end of a body, in long sentences and in bodies
 without any sentence punctuation."""
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,9 +15,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from search.searching import highlight
+from search.searching import highlight, sentences
 from search.searching.highlight import ELLIPSIS, Highlighter
-from search.searching.sentences import boundaries, groups, split
+from search.searching.sentences import abbreviated, ends, groups, split
 from search.text.normalize import WORD_RE, fold, normalize
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,12 +43,30 @@ def visible(fragment: str) -> str:
     return html.unescape(fragment.replace("<mark>", "").replace("</mark>", ""))
 
 
-def whole_split_groups(text: str, matches: list[tuple[int, int, str]]) -> Iterator[tuple[int, int, int]]:
-    """What `groups` stands for: the matches of each sentence of the whole text, split from 0."""
+def whole_split_groups(text: str, matches: list[tuple[int, int, str]]) -> Iterator[tuple[int, int, int, int]]:
+    """What `groups` stands for: the matches of each sentence of the whole text, split from 0,
+    with the sentence's own start and end."""
     for start, end in split(text):
         inside = [k for k, (a, b, _) in enumerate(matches) if a >= start and b <= end]
         if inside:
-            yield 0, inside[0], inside[-1] + 1
+            yield start, inside[0], inside[-1] + 1, end
+
+
+#: The candidates of a sentence end as a Python step per candidate tells them: what the one
+#: pattern of `sentences` must decide the same way (the lower-case class is the module's).
+_CANDIDATE = re.compile(r"[\n.!?…](?:(?<=\n)|[.!?…]*[\"'”’»)\]]*(?=\s)" + sentences._GOES_ON + ")")
+
+
+def stepwise_ends(text: str) -> list[int]:
+    """The sentence ends of `text`, each candidate checked in Python: a lone "." followed by
+    white space after an abbreviation or an initial is no end."""
+    found = []
+    for m in _CANDIDATE.finditer(text):
+        start, end = m.span()
+        if end - start == 1 and text[start] == "." and abbreviated(text[max(0, start - 5) : start]):
+            continue
+        found.append(end)
+    return found
 
 
 def matches_of(text: str, terms: set[str]) -> list[tuple[int, int, str]]:
@@ -76,20 +95,28 @@ def test_real_bodies_cover_the_cases():
     for _, text in BODIES:
         assert split(text) and WORD_RE.search(text)
     assert any(len(split(text)) > 30 for _, text in BODIES)
-    assert not list(boundaries(without_punctuation(BODIES[0][1])))
+    assert not ends(without_punctuation(BODIES[0][1]))
     assert max(b - a for a, b in split(long_sentences(BODIES[0][1]))) > 2000
 
 
+@pytest.mark.parametrize("shape", [lambda t: t, without_punctuation, long_sentences], ids=["as is", "flat", "long"])
 @pytest.mark.parametrize("text", [text for _, text in BODIES], ids=IDS)
-def test_boundaries_from_a_word_end_or_a_resumed_scan_are_those_of_the_whole_text(text):
-    whole = list(boundaries(text))
-    ends = [m.end() for m in WORD_RE.finditer(fold(text))]
-    for pos in ends[::5] + ends[-3:] + [0]:
-        assert list(boundaries(text, pos)) == [b for b in whole if b[0] >= pos]
-    for k, (_, resume) in enumerate(whole):
-        assert list(boundaries(text, resume)) == whole[k + 1 :]
-        # a split resumed there gives the whole split's sentences from there
-        assert split(text, start=resume) == [s for s in split(text) if s[0] >= resume]
+def test_ends_are_those_of_a_step_per_candidate(text, shape):
+    text = shape(text)
+    assert ends(text) == stepwise_ends(text)
+    assert ends(fold(text)) == stepwise_ends(fold(text))
+
+
+@pytest.mark.parametrize("text", [text for _, text in BODIES], ids=IDS)
+def test_ends_from_a_word_end_or_an_end_and_before_a_word_are_those_of_the_whole_text(text):
+    whole = ends(text)
+    words = list(WORD_RE.finditer(fold(text)))
+    for pos in [m.end() for m in words[::5] + words[-3:]] + [0] + whole:
+        assert ends(text, pos) == [c for c in whole if c > pos]
+        assert sentences.next_end(text, pos) == next((c for c in whole if c > pos), None)
+    for word in [m.start() for m in words[::7] + words[-3:]]:
+        for pos in [0] + [c for c in whole if c <= word][-2:]:
+            assert ends(text, pos, word) == [c for c in whole if pos < c <= word]
 
 
 @pytest.mark.parametrize("shape", [lambda t: t, without_punctuation, long_sentences], ids=["as is", "flat", "long"])
@@ -99,12 +126,13 @@ def test_groups_are_the_sentences_of_the_whole_split(text, shape):
     for terms in term_sets(text):
         matches = matches_of(text, terms)
         found = list(groups(text, matches))
-        assert [(i, j) for _, i, j in found] == [(i, j) for _, i, j in whole_split_groups(text, matches)]
-        sentences = split(text)
-        for lo, i, _ in found:
-            # each group's `lo` is where a sentence of the whole split may start, before its matches
-            assert lo <= matches[i][0]
-            assert lo == 0 or split(text, start=lo) == [s for s in sentences if s[0] >= lo]
+        whole = list(whole_split_groups(text, matches))
+        assert [(i, j) for _, i, j, _ in found] == [(i, j) for _, i, j, _ in whole]
+        cuts = [0, *ends(text), len(text)]
+        for (lo, i, _, end), (_, _, _, sentence_end) in zip(found, whole):
+            # `lo` is a sentence end before the group's matches, `end` the one ending its sentence
+            assert lo in cuts and lo <= matches[i][0]
+            assert end in cuts and text[:end].rstrip() == text[:sentence_end]
 
 
 @pytest.mark.parametrize("shape", [lambda t: t, without_punctuation, long_sentences], ids=["as is", "flat", "long"])
@@ -154,7 +182,10 @@ SEPARATORS = [" ", "\n", "\n\n", ". ", "! ", "? ", "… ", "...", '." ', "”. "
 @settings(max_examples=300, deadline=None)
 def test_groups_agree_with_the_whole_split_on_any_text(text, terms):
     matches = matches_of(text, terms)
-    assert [(i, j) for _, i, j in groups(text, matches)] == [(i, j) for _, i, j in whole_split_groups(text, matches)]
+    assert [(i, j) for _, i, j, _ in groups(text, matches)] == [
+        (i, j) for _, i, j, _ in whole_split_groups(text, matches)
+    ]
+    assert ends(text) == stepwise_ends(text)
 
 
 @pytest.mark.parametrize(
@@ -164,8 +195,18 @@ def test_groups_agree_with_the_whole_split_on_any_text(text, terms):
         ("Ông NXB. Trẻ nói. Hết", ["Ông NXB. Trẻ nói.", "Hết"]),
         # longer than every abbreviation, or one with marks: a sentence end
         ("Về TPHCM. Rồi đi. Gặp Tố. Xong", ["Về TPHCM.", "Rồi đi.", "Gặp Tố.", "Xong"]),
+        # initials, numbers with points, closing quotes, line breaks; with and without marks
+        (
+            "ông Nguyễn Văn A. Sau đó TP. HCM có 1.000 người. “Tốt quá.” Hết\nDòng mới",
+            ["ông Nguyễn Văn A. Sau đó TP. HCM có 1.000 người.", "“Tốt quá.”", "Hết", "Dòng mới"],
+        ),
+        (
+            "ong Nguyen Van A. Sau do TP. HCM co 1.000 nguoi. Het",
+            ["ong Nguyen Van A. Sau do TP. HCM co 1.000 nguoi.", "Het"],
+        ),
+        ("không có dấu chấm câu nào cả, chỉ có dấu phẩy", ["không có dấu chấm câu nào cả, chỉ có dấu phẩy"]),
     ],
 )
 def test_abbreviations_in_any_case_are_not_sentence_ends(text, expected):
     assert [text[a:b] for a, b in split(text)] == expected
-    assert [text[a:b] for a, b in split(text, start=text.index(" ") + 1)][1:] == expected[1:]
+    assert ends(text) == stepwise_ends(text)

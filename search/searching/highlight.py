@@ -25,7 +25,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from search.searching.sentences import groups, split
+from search.searching.sentences import ends, groups, next_end, stripped
 from search.text.normalize import WORD_RE, fold
 
 __all__ = ["ELLIPSIS", "Found", "Highlighter"]
@@ -200,34 +200,43 @@ class Highlighter:
             first = WORD_RE.search(folded, start, end)
             keep = first.end() if first and first.end() - start <= budget else start + budget
             return self._window(text, folded, start, end, start, keep, budget, [])
-        best_lo, best_score, best_matches = 0, (-1, -1), matches[:1]
-        for lo, i, j in groups(text, matches):
-            inside = matches[i:j]
-            score = (len({m[2] for m in inside}), len(inside))
+        best_lo, best_score, best_i, best_j, best_end = 0, (-1, -1), 0, 1, len(text)
+        for lo, i, j, sentence_end in groups(text, matches):
+            score = (len({m[2] for m in matches[i:j]}), j - i) if j - i > 1 else (1, 1)
             if score > best_score:
-                best_lo, best_score, best_matches = lo, score, inside
-        # The chosen sentence and the next one, split from where the sentence of the previous
-        # group ended (a sentence start of the whole split) to the sentence after the group.
-        sentences = split(text, after=best_matches[-1][1], start=best_lo)
-        best = max(k for k, (s_start, _) in enumerate(sentences) if s_start <= best_matches[0][0])
-        start, end = sentences[best]
-        if (
-            best + 1 < len(sentences)
-            and sentences[best + 1][1] - start <= max_chars
-            and "\n" not in text[end : sentences[best + 1][0]]
-        ):
-            end = sentences[best + 1][1]
+                best_lo, best_score, best_i, best_j, best_end = lo, score, i, j, sentence_end
+        # The chosen sentence starts at the last sentence end before its first match, after the
+        # previous group's sentence (at `best_lo`); it holds matches, so it is not empty.
+        before = ends(text, best_lo, matches[best_i][0])
+        start, end = stripped(text, before[-1] if before else best_lo, best_end) or (0, 0)
+        # It is followed by the next sentence (the next piece not empty) when both fit and no
+        # line break separates them.
+        pos = best_end
+        while pos < len(text):
+            piece_end = next_end(text, pos) or len(text)
+            following = stripped(text, pos, piece_end)
+            if following is not None:
+                if following[1] - start <= max_chars and "\n" not in text[end : following[0]]:
+                    end = following[1]
+                break
+            pos = piece_end
+        # The passage's matches: the sentence's, and those of the next one when it is shown.
+        last = best_j
+        while last < len(matches) and matches[last][1] <= end:
+            last += 1
+        inside = matches[best_i:last]
         if end - start <= max_chars:
-            return self._render(text, self._merge(text, _within(matches, start, end)), start, end)
+            return self._render(text, self._merge(text, inside), start, end)
         budget = max(1, max_chars - 2)
-        a, b = _densest(best_matches, budget)
-        return self._window(text, folded, start, end, a, min(b, a + budget), budget, matches)
+        a, b = _densest(matches[best_i:best_j], budget)
+        return self._window(text, folded, start, end, a, min(b, a + budget), budget, inside)
 
     def _window(
-        self, text: str, folded: str, lo: int, hi: int, a: int, b: int, budget: int, matches: list[Match]
+        self, text: str, folded: str, lo: int, hi: int, a: int, b: int, budget: int, inside: list[Match]
     ) -> str:
         """At most `budget` characters of text[lo:hi] (longer than that) keeping text[a:b] in
-        view, cut at token or word boundaries, escaped and marked, with "…" on the cut sides."""
+        view, cut at token or word boundaries, escaped and marked, with "…" on the cut sides;
+        `inside` are the matches within text[lo:hi]."""
         slack = budget - (b - a)
         # About a third of the spare room goes before the matches, or up to half of it when that
         # reaches back to the start of the passage (no "…" on the left then).
@@ -241,7 +250,7 @@ class Highlighter:
             we = _snap_end(text, folded, we, b)
             while we > b and (text[we - 1] in _TRIM_RIGHT or text[we - 1].isspace()):
                 we -= 1
-        body = self._render(text, self._merge(text, _within(matches, lo, hi)), ws, we)
+        body = self._render(text, self._merge(text, inside), ws, we)
         return (ELLIPSIS if ws > lo else "") + body + (ELLIPSIS if we < hi else "")
 
 
@@ -258,10 +267,6 @@ def _rstrip(text: str, lo: int, pos: int) -> int:
     while pos > lo and text[pos - 1].isspace():
         pos -= 1
     return pos
-
-
-def _within(matches: list[Match], lo: int, hi: int) -> list[Match]:
-    return [m for m in matches if m[0] >= lo and m[1] <= hi]
 
 
 def _densest(matches: list[Match], budget: int) -> tuple[int, int]:

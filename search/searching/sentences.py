@@ -1,9 +1,11 @@
-"""Where the sentences of a stored text end, near given offsets: what a snippet is cut from.
+"""Where the sentences of a stored text end: what a snippet is cut from.
 
 A sentence of news ends at a line break or at its final punctuation, but not at the period of
 an abbreviation or an initial ("TP. HCM", "Nguyễn V. A"), nor where the text goes on in lower
-case. A snippet only needs the sentences around its matches, so everything here starts from an
-offset and scans forward to the next end, never over the whole text.
+case. The ends of a text are found by one scan of a compiled pattern, the regex engine deciding
+every candidate itself but the few a Python check must settle (a "." after a word of one to
+three letters, which may be an abbreviation): a snippet then groups its matches by sentence and
+finds its passage by offsets in that list, with no Python step per candidate end.
 """
 
 from __future__ import annotations
@@ -28,13 +30,21 @@ def _char_class(predicate: Callable[[str], bool]) -> str:
     return "".join(re.escape(chr(a)) + (f"-{re.escape(chr(b))}" if b > a else "") for a, b in ranges)
 
 
+#: Not followed by white space and then a lower-case letter (those of `str.islower`): "…, v.v.
+#: và ..." or a quote followed by "ông nói" goes on.
+_GOES_ON = r"(?!\s*[" + _char_class(str.islower) + "])"
+
 #: A sentence ends at a line break, or at ".", "!", "?" or "…" (with any closing quotes or
-#: brackets) followed by white space, unless the next visible character is lower case ("…,
-#: v.v. và ...", a quote followed by "ông nói"). The pattern starts with a character set so
-#: that the regex engine skips to the candidates itself; the lower-case letters are those of
-#: `str.islower`, so the pattern decides what a check in Python would, without a call per
-#: candidate.
-_SENTENCE_END = re.compile(r"[\n.!?…](?:(?<=\n)|[.!?…]*[\"'”’»)\]]*(?=\s)(?!\s*[" + _char_class(str.islower) + "]))")
+#: brackets) followed by white space, unless `_GOES_ON`. A lone "." right after one to three
+#: letters or digits (`[^\W_]` is `str.isalnum`, a word character of `WORD_RE`) that follow no
+#: other sets the empty group `short`: it ends the sentence unless the word is an abbreviation
+#: or an initial (`abbreviated`). Every other candidate is settled by the pattern, which starts
+#: with a character set so that the regex engine skips to the candidates itself.
+_SENTENCE_END = re.compile(
+    r"[\n.!?…](?:(?<=\n)"
+    r"|(?<=[^\W_]\.)(?<![^\W_]{4}\.)(?=\s)" + _GOES_ON + "(?P<short>)"
+    r"|[.!?…]*[\"'”’»)\]]*(?=\s)" + _GOES_ON + ")"
+)
 
 #: Words written with a period that does not end the sentence ("TP. HCM", "PGS. TS. ...").
 #: Single letters (initials such as "Nguyễn V. A") are treated the same way.
@@ -45,34 +55,29 @@ _LONGEST_ABBREVIATION = max(map(len, _ABBREVIATIONS))
 _TAIL = _LONGEST_ABBREVIATION + 1
 
 
-def boundaries(text: str, pos: int = 0) -> Iterator[tuple[int, int]]:
-    """(end of the sentence, start of what follows) at each sentence end of `text` from `pos`.
-
-    Whether a candidate ends a sentence depends on its own characters and its neighbours only,
-    and a candidate never holds a word character or white space other than a lone line break,
-    so a scan from the end of a word, or from where another scan resumed, finds the same ends
-    as a scan of the whole text: a snippet looks only near its matches.
-    """
-    while (found := next_end(text, pos)) is not None:
-        yield found
-        pos = found[1]
-
-
-def next_end(text: str, pos: int) -> tuple[int, int] | None:
-    """The first of `boundaries(text, pos)`, or None: one call where a snippet needs only that."""
+def next_end(text: str, pos: int) -> int | None:
+    """The first sentence end of `text` after `pos` (the end of a word, or a sentence end), or
+    None: a Python step only for a "." that may follow an abbreviation."""
     search = _SENTENCE_END.search
     m = search(text, pos)
-    while m is not None:
-        start, end = m.span()
-        if end - start == 1:
-            char = text[start]
-            if char == "\n":
-                return start, end
-            if char == "." and abbreviated(text[max(0, start - _TAIL) : start]):
-                m = search(text, end)
-                continue
-        return end, end
-    return None
+    while m is not None and m.lastgroup is not None and abbreviated(text[max(0, m.start() - _TAIL) : m.start()]):
+        m = search(text, m.end())
+    return None if m is None else m.end()
+
+
+def ends(text: str, pos: int = 0, word: int | None = None) -> list[int]:
+    """The sentence ends of `text` from `pos` (0, the end of a word, or a sentence end), in
+    order, in one scan: those before the word starting at `word` when given, the whole text's
+    otherwise. Each ends a sentence (after its closing punctuation or its line break) and
+    starts what follows, white space included.
+
+    The scan stops after the word's first character: whether a candidate before it ends a
+    sentence depends on the white space after it and the character that follows (the word's
+    first, a word character), never on anything further."""
+    found = _SENTENCE_END.finditer(text, pos) if word is None else _SENTENCE_END.finditer(text, pos, word + 1)
+    return [
+        m.end() for m in found if m.lastgroup is None or not abbreviated(text[max(0, m.start() - _TAIL) : m.start()])
+    ]
 
 
 @functools.lru_cache(maxsize=1 << 14)
@@ -87,41 +92,36 @@ def abbreviated(tail: str) -> bool:
     return size == 1 or (1 < size <= _LONGEST_ABBREVIATION and fold(tail[-size:]) in _ABBREVIATIONS)
 
 
-def split(text: str, after: int | None = None, start: int = 0) -> list[tuple[int, int]]:
-    """(start, end) of each sentence of `text`, surrounding white space excluded.
-
-    With `after`, the list stops at the first sentence starting at or after that offset: a
-    snippet needs no sentence beyond the one following its last match. With `start` (0 or where
-    `boundaries` resumed), the list begins there.
-    """
-    out: list[tuple[int, int]] = []
-    for end, resume in boundaries(text, start):
-        if after is not None and out and out[-1][0] >= after:
-            return out
-        _add_stripped(out, text, start, end)
-        start = resume
-    _add_stripped(out, text, start, len(text))
-    return out
-
-
-def groups(text: str, matches: Sequence[tuple[int, int, str]]) -> Iterator[tuple[int, int, int]]:
-    """(lo, i, j) for each sentence holding matches: matches[i:j] are its matches, and `lo` is
-    where the text after the previous such sentence starts (0 for the first). One search for a
-    sentence end per sentence with matches, instead of splitting every sentence before them."""
-    lo, i, size = 0, 0, len(matches)
-    while i < size:
-        _, resume = next_end(text, matches[i][1]) or (len(text), len(text))
-        j = i + 1
-        while j < size and matches[j][0] < resume:
-            j += 1
-        yield lo, i, j
-        lo, i = resume, j
-
-
-def _add_stripped(out: list[tuple[int, int]], text: str, start: int, end: int) -> None:
-    """Append text[start:end] without its surrounding white space, unless nothing is left."""
+def stripped(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """(start, end) of text[start:end] without its surrounding white space, or None when
+    nothing else is left (a piece between two line breaks)."""
     piece = text[start:end]
     left = piece.lstrip()
-    if left:
-        start += len(piece) - len(left)
-        out.append((start, start + len(left.rstrip())))
+    if not left:
+        return None
+    start += len(piece) - len(left)
+    return start, start + len(left.rstrip())
+
+
+def split(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of `text`, surrounding white space excluded: the pieces
+    between its ends."""
+    cuts = [0, *ends(text), len(text)]
+    return [found for k in range(len(cuts) - 1) if (found := stripped(text, cuts[k], cuts[k + 1])) is not None]
+
+
+def groups(text: str, matches: Sequence[tuple[int, int, str]]) -> Iterator[tuple[int, int, int, int]]:
+    """(lo, i, j, end) for each sentence holding matches: matches[i:j] are its matches, `end`
+    is where it ends (`next_end`, or the end of the text) and `lo` where the text after the
+    previous such sentence starts (0 for the first). One search for a sentence end per
+    sentence with matches, instead of splitting every sentence before them."""
+    lo, i, size = 0, 0, len(matches)
+    while i < size:
+        end = next_end(text, matches[i][1])
+        if end is None:
+            end = len(text)
+        j = i + 1
+        while j < size and matches[j][0] < end:
+            j += 1
+        yield lo, i, j, end
+        lo, i = end, j
