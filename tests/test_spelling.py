@@ -2,9 +2,17 @@ import gzip
 import json
 from pathlib import Path
 
+from search.corpus.article import Article
 from search.corpus.files import iter_corpus
-from search.query.spelling import Speller, accented_forms
+from search.index.engine import readers
+from search.index.engine.segments import TermCounts
+from search.index.indexer import build
+from search.query.acronyms import load_synonyms
+from search.query.spelling import HitText, Speller, accented_forms
+from search.searching.highlight import Highlighter
 from search.searching.results import SearchRequest
+from search.searching.searcher import SearchIndex
+from search.text.normalize import fold
 
 
 def test_accented_forms_cover_every_mark_in_canonical_tone_place():
@@ -67,3 +75,52 @@ def test_the_or_operator_is_not_a_word_to_correct(seed_index):
     speller = Speller(seed_index.searcher().reader())
     assert speller.suggest("bảo hiểm OR Quảng Ngãi") is None
     assert speller.suggest("bao hiem OR quang ngai") == "bảo hiểm OR quảng ngãi"
+
+
+def _hit(text: str, searched: frozenset[str]) -> HitText:
+    """A hit as the searcher gives it, its matches found by the highlighter."""
+    found = Highlighter(searched).find(text)
+    return HitText(text, found.folded, [(0, found.matches)], searched)
+
+
+def test_batched_spellings_and_scanned_hits_suggest_as_word_by_word(tmp_path: Path):
+    # Three commits: several segments, the last adding a word the first two lack.
+    index_dir = tmp_path / "index"
+    build(index_dir, [Article(id="a", title="Bảo hiểm xã hội", body="Bảo hiểm y tế, BHXH 96/NQ-BCS năm 2019.")])
+    build(index_dir, [Article(id="b", title="Báo chí", body="Báo cáo về bão số 9.")], keep_missing=True)
+    index = SearchIndex(index_dir, load_synonyms())
+    first = index.speller(index.searcher())
+    assert first.suggest("bao") == "báo" and first.suggest("thue") is None
+    build(index_dir, [Article(id="c", title="Thuế", body="Thuế thu nhập.")], keep_missing=True)
+    reader = index.searcher().reader()
+    assert len(readers.leaves(reader)) == 3
+    speller = index.speller(index.searcher())
+    assert speller is not first and speller.counts is index.term_counts
+    assert speller.suggest("thue") == "thuế"  # the new commit's word: the tables follow it
+    plain = Speller(reader)  # no kept counts: each form asked on its own
+    for word in ("bao", "thue", "hiem", "zzz"):
+        assert speller.spellings(word) == plain.spellings(word), word
+    hits = ["Bảo hiểm xã hội và báo chí", "Báo cáo BHXH, bảo hiểm 96/NQ-BCS năm 2019"]
+    for q in ("bao hiem", "Bao hiem BHXH", "BHXH 2019", "96/NQ-BCS", "bao -hiem", "báo hiem", "thuê", "zzz bao"):
+        searched = frozenset(w for w in fold(q).split() if w.isalnum())
+        expected = plain.suggest(q, hits)
+        assert speller.suggest(q, hits) == expected, q
+        assert speller.suggest(q, [_hit(text, searched) for text in hits]) == expected, q
+
+
+def test_doc_frequencies_of_many_terms_are_those_of_each(tmp_path: Path):
+    index_dir = tmp_path / "index"
+    build(index_dir, [Article(id="a", title="Bảo hiểm", body="bảo hiểm y tế")])
+    build(
+        index_dir,
+        [Article(id="b", title="Bão", body="bão số 9"), Article(id="a", title="Báo", body="báo")],
+        keep_missing=True,
+    )
+    reader = SearchIndex(index_dir, load_synonyms()).searcher().reader()
+    counts = TermCounts(per_segment=3)  # emptied while filled
+    words = ["bảo", "bão", "báo", "zzz", "9", "bảo"]
+    expected = [reader.doc_frequency("exact", word) for word in words]
+    assert expected[:4] == [1, 1, 1, 0]  # the replaced article's words are still counted
+    assert counts.doc_frequencies(reader, "exact", words) == expected
+    assert counts.doc_frequencies(reader, "exact", words) == expected  # from what was kept
+    assert [counts.doc_frequency(reader, "exact", word) for word in words] == expected

@@ -82,6 +82,13 @@ def accented_forms(folded: str) -> list[str]:
     return sorted(forms)
 
 
+@functools.lru_cache(maxsize=1 << 12)
+def _accented_forms(folded: str) -> tuple[str, ...]:
+    """`accented_forms`, kept for the process: they depend on the word alone, so a word met
+    again after a commit (a new speller) is not spelt out again."""
+    return tuple(accented_forms(folded))
+
+
 @functools.lru_cache(maxsize=1 << 14)
 def _form(written: str) -> str:
     """A word as written in a hit, as a suggestion gives it: canonical, lower case (the same
@@ -125,7 +132,11 @@ class Speller:
         correction's time, the bases it tries being mostly no words at all) are not asked for."""
         if not self.known("folded", folded):
             return ()
-        found = ((form, self.known("exact", form)) for form in accented_forms(folded))
+        forms = _accented_forms(folded)
+        if self.counts is not None:  # all the forms asked of each segment at once
+            found = zip(forms, self.counts.doc_frequencies(self.reader, "exact", forms))
+        else:
+            found = zip(forms, map(functools.partial(self.known, "exact"), forms))
         return tuple(sorted(((form, n) for form, n in found if n), key=lambda item: -item[1]))
 
     def suggest(self, text: str, hit_texts: Iterable[str | HitText] = ()) -> str | None:
@@ -157,6 +168,12 @@ class Speller:
     def _accented(
         self, typed: Sequence[str], folded: Sequence[str], hit_texts: list[str | HitText]
     ) -> list[str | None]:
+        # An acronym or a number stays as typed: when every word is one, the hits are not read.
+        as_typed = [
+            word.isupper() and len(word) > 1 or not query_word.isalpha() for word, query_word in zip(typed, folded)
+        ]
+        if all(as_typed):
+            return [None] * len(typed)
         # Each query word's places, with the query words before and after each (None: none).
         places: dict[str, list[tuple[int, str | None, str | None]]] = {}
         for i, query_word in enumerate(folded):
@@ -174,10 +191,12 @@ class Speller:
         # a found word): the same occurrences either way.
         pattern: re.Pattern[str] | None = None
         wanted = frozenset(tokens)
-        # (folded word, form) -> occurrences, in the order each was first seen; and per place,
-        # form -> the occurrences there next to the query's neighbouring word.
+        # (folded word, form) -> occurrences, in the order each was first seen; and (two query
+        # words standing together, their forms there) -> how often: the places of the two words
+        # are visited once per distinct pair at the end, not at every occurrence.
         seen: Counter[tuple[str, str]] = Counter()
-        context: list[Counter[str]] = [Counter() for _ in folded]
+        together: Counter[tuple[str, str, str, str]] = Counter()
+        search = WORD_RE.search
         for given in hit_texts if tokens else ():
             if isinstance(given, HitText) and wanted <= given.searched:
                 hit, folded_hit = given.text, given.folded
@@ -198,21 +217,25 @@ class Speller:
             # Context: two consecutive query words found with no other word between them.
             pairs = zip(words, words[1:])
             for k in itertools.compress(itertools.count(), map(bigrams.__contains__, pairs)) if bigrams else ():
-                if WORD_RE.search(folded_hit, found[k][1], found[k + 1][0]) is None:
-                    for i, _, following in places[words[k]]:
-                        if following == words[k + 1]:
-                            context[i][forms[k]] += 1
-                    for i, previous, _ in places[words[k + 1]]:
-                        if previous == words[k]:
-                            context[i][forms[k + 1]] += 1
+                if search(folded_hit, found[k][1], found[k + 1][0]) is None:
+                    together[words[k], words[k + 1], forms[k], forms[k + 1]] += 1
+        # Per place, form -> the occurrences there next to the query's neighbouring word.
+        context: list[Counter[str]] = [Counter() for _ in folded]
+        for (first, second, first_form, second_form), n in together.items():
+            for i, _, following in places[first]:
+                if following == second:
+                    context[i][first_form] += n
+            for i, previous, _ in places[second]:
+                if previous == first:
+                    context[i][second_form] += n
         counts: list[Counter[str]] = [Counter() for _ in folded]
         for (word, form), n in seen.items():
             for i, _, _ in places[word]:
                 counts[i][form] = n + _CONTEXT_WEIGHT * context[i][form]
         forms_found: list[str | None] = []
-        for word, count, query_word in zip(typed, counts, folded):
-            if word.isupper() and len(word) > 1 or not query_word.isalpha():
-                forms_found.append(None)  # an acronym or a number: as typed
+        for kept, count, query_word in zip(as_typed, counts, folded):
+            if kept:
+                forms_found.append(None)
             elif count:
                 forms_found.append(count.most_common(1)[0][0])
             else:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 import numpy as np
@@ -272,23 +272,29 @@ class TermCounts:
         self._lock = threading.Lock()
 
     def doc_frequency(self, reader: IndexReader, fieldname: str, text: str) -> int:
-        total = 0
-        term = (fieldname, text)
+        return self.doc_frequencies(reader, fieldname, (text,))[0]
+
+    def doc_frequencies(self, reader: IndexReader, fieldname: str, texts: Sequence[str]) -> list[int]:
+        """`doc_frequency` of each of `texts`, the ones not kept asked of each segment together
+        (`readers.term_doc_frequencies`)."""
+        totals = [0] * len(texts)
         for leaf, _, segid, _ in readers.leaves(reader):
             if segid is None:
-                total += leaf.doc_frequency(fieldname, text)
-                continue
-            with self._lock:
-                counts = self._counts.setdefault(segid, {})
-                found = counts.get(term)
-            if found is None:
-                found = leaf.doc_frequency(fieldname, text)
+                found = readers.term_doc_frequencies(leaf, fieldname, texts)
+            else:
                 with self._lock:
-                    if len(counts) >= self.per_segment:
-                        counts.clear()
-                    counts[term] = found
-            total += found
-        return total
+                    counts = self._counts.setdefault(segid, {})
+                    found = [counts.get((fieldname, text), -1) for text in texts]  # -1: not kept
+                missing = [i for i, n in enumerate(found) if n < 0]
+                if missing:
+                    asked = readers.term_doc_frequencies(leaf, fieldname, [texts[i] for i in missing])
+                    with self._lock:
+                        for i, n in zip(missing, asked):
+                            if len(counts) >= self.per_segment:
+                                counts.clear()
+                            counts[fieldname, texts[i]] = found[i] = n
+            totals = [total + n for total, n in zip(totals, found)]
+        return totals
 
     def retain(self, reader: IndexReader) -> None:
         keep = {segid for _, _, segid, _ in readers.leaves(reader)}
