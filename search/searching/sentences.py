@@ -2,10 +2,10 @@
 
 A sentence of news ends at a line break or at its final punctuation, but not at the period of
 an abbreviation or an initial ("TP. HCM", "Nguyễn V. A"), nor where the text goes on in lower
-case. The ends of a text are found by one scan of a compiled pattern, the regex engine deciding
-every candidate itself but the few a Python check must settle (a "." after a word of one to
-three letters, which may be an abbreviation): a snippet then groups its matches by sentence and
-finds its passage by offsets in that list, with no Python step per candidate end.
+case. A snippet only needs the sentences around its matches, so everything here starts from an
+offset and scans forward (`split` alone reads the whole text). The scan is one compiled pattern that
+settles every candidate end itself but the few a Python check must (a "." after a word of one to
+three letters, which may be an abbreviation): no Python step per candidate end.
 """
 
 from __future__ import annotations
@@ -60,9 +60,15 @@ def next_end(text: str, pos: int) -> int | None:
     None: a Python step only for a "." that may follow an abbreviation."""
     search = _SENTENCE_END.search
     m = search(text, pos)
-    while m is not None and m.lastgroup is not None and abbreviated(text[max(0, m.start() - _TAIL) : m.start()]):
+    while m is not None and not _ends_sentence(text, m):
         m = search(text, m.end())
     return None if m is None else m.end()
+
+
+def _ends_sentence(text: str, m: re.Match[str]) -> bool:
+    """Whether a match of `_SENTENCE_END` ends a sentence: all do but a `short` one after an
+    abbreviation or an initial."""
+    return m.lastgroup is None or not abbreviated(text[max(0, m.start() - _TAIL) : m.start()])
 
 
 def ends(text: str, pos: int = 0, word: int | None = None) -> list[int]:
@@ -75,9 +81,7 @@ def ends(text: str, pos: int = 0, word: int | None = None) -> list[int]:
     sentence depends on the white space after it and the character that follows (the word's
     first, a word character), never on anything further."""
     found = _SENTENCE_END.finditer(text, pos) if word is None else _SENTENCE_END.finditer(text, pos, word + 1)
-    return [
-        m.end() for m in found if m.lastgroup is None or not abbreviated(text[max(0, m.start() - _TAIL) : m.start()])
-    ]
+    return [m.end() for m in found if _ends_sentence(text, m)]
 
 
 @functools.lru_cache(maxsize=1 << 14)
@@ -105,7 +109,8 @@ def stripped(text: str, start: int, end: int) -> tuple[int, int] | None:
 
 def split(text: str) -> list[tuple[int, int]]:
     """(start, end) of each sentence of `text`, surrounding white space excluded: the pieces
-    between its ends."""
+    between its ends. The whole text's sentences, which snippets never need: what the scans
+    from an offset must agree with (the tests hold them to it)."""
     cuts = [0, *ends(text), len(text)]
     return [found for k in range(len(cuts) - 1) if (found := stripped(text, cuts[k], cuts[k + 1])) is not None]
 
