@@ -94,7 +94,7 @@ class Settings:
     #: Memory (MiB) each worker keeps article vectors in for related coverage (0: none).
     related_cache_mib: int = VECTORS_MIB
     #: Memory (MiB) each worker keeps decoded posting lists in, across commits (the shards
-    #: searched in one worker share it); phrase words' positions are kept in half as much again.
+    #: searched in one worker share it); phrase words' positions are kept in up to twice as much again.
     postings_cache_mib: int = POSTINGS_BYTES >> 20
     #: Time one search may take; past it the answer is what was found by then, marked partial.
     search_budget_ms: int = SEARCH_BUDGET_MS

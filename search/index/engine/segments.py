@@ -28,10 +28,12 @@ from search.index.engine import readers
 #: syllables: the budget is sized to hold those of a large archive, since a list decoded again
 #: costs far more than the memory it takes (`bench/results` has the measurement).
 POSTINGS_BYTES = 128 << 20
-#: The positions of phrase words kept beside them take up to this share of that memory again:
-#: a phrase of common syllables reads hundreds of thousands of positions of each word, and
-#: decoding them was most of such a query's time, while the words of phrases are few.
-POSITIONS_SHARE = 2
+#: The positions of phrase words kept beside them take up to this many times that memory: a
+#: phrase of common syllables reads hundreds of thousands of positions of each word, and
+#: decoding them again was most of such a query's time. Distinct phrases keep meeting new
+#: common words, so their positions need more room than the words' postings: with less, the
+#: positions of words read a few queries apart push each other out.
+POSITIONS_TIMES = 2
 
 _NARROW_IDS = 1 << 16
 
@@ -157,13 +159,13 @@ def joined(
 class SegmentArrays:
     """Per-document arrays over the whole index, assembled from per-segment parts, and the
     segments' recently used postings and positions (`postings_bytes`, and a
-    `POSITIONS_SHARE`th of it for positions)."""
+    `POSITIONS_TIMES` times as much for positions)."""
 
     def __init__(self, postings_bytes: int = POSTINGS_BYTES) -> None:
         self._parts: dict[Hashable, Any] = {}
         self._lock = threading.Lock()
         self.postings = PostingsCache(postings_bytes)
-        self.positions = PostingsCache(postings_bytes // POSITIONS_SHARE)
+        self.positions = PostingsCache(postings_bytes * POSITIONS_TIMES)
 
     def _part(self, key: Hashable | None, make: Any) -> Any:
         if key is None:  # not a Whoosh segment: nothing to key it by
