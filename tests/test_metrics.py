@@ -4,18 +4,24 @@ Counters are shared by every app made in this process, so each test compares bef
 Through gunicorn, with several workers, see tests/test_service_production.py.
 """
 
+import io
 import json
 import re
 import shutil
+import sys
+import threading
 from pathlib import Path
 
 import pytest
 from falcon import testing
 
 from search.settings import Settings
+from search.web.accesslog import AccessLog
 from search.web.app import create_app
 
 TOKEN = "metrics-token"
+#: The fields every access line starts with.
+FIELDS = ("time", "client", "scheme", "method", "route", "status", "duration_ms", "query_chars")
 
 
 def sample(text: str, name: str, **labels: str) -> float:
@@ -198,3 +204,41 @@ def test_text_lines_quote_what_could_break_them(app_dir, capsys):
     c.simulate_get("/search", params={"q": 'a b" c=d\nstatus=999'})
     (line,) = capsys.readouterr().out.splitlines()
     assert line.endswith(' query="a b\\" c=d\\nstatus=999"') and line.count("status=") == 2
+
+
+def test_access_lines_stay_whole_from_many_threads(app_dir, capsys):
+    c = client(app_dir)
+
+    def ask(number: int) -> None:
+        for turn in range(20):
+            c.simulate_get("/search", params={"q": f"bảo hiểm {number} {turn}"})
+
+    threads = [threading.Thread(target=ask, args=(number,)) for number in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 120
+    for line in lines:  # each a whole line of its own: its fields once each, in order
+        assert [part.partition("=")[0] for part in line.split(" ")][:8] == list(FIELDS), line
+
+
+def test_a_closed_standard_output_does_not_fail_the_request(app_dir, monkeypatch, capsys):
+    c = client(app_dir)
+    closed = io.StringIO()
+    closed.close()
+    monkeypatch.setattr(sys, "stdout", closed)
+    assert c.simulate_get("/search", params={"q": "bảo hiểm"}).status_code == 200
+    assert "access line not written" in capsys.readouterr().err
+
+
+def test_client_addresses_are_kept_only_for_short_headers():
+    log = AccessLog(Settings())
+    long = ", ".join(["127.0.0.1"] * 20) + ", 203.0.113.9"  # through twenty trusted proxies
+    assert log.shown_client("127.0.0.1", long) == "203.0.113.9"
+    assert log.shown_client("127.0.0.1", "203.0.113.9") == "203.0.113.9"
+    assert log.shown_client("198.51.100.7", "203.0.113.9") == "198.51.100.7"
+    assert log.shown_client(None, None) is None
+    assert log.shown_client("127.0.0.1", "203.0.113.9") == "203.0.113.9"  # kept, the same
+    assert log._shown.cache_info().currsize == 3  # the long header was not kept

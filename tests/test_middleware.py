@@ -33,6 +33,10 @@ def client(seed_index_dir: Path) -> testing.TestClient:
         ("q=bhxh&q=bhyt", "only once"),
         ("q=bhxh&q=", "only once"),  # a blank repeat is still a repeat
         ("q=bhxh&page=1&page=2", "only once"),
+        ("q=bhxh&%71=bhyt", "only once"),  # the same name, encoded
+        ("\xc3\xa1=1&%C3%A1=2", "only once"),  # raw UTF-8 bytes and their escapes name one
+        ("q=a&q=b&x=%zz", "only once"),  # the first fault in order, not the first kind checked
+        ("q=a%00&q=b", "control characters"),
         ("q=bhxh&" + "x=1&" * 2000, "at most"),
     ],
 )

@@ -81,13 +81,13 @@ class Watch:
     """
 
     def __init__(self, index_dir: Path) -> None:
-        self.index_dir = index_dir
+        self._pointer = index_dir / POINTER  # joined once: a stamp is taken before every search
         self._settled: _Stamp | None = None
 
     def stamp(self, live: Path) -> _Stamp:
         """What `CURRENT` and `live` are now; take it before looking at what they hold."""
         try:
-            pointer = os.stat(self.index_dir / POINTER)
+            pointer = os.stat(self._pointer)
             current = (pointer.st_ino, pointer.st_mtime_ns, pointer.st_size)
         except FileNotFoundError:
             current = None

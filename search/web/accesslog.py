@@ -8,15 +8,18 @@ every line different; the client is the forwarded address when a trusted proxy s
 
 Lines are `key=value` text, or JSON objects with `VNSEARCH_LOG_FORMAT=json`, one per line on
 standard output (where gunicorn's access log went), each written whole even with threads.
+They are written directly, not through `logging`: a record and its handler's machinery for every
+request cost a worker more than the line itself, and nothing configures this log but this module.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
-import logging
 import re
 import sys
+import threading
 import time
 
 import falcon
@@ -24,31 +27,27 @@ import falcon
 from search.settings import Settings
 from search.web.forwarded import client_address, networks
 
-LOGGER_NAME = "vnsearch.access"
 #: Route of requests no route matched, or refused before routing (as in `search.web.metrics`).
 UNMATCHED = "unmatched"
+#: Distinct (peer, X-Forwarded-For) pairs whose client address a worker keeps, formatted, and
+#: the longest header kept (a proxy or two's addresses).
+CLIENTS_KEPT = 1024
+MAX_KEPT_FORWARDED = 100
+
+#: One line is written at a time, so threads' lines never interleave.
+_WRITING = threading.Lock()
 
 
-class _StandardOutput(logging.Handler):
-    """Writes to whatever `sys.stdout` is when the line is written (a test may replace it)."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            sys.stdout.write(self.format(record) + "\n")
+def write_line(line: str) -> None:
+    """`line` on whatever `sys.stdout` is when it is written (a test may replace it), flushed,
+    so the line is out whole when the request ends. A closed or full stdout must not fail the
+    request: what went wrong is said on standard error instead."""
+    try:
+        with _WRITING:
+            sys.stdout.write(line + "\n")
             sys.stdout.flush()
-        except Exception:  # a closed or full stdout must not fail the request
-            self.handleError(record)
-
-
-def access_logger() -> logging.Logger:
-    """The access logger, set up once per process; it does not propagate, so the server's
-    error log configuration neither duplicates nor reformats its lines."""
-    logger = logging.getLogger(LOGGER_NAME)
-    if not logger.handlers:
-        logger.addHandler(_StandardOutput())
-        logger.setLevel(logging.INFO)
-        logger.propagate = False
-    return logger
+    except Exception as error:
+        print(f"access line not written: {error!r}", file=sys.stderr)
 
 
 #: Characters that make a text value quoted, besides those `str.isprintable` refuses
@@ -77,7 +76,19 @@ class AccessLog:
         self.as_json = settings.log_format == "json"
         self.log_queries = settings.log_queries
         self.trusted = networks(settings.forwarded_allow_ips)
-        self.logger = access_logger()
+        # A worker sees the same few peers (its proxy) and clients again and again.
+        self._shown = functools.lru_cache(maxsize=CLIENTS_KEPT)(self._show_client)
+
+    def _show_client(self, peer: str | None, forwarded_for: str | None) -> str | None:
+        client = client_address(peer, forwarded_for, self.trusted)
+        return str(client) if client else None
+
+    def shown_client(self, peer: str | None, forwarded_for: str | None) -> str | None:
+        """The client's address as the line shows it; kept for short headers only, so a
+        client sending long made-up ones cannot fill a worker's memory."""
+        if forwarded_for is not None and len(forwarded_for) > MAX_KEPT_FORWARDED:
+            return self._show_client(peer, forwarded_for)
+        return self._shown(peer, forwarded_for)
 
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         req.context.access_started = time.perf_counter()
@@ -90,10 +101,9 @@ class AccessLog:
             query = req.get_param("q")
         except falcon.HTTPError:
             query = None
-        client = client_address(req.env.get("REMOTE_ADDR"), req.get_header("X-Forwarded-For"), self.trusted)
         fields: dict[str, object] = {
             "time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds"),
-            "client": str(client) if client else None,
+            "client": self.shown_client(req.env.get("REMOTE_ADDR"), req.get_header("X-Forwarded-For")),
             "scheme": req.scheme,
             "method": req.method,
             "route": req.uri_template or UNMATCHED,
@@ -106,6 +116,4 @@ class AccessLog:
             fields["partial"] = True
         if self.log_queries and query is not None:
             fields["query"] = query
-        if self.logger.isEnabledFor(logging.INFO):  # as `info` does, without looking up its caller
-            line = format_line(fields, self.as_json)
-            self.logger.handle(self.logger.makeRecord(LOGGER_NAME, logging.INFO, __file__, 0, line, (), None))
+        write_line(format_line(fields, self.as_json))

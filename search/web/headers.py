@@ -45,14 +45,20 @@ def security_headers(page: bool, embeddable: bool) -> list[tuple[str, str]]:
 
 
 class SecurityHeaders:
-    """Sets the security headers on every response."""
+    """Sets the security headers on every response (the four sets made once)."""
+
+    def __init__(self) -> None:
+        self._sets = {
+            (page, embeddable): tuple(security_headers(page, embeddable))
+            for page in (False, True)
+            for embeddable in (False, True)
+        }
 
     def process_response(
         self, req: falcon.Request, resp: falcon.Response, resource: object, req_succeeded: bool
     ) -> None:
         is_page = (resp.content_type or "").startswith("text/html")
-        for name, value in security_headers(is_page, req.path in EMBEDDABLE_PATHS):
-            resp.set_header(name, value)
+        resp.set_headers(self._sets[is_page, req.path in EMBEDDABLE_PATHS])
 
 
 class ListedOriginsCORS(falcon.CORSMiddleware):

@@ -105,6 +105,11 @@ class Metrics:
         self.writes_enabled = bool(settings.admin_token)
         self._lock = threading.Lock()
         self._cache_seen = (0, 0)
+        # The labelled children each request updates, found once: `labels` looks one up under
+        # the metric's lock every time. Routes are templates and methods and statuses few, so
+        # these stay small.
+        self._counted: dict[tuple[str, str, int], Counter] = {}
+        self._timed: dict[str, Histogram] = {}
 
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         req.context.metrics_started = time.perf_counter()
@@ -115,10 +120,16 @@ class Metrics:
         route = req.uri_template or UNMATCHED
         method = req.method if req.method in METHODS else "other"
         status = falcon.http_status_to_code(resp.status)
-        REQUESTS.labels(route, method, str(status)).inc()
+        counted = self._counted.get((route, method, status))
+        if counted is None:
+            counted = self._counted[route, method, status] = REQUESTS.labels(route, method, str(status))
+        counted.inc()
         started = req.context.get("metrics_started")
         if started is not None:
-            REQUEST_SECONDS.labels(route).observe(time.perf_counter() - started)
+            timed = self._timed.get(route)
+            if timed is None:
+                timed = self._timed[route] = REQUEST_SECONDS.labels(route)
+            timed.observe(time.perf_counter() - started)
         result = req.context.get("search_result")
         if result is not None:
             SEARCH_SECONDS.observe(result.took_ms / 1000)
