@@ -98,6 +98,31 @@ def test_real_coverage_groups_by_event_and_two_stories_of_one_day_stay_apart(tmp
     assert sum(len(g) for g in partition(stories) if len(g) > 1) >= 12
 
 
+def test_a_summary_reads_each_article_of_its_story_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A story's summary and its list of articles come from one read of each article's stored
+    fields (sorting them reads what they show), and say what reading them apart says."""
+    articles, _ = sample()
+    build(tmp_path / "ix", articles, procs=2)
+    index = SearchIndex(tmp_path / "ix", load_synonyms())
+    searcher = index.searcher()
+    table = index.stories(searcher)
+    several = sorted({table.story_of(a.id) for a in articles} - {a.id for a in articles if not table.member_docs(a.id)})
+    assert len(several) >= 3
+    reads: list[int] = []
+    read = stories.stored_fields
+    monkeypatch.setattr(stories, "stored_fields", lambda reader, d: reads.append(d) or read(reader, d))
+    for story in several:
+        docs = table.member_docs(story)
+        fields = [searcher.stored_fields(d) for d in docs]
+        expected_sources = list(dict.fromkeys(f["source"] for f in fields if f.get("source")))
+        del reads[:]
+        assert table.summary(fields[0]) == {"id": story, "size": len(docs), "sources": expected_sources}
+        assert sorted(reads) == sorted(docs)
+        del reads[:]
+        assert table.articles(story) == [{name: f.get(name) for name in stories.ARTICLE_KEYS} for f in fields]
+        assert sorted(reads) == sorted(docs)
+
+
 def test_a_tables_count_of_stories_is_that_of_its_codes(tmp_path: Path) -> None:
     articles, _ = sample()
     build(tmp_path / "ix", articles, procs=2)

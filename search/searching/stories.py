@@ -93,10 +93,14 @@ class StoryTable:
     def member_docs(self, story_id: str) -> list[int]:
         """Document numbers of a story of several articles, oldest first (undated last); empty
         for an article that is a story of its own."""
-        docs = self._members.get(story_id, [])
+        return [docnum for docnum, _ in self._members_read(story_id)]
+
+    def _members_read(self, story_id: str) -> list[tuple[int, dict]]:
+        """(document number, stored fields) of a story's articles in `member_docs` order: what
+        sorting them reads is what a summary or a list of them shows, read once."""
         reader = self.searcher.reader()
-        stored = {d: stored_fields(reader, d) for d in docs}
-        return sorted(docs, key=lambda d: (not stored[d].get("date"), stored[d].get("date") or "", stored[d]["id"]))
+        read = [(d, stored_fields(reader, d)) for d in self._members.get(story_id, [])]
+        return sorted(read, key=lambda item: (not item[1].get("date"), item[1].get("date") or "", item[1]["id"]))
 
     def summary(self, fields: dict) -> dict[str, object]:
         """`{id, size, sources}` of the story an article (its stored fields) is in."""
@@ -105,18 +109,15 @@ class StoryTable:
             return {"id": story, "size": 1, "sources": [fields["source"]] if fields.get("source") else []}
         known = self._summaries.get(story)
         if known is None:
-            docs = self.member_docs(story)
-            reader = self.searcher.reader()
-            sources = (stored_fields(reader, d).get("source") for d in docs)
-            known = self._summaries[story] = (len(docs), tuple(dict.fromkeys(s for s in sources if s)))
+            members = self._members_read(story)
+            sources = (fields.get("source") for _, fields in members)
+            known = self._summaries[story] = (len(members), tuple(dict.fromkeys(s for s in sources if s)))
         return {"id": story, "size": known[0], "sources": list(known[1])}
 
     def articles(self, story_id: str, leave_out: str | None = None) -> list[dict[str, object]]:
         """`{id, title, date, source}` of a story's articles, oldest first."""
         out = []
-        reader = self.searcher.reader()
-        for docnum in self.member_docs(story_id):
-            fields = stored_fields(reader, docnum)
+        for _, fields in self._members_read(story_id):
             if fields["id"] != leave_out:
                 out.append({name: fields.get(name) for name in ARTICLE_KEYS})
         return out
