@@ -273,7 +273,7 @@ class SearchIndex:
         story = table.story_of(article_id)
         view.story = {
             "id": story,
-            "size": max(1, len(table.member_docs(story))),
+            "size": max(1, len(table.member_set(story))),  # counted, not read: the list reads them
             "articles": table.articles(story, leave_out=article_id),
         }
         if q:

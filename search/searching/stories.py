@@ -90,14 +90,10 @@ class StoryTable:
         """Document numbers of a story of several articles, in no order (none read)."""
         return set(self._members.get(story_id, ()))
 
-    def member_docs(self, story_id: str) -> list[int]:
-        """Document numbers of a story of several articles, oldest first (undated last); empty
-        for an article that is a story of its own."""
-        return [docnum for docnum, _ in self._members_read(story_id)]
-
     def _members_read(self, story_id: str) -> list[tuple[int, dict]]:
-        """(document number, stored fields) of a story's articles in `member_docs` order: what
-        sorting them reads is what a summary or a list of them shows, read once."""
+        """(document number, stored fields) of a story's articles, oldest first (undated last;
+        empty for an article that is a story of its own): what sorting them reads is what a
+        summary or a list of them shows, read once."""
         reader = self.searcher.reader()
         read = [(d, stored_fields(reader, d)) for d in self._members.get(story_id, [])]
         return sorted(read, key=lambda item: (not item[1].get("date"), item[1].get("date") or "", item[1]["id"]))
