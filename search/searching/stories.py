@@ -106,7 +106,7 @@ class StoryTable:
         known = self._summaries.get(story)
         if known is None:
             members = self._members_read(story)
-            sources = (fields.get("source") for _, fields in members)
+            sources = (member.get("source") for _, member in members)
             known = self._summaries[story] = (len(members), tuple(dict.fromkeys(s for s in sources if s)))
         return {"id": story, "size": known[0], "sources": list(known[1])}
 
