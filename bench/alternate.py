@@ -1,6 +1,7 @@
 """Before and after in the same run: the distinct phase of `bench.run`, from two checkouts, in turns.
 
     python -m bench.alternate INDEX_DIR LIST --base OTHER_CHECKOUT [--base-index DIR] [--turns 2] [--timed 3000]
+    python -m bench.alternate INDEX_DIR LIST --base OTHER_CHECKOUT --http SECONDS [--turns 2]
 
 The machine is shared and its load drifts, so figures of two code versions measured an hour
 apart say little; here the same index (built once, its schema unchanged between the versions;
@@ -11,6 +12,11 @@ alternating child processes, each warming up on the list's first queries and tim
 ones, each seen once. Prints each turn and the median of the turns per side, with the CPU
 time each child used (user and system, warm-up and index opening included): on a shared
 machine, wall time also counts the time other processes held the cores.
+
+With `--http`, each turn serves the list over HTTP instead (`bench.run.http`: 2 gunicorn
+workers started from that side's checkout, the result cache off, wrk with 8 connections for
+that many seconds): requests a second, latency, and the server's CPU a request, which is what
+the rate is bound by when the server's cores are busy.
 """
 
 from __future__ import annotations
@@ -21,10 +27,11 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from bench import distinct
-from bench.run import load
+from bench.run import http, load
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -67,6 +74,7 @@ def main() -> None:
     parser.add_argument("--base-index", type=Path, help="the index the base reads (default: INDEX_DIR)")
     parser.add_argument("--turns", type=int, default=2)
     parser.add_argument("--timed", type=int, default=distinct.TIMED)
+    parser.add_argument("--http", type=int, default=0, help="seconds of HTTP load a turn instead (0: in process)")
     args = parser.parse_args()
     sides = {"before": args.base.resolve(), "after": ROOT}
     indexes = {"before": (args.base_index or args.index_dir).resolve(), "after": args.index_dir.resolve()}
@@ -74,6 +82,9 @@ def main() -> None:
         found = imported_from(checkout)
         if found != checkout:
             parser.error(f"a child in {checkout} would import search from {found}")
+    if args.http:
+        served(sides, indexes, args.listed.resolve(), args.http, args.turns)
+        return
     runs: dict[str, list[dict]] = {name: [] for name in sides}
     for number in range(args.turns):
         for name, checkout in sides.items():
@@ -87,6 +98,36 @@ def main() -> None:
             )
     print("| | before | after |\n| --- | ---: | ---: |")
     for key, unit in (("p50", "ms"), ("p95", "ms"), ("p99", "ms"), ("mean", "ms"), ("cpu_s", "s")):
+        medians = (statistics.median(r[key] for r in runs[name]) for name in sides)
+        print(f"| {key} ({unit}) | " + " | ".join(f"{m:.2f}" for m in medians) + " |")
+
+
+#: What a served turn reports, with its unit, in the order printed.
+SERVED = (
+    ("req_per_s", "req/s"),
+    ("p50", "ms"),
+    ("p95", "ms"),
+    ("p99", "ms"),
+    ("errors", "requests"),
+    ("server_cpu_ms_per_request", "ms"),
+    ("server_cores", "cores"),
+    ("rss_end_mib", "MiB"),
+)
+
+
+def served(sides: dict[str, Path], indexes: dict[str, Path], listed: Path, seconds: int, turns: int) -> None:
+    """`--http`: each side's checkout serving the list in turns, then the medians."""
+    runs: dict[str, list[dict]] = {name: [] for name in sides}
+    for number in range(turns):
+        for name, checkout in sides.items():
+            before = load()
+            with tempfile.TemporaryDirectory() as work:
+                figures = http("vnsearch", indexes[name], seconds, 8, Path(work), listed, root=checkout)
+            runs[name].append(figures)
+            shown = ", ".join(f"{key} {figures[key]}" for key, _ in SERVED)
+            print(f"turn {number + 1} {name}: {shown}, load {before}", flush=True)
+    print("| | before | after |\n| --- | ---: | ---: |")
+    for key, unit in SERVED:
         medians = (statistics.median(r[key] for r in runs[name]) for name in sides)
         print(f"| {key} ({unit}) | " + " | ".join(f"{m:.2f}" for m in medians) + " |")
 

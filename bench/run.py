@@ -338,7 +338,11 @@ def _lua(paths: list[str], out: Path) -> None:
     )
 
 
-def _server(engine: str, target: Path, port: int, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
+def _server(
+    engine: str, target: Path, port: int, extra_env: dict[str, str] | None = None, root: Path = ROOT
+) -> subprocess.Popen:
+    """The engine's server on `port`; ours runs the code of the checkout `root` (another
+    checkout's, for `bench.alternate --http`)."""
     env = {**os.environ, "VNSEARCH_CONTROL_SOCKET": "", **(extra_env or {})}
     if engine == "vnsearch":
         cmd = [
@@ -367,7 +371,7 @@ def _server(engine: str, target: Path, port: int, extra_env: dict[str, str] | No
             "bench.peer_app:application",
         ]
     return subprocess.Popen(
-        cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        cmd, cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )
 
 
@@ -386,24 +390,31 @@ def _paths(queries: list[tuple[str, str, str]]) -> list[str]:
 
 
 def http(
-    engine: str, target: Path, duration: int, connections: int, work: Path, distinct_list: Path | None = None
+    engine: str,
+    target: Path,
+    duration: int,
+    connections: int,
+    work: Path,
+    distinct_list: Path | None = None,
+    root: Path = ROOT,
 ) -> dict:
     """Load from wrk (one thread, `connections` connections) against 2 gunicorn workers:
     rotating through the query list, or with `distinct_list` walking it once with the result
     cache off (its first `distinct.WARM` queries warm the workers first); RSS of the whole
-    server at start (warm) and end, and every tenth of the run in between (is memory flat?)."""
+    server at start (warm) and end, and every tenth of the run in between (is memory flat?).
+    `root`: the checkout whose code serves (see `_server`)."""
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     if distinct_list is None:
         paths = _paths(read_queries())
         warm, script = paths[:20] * 2, work / "rotate.lua"
         _lua(paths, script)
-        server = _server(engine, target, port)
+        server = _server(engine, target, port, root=root)
     else:
         every = _paths(distinct.read(distinct_list))
         warm, paths, script = every[: distinct.WARM], every[distinct.WARM :], work / "once.lua"
         distinct.once_lua(paths, script)
-        server = _server(engine, target, port, {"VNSEARCH_RESULT_CACHE_ENTRIES": "0"})
+        server = _server(engine, target, port, {"VNSEARCH_RESULT_CACHE_ENTRIES": "0"}, root)
     try:
         deadline = time.monotonic() + 60
         while True:
