@@ -133,9 +133,9 @@ def evaluated_page(
         return matched[kept]
 
     shown_first = None
+    queries = (first_q, any_word) if parsed.tiered else (first_q,)
+    tiers = _tiers(evaluation, queries, first_docs, rest_docs, request.sort, utc_offset)
     if story_codes is not None and request.collapse:  # the window walks both tiers itself
-        queries = (first_q, any_word) if parsed.tiered else (first_q,)
-        tiers = _tiers(evaluation, queries, first_docs, rest_docs, request.sort, utc_offset)
         window = stories.collapsed_window(tiers, story_codes, start, end, check, order)
         docs = np.asarray(window, dtype=np.int64)
         in_first = members(docs, first_docs)
@@ -149,15 +149,13 @@ def evaluated_page(
     else:
         # Each tier ranked by its documents' keys; a page's scores are the first tier's keys
         # (or the second's) at its documents: the numbers `scores_at` gives them.
+        # The second tier is made only when the first does not fill the window.
         parts: list[tuple[np.ndarray, np.ndarray]] = []
-        ranked = ((first_q, first_docs, end, start), (any_word, None, end - skipped, start - skipped))
-        for q, tier, count, skip in ranked:
-            if tier is None:
-                if not parsed.tiered or sum(len(d) for d, _ in parts) >= end - start:
-                    break
-                tier = rest_docs()
-            keys = evaluation.scores_at(q, tier) if relevance else evaluator.sort_keys(request.sort, utc_offset)[tier]
-            places = best(tier, keys, count, order)[max(0, skip) :]
+        for (tier_docs, tier_keys), q, before in zip(tiers, queries, (0, skipped)):
+            if before and sum(len(d) for d, _ in parts) >= end - start:
+                break
+            tier, keys = tier_docs(), tier_keys()
+            places = best(tier, keys, end - before, order)[max(0, start - before) :]
             docs = tier[places]
             parts.append((docs, keys[places] if relevance else evaluation.scores_at(q, docs)))
         docs = np.concatenate([d for d, _ in parts]) if len(parts) > 1 else parts[0][0]
@@ -192,9 +190,9 @@ def _tiers(
     sort: str,
     utc_offset: dt.timedelta,
 ) -> list[stories.Tier]:
-    """The tiers as their documents with the ranking keys at them (computed when first asked
-    for), for a window of stories, which walks them itself: keys at a tier's documents alone,
-    as the uncollapsed window ranks them, with no array over the index."""
+    """The tiers as their documents with the ranking keys at them, each computed when first
+    asked for (a window the first tier fills never makes the second): keys at a tier's
+    documents alone, with no array over the index, for both kinds of window."""
     evaluator = evaluation.evaluator
 
     def keys(q: wq.Query, docs: Callable[[], np.ndarray]) -> Callable[[], np.ndarray]:
