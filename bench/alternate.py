@@ -28,6 +28,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from bench import distinct
@@ -96,10 +97,7 @@ def main() -> None:
                 f"mean {figures['mean']} ms, {figures['errors']} errors, CPU {figures['cpu_s']} s, load {before}",
                 flush=True,
             )
-    print("| | before | after |\n| --- | ---: | ---: |")
-    for key, unit in (("p50", "ms"), ("p95", "ms"), ("p99", "ms"), ("mean", "ms"), ("cpu_s", "s")):
-        medians = (statistics.median(r[key] for r in runs[name]) for name in sides)
-        print(f"| {key} ({unit}) | " + " | ".join(f"{m:.2f}" for m in medians) + " |")
+    medians(runs, (("p50", "ms"), ("p95", "ms"), ("p99", "ms"), ("mean", "ms"), ("cpu_s", "s")))
 
 
 #: What a served turn reports, with its unit, in the order printed.
@@ -126,10 +124,15 @@ def served(sides: dict[str, Path], indexes: dict[str, Path], listed: Path, secon
             runs[name].append(figures)
             shown = ", ".join(f"{key} {figures[key]}" for key, _ in SERVED)
             print(f"turn {number + 1} {name}: {shown}, load {before}", flush=True)
+    medians(runs, SERVED)
+
+
+def medians(runs: dict[str, list[dict]], rows: Iterable[tuple[str, str]]) -> None:
+    """The median of the turns of each side, a row per (figure, unit), as a Markdown table."""
     print("| | before | after |\n| --- | ---: | ---: |")
-    for key, unit in SERVED:
-        medians = (statistics.median(r[key] for r in runs[name]) for name in sides)
-        print(f"| {key} ({unit}) | " + " | ".join(f"{m:.2f}" for m in medians) + " |")
+    for key, unit in rows:
+        found = (statistics.median(r[key] for r in turns) for turns in runs.values())
+        print(f"| {key} ({unit}) | " + " | ".join(f"{m:.2f}" for m in found) + " |")
 
 
 if __name__ == "__main__":
