@@ -46,7 +46,7 @@ from search.index.engine.codec.stored import (
     StoredDictionaryMismatch,
     zstd,
 )
-from search.index.engine.codec.terms import TermsReader
+from search.index.engine.codec.terms import TermInfo, TermsReader, inlined_block
 from search.index.fields import CompactPositions, PairText, VietnameseText
 from search.index.schema import build_schema, to_document
 from search.searching.evaluate import Evaluator
@@ -211,6 +211,9 @@ def test_the_evaluators_reader_gives_every_terms_postings_across_segments(pair):
                 ids, weights, positions = readers.postings(mine, fieldname, btext, values=values)
                 kept = live[ids]  # Whoosh's reader leaves deleted documents out; the evaluator masks them
                 assert list(zip(ids[kept].tolist(), weights[kept].tolist())) == [(i, w) for i, w, _ in expected]
+                narrow_ids, narrow = readers.term_postings(mine, fieldname, btext, readers.segments(mine))
+                assert narrow_ids.tolist() == ids.tolist() and narrow.tolist() == weights.tolist()
+                assert narrow.dtype == (np.float64 if (weights % 1).any() or weights.max() > 255 else np.uint8)
                 if values:
                     fmt = mine.schema[fieldname].format
                     ours_positions = np.split(positions, np.cumsum(weights.astype(int))[:-1])
@@ -317,6 +320,12 @@ def test_term_dictionary_lookups_and_iteration(pair):
             terms = leaf._terms
             with pytest.raises(KeyError):
                 terms.doc_frequency("text", b"zzz")
+            for _, entry in terms._items_from(b""):  # a list's bytes without a TermInfo: the same
+                info = TermInfo.from_bytes(entry)
+                inline = getattr(info, "_inlined", None) is not None
+                assert terms.list_bytes(entry) == (
+                    inlined_block(entry) if inline else terms._postfile.get(*info.extent())
+                )
             cursor = terms.cursor("key", leaf.schema["key"])
             keys = []
             while cursor.is_valid():
@@ -416,6 +425,9 @@ def test_the_evaluator_decodes_lists_whose_blocks_differ_in_widths_and_weights(m
         ids, weights = blocks.arrays()
         expected = [(i, w) for block_ids, block_weights, _ in some for i, w in zip(block_ids, block_weights)]
         assert list(zip(ids.tolist(), weights.tolist())) == expected
+        ids, weights = blocks.arrays(narrow=True)  # in a byte each unless some block has floats
+        assert list(zip(ids.tolist(), weights.tolist())) == expected
+        assert weights.dtype == (np.uint8 if all(w % 1 == 0 and w < 256 for _, w in expected) else np.float64)
         select = np.arange(len(some)) % 2 == 0  # every other block
         ids, weights = blocks.arrays(select)
         expected = [(i, w) for n, (bi, bw, _) in enumerate(some) if n % 2 == 0 for i, w in zip(bi, bw)]

@@ -33,12 +33,13 @@ from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 
 from search.index.engine.codec.arrays import PostingList, value_deltas
-from search.index.engine.codec.blocks import INLINE
-from search.index.engine.codec.terms import TermInfo, TermsReader, entry_doc_frequency, inlined_block
+from search.index.engine.codec.terms import TermsReader, entry_doc_frequency
 
 _LENGTH_TABLE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
 _NO_IDS = np.zeros(0, np.int64)
 _NO_WEIGHTS = np.zeros(0, np.float64)
+#: The attribute of a reader under which `leaves` keeps its segments.
+_LEAVES = "_vnsearch_leaves"
 
 
 class SegmentMismatch(RuntimeError):
@@ -57,15 +58,18 @@ def segments(reader: IndexReader) -> list[tuple[IndexReader, int]]:
 
 def leaves(reader: IndexReader) -> list[tuple[IndexReader, int, str | None, int]]:
     """(segment reader, first document number, segment id, deleted count) of every non-empty
-    segment; the id is None for a reader that is not one of Whoosh's segments."""
-    found: list[tuple[IndexReader, int, str | None, int]] = []
-    for leaf, offset in segments(reader):
-        segment = leaf.segment() if hasattr(leaf, "segment") else None
-        if segment is None:
-            found.append((leaf, offset, None, 0))
-        else:
-            found.append((leaf, offset, segment.segment_id(), segment.deleted_count()))
-    return found
+    segment; the id is None for a reader that is not one of Whoosh's segments. A reader's
+    segments never change, so they are found once per reader (every term a search reads asks
+    for them), and only the deleted counts read again: a writer's reader sees its segments
+    gain deletions."""
+    found = getattr(reader, _LEAVES, None)
+    if found is None:
+        found = []
+        for leaf, offset in segments(reader):
+            segment = leaf.segment() if hasattr(leaf, "segment") else None
+            found.append((leaf, offset, None if segment is None else segment.segment_id(), segment))
+        setattr(reader, _LEAVES, found)
+    return [(leaf, offset, segid, 0 if seg is None else seg.deleted_count()) for leaf, offset, segid, seg in found]
 
 
 def deleted(leaf: IndexReader) -> frozenset[int]:
@@ -244,17 +248,9 @@ def postings(
     weights: list[np.ndarray] = []
     deltas: list[np.ndarray] = []
     fieldobj = reader.schema[fieldname]
-    parts: list[tuple[bytes, int]] = []
     leaves = segments(reader) if only is None else only
     if all(isinstance(leaf._terms, TermsReader) for leaf, _ in leaves):
-        for leaf, offset in leaves:
-            entry = leaf._terms.entry(fieldname, btext)
-            if entry is None:
-                continue
-            if entry[0] & INLINE:
-                parts.append((inlined_block(entry), offset))
-            else:
-                parts.append((leaf._terms.postings_bytes(TermInfo.from_bytes(entry)), offset))
+        parts = _list_parts(leaves, fieldname, btext)
         if parts:
             blocks = PostingList(parts)
             select = None if within is None else blocks.within(within)
@@ -277,9 +273,7 @@ def postings(
         entry = terms.entry(fieldname, btext)
         if entry is None:
             continue
-        one = PostingList(
-            [(inlined_block(entry) if entry[0] & INLINE else terms.postings_bytes(TermInfo.from_bytes(entry)), offset)]
-        )
+        one = PostingList([(terms.list_bytes(entry), offset)])
         select = None if within is None else one.within(within)
         if select is not None and not select.any():
             continue
@@ -302,6 +296,33 @@ def postings(
     base = np.zeros(len(freqs), dtype=np.int64)
     base[nonempty] = sums[starts[nonempty]] - flat[starts[nonempty]]
     return all_ids, all_weights, sums - np.repeat(base, freqs)
+
+
+def term_postings(
+    reader: IndexReader, fieldname: str, btext: bytes, only: list[tuple[IndexReader, int]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """As `postings(reader, fieldname, btext, values=False, only=only)[:2]`, the weights in
+    one byte each where every block stores them so (`PostingList.arrays(narrow=True)`): for
+    the searcher's caches, which keep them in a byte, and cheaper than widening them to
+    float64 first."""
+    if not all(isinstance(leaf._terms, TermsReader) for leaf, _ in only):
+        return postings(reader, fieldname, btext, values=False, only=only)[:2]
+    parts = _list_parts(only, fieldname, btext)
+    if not parts:
+        return _NO_IDS, _NO_WEIGHTS
+    return PostingList(parts).arrays(narrow=True)
+
+
+def _list_parts(leaves: list[tuple[IndexReader, int]], fieldname: str, btext: bytes) -> list[tuple[bytes, int]]:
+    """(posting list bytes, first document number) of the segments of our codec that hold the
+    term, for a `PostingList`."""
+    parts = []
+    for leaf, offset in leaves:
+        terms = leaf._terms
+        entry = terms.entry(fieldname, btext)
+        if entry is not None:
+            parts.append((terms.list_bytes(entry), offset))
+    return parts
 
 
 def _matcher_postings(

@@ -69,6 +69,17 @@ class PostingsCache:
                 self._items.move_to_end(key)
             return found
 
+    def get_all(self, keys: list[tuple[str | None, str, bytes]]) -> list[tuple[np.ndarray, np.ndarray] | None]:
+        """`get` of each key (None for a key whose segment id is None: such a segment is never
+        kept), under one lock: a term's parts in every segment are asked for together."""
+        items = self._items
+        with self._lock:
+            found = [None if key[0] is None else items.get(key) for key in keys]
+            for key, value in zip(keys, found):
+                if value is not None:
+                    items.move_to_end(key)
+        return found
+
     def put(self, key: Hashable, value: tuple[np.ndarray, np.ndarray]) -> None:
         with self._lock:
             if key in self._items:
@@ -102,21 +113,16 @@ def postings(
     it holds it; the segments it does not hold are decoded together (one pass of numpy over
     all their blocks) and then kept one by one. `narrow`: as `joined` gives them."""
     leaves = readers.leaves(reader)
-    parts: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-    missing: list[int] = []
-    for n, (_, _, segid, _) in enumerate(leaves):
-        found = cache.get((segid, fieldname, btext)) if segid is not None else None
-        if found is None:
-            missing.append(n)
-        else:
-            parts[n] = found
+    parts = cache.get_all([(segid, fieldname, btext) for _, _, segid, _ in leaves])
+    missing = [n for n, found in enumerate(parts) if found is None]
+    offsets = [offset for _, offset, _, _ in leaves]
     if not missing:
-        return joined([parts[n] for n in range(len(leaves))], [offset for _, offset, _, _ in leaves], narrow)
+        return joined(parts, offsets, narrow)  # type: ignore[arg-type]
     only = [(leaves[n][0], leaves[n][1]) for n in missing]
-    new_ids, new_weights, _ = readers.postings(reader, fieldname, btext, values=False, only=only)
+    new_ids, new_weights = readers.term_postings(reader, fieldname, btext, only)
     # Narrowed once for all the segments when every weight fits a byte (each segment's would
     # then too); else segment by segment, each as narrow as its own weights allow.
-    new_narrow = narrow_weights(new_weights)
+    new_narrow = new_weights if new_weights.dtype == np.uint8 else narrow_weights(new_weights)
     by_segment = new_narrow.dtype != np.uint8
     starts = [offset for _, offset in only]
     bounds = np.searchsorted(new_ids, starts[1:]).tolist() if len(starts) > 1 else []
@@ -129,9 +135,9 @@ def postings(
         if segid is not None:
             cache.put((segid, fieldname, btext), found)
         parts[n] = found
-    if len(missing) == len(leaves) and len(new_ids) and not by_segment:
-        return new_ids, new_narrow if narrow else new_weights  # already over the whole index
-    return joined([parts[n] for n in range(len(leaves))], [offset for _, offset, _, _ in leaves], narrow)
+    if len(missing) == len(leaves) and len(new_ids) and not by_segment:  # already over the whole index
+        return new_ids, new_narrow if narrow else new_weights.astype(np.float64, copy=False)
+    return joined(parts, offsets, narrow)  # type: ignore[arg-type]
 
 
 def joined(
@@ -150,9 +156,12 @@ def joined(
     for (part_ids, part_weights), offset in zip(parts, offsets):
         size = len(part_ids)
         if size:
-            np.add(part_ids, offset, out=ids[at : at + size], dtype=np.int64)  # widened, then added
-            weights[at : at + size] = part_weights
-            at += size
+            end = at + size
+            ids[at:end] = part_ids  # widened, then added: a plain copy and an add in place
+            if offset:
+                np.add(ids[at:end], offset, out=ids[at:end])
+            weights[at:end] = part_weights
+            at = end
     return ids, weights
 
 

@@ -23,6 +23,7 @@ from search.index.engine.codec.blocks import (
     VALUE_MODE,
     VALUES_COUNTED,
     VALUES_PACKED,
+    WEIGHT_MODE,
     decode_body,
     get_varint,
 )
@@ -62,18 +63,15 @@ class PostingList:
     decoded for all the blocks of every segment at once, or for any subset (`select`, a boolean
     mask over the blocks), without walking the lists again."""
 
-    __slots__ = ("data", "buf", "flags", "counts", "firsts", "lasts", "starts", "sizes", "_heads", "_total")
+    __slots__ = ("data", "heads", "_total", "_columns", "_buf")
 
     def __init__(self, parts: list[tuple[bytes, int]]) -> None:
         self.data = data = parts[0][0] if len(parts) == 1 else b"".join([part for part, _ in parts])
-        self.buf = np.frombuffer(data, dtype=np.uint8)
-        flags: list[int] = []
-        counts: list[int] = []
-        firsts: list[int] = []
-        lasts: list[int] = []
-        starts: list[int] = []
-        sizes: list[int] = []
-        base = 0
+        # One tuple a block, made into numpy columns only when the blocks are decoded with
+        # numpy: a short list is read from the tuples alone (`_short_arrays`).
+        heads: list[tuple[int, int, int, int, int, int]] = []
+        append = heads.append
+        total = base = 0
         for part, offset in parts:
             pos, prev = base, offset
             while True:  # `blocks.read_block_header`, inlined: one pass of Python per block
@@ -89,26 +87,29 @@ class PostingList:
                     count, pos = get_varint(data, pos + 1)
                 b = data[pos]
                 if b < 0x80:
-                    first, pos = b, pos + 1
+                    first, pos = b + prev, pos + 1
                 elif data[pos + 1] < 0x80:
-                    first, pos = (b & 0x7F) | (data[pos + 1] << 7), pos + 2
+                    first, pos = ((b & 0x7F) | (data[pos + 1] << 7)) + prev, pos + 2
                 else:
                     first, pos = get_varint(data, pos)
+                    first += prev
                 b = data[pos]
                 if b < 0x80:
-                    span, pos = b, pos + 1
+                    prev, pos = first + b, pos + 1
                 elif data[pos + 1] < 0x80:
-                    span, pos = (b & 0x7F) | (data[pos + 1] << 7), pos + 2
+                    prev, pos = first + ((b & 0x7F) | (data[pos + 1] << 7)), pos + 2
                 else:
-                    span, pos = get_varint(data, pos)
-                mode = (flag >> 2) & 3
-                if mode == 3:
-                    pos += 4
+                    prev, pos = get_varint(data, pos)
+                    prev += first
+                mode = flag & 0x0C  # the weight mode, unshifted: its highest weight's bytes
+                if mode == 0x0C:
+                    pos += 6  # a float32, then the two length bytes
                 elif mode:
                     while data[pos] & 0x80:
                         pos += 1
-                    pos += 1
-                pos += 2  # the two length bytes
+                    pos += 3
+                else:
+                    pos += 2
                 b = data[pos]
                 if b < 0x80:
                     size, pos = b, pos + 1
@@ -116,35 +117,49 @@ class PostingList:
                     size, pos = (b & 0x7F) | (data[pos + 1] << 7), pos + 2
                 else:
                     size, pos = get_varint(data, pos)
-                first += prev
-                flags.append(flag)
-                counts.append(count)
-                firsts.append(first)
-                lasts.append(first + span)
-                starts.append(pos)
-                sizes.append(size)
+                append((flag, count, first, prev, pos, size))
+                total += count
                 if flag & LAST_BLOCK:
                     break
-                pos, prev = pos + size, first + span
+                pos += size
             base += len(part)
-        self._heads = (flags, counts, firsts, lasts, starts, sizes)
-        self._total = sum(counts)
-        self.flags = np.array(flags, dtype=np.int64)
-        self.counts = np.array(counts, dtype=np.int64)
-        self.firsts = np.array(firsts, dtype=np.int64)
-        self.lasts = np.array(lasts, dtype=np.int64)
-        self.starts = np.array(starts, dtype=np.int64)
-        self.sizes = np.array(sizes, dtype=np.int64)
+        self.heads, self._total = heads, total
+        self._columns: np.ndarray | None = None
+        self._buf: np.ndarray | None = None
+
+    @property
+    def buf(self) -> np.ndarray:
+        """The lists' bytes as a numpy array."""
+        if self._buf is None:
+            self._buf = np.frombuffer(self.data, dtype=np.uint8)
+        return self._buf
+
+    def _column(self, n: int) -> np.ndarray:
+        columns = self._columns
+        if columns is None:
+            columns = self._columns = np.array(self.heads, dtype=np.int64).T.copy()
+        return columns[n]
+
+    # Per block: its flags, postings, first and last ids, body's start in `buf` and size.
+    flags = property(lambda self: self._column(0))
+    counts = property(lambda self: self._column(1))
+    firsts = property(lambda self: self._column(2))
+    lasts = property(lambda self: self._column(3))
+    starts = property(lambda self: self._column(4))
+    sizes = property(lambda self: self._column(5))
 
     def __len__(self) -> int:
-        return len(self.counts)
+        return len(self.heads)
 
     def within(self, docs: np.ndarray) -> np.ndarray:
         """Which blocks' id ranges hold one of the sorted `docs`."""
         return np.searchsorted(docs, self.firsts, side="left") < np.searchsorted(docs, self.lasts, side="right")
 
-    def arrays(self, select: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def arrays(self, select: np.ndarray | None = None, narrow: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Ids and weights of the (selected) blocks, in order (see `blocks.encode_body`).
+        `narrow`: weights in one byte each (uint8) when every block stores them as bytes or
+        nibbles (or not at all: all 1.0), as the searcher's caches keep them, rather than
+        widened to float64 and narrowed back; float64 otherwise.
 
         Each block stores its first and last ids and the gaps (less one) between the ids in
         between. The gaps of all blocks become one array of steps, zero at every block's first
@@ -152,12 +167,12 @@ class PostingList:
         first id, gives the ids, and each block's last id is set where it belongs. A short
         list's blocks are decoded one by one instead (see `SHORT_LIST`)."""
         if select is None and self._total <= SHORT_LIST:
-            return self._short_arrays()
+            return self._short_arrays(narrow)
         flags, counts, firsts, lasts, starts = self.flags, self.counts, self.firsts, self.lasts, self.starts
         if select is not None:
             flags, counts, firsts, lasts, starts = (a[select] for a in (flags, counts, firsts, lasts, starts))
         if not len(counts):
-            return _NO_INTS, np.zeros(0, np.float64)
+            return _NO_INTS, np.zeros(0, np.uint8 if narrow else np.float64)
         buf = self.buf
         inner = np.maximum(counts - 2, 0)
         widths = _WIDTHS[flags & 3]
@@ -171,19 +186,21 @@ class PostingList:
         ids = np.cumsum(steps)
         ids += np.repeat(firsts - ids[begins], counts)
         ids[ends] = lasts
-        return ids, self._weights(buf, starts + inner * widths, counts, (flags >> 2) & 3)
+        return ids, self._weights(buf, starts + inner * widths, counts, (flags >> 2) & 3, narrow)
 
-    def _short_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+    def _short_arrays(self, narrow: bool) -> tuple[np.ndarray, np.ndarray]:
         """`arrays()` of a list of few postings: each block by `blocks.decode_body`, which
         reads the same bytes with Python's arrays, and the whole as two numpy arrays."""
         data = self.data
         ids: list[int] = []
         weights: list[float] = []
-        for flag, count, first, last, start, size in zip(*self._heads):
+        floats = False
+        for flag, count, first, last, start, size in self.heads:
             block_ids, block_weights, _ = decode_body(flag, count, first, last, data[start : start + size], False)
             ids += block_ids
             weights += [1.0] * count if block_weights is None else block_weights
-        return np.array(ids, dtype=np.int64), np.array(weights, dtype=np.float64)
+            floats = floats or flag & WEIGHT_MODE == WEIGHT_MODE
+        return np.array(ids, dtype=np.int64), np.array(weights, dtype=np.uint8 if narrow and not floats else np.float64)
 
     @staticmethod
     def _gaps(buf: np.ndarray, starts: np.ndarray, inner: np.ndarray, widths: np.ndarray) -> np.ndarray:
@@ -203,37 +220,30 @@ class PostingList:
         return gaps
 
     @staticmethod
-    def _weights(buf: np.ndarray, at: np.ndarray, counts: np.ndarray, modes: np.ndarray) -> np.ndarray:
+    def _weights(
+        buf: np.ndarray, at: np.ndarray, counts: np.ndarray, modes: np.ndarray, narrow: bool = False
+    ) -> np.ndarray:
         """Weights of blocks whose weights start at `at`: none stored (all 1.0), a byte each,
         two to a byte (weight - 1 in each 4 bits, an odd count ending in an unused half) or
-        float32, each block in its own mode."""
-        if not modes.any():
-            return np.ones(int(counts.sum()), dtype=np.float64)
+        float32, each block in its own mode. `narrow`: as `arrays` gives them."""
+        if not (modes == 3).any():
+            out = _byte_weights(buf, at, counts, modes)
+            return out if narrow else out.astype(np.float64)
         place = _local(counts)
-        if (modes == 3).any():
-            mode = np.repeat(modes, counts)
-            start = np.repeat(at, counts)
-            out = np.ones(len(place), dtype=np.float64)
-            for kind in (1, 2, 3):
-                mine = np.flatnonzero(mode == kind)
-                if not len(mine):
-                    continue
-                if kind == 3:
-                    at4 = (start[mine] + 4 * place[mine])[:, None] + np.arange(4)
-                    out[mine] = np.ascontiguousarray(buf[at4]).view("<f4").ravel()
-                    continue
-                k = place[mine] >> (kind - 1)
-                packed = buf[start[mine] + k].astype(np.float64)
-                out[mine] = packed if kind == 1 else _nibble(packed, place[mine])
-            return out
-        # Bytes and nibbles (and blocks of all 1.0): each posting's byte is at its block's
-        # weights plus its place, halved for nibbles; a posting of a block without weights reads
-        # any byte and is set to 1.0 after.
-        halved = np.repeat(modes == 2, counts)
-        byte = buf[np.minimum(np.repeat(at, counts) + (place >> halved), len(buf) - 1)]
-        out = np.where(halved, np.where(place & 1, byte & 0x0F, byte >> 4) + 1, byte).astype(np.float64)
-        if not modes.all():
-            out[np.repeat(modes == 0, counts)] = 1.0
+        mode = np.repeat(modes, counts)
+        start = np.repeat(at, counts)
+        out = np.ones(len(place), dtype=np.float64)
+        for kind in (1, 2, 3):
+            mine = np.flatnonzero(mode == kind)
+            if not len(mine):
+                continue
+            if kind == 3:
+                at4 = (start[mine] + 4 * place[mine])[:, None] + np.arange(4)
+                out[mine] = np.ascontiguousarray(buf[at4]).view("<f4").ravel()
+                continue
+            k = place[mine] >> (kind - 1)
+            packed = buf[start[mine] + k].astype(np.float64)
+            out[mine] = packed if kind == 1 else _nibble(packed, place[mine])
         return out
 
     def deltas(self, weights: np.ndarray, select: np.ndarray | None = None) -> np.ndarray:
@@ -290,6 +300,43 @@ class PostingList:
 def _nibble(packed: np.ndarray, place: np.ndarray) -> np.ndarray:
     """Weights stored two to a byte (weight - 1 in each 4 bits, the first in the high bits)."""
     return np.where(place & 1, packed % 16, packed // 16) + 1.0
+
+
+#: What a weight byte holds in each mode (none stored, a byte, two nibbles), as two bytes:
+#: the first weight in the low byte, the second (a nibble block's) in the high one. One gather
+#: from this flat table gives every byte's weights side by side.
+_BYTES = np.arange(256, dtype=np.uint16)
+_BYTE_WEIGHTS = np.concatenate((np.ones(256), _BYTES, (_BYTES >> 4) + 1 | ((_BYTES & 0x0F) + 1) << 8)).astype("<u2")
+
+
+def _byte_weights(buf: np.ndarray, at: np.ndarray, counts: np.ndarray, modes: np.ndarray) -> np.ndarray:
+    """Weights (uint8) of blocks whose weights start at `at`, none stored (all 1), a byte each
+    or two to a byte (weight - 1 in each 4 bits, the first in the high bits, an odd count
+    ending in an unused half), each block in its own mode: every block's weight bytes read at
+    once, each turned into its weights by `_BYTE_WEIGHTS`, and the halves that hold none (a
+    byte block's second, a nibble block's unused last) left out. A block without weights
+    reads a byte a posting too, any byte: the table gives 1 for all."""
+    if not modes.any():
+        return np.ones(int(counts.sum()), dtype=np.uint8)
+    halved = modes == 2
+    nbytes = np.where(halved, (counts + 1) >> 1, counts)
+    unweighted = modes == 0
+    if unweighted.any():
+        at = np.where(unweighted, 0, at)  # from the buffer's start: any bytes will do
+        longest = int(counts[unweighted].max())
+        if longest > len(buf):
+            buf = np.concatenate((buf, np.zeros(longest, dtype=np.uint8)))
+    kind = np.repeat(modes << 8, nbytes)
+    kind |= buf[_ranges(at, nbytes)]
+    pairs = _BYTE_WEIGHTS.take(kind).view(np.uint8)
+    if not halved.any():
+        return pairs[::2].copy()
+    keep = np.ones(len(pairs), dtype=bool)
+    keep[1::2] = kind >= 0x200
+    odd = halved & (counts & 1).astype(bool)
+    if odd.any():
+        keep[2 * np.cumsum(nbytes)[odd] - 1] = False
+    return pairs[keep]
 
 
 def _weight_bytes(modes: np.ndarray, counts: np.ndarray) -> np.ndarray:

@@ -48,8 +48,7 @@ class TermInfo(W3TermInfo):
     """A term's statistics and where its postings are (or the postings themselves)."""
 
     def to_bytes(self) -> bytes:
-        """Never used: entries are written by `FieldWriter._write_term`, which has the postings
-        and the length bytes at hand, and W3's encoding of this object would not read back."""
+        """Never used: `FieldWriter._write_term` writes entries (W3's would not read back)."""
         raise TypeError("term entries are written by search.codec.FieldWriter")
 
     @classmethod
@@ -378,19 +377,23 @@ class TermsReader(base.TermsReader):
             raise KeyError((fieldname, tbytes)) from None
 
     def doc_frequency(self, fieldname: str, tbytes: bytes) -> int:
-        value = self.entry(fieldname, tbytes)
-        if value is None:
+        if (value := self.entry(fieldname, tbytes)) is None:
             raise KeyError((fieldname, tbytes))
-        return get_varint(value, 1)[0]  # the count follows the first byte in both layouts
+        return entry_doc_frequency(value)
 
     def matcher(self, fieldname: str, tbytes: bytes, format_: Any, scorer: Any = None) -> Any:
         terminfo = self.term_info(fieldname, tbytes)
         return self._codec.postings_reader(self._postfile, terminfo, format_, term=(fieldname, tbytes), scorer=scorer)
 
-    def postings_bytes(self, terminfo: TermInfo) -> bytes:
-        """All the blocks of a term that is not inlined (for `search.evaluate`)."""
-        offset, length = terminfo.extent()
-        return self._postfile.get(offset, length)
+    def list_bytes(self, entry: bytes) -> bytes:
+        """A term's inlined postings as one block, or the blocks it points at (their offset and
+        length follow its count, weights, lengths, first id and span), without a `TermInfo`."""
+        if entry[0] & INLINE:
+            return inlined_block(entry)
+        pos = get_varint(entry, 1)[1]
+        pos = pos + 8 if entry[0] & FLOAT_WEIGHTS else get_varint(entry, get_varint(entry, pos)[1])[1]
+        offset, pos = get_varint(entry, get_varint(entry, get_varint(entry, pos + 2)[1])[1])
+        return self._postfile.get(offset, get_varint(entry, pos)[0])
 
     def close(self) -> None:
         self._dbfile.close()
