@@ -160,23 +160,30 @@ def _standing(
         word = words[shift]
         found = decoded.get(word)  # a word twice in the phrase is read once
         if found is None:
-            found = decoded[word] = _occurrences(reader, fieldname, word, term_ids[shift], common, only, positions)
-            if wide:
-                found = [_widen(keys) for keys in found]
+            btext = reader.schema[fieldname].to_bytes(word)
+            kept = [_kept(positions, segid, fieldname, btext) for _, _, segid in only]
+            if any(keys is None for keys in kept):  # decoded in the documents still standing
+                candidates = _documents(starts, only) if step else common
+                _decode(reader, fieldname, btext, term_ids[shift], candidates, only, kept, positions)
+            found = [_NO_KEYS if keys is None else keys for keys in kept]  # `_decode` filled them
+            found = decoded[word] = [_widen(keys) for keys in found] if wide else found
         if not step:
-            candidates = _mask(common, size)
+            mask = _mask(common, size)
             starts = [
-                _first(keys, candidates[offset : offset + leaf.doc_count_all()], shift)
+                _first(keys, mask[offset : offset + leaf.doc_count_all()], shift)
                 for keys, (leaf, offset, _) in zip(found, only)
             ]
         else:
-            starts = [_next(start, keys, shift) for start, keys in zip(starts, found)]
-        docs = [distinct_sorted(start >> _bits(start)).astype(np.int64) for start in starts]
-        if not any(len(part) for part in docs):
-            return docs
-        if step + 1 < len(order):  # the candidates of the next word's blocks
-            common = np.concatenate([part + offset for part, (_, offset, _) in zip(docs, only)])
-    return docs
+            starts = [_next(start, keys, shift) if len(start) else start for start, keys in zip(starts, found)]
+        if not any(len(start) for start in starts):
+            break
+    return [distinct_sorted(start >> _bits(start)).astype(np.int64) for start in starts]
+
+
+def _documents(starts: list[np.ndarray], only: list[tuple[IndexReader, int, str | None]]) -> np.ndarray:
+    """The documents (over the index) where the phrase may still start."""
+    docs = [distinct_sorted(start >> _bits(start)).astype(np.int64) for start in starts]
+    return np.concatenate([part + offset for part, (_, offset, _) in zip(docs, only)])
 
 
 def _first(keys: np.ndarray, candidates: np.ndarray, shift: int) -> np.ndarray:
@@ -204,36 +211,43 @@ def _mask(docs: np.ndarray, size: int) -> np.ndarray:
     return mask
 
 
-def _occurrences(
+def _kept(positions: PostingsCache | None, segid: str | None, fieldname: str, btext: bytes) -> np.ndarray | None:
+    """A word's keys in a segment, kept by an earlier phrase."""
+    if positions is None or segid is None:
+        return None
+    kept = positions.get((segid, fieldname, btext))
+    return None if kept is None else kept[0]
+
+
+def _decode(
     reader: IndexReader,
     fieldname: str,
-    word: str,
+    btext: bytes,
     ids: np.ndarray,
     common: np.ndarray,
     only: list[tuple[IndexReader, int, str | None]],
+    parts: list[np.ndarray | None],
     positions: PostingsCache | None,
-) -> list[np.ndarray]:
-    """The keys of `word`'s occurrences in each of the segments `only` (`_keys`), sorted, at
-    least those in the documents `common`. A segment's keys kept in `positions` are read from
-    there; those of segments where the candidates select most of the word's blocks
-    (`WHOLE_SHARE`) are decoded whole and kept; the rest are decoded in the candidates' blocks
-    alone."""
-    btext = reader.schema[fieldname].to_bytes(word)
-    parts: list[np.ndarray] = [_NO_KEYS] * len(only)
+) -> None:
+    """The keys of a word's occurrences (`_keys`) in each of the segments `only` not in
+    `parts` yet, at least those in the documents `common` (sorted, over the index): those of
+    segments where the candidates select most of the word's blocks (`WHOLE_SHARE`) are decoded
+    whole and kept in `positions`; the rest are decoded in the candidates' blocks alone (none
+    in a segment without candidates)."""
     whole: list[int] = []
     narrow: list[int] = []
     for k, (leaf, offset, segid) in enumerate(only):
-        if positions is None or segid is None:
-            narrow.append(k)
-            continue
-        kept = positions.get((segid, fieldname, btext))
-        if kept is not None:
-            parts[k] = kept[0]
+        if parts[k] is not None:
             continue
         end = offset + leaf.doc_count_all()
         lo, hi = np.searchsorted(common, [offset, end])
-        frequency = np.searchsorted(ids, end) - np.searchsorted(ids, offset)
-        (whole if (hi - lo) * WHOLE_SHARE >= frequency else narrow).append(k)
+        if lo == hi:
+            parts[k] = _NO_KEYS
+        elif positions is None or segid is None:
+            narrow.append(k)
+        else:
+            frequency = np.searchsorted(ids, end) - np.searchsorted(ids, offset)
+            (whole if (hi - lo) * WHOLE_SHARE >= frequency else narrow).append(k)
     for group, within in ((whole, None), (narrow, common)):
         if not group:
             continue
@@ -251,7 +265,6 @@ def _occurrences(
             parts[k] = keys
             if within is None and positions is not None and segid is not None:
                 positions.put((segid, fieldname, btext), (keys, _NO_KEYS))
-    return parts
 
 
 def _keys(local: np.ndarray, freqs: np.ndarray, deltas: np.ndarray, documents: int) -> np.ndarray:
