@@ -80,7 +80,8 @@ def test_the_same_documents_as_whooshs_decoded_or_kept(searcher, whooshs, monkey
                 assert found.tolist() == sorted(found.tolist())
                 assert [int(d) for d in found if live[d]] == whooshs[words], (words, round_)
     if share:
-        assert kept.size and any(len(places) and places.dtype == np.uint32 for _, places in kept._items.values())
+        # the long article's positions do not fit two bytes: its segment's keys take eight
+        assert kept.size and any(keys.dtype == np.int64 for keys, _ in kept._items.values())
     else:
         assert not kept.size
 

@@ -9,9 +9,13 @@ intersected by binary search rather than by sorting them together.
 
 Distinct phrases of common syllables ("có người", "của các") still read nearly every block of
 their words, and the words of phrases are few: with a positions cache, a word whose candidates
-would select most of a segment's blocks has that segment's positions decoded whole and kept
-(as narrow arrays, a document and a position per occurrence), and the next phrase with the word
-reads them from memory.
+would select most of a segment's blocks has that segment's positions decoded whole and kept,
+and the next phrase with the word reads them from memory. They are kept as the phrase reads
+them: each occurrence as one sorted key, its document within the segment above its position
+(four bytes where both fit). The first word's keys in the candidates are where the phrase may
+start; a later word's kept keys are searched or merged with those as they are, so a word read
+back costs no pass over its occurrences to filter or rebuild them, and a decoded word's keys
+are one running sum over its position deltas.
 """
 
 from __future__ import annotations
@@ -24,9 +28,13 @@ from whoosh.reading import IndexReader
 from search.index.engine import readers
 from search.index.engine.segments import PostingsCache, narrow_ids
 
-#: Positions are below this in any document: (document, position) pairs as one int64 key.
-_POSITION_STRIDE = 1 << 32
 _NO_SCORES = np.zeros(0, np.float64)
+_NO_KEYS = np.zeros(0, np.uint32)
+#: Keys of four bytes (see `_keys`) serve phrases of at most this many words: their positions
+#: are kept this far below the 16 bits they have, so that a place in the phrase added to one
+#: never reaches the document's bits.
+_NARROW_SHIFTS = 64
+_NARROW_TOP = (1 << 16) - _NARROW_SHIFTS
 #: A merge of two sorted arrays costs about this many binary-search steps per value.
 _MERGE_COST = 2
 
@@ -82,9 +90,7 @@ def matching(
     segment's answer is kept across generations; the segments it does not hold are read
     together. With `positions`, the positions of words read whole are kept too (see above)."""
     order = sorted(range(len(words)), key=lambda n: len(term_ids[n]))
-    common = term_ids[order[0]]
-    for n in order[1:]:
-        common = intersect(common, term_ids[n])
+    common = _common([term_ids[n] for n in order], reader.doc_count_all())
     if not len(common):
         return common
     found: list[np.ndarray] = []
@@ -101,17 +107,32 @@ def matching(
         elif len(cached[0]):
             found.append(cached[0].astype(np.int64) + offset)
     if missing:
-        only = [(leaf, offset) for leaf, offset, _ in missing]
         standing = _standing(reader, fieldname, words, order, np.concatenate(within), missing, term_ids, positions)
-        bounds = np.searchsorted(standing, [*(offset for _, offset in only), only[-1][1] + only[-1][0].doc_count_all()])
-        for k, (leaf, offset, segid) in enumerate(missing):
-            local = narrow_ids(standing[bounds[k] : bounds[k + 1]] - offset, leaf.doc_count_all())
+        for (leaf, offset, segid), part in zip(missing, standing):
             if cache is not None and segid is not None:
-                cache.put((segid, "phrase", fieldname, words), (local, _NO_SCORES))
-        found.append(standing)
+                cache.put((segid, "phrase", fieldname, words), (narrow_ids(part, leaf.doc_count_all()), _NO_SCORES))
+            if len(part):
+                found.append(part + offset)
     if not found:
         return common[:0]
     return found[0] if len(found) == 1 else np.sort(np.concatenate(found))
+
+
+def _common(term_ids: list[np.ndarray], size: int) -> np.ndarray:
+    """The documents in every one of `term_ids` (sorted, distinct, the shortest first): the
+    survivors searched in a short next array, else looked up in a mask of a long one (one
+    scatter and one gather, where a merge would sort both)."""
+    common = term_ids[0]
+    for other in term_ids[1:]:
+        if not len(common):
+            break
+        if len(common) * math.log2(len(other) + 1) <= len(other):
+            common = common[members(common, other)]
+        else:
+            mask = np.zeros(size, dtype=bool)
+            mask[other] = True
+            common = common[mask[common]]
+    return common
 
 
 def _standing(
@@ -123,30 +144,64 @@ def _standing(
     only: list[tuple[IndexReader, int, str | None]],
     term_ids: list[np.ndarray],
     positions: PostingsCache | None,
-) -> np.ndarray:
-    """The documents among `common` (sorted, in the segments `only`, holding every word) where
-    the words stand in order, the words read in `order`."""
+) -> list[np.ndarray]:
+    """Of the documents `common` (sorted, in the segments `only`, holding every word), those
+    where the words stand in order, each segment's within it, the words read in `order`.
+
+    The rarest word's occurrences in the candidates give the keys where the phrase may start
+    (its position less its place in the phrase); each next word keeps the starts that, moved by
+    its place, are among its own keys: its kept keys are searched or merged as they are, never
+    filtered or rebuilt."""
     size = reader.doc_count_all()
-    # Each occurrence as (document, position - its place in the phrase): a phrase starts where
-    # every word has the same key.
-    keys = None
-    decoded: dict[str, np.ndarray] = {}
-    for shift in order:
+    wide = len(words) > _NARROW_SHIFTS
+    decoded: dict[str, list[np.ndarray]] = {}
+    starts: list[np.ndarray] = []
+    for step, shift in enumerate(order):
         word = words[shift]
-        candidates = _mask(common, size)
-        if word in decoded:  # a word twice in the phrase is read once
-            found = decoded[word]
-            found = found[candidates[found // _POSITION_STRIDE]]
+        found = decoded.get(word)  # a word twice in the phrase is read once
+        if found is None:
+            btext = reader.schema[fieldname].to_bytes(word)
+            kept = [_kept(positions, segid, fieldname, btext) for _, _, segid in only]
+            if any(keys is None for keys in kept):  # decoded in the documents still standing
+                candidates = _documents(starts, only) if step else common
+                _decode(reader, fieldname, btext, term_ids[shift], candidates, only, kept, positions)
+            found = [_NO_KEYS if keys is None else keys for keys in kept]  # `_decode` filled them
+            found = decoded[word] = [_widen(keys) for keys in found] if wide else found
+        if not step:
+            mask = _mask(common, size)
+            starts = [
+                _first(keys, mask[offset : offset + leaf.doc_count_all()], shift)
+                for keys, (leaf, offset, _) in zip(found, only)
+            ]
         else:
-            found = _occurrences(reader, fieldname, word, term_ids[shift], common, candidates, only, positions)
-            decoded[word] = found
-        if shift:
-            found = found[found % _POSITION_STRIDE >= shift] - shift
-        keys = found if keys is None else intersect(keys, found)
-        if not len(keys):
-            return common[:0]
-        common = distinct_sorted(keys // _POSITION_STRIDE)
-    return common
+            starts = [_next(start, keys, shift) if len(start) else start for start, keys in zip(starts, found)]
+        if not any(len(start) for start in starts):
+            break
+    return [distinct_sorted(start >> _bits(start)).astype(np.int64) for start in starts]
+
+
+def _documents(starts: list[np.ndarray], only: list[tuple[IndexReader, int, str | None]]) -> np.ndarray:
+    """The documents (over the index) where the phrase may still start."""
+    docs = [distinct_sorted(start >> _bits(start)).astype(np.int64) for start in starts]
+    return np.concatenate([part + offset for part, (_, offset, _) in zip(docs, only)])
+
+
+def _first(keys: np.ndarray, candidates: np.ndarray, shift: int) -> np.ndarray:
+    """Where the phrase may start, from the first word's keys in one segment: those in the
+    candidates (`candidates`, a mask over the segment), less the word's place `shift`."""
+    keys = keys[candidates[keys >> _bits(keys)]]
+    if shift:
+        keys = keys[(keys & _place_mask(keys)) >= shift]
+        keys -= shift
+    return keys
+
+
+def _next(starts: np.ndarray, keys: np.ndarray, shift: int) -> np.ndarray:
+    """The `starts` where the word of `keys` (both of one segment) stands at place `shift`."""
+    if starts.dtype != keys.dtype:
+        starts, keys = _widen(starts), _widen(keys)
+    found = intersect(starts + starts.dtype.type(shift), keys)
+    return found - found.dtype.type(shift)
 
 
 def _mask(docs: np.ndarray, size: int) -> np.ndarray:
@@ -156,72 +211,97 @@ def _mask(docs: np.ndarray, size: int) -> np.ndarray:
     return mask
 
 
-def _occurrences(
+def _kept(positions: PostingsCache | None, segid: str | None, fieldname: str, btext: bytes) -> np.ndarray | None:
+    """A word's keys in a segment, kept by an earlier phrase."""
+    if positions is None or segid is None:
+        return None
+    kept = positions.get((segid, fieldname, btext))
+    return None if kept is None else kept[0]
+
+
+def _decode(
     reader: IndexReader,
     fieldname: str,
-    word: str,
+    btext: bytes,
     ids: np.ndarray,
     common: np.ndarray,
-    candidates: np.ndarray,
     only: list[tuple[IndexReader, int, str | None]],
+    parts: list[np.ndarray | None],
     positions: PostingsCache | None,
-) -> np.ndarray:
-    """Each occurrence of `word` in the documents `common` (`candidates` as a mask) of the
-    segments `only` as one key, its document times `_POSITION_STRIDE` plus its position, in
-    order. A segment's positions kept in `positions` are read from there; those of segments
-    where the candidates select most of the word's blocks (`WHOLE_SHARE`) are decoded whole
-    and kept; the rest are decoded in the candidates' blocks alone."""
-    btext = reader.schema[fieldname].to_bytes(word)
-    parts: list[np.ndarray | None] = [None] * len(only)
+) -> None:
+    """The keys of a word's occurrences (`_keys`) in each of the segments `only` not in
+    `parts` yet, at least those in the documents `common` (sorted, over the index): those of
+    segments where the candidates select most of the word's blocks (`WHOLE_SHARE`) are decoded
+    whole and kept in `positions`; the rest are decoded in the candidates' blocks alone (none
+    in a segment without candidates)."""
     whole: list[int] = []
     narrow: list[int] = []
     for k, (leaf, offset, segid) in enumerate(only):
-        if positions is None or segid is None:
-            narrow.append(k)
-            continue
-        kept = positions.get((segid, fieldname, btext))
-        if kept is not None:
-            parts[k] = _keys(kept[0], kept[1], offset, candidates)
+        if parts[k] is not None:
             continue
         end = offset + leaf.doc_count_all()
         lo, hi = np.searchsorted(common, [offset, end])
-        frequency = np.searchsorted(ids, end) - np.searchsorted(ids, offset)
-        (whole if (hi - lo) * WHOLE_SHARE >= frequency else narrow).append(k)
+        if lo == hi:
+            parts[k] = _NO_KEYS
+        elif positions is None or segid is None:
+            narrow.append(k)
+        else:
+            frequency = np.searchsorted(ids, end) - np.searchsorted(ids, offset)
+            (whole if (hi - lo) * WHOLE_SHARE >= frequency else narrow).append(k)
     for group, within in ((whole, None), (narrow, common)):
         if not group:
             continue
         segments = [only[k] for k in group]
-        ids, weights, places = readers.postings(
+        found, weights, deltas = readers.postings(
             reader, fieldname, btext, values=True, within=within, only=[(leaf, offset) for leaf, offset, _ in segments]
         )
-        docs = np.repeat(ids, weights.astype(np.int64))
+        freqs = weights.astype(np.int64)
         last, end = segments[-1][0], segments[-1][1]
-        bounds = np.searchsorted(docs, [*(offset for _, offset, _ in segments), end + last.doc_count_all()])
-        for k, (leaf, offset, segid), lo, hi in zip(group, segments, bounds[:-1], bounds[1:]):
-            if within is not None or positions is None or segid is None:  # not kept: not narrowed
-                parts[k] = _keys(docs[lo:hi], places[lo:hi], 0, candidates)
-                continue
-            local = narrow_ids(docs[lo:hi] - offset, leaf.doc_count_all())
-            local_places = _narrow_positions(places[lo:hi])
-            positions.put((segid, fieldname, btext), (local, local_places))
-            parts[k] = _keys(local, local_places, offset, candidates)
-    found = [part for part in parts if part is not None and len(part)]
-    if not found:
-        return np.zeros(0, np.int64)
-    return found[0] if len(found) == 1 else np.concatenate(found)
+        bounds = np.searchsorted(found, [*(offset for _, offset, _ in segments), end + last.doc_count_all()])
+        at = np.concatenate(([0], np.cumsum(freqs)))[bounds]  # where each segment's deltas start
+        for n, (k, (leaf, offset, segid)) in enumerate(zip(group, segments)):
+            lo, hi = bounds[n], bounds[n + 1]
+            keys = _keys(found[lo:hi] - offset, freqs[lo:hi], deltas[at[n] : at[n + 1]], leaf.doc_count_all())
+            parts[k] = keys
+            if within is None and positions is not None and segid is not None:
+                positions.put((segid, fieldname, btext), (keys, _NO_KEYS))
 
 
-def _keys(local: np.ndarray, places: np.ndarray, offset: int, candidates: np.ndarray) -> np.ndarray:
-    """One segment's occurrences (documents within it and positions) in the candidates, as keys;
-    with `offset` 0, occurrences given by their documents over the index."""
-    keep = candidates[offset:][local]
-    keys = local[keep].astype(np.int64, copy=False)  # a new array already: `keep` selects
-    keys += offset
-    keys *= _POSITION_STRIDE
-    keys += places[keep]
-    return keys
+def _keys(local: np.ndarray, freqs: np.ndarray, deltas: np.ndarray, documents: int) -> np.ndarray:
+    """One segment's occurrences (documents within it, their frequencies and the position
+    deltas of each) as one sorted key each, the document above the position: 16 bits each in
+    four bytes where both fit (a segment of at most 65,536 documents, positions far enough below
+    65,536 that a phrase's places added to them cannot reach the document's bits), else 32 bits
+    each in eight. The keys are one running sum of the deltas, each posting's first delta moved
+    by the step from the previous posting's last key to its own document's first."""
+    if not len(deltas):
+        return _NO_KEYS
+    if not freqs.all():
+        local, freqs = local[freqs > 0], freqs[freqs > 0]
+    starts = np.cumsum(freqs) - freqs
+    ends = np.add.reduceat(deltas, starts)  # each posting's last position
+    narrow = documents <= 1 << 16 and int(ends.max()) < _NARROW_TOP
+    firsts = local.astype(np.int64) << (16 if narrow else 32)
+    steps = np.array(deltas, dtype=np.int64)  # a copy: the running sum is made in place
+    steps[starts[1:]] += firsts[1:] - firsts[:-1] - ends[:-1]
+    steps[0] += firsts[0]
+    return np.cumsum(steps, dtype=np.uint32) if narrow else np.cumsum(steps, out=steps)
 
 
-def _narrow_positions(places: np.ndarray) -> np.ndarray:
-    """Positions in as few bytes as hold them."""
-    return places.astype(np.uint16 if not len(places) or places.max() < 1 << 16 else np.uint32)
+def _widen(keys: np.ndarray) -> np.ndarray:
+    """Keys of four bytes as keys of eight (see `_keys`)."""
+    if keys.dtype == np.int64:
+        return keys
+    wide = (keys >> 16).astype(np.int64)
+    wide <<= 32
+    wide |= keys & 0xFFFF
+    return wide
+
+
+def _bits(keys: np.ndarray) -> int:
+    """How many bits a key keeps for its position (see `_keys`)."""
+    return 16 if keys.dtype == np.uint32 else 32
+
+
+def _place_mask(keys: np.ndarray) -> int:
+    return (1 << _bits(keys)) - 1

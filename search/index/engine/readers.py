@@ -237,8 +237,9 @@ def postings(
     within: np.ndarray | None = None,
     only: list[tuple[IndexReader, int]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Document numbers and weights of one term and, when asked, every position of it as one
-    flat array in posting order (a posting has as many positions as its weight): our codec's
+    """Document numbers and weights of one term and, when asked, its positions as one flat
+    array of deltas in posting order (a posting has as many as its weight, each the distance
+    from the one before it in the posting, the first from 0; `positions` sums them): our codec's
     blocks decoded with numpy, every segment's at once (short lists inlined in the term file
     too); segments another codec wrote go through Whoosh's matcher. With `within` (sorted
     document numbers), blocks holding none of them may be left out: a phrase of common words
@@ -287,15 +288,20 @@ def postings(
     all_ids, all_weights = (ids[0], weights[0]) if len(ids) == 1 else (np.concatenate(ids), np.concatenate(weights))
     if not values:
         return all_ids, all_weights, None
-    flat = deltas[0] if len(deltas) == 1 else np.concatenate(deltas)
-    # Running sums of the deltas, restarted at each posting: the positions.
-    freqs = all_weights.astype(np.int64)
-    sums = np.cumsum(flat)
+    return all_ids, all_weights, deltas[0] if len(deltas) == 1 else np.concatenate(deltas)
+
+
+def positions(weights: np.ndarray, deltas: np.ndarray) -> np.ndarray:
+    """A term's positions, as one flat array in posting order, from its weights and position
+    deltas (as `postings(..., values=True)` gives them): running sums of the deltas, restarted
+    at each posting."""
+    freqs = weights.astype(np.int64)
+    sums = np.cumsum(deltas)
     starts = np.cumsum(freqs) - freqs
     nonempty = freqs > 0
     base = np.zeros(len(freqs), dtype=np.int64)
-    base[nonempty] = sums[starts[nonempty]] - flat[starts[nonempty]]
-    return all_ids, all_weights, sums - np.repeat(base, freqs)
+    base[nonempty] = sums[starts[nonempty]] - deltas[starts[nonempty]]
+    return sums - np.repeat(base, freqs)
 
 
 def term_postings(
