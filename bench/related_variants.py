@@ -98,6 +98,31 @@ VARIANTS = [
 
 def weights(pool: list[Article], variant: Variant) -> sparse.csr_matrix:
     """Each article's unit-length TF-IDF row over the pool's terms, as `variant` weighs them."""
+    weighed = unscaled(pool, variant)
+    norms = np.sqrt(np.asarray(weighed.multiply(weighed).sum(axis=1)).ravel())
+    return sparse.csr_matrix(sparse.diags(1 / np.where(norms > 0, norms, 1)) @ weighed)
+
+
+def unscaled(pool: list[Article], variant: Variant) -> sparse.csr_matrix:
+    """Each article's TF-IDF row as `variant` weighs it, before it is scaled to unit length."""
+    matrix, vocabulary, pair_column = term_counts(pool, variant)
+    df = np.asarray((matrix > 0).sum(axis=0)).ravel()
+    idf = np.log(len(pool) / np.maximum(df, 1)) ** variant.idf_power
+    idf *= np.where(pair_column, variant.pair_weight, 1.0)
+    if variant.named:
+        shares = _named_shares(pool)
+        by_column = sorted(vocabulary, key=vocabulary.__getitem__)
+        idf *= 1 + variant.named * np.array([shares[term] for term in by_column])
+    if variant.tf == "log":
+        matrix.data = 1 + np.log(matrix.data)
+    elif variant.tf == "bm25":
+        matrix.data = matrix.data * 2.2 / (matrix.data + 1.2)
+    return sparse.csr_matrix(matrix @ sparse.diags(idf))
+
+
+def term_counts(pool: list[Article], variant: Variant) -> tuple[sparse.csr_matrix, dict[str, int], list[bool]]:
+    """Each article's term counts over the pool's terms (the title's counted as `variant` says),
+    the terms' columns, and which columns are pairs."""
     rows, columns, counts = [], [], []
     vocabulary: dict[str, int] = {}
     pair_column: list[bool] = []
@@ -116,20 +141,7 @@ def weights(pool: list[Article], variant: Variant) -> sparse.csr_matrix:
             columns.append(vocabulary[term])
             counts.append(n)
     matrix = sparse.csr_matrix((np.array(counts, float), (rows, columns)), shape=(len(pool), len(vocabulary)))
-    df = np.asarray((matrix > 0).sum(axis=0)).ravel()
-    idf = np.log(len(pool) / np.maximum(df, 1)) ** variant.idf_power
-    idf *= np.where(pair_column, variant.pair_weight, 1.0)
-    if variant.named:
-        shares = _named_shares(pool)
-        by_column = sorted(vocabulary, key=vocabulary.__getitem__)
-        idf *= 1 + variant.named * np.array([shares[term] for term in by_column])
-    if variant.tf == "log":
-        matrix.data = 1 + np.log(matrix.data)
-    elif variant.tf == "bm25":
-        matrix.data = matrix.data * 2.2 / (matrix.data + 1.2)
-    weighed = sparse.csr_matrix(matrix @ sparse.diags(idf))
-    norms = np.sqrt(np.asarray(weighed.multiply(weighed).sum(axis=1)).ravel())
-    return sparse.csr_matrix(sparse.diags(1 / np.where(norms > 0, norms, 1)) @ weighed)
+    return matrix, vocabulary, pair_column
 
 
 def rankings(pool: list[Article], queries: list[str], variant: Variant) -> dict[str, list[str]]:
