@@ -10,8 +10,10 @@ The connection threads stay many, so a slow client still holds only its thread.
 
 A request that cannot start within the wait allowed (the search budget) is answered 503 with
 `Retry-After`: the worker is overloaded, and a prompt refusal serves the client better than an
-answer that comes after it gave up. Writes are never queued here (they wait for the index's
-lock instead), and neither are the cheap routes (health, metrics, static files).
+answer that comes after it gave up. Under gunicorn the slot is handed on once the answer is out
+(or writing it would wait on the client), not while this thread still has it to write.
+Writes are never queued here (they wait for the index's lock instead), and neither are the
+cheap routes (health, metrics, static files).
 """
 
 from __future__ import annotations
@@ -21,7 +23,11 @@ from collections import deque
 
 import falcon
 
-__all__ = ["Admission", "AdmissionControl", "Overloaded"]
+__all__ = ["HAND_OVER", "Admission", "AdmissionControl", "Overloaded"]
+
+#: The environ key of a list the server puts there for the calls that give slots back once the
+#: answer has been written (`search.web.one_write`); without it a slot is left when Falcon is done.
+HAND_OVER = "vnsearch.hand_over"
 
 #: Methods whose requests take a slot: the reading ones.
 GATED_METHODS = frozenset({"GET", "HEAD"})
@@ -92,4 +98,8 @@ class AdmissionControl:
     ) -> None:
         if req.context.get("admitted"):
             req.context.admitted = False
-            self.admission.leave()
+            hand_over = req.env.get(HAND_OVER)
+            if hand_over is None:
+                self.admission.leave()
+            else:
+                hand_over.append(self.admission.leave)

@@ -11,8 +11,9 @@ answer. So after answering, the thread waits a moment (`NEXT_REQUEST_WAIT`) for 
 request on the same connection and serves it itself; only a connection that stays quiet goes
 back to the main loop, where an idle connection costs no thread. The wait holds a thread, not a
 core (it is a `poll`), and is far shorter than a search, so the threads a worker keeps for slow
-clients are not used up by it. Everything else (parsing, limits, errors, timeouts, shutdown) is
-gunicorn's own.
+clients are not used up by it. The app is served through `search.web.one_write`: a one-chunk
+answer goes out in one send, and the search slot is handed on once it is out. Everything else
+(parsing, limits, errors, timeouts, shutdown, how a request is handled) is gunicorn's own.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import select
 from typing import Any
 
 from gunicorn.workers.gthread import ThreadWorker
+
+from search.web.one_write import one_write
 
 #: Seconds a thread that answered waits for the connection's next request before giving the
 #: connection back to the main loop: long enough for a client on this machine or a nearby proxy
@@ -43,6 +46,10 @@ def next_request_ready(conn: Any, wait: float) -> bool:
 
 class KeepServingWorker(ThreadWorker):
     """`gthread`, with a connection's next request served on the thread that answered the last."""
+
+    def load_wsgi(self) -> None:
+        super().load_wsgi()
+        self.wsgi: Any = one_write(self.wsgi)
 
     def handle(self, conn: Any) -> Any:
         keep = super().handle(conn)
