@@ -36,6 +36,8 @@ from search.web.app import create_app
 from search.web.one_write import one_write
 
 Answer = tuple[str, list[tuple[str, str]], bytes]
+#: The request the answers reply to (parsed once, answered again and again).
+REQUEST = b"GET /search?q=x HTTP/1.1\r\nHost: localhost\r\n\r\n"
 
 
 def real_answer(index_dir: Path, query: str) -> Answer:
@@ -66,47 +68,51 @@ def drain(sock: socket.socket, counted: list[int]) -> None:
         counted[0] += len(chunk)
 
 
+def parsed(sock: socket.socket, config: Config) -> Any:
+    """The next request on `sock`, as gunicorn's parser reads it."""
+    return next(iter(RequestParser(config, sock, ("127.0.0.1", 1))))
+
+
+def serve_one(app: Callable[..., Iterable[bytes]], req: Any, sock: socket.socket, config: Config) -> wsgi.Response:
+    """Answer `req` on `sock` through gunicorn's response, as its worker drives one: start the
+    response, write the chunks, close it, close the body."""
+    resp, environ = wsgi.create(req, sock, ("127.0.0.1", 1), ("127.0.0.1", 8000), config)
+    body = app(environ, resp.start_response)
+    try:
+        for chunk in body:
+            resp.write(chunk)
+        resp.close()
+    finally:
+        if hasattr(body, "close"):
+            body.close()
+    return resp
+
+
 def written(app: Callable[..., Iterable[bytes]], answers: int) -> tuple[float, bytes]:
     """CPU seconds of this thread for `answers` answers, and the last answer's bytes."""
     server, client = socket.socketpair()
     config = Config()
-    client.sendall(b"GET /search?q=x HTTP/1.1\r\nHost: localhost\r\n\r\n")
-    req = next(iter(RequestParser(config, server, ("127.0.0.1", 1))))
+    client.sendall(REQUEST)
+    req = parsed(server, config)
     counted = [0]
     reader = threading.Thread(target=drain, args=(client, counted))
     reader.start()
     started = time.thread_time()
     for _ in range(answers):
-        resp, environ = wsgi.create(req, server, ("127.0.0.1", 1), ("127.0.0.1", 8000), config)
-        body = app(environ, resp.start_response)
-        try:
-            for chunk in body:
-                resp.write(chunk)
-            resp.close()
-        finally:
-            if hasattr(body, "close"):
-                body.close()
+        serve_one(app, req, server, config)
     spent = time.thread_time() - started
     server.shutdown(socket.SHUT_WR)
     reader.join()
     server.close()
     client.close()
-    last = _one(app, config)
-    return spent, last
+    return spent, _one(app, config)
 
 
 def _one(app: Callable[..., Iterable[bytes]], config: Config) -> bytes:
     server, client = socket.socketpair()
     with server, client:
-        client.sendall(b"GET /search?q=x HTTP/1.1\r\nHost: localhost\r\n\r\n")
-        req = next(iter(RequestParser(config, server, ("127.0.0.1", 1))))
-        resp, environ = wsgi.create(req, server, ("127.0.0.1", 1), ("127.0.0.1", 8000), config)
-        body = app(environ, resp.start_response)
-        for chunk in body:
-            resp.write(chunk)
-        resp.close()
-        if hasattr(body, "close"):
-            body.close()
+        client.sendall(REQUEST)
+        serve_one(app, parsed(server, config), server, config)
         server.shutdown(socket.SHUT_WR)
         out = b""
         while chunk := client.recv(1 << 20):

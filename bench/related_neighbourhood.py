@@ -25,10 +25,8 @@ R@5 of the story mates with its 5th-95th percentiles over resampled clusters, an
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import itertools
-import os
 import tempfile
 from collections.abc import Callable
 from functools import partial
@@ -37,8 +35,8 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 
-from bench.related_variants import Variant, term_counts, unscaled, weights
-from bench.stories import _articles, index_stories, load_ktlab, ranking_scores
+from bench.related_variants import Variant, pool_from_args, term_counts, unscaled, weights
+from bench.stories import index_stories, ranking_scores
 from search.corpus.article import Article
 from search.index.indexer import build
 
@@ -174,12 +172,7 @@ def ranked(scores: np.ndarray, me: int, story: list[str]) -> list[int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--data", type=Path, default=Path(os.environ.get("VNSEARCH_DATA_DIR", "../shared/data")))
-    parser.add_argument("--distractors", type=int, default=10_000)
-    args = parser.parse_args()
-    ktlab, gold = load_ktlab(args.data)
-    pool = ktlab + list(itertools.islice(_articles(args.data / "vntc.jsonl.gz"), args.distractors))
+    ktlab, pool, gold = pool_from_args(__doc__)
     with tempfile.TemporaryDirectory(prefix="vnsearch-neighbourhood-") as tmp:
         build(Path(tmp) / "index", pool, procs=2)
         stories = index_stories(Path(tmp) / "index", [a.id for a in pool])

@@ -164,13 +164,20 @@ def rankings(pool: list[Article], queries: list[str], variant: Variant) -> dict[
     return out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+def pool_from_args(doc: str | None) -> tuple[list[Article], list[Article], dict]:
+    """The KTLAB articles, the pool (them and the first `--distractors` VNTC articles) and the
+    gold clusters, from the command line a related-coverage benchmark takes."""
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path(os.environ.get("VNSEARCH_DATA_DIR", "../shared/data")))
     parser.add_argument("--distractors", type=int, default=10_000)
     args = parser.parse_args()
     ktlab, gold = load_ktlab(args.data)
     pool = ktlab + list(itertools.islice(_articles(args.data / "vntc.jsonl.gz"), args.distractors))
+    return ktlab, pool, gold
+
+
+def main() -> None:
+    ktlab, pool, gold = pool_from_args(__doc__)
     queries = [a.id for a in ktlab]
     print(f"{len(ktlab)} KTLAB articles + {len(pool) - len(ktlab)} VNTC distractors, each compared with all\n")
     print("| similarity | R@5 | R@5 5th-95th pct | MRR@10 |\n| --- | ---: | ---: | ---: |")

@@ -16,9 +16,8 @@ import falcon
 import pytest
 from falcon import testing
 from gunicorn.config import Config
-from gunicorn.http import wsgi
-from gunicorn.http.parser import RequestParser
 
+from bench.answer_write import parsed, serve_one
 from search.web.admission import HAND_OVER, Admission, AdmissionControl
 from search.web.one_write import OneWriteResponse, one_write, run_hand_overs
 from tests.answer_shapes import BIG, FILE_BODY
@@ -165,16 +164,8 @@ class _Peeking(Admission):
 def _serve_once(app, server: socket.socket, raw: bytes, client: socket.socket):
     """One request through gunicorn's parser and response, as its worker drives them."""
     client.sendall(raw)
-    req = next(iter(RequestParser(Config(), server, ("127.0.0.1", 1))))
-    resp, environ = wsgi.create(req, server, ("127.0.0.1", 1), ("127.0.0.1", 2), Config())
-    body = app(environ, resp.start_response)
-    try:
-        for chunk in body:
-            resp.write(chunk)
-        resp.close()
-    finally:
-        body.close()
-    return resp
+    config = Config()
+    return serve_one(app, parsed(server, config), server, config)
 
 
 def test_the_slot_is_handed_on_after_the_answer_is_on_the_socket():
