@@ -107,7 +107,8 @@ def gunicorn(home: Path, **env: str) -> Iterator[str]:
     """A real `gunicorn wsgi:application` configured only by `VNSEARCH_*` variables (2 workers
     unless given), with its own HOME; yields its base URL once /healthz answers."""
     port = free_port()
-    environ = dict(os.environ, VNSEARCH_PORT=str(port), VNSEARCH_WORKERS="2", HOME=str(home), **env)
+    # `env` may name VNSEARCH_WORKERS too: a later key wins, where a repeated keyword would raise.
+    environ = {**os.environ, "VNSEARCH_PORT": str(port), "VNSEARCH_WORKERS": "2", "HOME": str(home), **env}
     environ.pop("XDG_RUNTIME_DIR", None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "wsgi:application"],
