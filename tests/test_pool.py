@@ -13,6 +13,7 @@ from whoosh.writing import PostingPool, SegmentWriter
 
 from search.corpus.article import Article
 from search.corpus.files import iter_corpus
+from search.index import pool as pool_module
 from search.index.engine.codec import Codec
 from search.index.engine.writers import PoolMpWriter, PoolWriter
 from search.index.indexer import build
@@ -80,9 +81,13 @@ def _postings_of(items) -> list[tuple]:
     return [tuple(item) for item in items]
 
 
-def test_pool_yields_what_whooshs_pool_yields_from_any_order(tmp_path):
+@pytest.mark.parametrize("sort_postings", [1 << 21, 7])
+def test_pool_yields_what_whooshs_pool_yields_from_any_order(tmp_path, monkeypatch, sort_postings):
     """Postings arriving out of document order (a merge adds them term by term) come out in
-    Whoosh's order, duplicates of a term and document included."""
+    Whoosh's order, duplicates of a term and document included, whether a field's postings are
+    put in order at once or a few terms at a time, and a weight no float32 holds exactly (a
+    fractional boost) comes out unrounded, as do the field's weights before it."""
+    monkeypatch.setattr(pool_module, "_SORT_POSTINGS", sort_postings)
     schema = build_schema()
     postings = []
     for docnum, article in enumerate(_articles()):
@@ -92,6 +97,7 @@ def test_pool_yields_what_whooshs_pool_yields_from_any_order(tmp_path):
                 postings += [(name, t, docnum, w, v) for t, _, w, v in schema[name].index(doc[name])]
     postings.append(("exact", postings[0][1], 0, 2.0, b"\x01\x07"))  # same term and document again
     random.Random(6).shuffle(postings)
+    postings.append(("source", b"fractional", 0, 0.1, b""))  # after the field's whole weights
     whoosh_pool = PostingPool(_TempStore(tmp_path), None, limitmb=1)
     ours = MemoryPool()
     for item in postings:

@@ -21,6 +21,8 @@ from itertools import repeat
 
 import numpy as np
 
+from search.index.weights import extended, new_weights
+
 
 class PairPostings:
     """One pair field's postings in insertion order: code, document number and weight each."""
@@ -30,7 +32,7 @@ class PairPostings:
     def __init__(self) -> None:
         self.codes = array("q")
         self.docs = array("I")
-        self.weights = array("d")
+        self.weights = new_weights()
         #: The distinct codes of the postings before `_resolved`, sorted.
         self._known = np.empty(0, dtype=np.int64)
         self._resolved = 0
@@ -39,7 +41,11 @@ class PairPostings:
         """One document's postings: each distinct code once, with its weight."""
         self.codes.frombytes(codes.astype(np.int64).tobytes())
         self.docs.extend(repeat(docnum, len(codes)))
-        self.weights.frombytes(weights.tobytes())
+        self.weights = extended(self.weights, weights)
+
+    def nbytes(self, besides_weights: int) -> int:
+        """The postings' bytes, each counted as `besides_weights` plus its weight's."""
+        return len(self.docs) * (besides_weights + self.weights.itemsize)
 
     def terms_at_most(self) -> int:
         """An upper bound of the distinct codes: the known ones and every posting after them."""

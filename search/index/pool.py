@@ -3,16 +3,17 @@ field writer sorted when the segment is flushed.
 
 Whoosh's `PostingPool` pickles each posting tuple into sorted runs on disk and merges them back
 with a heap: on the news archive that was a third of the build and several times the index in
-temporary files (bench/results and the README have the figures). Here a field's postings
-are parallel arrays (document number, weight, end of the value bytes in one buffer, and the
-term's number: the index of its first posting), and each term is a dict entry holding that
-number: about 20 bytes a posting and 130 a term, no object per posting. Our text fields do
-not look their terms up at all: the segment's words are numbered once (`SegmentWords`), each
-field keeps its term number per word number, and a document's postings are added from arrays;
-pair terms are keyed by their two words' fold numbers and get their bytes at the flush. At flush the postings
-are sorted by term with numpy (a stable sort: each term's stay in the order they came, which is
-document order when a writer adds documents) and go to the field writer a run of terms at a
-time (`TermRun`), exactly the postings Whoosh's pool would have given, in its order.
+temporary files (bench/results and the README have the figures). Here a field's postings are
+parallel arrays (document number, weight, end of the value bytes in one buffer, and the term's
+number: the index of its first posting), and each term is a dict entry holding that number:
+about 16 bytes a posting (`search.index.weights`) and 130 a term, no object per posting. Our
+text fields do not look their terms up at all: the segment's words are numbered once
+(`SegmentWords`), each field keeps its term number per word number, and a document's postings
+are added from arrays; pair terms are keyed by their two words' fold numbers and get their
+bytes at the flush. At flush the postings are sorted by term with numpy (a stable sort: each
+term's stay in the order they came, which is document order when a writer adds documents) and
+go to the field writer a run of terms at a time (`TermRun`), exactly the postings Whoosh's pool
+would have given, in its order.
 
 The pools of a build share a memory budget (`pool_mb`: `Settings.pool_mb`). When a document
 takes a pool over its share, `PoolWriter` writes the segment out and starts a new one in the
@@ -39,23 +40,28 @@ from search.index.fields import CompactPositions, PairText, VietnameseText
 from search.index.pair_postings import PairPostings
 from search.index.run_values import RunValues
 from search.index.segment_words import SegmentWords, grown
+from search.index.weights import as_numpy, extended, joined, new_weights
 
 #: Pool memory of a build unless told otherwise, shared by its processes. A build's process tree
 #: peaks above it (the README gives the measured ratio): each process also holds its
-#: interpreter, analysis caches and what a flush fragments.
-DEFAULT_POOL_MB = 1024
+#: interpreter, analysis caches and what a flush fragments. Sized so that a two-process build
+#: of an archive like the bundled VNTC writes one segment per process: every term a search
+#: reads is looked up and decoded once per segment.
+DEFAULT_POOL_MB = 1536
 #: A term's share of the pool: its key (a bytes object), the int of its first posting and the
 #: dict slot, as tracemalloc measured them for pair-sized keys (a dict just grown takes more,
 #: which the figure allows for).
 _TERM_BYTES = 130
-#: Bytes a posting takes in the arrays (document number 4, weight 8, term number 4, value
-#: end 4), without its value bytes.
-_POSTING_BYTES = 20
+#: Bytes a posting takes in the arrays besides its weight (document number 4, term number 4,
+#: value end 4; a pair's code 8 and document number 4) and its value bytes.
+_POSTING_BYTES = 12
 #: Array offsets are 32-bit: a pool never grows near 4 GiB before it is flushed.
 MAX_POOL_MB = 3072
 #: Postings handed to the field writer at a time: the lists of a run are this many Python
 #: objects, made at once in C rather than one by one.
 _RUN_POSTINGS = 1 << 16
+#: Postings put in order at a time at the flush (see `_order`).
+_SORT_POSTINGS = 1 << 21
 
 
 @dataclass(frozen=True)
@@ -95,7 +101,7 @@ class _FieldPostings:
         #: per posting: its term's number
         self.tids = array("i")
         self.docs = array("I")
-        self.weights = array("d")
+        self.weights = new_weights()
         self.values = bytearray()
         #: per posting + 1: where its value bytes end in `values` (posting i: ends[i]..ends[i+1])
         self.ends = array("I", [0])
@@ -107,7 +113,7 @@ class _FieldPostings:
         where each posting's end in them (None: no values)."""
         self.tids.frombytes(tids.astype(np.int32).tobytes())
         self.docs.extend(repeat(docnum, len(tids)))
-        self.weights.frombytes(weights.tobytes())
+        self.weights = extended(self.weights, weights)
         base = len(self.values)
         if ends is None:
             self.ends.extend(repeat(base, len(tids)))
@@ -116,7 +122,8 @@ class _FieldPostings:
             self.ends.frombytes((ends + base).astype(np.uint32).tobytes())
 
     def nbytes(self) -> int:
-        return len(self.docs) * _POSTING_BYTES + len(self.values) + len(self.first) * _TERM_BYTES
+        posting = _POSTING_BYTES + self.weights.itemsize
+        return len(self.docs) * posting + len(self.values) + len(self.first) * _TERM_BYTES
 
 
 class MemoryPool:
@@ -213,9 +220,10 @@ class MemoryPool:
         """Add a document's (term bytes, frequency, weight, value bytes) in one field, as a field's
         `index()` yields them (each term once); returns the field length (0 unless `scorable`)."""
         f = self._field(fieldname)
-        number, tids, docs, weights, values, ends = f.first.setdefault, f.tids, f.docs, f.weights, f.values, f.ends
+        number, tids, docs, values, ends = f.first.setdefault, f.tids, f.docs, f.values, f.ends
         n = len(docs)
         length = 0
+        weights: list[float] = []
         for tbytes, freq, weight, vbytes in items:
             tids.append(number(tbytes, n))
             n += 1
@@ -225,6 +233,7 @@ class MemoryPool:
                 values += vbytes
             ends.append(len(values))
             length += freq
+        f.weights = extended(f.weights, weights)
         return length if scorable else 0
 
     def add_columns(self, fieldname: str, docnum: int, columns: Columns, boost: float, scorable: bool) -> int:
@@ -235,7 +244,7 @@ class MemoryPool:
         n = len(f.docs)
         f.tids.extend(map(f.first.setdefault, terms, range(n, n + len(terms))))
         f.docs.extend(repeat(docnum, len(terms)))
-        f.weights.extend(map(mul, columns.weights, repeat(boost)))
+        f.weights = extended(f.weights, list(map(mul, columns.weights, repeat(boost))))
         base = len(f.values)
         if columns.ends is None:
             f.ends.extend(repeat(base, len(terms)))
@@ -250,20 +259,20 @@ class MemoryPool:
         f = self._field(fieldname)
         f.tids.append(f.first.setdefault(tbytes, len(f.docs)))
         f.docs.append(docnum)
-        f.weights.append(weight)
+        f.weights = extended(f.weights, [weight])
         if vbytes:
             f.values += vbytes
         f.ends.append(len(f.values))
 
     def nbytes(self) -> int:
         """The pool's size as counted against its budget."""
-        pairs = sum(len(f.docs) * _POSTING_BYTES + f.terms() * _TERM_BYTES for f in self._pairs.values())
+        pairs = sum(f.nbytes(_POSTING_BYTES) + f.terms() * _TERM_BYTES for f in self._pairs.values())
         return pairs + sum(f.nbytes() for f in self._fields.values())
 
     def over(self, limit: int) -> bool:
         """Whether `nbytes()` is over `limit`, without counting the pair terms exactly while a
         bound of them (`PairPostings.terms_at_most`) keeps the pool under it."""
-        pairs = sum(len(f.docs) * _POSTING_BYTES + f.terms_at_most() * _TERM_BYTES for f in self._pairs.values())
+        pairs = sum(f.nbytes(_POSTING_BYTES) + f.terms_at_most() * _TERM_BYTES for f in self._pairs.values())
         return pairs + sum(f.nbytes() for f in self._fields.values()) > limit and self.nbytes() > limit
 
     def __len__(self) -> int:
@@ -278,10 +287,15 @@ class MemoryPool:
         are released once the field writer has its postings."""
         fields, self._fields = self._fields, {}
         pairs, self._pairs = self._pairs, {}
-        for fieldname, coded in pairs.items():
-            fields[fieldname] = _decoded(coded, self._words.pair_term, fields.get(fieldname))
-        for fieldname in sorted(fields):
-            yield from _runs(fieldname, fields.pop(fieldname))
+        for fieldname in sorted(fields.keys() | pairs.keys()):
+            # A pair field's terms are made only when its turn comes: its dict of term bytes
+            # would otherwise be held while the fields before it are sorted and written.
+            coded = pairs.pop(fieldname, None)
+            found = fields.pop(fieldname, None)
+            if coded is not None:
+                found = _decoded(coded, self._words.pair_term, found)
+            if found is not None:
+                yield from _runs(fieldname, found)
 
     def cleanup(self) -> None:
         self._fields = {}
@@ -310,7 +324,7 @@ def _decoded(coded: PairPostings, term: Callable[[int], bytes], into: _FieldPost
         renumber[tid] = existing
     into.tids.frombytes(renumber[tids].astype(np.int32).tobytes())
     into.docs.extend(coded.docs)
-    into.weights.extend(coded.weights)
+    into.weights = joined(into.weights, coded.weights)
     into.ends.extend(repeat(len(into.values), len(tids)))
     return into
 
@@ -325,33 +339,50 @@ def _runs(fieldname: str, f: _FieldPostings) -> Iterator[TermRun]:
     keys = rank[np.frombuffer(f.tids, dtype=np.int32)]
     del rank
     bounds = np.concatenate(([0], np.cumsum(np.bincount(keys, minlength=len(terms)))))
-    order = np.argsort(keys, kind="stable")
-    del keys
     docs = np.frombuffer(f.docs, dtype=np.uint32)
-    weights = np.frombuffer(f.weights, dtype=np.float64)
+    weights = as_numpy(f.weights)
     ends = np.frombuffer(f.ends, dtype=np.uint32)
-    vb = np.frombuffer(bytes(f.values), dtype=np.uint8) if f.values else None
-    f.values = bytearray()
+    vb = np.frombuffer(f.values, dtype=np.uint8) if f.values else None
+    f.values = bytearray()  # `vb` keeps the bytes: no copy of them
     first = 0
     while first < len(terms):
-        last = int(np.searchsorted(bounds, bounds[first] + _RUN_POSTINGS, side="right")) - 1
-        last = min(max(last, first + 1), len(terms))
-        lo, hi = int(bounds[first]), int(bounds[last])
-        chosen = order[lo:hi]
-        starts = (bounds[first : last + 1] - lo).tolist()
-        ids = docs[chosen]
-        values = None
-        if vb is not None:
-            values = RunValues.gathered(vb, ends[chosen].astype(np.int64), ends[chosen + 1].astype(np.int64))
-        run = TermRun(fieldname, terms[first:last], starts, ids, weights[chosen], values)
-        # A merge adds postings in any order: where a term's are not strictly increasing by
-        # document, they are sorted as Whoosh's pool sorts them (document, weight, value).
-        later = ids[1:] <= ids[:-1]
-        later[np.array(starts[1:-1], dtype=np.int64) - 1] = False  # a term's first posting
-        if later.any():
-            run = _sorted(run, set((np.searchsorted(starts, np.flatnonzero(later) + 1, side="right") - 1).tolist()))
-        yield run
-        first = last
+        stop = _next_terms(bounds, first, _SORT_POSTINGS)
+        order, base = _order(keys, first, stop, len(terms)), int(bounds[first])
+        while first < stop:
+            last = min(_next_terms(bounds, first, _RUN_POSTINGS), stop)
+            lo, hi = int(bounds[first]), int(bounds[last])
+            chosen = order[lo - base : hi - base]
+            starts = (bounds[first : last + 1] - lo).tolist()
+            ids = docs[chosen]
+            values = None
+            if vb is not None:
+                values = RunValues.gathered(vb, ends[chosen].astype(np.int64), ends[chosen + 1].astype(np.int64))
+            run = TermRun(fieldname, terms[first:last], starts, ids, weights[chosen].astype(np.float64), values)
+            # A merge adds postings in any order: where a term's are not strictly increasing by
+            # document, they are sorted as Whoosh's pool sorts them (document, weight, value).
+            later = ids[1:] <= ids[:-1]
+            later[np.array(starts[1:-1], dtype=np.int64) - 1] = False  # a term's first posting
+            if later.any():
+                run = _sorted(run, set((np.searchsorted(starts, np.flatnonzero(later) + 1, side="right") - 1).tolist()))
+            yield run
+            first = last
+
+
+def _next_terms(bounds: np.ndarray, first: int, postings: int) -> int:
+    """The end of the terms from `first` on that hold about `postings` postings (one at least)."""
+    last = int(np.searchsorted(bounds, bounds[first] + postings, side="right")) - 1
+    return min(max(last, first + 1), len(bounds) - 1)
+
+
+def _order(keys: np.ndarray, first: int, stop: int, count: int) -> np.ndarray:
+    """Where the postings of the terms ranked `first` to `stop` are, in (term, arrival) order.
+    A field's postings are ordered a slice of its terms at a time: a sort's index arrays take
+    about 20 bytes a posting, which for all of a large segment's postings at once was the
+    highest memory of the flush."""
+    if first == 0 and stop == count:
+        return np.argsort(keys, kind="stable")
+    chosen = np.flatnonzero((keys >= first) & (keys < stop))  # ascending: the sort stays stable
+    return chosen[np.argsort(keys[chosen], kind="stable")]
 
 
 def _sorted(run: TermRun, which: set[int]) -> TermRun:
