@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from search.index.weights import as_numpy, extended, joined, new_weights
+from search.index.weights import appended, as_numpy, extended, joined, new_weights
 
 
 def test_whole_weights_stay_in_four_bytes():
@@ -27,3 +27,11 @@ def test_a_widened_array_takes_narrow_ones_and_the_reverse():
     assert joined(extended(new_weights(), [5.0]), extended(new_weights(), [0.1])).tolist() == [5.0, 0.1]
     both_whole = joined(extended(new_weights(), [5.0]), extended(new_weights(), [1.0]))
     assert both_whole.typecode == "f" and both_whole.tolist() == [5.0, 1.0]
+
+
+def test_one_weight_at_a_time_widens_the_same_way():
+    store = appended(appended(new_weights(), 2.0), 3.0)
+    assert store.typecode == "f"
+    store = appended(store, 0.1)
+    assert store.typecode == "d" and store.tolist() == [2.0, 3.0, 0.1]
+    assert appended(store, 4.0).tolist() == [2.0, 3.0, 0.1, 4.0]

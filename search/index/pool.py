@@ -40,7 +40,7 @@ from search.index.fields import CompactPositions, PairText, VietnameseText
 from search.index.pair_postings import PairPostings
 from search.index.run_values import RunValues
 from search.index.segment_words import SegmentWords, grown
-from search.index.weights import as_numpy, extended, joined, new_weights
+from search.index.weights import appended, as_numpy, extended, joined, new_weights
 
 #: Pool memory of a build unless told otherwise, shared by its processes. A build's process tree
 #: peaks above it (the README gives the measured ratio): each process also holds its
@@ -259,7 +259,7 @@ class MemoryPool:
         f = self._field(fieldname)
         f.tids.append(f.first.setdefault(tbytes, len(f.docs)))
         f.docs.append(docnum)
-        f.weights = extended(f.weights, [weight])
+        f.weights = appended(f.weights, weight)
         if vbytes:
             f.values += vbytes
         f.ends.append(len(f.values))
@@ -357,7 +357,7 @@ def _runs(fieldname: str, f: _FieldPostings) -> Iterator[TermRun]:
             values = None
             if vb is not None:
                 values = RunValues.gathered(vb, ends[chosen].astype(np.int64), ends[chosen + 1].astype(np.int64))
-            run = TermRun(fieldname, terms[first:last], starts, ids, weights[chosen].astype(np.float64), values)
+            run = TermRun(fieldname, terms[first:last], starts, ids, weights[chosen].astype(float, copy=False), values)
             # A merge adds postings in any order: where a term's are not strictly increasing by
             # document, they are sorted as Whoosh's pool sorts them (document, weight, value).
             later = ids[1:] <= ids[:-1]

@@ -25,23 +25,35 @@ def new_weights() -> Weights:
 def extended(store: Weights, weights: np.ndarray | Sequence[float]) -> Weights:
     """`store` with `weights` added after its own: the same array, or a float64 copy when one
     of them is not exactly a float32 (keep the returned one)."""
-    if isinstance(weights, np.ndarray):
-        if store.typecode == "f":
-            narrow = weights.astype(np.float32)
-            if (narrow == weights).all():
-                store.frombytes(narrow.tobytes())
-                return store
-            store = array("d", store)
-        store.frombytes(weights.astype(np.float64).tobytes())
-        return store
     if store.typecode == "f":
-        packed = array("f", weights)
-        if packed.tolist() == list(weights):
-            store.extend(packed)
+        exact = _as_float32(weights)
+        if exact is not None:
+            store.frombytes(exact)
             return store
         store = array("d", store)
-    store.extend(weights)
+    store.frombytes(np.asarray(weights, dtype=np.float64).tobytes())
     return store
+
+
+def appended(store: Weights, weight: float) -> Weights:
+    """`extended` by one weight, without building an array for it: a merge adds its postings
+    one at a time."""
+    store.append(weight)
+    if store[-1] != weight:  # rounded by a float32
+        store.pop()
+        store = array("d", store)
+        store.append(weight)
+    return store
+
+
+def _as_float32(weights: np.ndarray | Sequence[float]) -> bytes | None:
+    """The weights' float32 bytes, or None when one of them is not exactly a float32. A short
+    list of floats is checked by an `array`, cheaper than numpy's per-call cost."""
+    if isinstance(weights, np.ndarray):
+        narrow = weights.astype(np.float32)
+        return narrow.tobytes() if (narrow == weights).all() else None
+    packed = array("f", weights)
+    return packed.tobytes() if packed.tolist() == list(weights) else None
 
 
 def joined(store: Weights, other: Weights) -> Weights:
