@@ -72,6 +72,17 @@ def _workers(arbiter: int) -> set[int]:
     return children
 
 
+def _wait_for_workers(arbiter: int, count: int, gone: int | None = None) -> set[int]:
+    """The arbiter's workers once `count` of them (none of them `gone`) are up, or after 30 s:
+    the service answers as soon as its first worker does, and gunicorn forks the next one after."""
+    deadline = time.monotonic() + 30
+    workers = _workers(arbiter)
+    while (len(workers) != count or gone in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+        workers = _workers(arbiter)
+    return workers
+
+
 def _searches(port: int) -> float:
     status, _, body = request(port, "/metrics")
     assert status == 200
@@ -86,7 +97,7 @@ def test_metrics_add_up_every_worker_and_outlive_a_dead_one(seed_index_dir, tmp_
     tmpdir.mkdir()
     with service(seed_index_dir, tmp_path / "service", TMPDIR=str(tmpdir)) as app:
         (folder,) = tmpdir.glob("vnsearch-metrics-*")  # made for this start
-        workers = _workers(app.proc.pid)
+        workers = _wait_for_workers(app.proc.pid, 2)
         assert len(workers) == 2
         for _ in range(20):
             assert request(app.port, "/search?q=bhxh")[0] == 200
@@ -99,10 +110,8 @@ def test_metrics_add_up_every_worker_and_outlive_a_dead_one(seed_index_dir, tmp_
         victim = min(workers)
         assert list(folder.glob(f"gauge_livemostrecent_{victim}.db"))
         os.kill(victim, signal.SIGKILL)
-        deadline = time.monotonic() + 30
-        while len(_workers(app.proc.pid) - {victim}) < 2 and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert victim not in _workers(app.proc.pid) and len(_workers(app.proc.pid)) == 2
+        workers = _wait_for_workers(app.proc.pid, 2, gone=victim)
+        assert victim not in workers and len(workers) == 2
         assert not list(folder.glob(f"gauge_livemostrecent_{victim}.db"))  # child_exit dropped its gauges
         assert _searches(app.port) == 20.0  # its counts stay in the totals
         status, _, body = request(app.port, "/metrics")
