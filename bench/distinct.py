@@ -29,6 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench.make_queries import ACRONYMS, SOURCES
+from search.searching.results import SearchRequest
 from search.text.normalize import WORD_RE, fold, normalize
 
 #: Queries the standard phase draws: enough that neither vnsearch nor a peer runs out of them
@@ -102,6 +103,11 @@ def read(path: Path) -> list[Query]:
         q, source, sort = (line.split("\t") + ["", ""])[:3]
         rows.append((q, source, sort))
     return rows
+
+
+def page_request(q: str, source: str, sort: str) -> SearchRequest:
+    """A row's request as `/search` asks it by default: one article per story, snippets on."""
+    return SearchRequest(q=q, source=source or None, sort=sort or "relevance", collapse=True)
 
 
 def child_query(search: Callable[[str, str, str], int], queries: list[Query], warm: int, timed: int) -> dict:

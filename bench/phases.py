@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import collections
 import functools
+import importlib
 import time
 from pathlib import Path
 from typing import Any
@@ -50,31 +51,23 @@ BANDS = ((0.0, 0.2), (0.4, 0.6), (0.8, 1.0))
 def _install(spent: collections.Counter[str]) -> None:
     """Each phase's function replaced by a timed one: a nested call of the same function (a
     mask inside a mask) is counted once, by its outermost call only."""
-    import importlib
-
     depth: collections.Counter[str] = collections.Counter()
     for label, module_name, owner_name, name in PHASES:
         module = importlib.import_module(module_name)
         owner = module if owner_name is None else getattr(module, owner_name)
         original = getattr(owner, name)
 
-        def outermost(*args: Any, _original: Any = original, _label: str = label, **kwargs: Any) -> Any:
+        def timed(*args: Any, _original: Any = original, _label: str = label, **kwargs: Any) -> Any:
             depth[_label] += 1
-            try:
-                if depth[_label] > 1:
-                    return _original(*args, **kwargs)
-                return timed(*args, _original=_original, _label=_label, **kwargs)
-            finally:
-                depth[_label] -= 1
-
-        def timed(*args: Any, _original: Any, _label: str, **kwargs: Any) -> Any:
             started = time.perf_counter()
             try:
                 return _original(*args, **kwargs)
             finally:
-                spent[_label] += time.perf_counter() - started
+                depth[_label] -= 1
+                if not depth[_label]:
+                    spent[_label] += time.perf_counter() - started
 
-        setattr(owner, name, functools.wraps(original)(outermost))
+        setattr(owner, name, functools.wraps(original)(timed))
 
 
 def main() -> None:
@@ -87,14 +80,10 @@ def main() -> None:
     spent: collections.Counter[str] = collections.Counter()
     _install(spent)
     from search.query.acronyms import load_synonyms
-    from search.searching.results import SearchRequest
     from search.searching.searcher import SearchIndex
 
     index = SearchIndex(args.index_dir, load_synonyms())
-    listed = distinct.read(args.listed)
-    requests = [  # the page `/search` gives by default, as `bench.run` asks for it
-        SearchRequest(q=q, source=source or None, sort=sort or "relevance", collapse=True) for q, source, sort in listed
-    ]
+    requests = [distinct.page_request(*row) for row in distinct.read(args.listed)]
     for request in requests[: args.warm]:
         index.search(request)
     rows: list[tuple[float, dict[str, float]]] = []

@@ -21,7 +21,6 @@ from pathlib import Path
 from bench import distinct
 from bench.run import read_queries
 from search.query.acronyms import load_synonyms
-from search.searching.results import SearchRequest
 from search.searching.searcher import SearchIndex
 
 
@@ -36,9 +35,7 @@ def main() -> None:
     args = parser.parse_args()
     index = SearchIndex(args.index_dir, load_synonyms())
     listed = distinct.read(args.distinct) if args.distinct else read_queries()
-    requests = [  # the page `/search` gives by default (one article per story), as `bench.run` times it
-        SearchRequest(q=q, source=source or None, sort=sort or "relevance", collapse=True) for q, source, sort in listed
-    ]
+    requests = [distinct.page_request(*row) for row in listed]
     if args.distinct:
         for request in requests[: distinct.WARM]:
             index.search(request)

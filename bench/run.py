@@ -208,15 +208,12 @@ def child_build(engine: str, corpus: Path, target: Path) -> None:
 
 def _vnsearch_searcher(target: Path):
     from search.query.acronyms import load_synonyms
-    from search.searching.results import SearchRequest
     from search.searching.searcher import SearchIndex
 
     index = SearchIndex(target, load_synonyms())
 
     def search(q: str, source: str, sort: str) -> int:
-        # The page `/search` gives by default: one article per story, snippets on.
-        request = SearchRequest(q=q, source=source or None, sort=sort or "relevance", collapse=True)
-        return len(index.search(request).hits)
+        return len(index.search(distinct.page_request(q, source, sort)).hits)
 
     return search
 
