@@ -93,10 +93,11 @@ def main() -> None:
     requests = [distinct.page_request(*row) for row in distinct.read(args.listed)]
     for request in requests[: args.warm]:
         index.search(request)
+    searches = range(2 if args.again else 1)
     rows: list[list[tuple[float, dict[str, float]]]] = []
     for request in requests[args.warm : args.warm + args.timed]:
         runs = []
-        for _ in range(2 if args.again else 1):
+        for _ in searches:
             spent.clear()
             started = time.perf_counter()
             index.search(request)
@@ -109,7 +110,6 @@ def main() -> None:
         names = [f"{name} {which}" for name in names for which in ("first", "again")]
     print("| phase (ms) | " + " | ".join(names) + " |")
     print("| --- |" + " ---: |" * len(names))
-    searches = range(2 if args.again else 1)
 
     def mean(band: list[list[tuple[float, dict[str, float]]]], run: int, label: str | None) -> str:
         total = sum(runs[run][0] if label is None else runs[run][1].get(label, 0.0) for runs in band)
