@@ -61,6 +61,9 @@ CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 WORDS = "bảo hiểm xã hội y tế lao động thuế năm nam người dân tỉnh học bệnh viện".split()
 #: Small blocks, so that a few hundred documents give lists of many blocks.
 SMALL_BLOCKS = {"blocklimit": 8, "inlinelimit": 3}
+#: (`SHORT_LIST`, `FEW_BLOCKS`) sending every list down one of the evaluator's three decodings:
+#: all blocks at once by numpy, a block at a time by numpy, a block at a time in Python.
+DECODINGS = [(0, 0), (0, 1_000_000), (1_000_000, 0)]
 
 
 def _schema() -> Schema:
@@ -223,6 +226,63 @@ def test_the_evaluators_reader_gives_every_terms_postings_across_segments(pair):
                     some = ids[::7]
                     got, _, _ = readers.postings(mine, fieldname, btext, values=True, within=some)
                     assert set(some.tolist()) <= set(got.tolist()) <= set(ids.tolist())
+
+
+def _every_doc(start: int, count: int) -> list[dict]:
+    """Short documents, all of them holding one word: a list longer than the default block."""
+    rng = random.Random(start)
+    docs = []
+    for n in range(start, start + count):
+        text = " ".join(["tin"] + [rng.choice(WORDS) for _ in range(rng.randint(2, 9))])
+        docs.append({"key": f"k{n}", "text": text, "pairs": text, "boosted": text, "number": n % 13})
+    return docs
+
+
+@pytest.mark.parametrize("short_list, few_blocks", DECODINGS)
+def test_segments_written_with_any_block_size_read_alike_in_one_index(tmp_path, monkeypatch, short_list, few_blocks):
+    """An index grown with one block size and then another (the default, which an index of an
+    earlier default meets at its next commit) reads as W3's of the same documents, through
+    Whoosh's matchers and the evaluator's reader alike, and again once merged."""
+    monkeypatch.setattr(arrays, "SHORT_LIST", short_list)
+    monkeypatch.setattr(arrays, "FEW_BLOCKS", few_blocks)
+    batches = [
+        (Codec(blocklimit=8), _every_doc(0, 150)),
+        (Codec(), _every_doc(150, 1100)),
+        (Codec(blocklimit=100), _every_doc(1250, 300)),
+    ]
+    built = []
+    for name, ours in (("ours", True), ("stock", False)):
+        (tmp_path / name).mkdir()
+        ix = create_in(str(tmp_path / name), _schema())
+        for codec, docs in batches:
+            writer = ix.writer(codec=codec) if ours else ix.writer()
+            for doc in docs:
+                writer.add_document(**doc)
+            writer.commit(merge=False)
+        built.append(ix)
+    ours, stock = built
+    assert [s.codec()._blocklimit for s in ours._segments()] == [8, Codec()._blocklimit, 100]
+    with ours.reader() as mine:
+        leaf, _ = list(mine.leaf_readers())[1]
+        entry = leaf._terms.entry("text", b"tin")
+        assert len(PostingList([(leaf._terms.list_bytes(entry), 0)])) == 2  # 1,100 postings: two default blocks
+    for merged in (False, True):
+        if merged:
+            for ix, codec in ((ours, Codec()), (stock, None)):
+                (ix.writer(codec=codec) if codec else ix.writer()).commit(optimize=True)
+        assert _postings(ours) == _postings(stock)
+        with ours.reader() as mine, stock.reader() as theirs:
+            for fieldname in ("text", "pairs"):
+                for btext in theirs.lexicon(fieldname):
+                    m = theirs.postings(fieldname, btext)
+                    expected = []
+                    while m.is_active():
+                        expected.append((m.id(), m.weight()))
+                        m.next()
+                    ids, weights, _ = readers.postings(mine, fieldname, btext, values=False)
+                    assert list(zip(ids.tolist(), weights.tolist())) == expected
+                    narrow_ids, narrow = readers.term_postings(mine, fieldname, btext, readers.segments(mine))
+                    assert narrow_ids.tolist() == ids.tolist() and narrow.tolist() == weights.tolist()
 
 
 def test_skip_to_and_block_statistics_across_blocks(pair):
@@ -405,9 +465,10 @@ def _positions(rng: random.Random, freq: int, wide: bool) -> bytes:
     return CompactPositions().encode(positions)
 
 
-@pytest.mark.parametrize("short_list", [0, 1_000_000])  # every list decoded by numpy, or block by block
-def test_the_evaluator_decodes_lists_whose_blocks_differ_in_widths_and_weights(monkeypatch, short_list):
+@pytest.mark.parametrize("short_list, few_blocks", DECODINGS)
+def test_the_evaluator_decodes_lists_whose_blocks_differ_in_widths_and_weights(monkeypatch, short_list, few_blocks):
     monkeypatch.setattr(arrays, "SHORT_LIST", short_list)
+    monkeypatch.setattr(arrays, "FEW_BLOCKS", few_blocks)
     rng = random.Random(3)
     plain = [
         ([5], [1.0]),

@@ -8,6 +8,7 @@ lengths and index in the term file. The codec is several formats, one module eac
 
 - `blocks`: the posting format, a block at a time (written by the writer, read by matchers);
 - `arrays`: the same blocks read a whole list at a time with numpy (for the evaluator);
+- `per_block`: a list of few blocks read a block at a time with numpy (the evaluator's usual case);
 - `terms`: the term file, sorted and prefix-compressed, short lists inlined;
 - `postings`: the field writer and Whoosh's matcher over our blocks;
 - `stored`: stored fields compressed with a trained Zstandard dictionary.
@@ -37,13 +38,21 @@ from search.index.engine.codec.terms import TermInfo, TermsReader
 
 __all__ = ["Codec", "StoredDictionaryMismatch"]
 
+#: Postings a block holds at most, by default. W3's 128 cut the list of a word in a few thousand
+#: articles into dozens of blocks, and the evaluator's cost of a first read went mostly to
+#: walking their headers and to numpy's cost per call of gathering them; at this size most
+#: lists a query reads are a block per segment, viewed in place (`per_block`). Larger blocks
+#: gained nothing more and widened the id gaps stored (`bench/results` has both). Each segment
+#: keeps the value it was written with, so segments of other sizes read as before.
+BLOCK_LIMIT = 1024
+
 
 class Codec(W3Codec):
     """The codec our writers use; see the module's docstring. Pickled into the table of
     contents of every segment it writes: its state is its three parameters and the checksum of
     the stored fields' dictionary, checked before any stored field is read."""
 
-    def __init__(self, blocklimit: int = 128, compression: int = 3, inlinelimit: int = 4) -> None:
+    def __init__(self, blocklimit: int = BLOCK_LIMIT, compression: int = 3, inlinelimit: int = 4) -> None:
         if not 1 <= blocklimit <= 0x10000:
             raise ValueError(f"blocklimit {blocklimit} is not within 1..65536")
         super().__init__(blocklimit, compression, inlinelimit)

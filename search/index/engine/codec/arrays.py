@@ -5,10 +5,10 @@ list at a time. Only the block headers are walked in Python (their varints chain
 the next); every body is then addressed inside the list's one buffer and decoded for all blocks
 at once, whatever mix of id widths and weight encodings the blocks use: a few numpy operations
 per list instead of a few per block, which made a frequent word's list several times faster to
-read. A list of few postings (a rare word's, a pair's) is the exception: a few dozen numpy
-calls cost more than its postings, so its ids and weights are read block by block by the
-block reader itself (`SHORT_LIST`). Kept beside the block format because both describe the
-same bytes.
+read. Those few dozen numpy calls cost more than a list of few blocks (most lists: a block per
+segment), whose ids and weights are read a block at a time (`FEW_BLOCKS`, `per_block`), and a
+list of few postings (a rare word's, a pair's) is read by the block reader itself in Python
+(`SHORT_LIST`). Kept beside the block format because both describe the same bytes.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from search.index.engine.codec.blocks import (
     decode_body,
     get_varint,
 )
+from search.index.engine.codec.per_block import BYTE_WEIGHTS, block_arrays
 from search.index.fields import CompactPositions
 
 
@@ -34,10 +35,12 @@ class Unsupported(Exception):
     """Postings (or a query over them) this code does not read: the caller asks Whoosh instead."""
 
 
-#: Lists of at most this many postings are decoded block by block in Python: numpy's cost per
-#: call, not per posting, is most of the time of a list this short, and the numpy decoding takes
-#: a few dozen calls.
-SHORT_LIST = 192
+#: Lists of at most this many postings are decoded block by block in Python: below it, even
+#: `per_block`'s few numpy calls a block cost more than the postings.
+SHORT_LIST = 64
+#: Lists of at most this many blocks are decoded a block at a time by `per_block`: a few numpy
+#: calls a block cost less than the general decoding's few dozen.
+FEW_BLOCKS = 8
 
 _WIDTHS = np.array([1, 2, 4, 0], dtype=np.int64)
 #: A zlib stream (`zlib.compress`, no preset dictionary) around its raw deflate data.
@@ -70,7 +73,7 @@ class PostingList:
     def __init__(self, parts: list[tuple[bytes, int]]) -> None:
         self.data = data = parts[0][0] if len(parts) == 1 else b"".join([part for part, _ in parts])
         # One tuple a block, made into numpy columns only when the blocks are decoded with
-        # numpy: a short list is read from the tuples alone (`_short_arrays`).
+        # numpy: a short list, or one of few blocks, is read from the tuples alone.
         heads: list[tuple[int, int, int, int, int, int]] = []
         append = heads.append
         total = base = 0
@@ -167,9 +170,12 @@ class PostingList:
         between. The gaps of all blocks become one array of steps, zero at every block's first
         and last posting; its running sum, shifted per block so that the block starts at its
         first id, gives the ids, and each block's last id is set where it belongs. A short
-        list's blocks are decoded one by one instead (see `SHORT_LIST`)."""
-        if select is None and self._total <= SHORT_LIST:
-            return self._short_arrays(narrow)
+        list, or a list of few blocks, is decoded block by block instead (`SHORT_LIST`, `FEW_BLOCKS`)."""
+        if select is None:
+            if self._total <= SHORT_LIST:
+                return self._short_arrays(narrow)
+            if len(self.heads) <= FEW_BLOCKS:
+                return block_arrays(self.data, self.heads, narrow)
         flags, counts, firsts, lasts, starts = self.flags, self.counts, self.firsts, self.lasts, self.starts
         if select is not None:
             flags, counts, firsts, lasts, starts = (a[select] for a in (flags, counts, firsts, lasts, starts))
@@ -306,18 +312,11 @@ def _nibble(packed: np.ndarray, place: np.ndarray) -> np.ndarray:
     return np.where(place & 1, packed % 16, packed // 16) + 1.0
 
 
-#: What a weight byte holds in each mode (none stored, a byte, two nibbles), as two bytes:
-#: the first weight in the low byte, the second (a nibble block's) in the high one. One gather
-#: from this flat table gives every byte's weights side by side.
-_BYTES = np.arange(256, dtype=np.uint16)
-_BYTE_WEIGHTS = np.concatenate((np.ones(256), _BYTES, (_BYTES >> 4) + 1 | ((_BYTES & 0x0F) + 1) << 8)).astype("<u2")
-
-
 def _byte_weights(buf: np.ndarray, at: np.ndarray, counts: np.ndarray, modes: np.ndarray) -> np.ndarray:
     """Weights (uint8) of blocks whose weights start at `at`, none stored (all 1), a byte each
     or two to a byte (weight - 1 in each 4 bits, the first in the high bits, an odd count
     ending in an unused half), each block in its own mode: every block's weight bytes read at
-    once, each turned into its weights by `_BYTE_WEIGHTS`, and the halves that hold none (a
+    once, each turned into its weights by `BYTE_WEIGHTS`, and the halves that hold none (a
     byte block's second, a nibble block's unused last) left out. A block without weights
     reads a byte a posting too, any byte: the table gives 1 for all."""
     if not modes.any():
@@ -332,7 +331,7 @@ def _byte_weights(buf: np.ndarray, at: np.ndarray, counts: np.ndarray, modes: np
             buf = np.concatenate((buf, np.zeros(longest, dtype=np.uint8)))
     kind = np.repeat(modes << 8, nbytes)
     kind |= buf[_ranges(at, nbytes)]
-    pairs = _BYTE_WEIGHTS.take(kind).view(np.uint8)
+    pairs = BYTE_WEIGHTS.take(kind).view(np.uint8)
     if not halved.any():
         return pairs[::2].copy()
     keep = np.ones(len(pairs), dtype=bool)
