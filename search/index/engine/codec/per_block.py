@@ -19,8 +19,9 @@ from search.index.engine.codec.blocks import WEIGHT_MODE, WIDTHS
 #: from this flat table gives every byte's weights side by side.
 _BYTES = np.arange(256, dtype=np.uint16)
 BYTE_WEIGHTS = np.concatenate((np.ones(256), _BYTES, (_BYTES >> 4) + 1 | ((_BYTES & 0x0F) + 1) << 8)).astype("<u2")
+#: The nibble mode's part of that table: a block's weight bytes index it directly.
+_NIBBLE_PAIRS = BYTE_WEIGHTS[2 * 256 :]
 _DTYPES = tuple(np.dtype(f"<u{width}") for width in WIDTHS)
-_NIBBLES = 0x200
 
 
 def block_arrays(
@@ -52,13 +53,13 @@ def block_arrays(
             weight_parts.append(np.frombuffer(data, np.uint8, count, at))
         elif mode == 2:
             packed = np.frombuffer(data, np.uint8, (count + 1) >> 1, at)
-            weight_parts.append(BYTE_WEIGHTS.take(packed | np.uint16(_NIBBLES)).view(np.uint8)[:count])
+            weight_parts.append(_NIBBLE_PAIRS.take(packed).view(np.uint8)[:count])
         else:
             floats = True
             weight_parts.append(np.frombuffer(data, "<f4", count, at).astype(np.float64))
     ids = ids_parts[0] if len(ids_parts) == 1 else np.concatenate(ids_parts)
     if floats or not narrow:
-        weights = np.concatenate([w.astype(np.float64) for w in weight_parts])
+        weights = np.concatenate([w.astype(np.float64, copy=False) for w in weight_parts])
     else:
         weights = weight_parts[0].copy() if len(weight_parts) == 1 else np.concatenate(weight_parts)
     return ids, weights
