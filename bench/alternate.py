@@ -9,7 +9,9 @@ when the schema changed, `--base-index` names the same articles built by the old
 and the same distinct list (`bench.distinct`, or `distinct.tsv` in a `bench.run --keep` work
 folder) are run by this checkout and by `--base` (a second worktree of the older commit) in
 alternating child processes, each warming up on the list's first queries and timing the next
-ones, each seen once. Prints each turn and the median of the turns per side, with the CPU
+ones, each seen once. The side that goes first changes every turn: in a run of the same code on
+both sides, the side run second was the slower in five turns of six, whichever index it read.
+Prints each turn and the median of the turns per side, with the CPU
 time each child used (user and system, warm-up and index opening included): on a shared
 machine, wall time also counts the time other processes held the cores.
 
@@ -67,6 +69,13 @@ def turn(checkout: Path, index_dir: Path, listed: Path, timed: int) -> dict:
     return {**json.loads(out.stdout.splitlines()[-1]), "cpu_s": round(cpu, 2)}
 
 
+def in_turn(sides: dict[str, Path], number: int) -> list[tuple[str, Path]]:
+    """The sides in the order turn `number` (from 0) runs them: as given, then reversed, and so
+    on, so that neither side always runs second."""
+    order = list(sides.items())
+    return order if number % 2 == 0 else order[::-1]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("index_dir", type=Path)
@@ -88,7 +97,7 @@ def main() -> None:
         return
     runs: dict[str, list[dict]] = {name: [] for name in sides}
     for number in range(args.turns):
-        for name, checkout in sides.items():
+        for name, checkout in in_turn(sides, number):
             before = load()
             figures = turn(checkout, indexes[name], args.listed.resolve(), args.timed)
             runs[name].append(figures)
@@ -117,7 +126,7 @@ def served(sides: dict[str, Path], indexes: dict[str, Path], listed: Path, secon
     """`--http`: each side's checkout serving the list in turns, then the medians."""
     runs: dict[str, list[dict]] = {name: [] for name in sides}
     for number in range(turns):
-        for name, checkout in sides.items():
+        for name, checkout in in_turn(sides, number):
             before = load()
             with tempfile.TemporaryDirectory() as work:
                 figures = http("vnsearch", indexes[name], seconds, 8, Path(work), listed, root=checkout)
