@@ -110,33 +110,37 @@ def page_request(q: str, source: str, sort: str) -> SearchRequest:
     return SearchRequest(q=q, source=source or None, sort=sort or "relevance", collapse=True)
 
 
+def timed_pass(search: Callable[[str, str, str], int], queries: list[Query]) -> tuple[list[tuple[float, Query]], int]:
+    """Each query searched once: (milliseconds, query) of each in order, and how many failed
+    (counted and reported: a benchmark query must never fail)."""
+    timings, errors = [], 0
+    for query in queries:
+        started = time.perf_counter()
+        try:
+            search(*query)
+        except Exception:
+            errors += 1
+        timings.append(((time.perf_counter() - started) * 1000, query))
+    return timings, errors
+
+
+def slowest(timings: list[tuple[float, Query]], count: int) -> list[list[object]]:
+    """The `count` slowest of `timings`, as a result lists them: [ms, q, source, sort]."""
+    return [[round(ms, 1), *query] for ms, query in sorted(timings, reverse=True)[:count]]
+
+
 def child_query(search: Callable[[str, str, str], int], queries: list[Query], warm: int, timed: int) -> dict:
     """In process: `warm` queries untimed, then the next `timed` ones, each timed once."""
     from bench.run import percentiles, tree_rss_mib
 
-    errors = 0
-    for q, source, sort in queries[:warm]:
-        try:
-            search(q, source, sort)
-        except Exception:  # counted and reported: a benchmark query must never fail
-            errors += 1
-    samples, slow = [], []
-    for q, source, sort in queries[warm : warm + timed]:
-        started = time.perf_counter()
-        try:
-            search(q, source, sort)
-        except Exception:
-            errors += 1
-        ms = (time.perf_counter() - started) * 1000
-        samples.append(ms)
-        slow.append((ms, q, source, sort))
-    slow.sort(reverse=True)
+    _, errors = timed_pass(search, queries[:warm])
+    timings, failed = timed_pass(search, queries[warm : warm + timed])
     return {
-        **percentiles(samples),
-        "queries": len(samples),
+        **percentiles([ms for ms, _ in timings]),
+        "queries": len(timings),
         "warm": warm,
-        "errors": errors,
-        "slowest": [[round(ms, 1), q, source, sort] for ms, q, source, sort in slow[:10]],
+        "errors": errors + failed,
+        "slowest": slowest(timings, 10),
         "rss_mib": round(tree_rss_mib(os.getpid()), 1),
     }
 

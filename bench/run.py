@@ -180,11 +180,8 @@ def raw_text_mib(corpus: Path) -> tuple[int, float]:
 
 
 def read_queries(path: Path = QUERIES) -> list[tuple[str, str, str]]:
-    rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        q, source, sort = (line.split("\t") + ["", ""])[:3]
-        rows.append((q, source, sort))
-    return rows
+    """The committed query list (a distinct list's format: query, outlet, sort)."""
+    return distinct.read(path)
 
 
 # -- child processes: one build or one query run each ----------------------------------------
@@ -230,33 +227,18 @@ def child_query(engine: str, target: Path, rounds: int) -> dict:
     `rounds` timed passes; top 10 with snippets each."""
     search = _vnsearch_searcher(target) if engine == "vnsearch" else _peer_searcher(engine, target)
     queries = read_queries()
-    errors = 0
-    first = []
-    for q, source, sort in queries:
-        started = time.perf_counter()
-        try:
-            search(q, source, sort)
-        except Exception:  # counted and reported: a benchmark query must never fail
-            errors += 1
-        first.append((time.perf_counter() - started) * 1000)
-    samples, slow = [], []
+    first, errors = distinct.timed_pass(search, queries)
+    timings = []
     for _ in range(rounds):
-        for q, source, sort in queries:
-            started = time.perf_counter()
-            try:
-                search(q, source, sort)
-            except Exception:
-                errors += 1
-            ms = (time.perf_counter() - started) * 1000
-            samples.append(ms)
-            slow.append((ms, q, source, sort))
-    slow.sort(reverse=True)
+        found, failed = distinct.timed_pass(search, queries)
+        timings += found
+        errors += failed
     return {
-        **percentiles(samples),
-        "first_pass": percentiles(first),
-        "queries": len(samples),
+        **percentiles([ms for ms, _ in timings]),
+        "first_pass": percentiles([ms for ms, _ in first]),
+        "queries": len(timings),
         "errors": errors,
-        "slowest": [[round(ms, 1), q, source, sort] for ms, q, source, sort in slow[:5]],
+        "slowest": distinct.slowest(timings, 5),
         "rss_mib": round(tree_rss_mib(os.getpid()), 1),
     }
 
