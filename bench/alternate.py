@@ -9,8 +9,9 @@ when the schema changed, `--base-index` names the same articles built by the old
 and the same distinct list (`bench.distinct`, or `distinct.tsv` in a `bench.run --keep` work
 folder) are run by this checkout and by `--base` (a second worktree of the older commit) in
 alternating child processes, each warming up on the list's first queries and timing the next
-ones, each seen once. The side that goes first changes every turn: in a run of the same code on
-both sides, the side run second was the slower in five turns of six, whichever index it read.
+ones, each seen once. The side that goes first changes every turn, so that whatever the host
+does to the second run of a turn does not always fall on the same side (in two runs that only
+swapped their sides' indexes, the side run second was the slower in five turns of six).
 Prints each turn and the median of the turns per side, with the CPU
 time each child used (user and system, warm-up and index opening included): on a shared
 machine, wall time also counts the time other processes held the cores.
