@@ -36,3 +36,25 @@ def test_narrow_weights_keep_their_width_and_ids_are_the_indexs():
 def test_nothing_joined_is_empty():
     ids, weights = segments.joined([(np.zeros(0, np.uint16), np.zeros(0, np.uint8))], [0], narrow=True)
     assert len(ids) == 0 and len(weights) == 0
+
+
+def test_many_small_entries_keep_the_cache_within_its_memory():
+    """Entries of a few postings or none (the rare terms and pairs of distinct queries) count
+    what they take in memory, not only their buffers: a budget then bounds the memory the
+    entries really take, measured with `tracemalloc`."""
+    import tracemalloc
+
+    budget = 1 << 20
+    cache = segments.PostingsCache(budget)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for n in range(20_000):
+            ids = segments.narrow_ids(np.arange(n % 3, dtype=np.int64), 40_000)
+            cache.put(("segment", "folded", f"tu {n:06d}".encode()), (ids, np.ones(n % 3, dtype=np.uint8)))
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert cache.size <= budget
+    assert len(cache._items) <= budget // segments.ENTRY_BYTES
+    assert held <= budget * 1.25

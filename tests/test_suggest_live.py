@@ -220,11 +220,11 @@ def test_kept_postings_are_narrow_and_bounded_by_their_bytes(tmp_path: Path):
         assert ids.dtype == np.int64 and weights.dtype == np.float64
         ((kept_ids, kept_weights),) = [v for k, v in cache._items.items() if k[2] == btext]
         assert kept_ids.dtype == np.uint16 and kept_weights.dtype == weight_type
-    assert cache.size == sum(max(16, i.nbytes + w.nbytes) for i, w in cache._items.values())
-    small = segments.PostingsCache(budget=100)
+    assert cache.size == sum(segments.ENTRY_BYTES + i.nbytes + w.nbytes for i, w in cache._items.values())
+    small = segments.PostingsCache(budget=segments.ENTRY_BYTES + 100)
     for word in ("bai", "noi", "dung", "tin"):
         segments.postings(reader, "folded", reader.schema["folded"].to_bytes(word), small)
-    assert small.size <= 100 or len(small._items) == 1
+    assert small.size <= segments.ENTRY_BYTES + 100 or len(small._items) == 1
     assert np.array_equal(segments.narrow_ids(np.array([0, 70_000]), 70_001), [0, 70_000])
     assert segments.narrow_ids(np.array([1]), 70_001).dtype == np.int32
 

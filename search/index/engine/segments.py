@@ -35,6 +35,13 @@ POSTINGS_BYTES = 128 << 20
 #: positions of words read a few queries apart push each other out.
 POSITIONS_TIMES = 2
 
+#: What a kept entry takes besides its arrays' buffers: the two array objects, the key (with
+#: the term's bytes), the value tuple and the ordered dict's slot; about 470 bytes for a short
+#: term, measured with `tracemalloc`. Distinct queries keep adding entries of rare terms and
+#: pairs, of a few postings each or none. Counted by their buffers alone, they let a process's
+#: memory grow past the budget while the count stayed within it.
+ENTRY_BYTES = 512
+
 _NARROW_IDS = 1 << 16
 
 
@@ -101,9 +108,8 @@ class PostingsCache:
 
 
 def _footprint(value: tuple[np.ndarray, np.ndarray]) -> int:
-    """What an entry counts against the budget: its buffers, and at least a little for an
-    empty one (a term a segment lacks is kept too)."""
-    return max(16, value[0].nbytes + value[1].nbytes)
+    """What an entry counts against the budget: its buffers and `ENTRY_BYTES`."""
+    return ENTRY_BYTES + value[0].nbytes + value[1].nbytes
 
 
 def postings(
