@@ -36,8 +36,8 @@ POSTINGS_BYTES = 128 << 20
 POSITIONS_TIMES = 2
 
 #: What a kept entry takes besides its arrays' buffers: the two array objects, the key (with
-#: the term's bytes), the value tuple and the ordered dict's slot; about 470 bytes for a short
-#: term, measured with `tracemalloc`. Distinct queries keep adding entries of rare terms and
+#: the term's bytes), the value tuple and the ordered dict's slot, as `tracemalloc` measures
+#: them for a short term, rounded up. Distinct queries keep adding entries of rare terms and
 #: pairs, of a few postings each or none. Counted by their buffers alone, they let a process's
 #: memory grow past the budget while the count stayed within it.
 ENTRY_BYTES = 512
