@@ -1,7 +1,10 @@
 """Kept segment postings joined over the whole index, as wide as the scorer of related
-articles takes them or as narrow as they are kept for the evaluator."""
+articles takes them or as narrow as they are kept for the evaluator, and kept within the memory
+their budget allows."""
 
 from __future__ import annotations
+
+import tracemalloc
 
 import numpy as np
 
@@ -42,8 +45,6 @@ def test_many_small_entries_keep_the_cache_within_its_memory():
     """Entries of a few postings or none (the rare terms and pairs of distinct queries) count
     what they take in memory, not only their buffers: a budget then bounds the memory the
     entries really take, measured with `tracemalloc`."""
-    import tracemalloc
-
     budget = 1 << 20
     cache = segments.PostingsCache(budget)
     tracemalloc.start()
