@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from search.searching.scored import EMPTY, Lru, Postings
+from search.searching.scored import EMPTY, ENTRY_POSTINGS, Lru, Postings
 
 
 def _scoring(size: int, rng: np.random.Generator) -> tuple[float, float, np.ndarray]:
@@ -48,7 +48,7 @@ def test_scores_given_are_kept_and_postings_need_scores_or_weights():
 
 
 def test_the_least_recently_used_leave_first_within_the_budget():
-    lru = Lru(budget=5)
+    lru = Lru(budget=2 * (2 + ENTRY_POSTINGS) + 1)  # two entries of two postings
     made: list[str] = []
 
     def make(name: str, size: int):
@@ -60,4 +60,12 @@ def test_the_least_recently_used_leave_first_within_the_budget():
     lru.get("c", make("c", 2))  # over budget: b leaves
     lru.get("a", make("a", 2))
     lru.get("b", make("b", 2))
-    assert made == ["a", "b", "c", "b"] and lru.size <= 5
+    assert made == ["a", "b", "c", "b"] and lru.size <= lru.budget
+
+
+def test_entries_without_postings_count_too():
+    """The terms and phrases of distinct queries that match nothing take memory all the same."""
+    lru = Lru(budget=100 * ENTRY_POSTINGS)
+    for n in range(1_000):
+        lru.get(("term", "folded", f"tu {n}"), lambda: EMPTY)
+    assert len(lru._items) == 100 and lru.size == 100 * ENTRY_POSTINGS

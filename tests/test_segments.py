@@ -5,10 +5,14 @@ their budget allows."""
 from __future__ import annotations
 
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 
 from search.index.engine import segments
+from search.query.acronyms import load_synonyms
+from search.searching.results import SearchRequest
+from search.searching.searcher import SearchIndex
 
 
 def _parts() -> list[tuple[np.ndarray, np.ndarray]]:
@@ -59,3 +63,19 @@ def test_many_small_entries_keep_the_cache_within_its_memory():
     assert cache.size <= budget
     assert len(cache._items) <= budget // segments.ENTRY_BYTES
     assert held <= budget * 1.25
+
+
+def test_the_memory_reported_is_what_the_budgets_count(seed_index_dir: Path):
+    """`SegmentArrays.nbytes` (a worker's `/stats`) counts the positions kept too, and each
+    kept entry as its cache counts it against the budget, not its buffers alone."""
+    index = SearchIndex(seed_index_dir, load_synonyms())
+    index.search(SearchRequest(q='"bảo hiểm xã hội"'))
+    arrays = index.arrays
+    entries = list(arrays.postings._items.values()) + list(arrays.positions._items.values())
+    buffers = sum(ids.nbytes + weights.nbytes for ids, weights in entries)
+    assert arrays.positions.size > 0 and entries
+    assert arrays.postings.nbytes() == arrays.postings.size
+    kept = [part if isinstance(part, tuple) else (part,) for part in arrays._parts.values()]
+    parts = sum(array.nbytes for part in kept for array in part)
+    assert parts > 0
+    assert arrays.nbytes() == parts + buffers + segments.ENTRY_BYTES * len(entries)

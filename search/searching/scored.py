@@ -16,6 +16,8 @@ from collections.abc import Callable, Hashable
 
 import numpy as np
 
+from search.index.engine.segments import ENTRY_BYTES
+
 #: idf, `k1 + 1` and BM25's length normalisation per document (see `Evaluator._norm`).
 Scoring = tuple[float, float, np.ndarray]
 
@@ -79,8 +81,15 @@ def _bm25(scoring: Scoring, ids: np.ndarray, weights: np.ndarray) -> np.ndarray:
 EMPTY = Postings(np.zeros(0, np.int64), np.zeros(0, np.float64))
 
 
+#: What an entry counts besides its postings: the memory its objects take (the postings
+#: object, its arrays, the key, the ordered dict's slot; `segments.ENTRY_BYTES`), in postings
+#: of 16 bytes. Distinct queries keep adding terms and phrases of a few postings or none.
+ENTRY_POSTINGS = ENTRY_BYTES // 16
+
+
 class Lru:
-    """Least recently used entries, bounded by the total number of postings they hold."""
+    """Least recently used entries, bounded by the total number of postings they hold (and
+    `ENTRY_POSTINGS` more each)."""
 
     def __init__(self, budget: int) -> None:
         self.budget, self.size = budget, 0
@@ -97,8 +106,8 @@ class Lru:
             return found
         value = make()
         self._items[key] = value
-        self.size += len(value.ids)
+        self.size += len(value.ids) + ENTRY_POSTINGS
         while self.size > self.budget and len(self._items) > 1:
             _, old = self._items.popitem(last=False)
-            self.size -= len(old.ids)
+            self.size -= len(old.ids) + ENTRY_POSTINGS
         return value

@@ -103,8 +103,9 @@ class PostingsCache:
                 self.size -= _footprint(self._items.pop(key))
 
     def nbytes(self) -> int:
+        """What the entries count against the budget (`_footprint`): their buffers and more."""
         with self._lock:
-            return sum(ids.nbytes + weights.nbytes for ids, weights in self._items.values())
+            return self.size
 
 
 def _footprint(value: tuple[np.ndarray, np.ndarray]) -> int:
@@ -268,10 +269,11 @@ class SegmentArrays:
                 del self._parts[key]
 
     def nbytes(self) -> int:
-        """Memory the kept parts and postings take (numpy buffers)."""
+        """Memory the kept parts take (their numpy buffers), and the postings and positions
+        kept, as their caches count them against their budgets."""
         with self._lock:
             parts = list(self._parts.values())
-        total = self.postings.nbytes()
+        total = self.postings.nbytes() + self.positions.nbytes()
         for part in parts:
             for array in part if isinstance(part, tuple) else (part,):
                 total += array.nbytes

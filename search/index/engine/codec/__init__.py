@@ -11,7 +11,8 @@ lengths and index in the term file. The codec is several formats, one module eac
 - `per_block`: a list of few blocks read a block at a time with numpy (the evaluator's usual case);
 - `terms`: the term file, sorted and prefix-compressed, short lists inlined;
 - `postings`: the field writer and Whoosh's matcher over our blocks;
-- `stored`: stored fields compressed with a trained Zstandard dictionary.
+- `stored`: stored fields compressed with a trained Zstandard dictionary;
+- `mapped`: a compound segment's files read in place from its memory map, never copied.
 
 Segments written with this codec carry it in the table of contents Whoosh pickles, so readers
 use it: `Codec` must stay importable as `search.index.engine.codec.Codec` (a test freezes the
@@ -26,6 +27,7 @@ from typing import Any
 from whoosh.codec.whoosh3 import W3Codec, W3Segment
 from whoosh.matching import ListMatcher
 
+from search.index.engine.codec import mapped
 from search.index.engine.codec.postings import FieldWriter, LeafMatcher
 from search.index.engine.codec.stored import (
     STORED_DICTIONARY_CRC,
@@ -85,9 +87,8 @@ class Codec(W3Codec):
 
     def terms_reader(self, storage: Any, segment: W3Segment) -> TermsReader:
         name = segment.make_filename(self.TERMS_EXT)
-        return TermsReader(
-            self, storage.open_file(name), storage.file_length(name), segment.open_file(storage, self.POSTS_EXT)
-        )
+        postings = mapped.open_file(storage, segment.make_filename(self.POSTS_EXT))
+        return TermsReader(self, mapped.open_file(storage, name), storage.file_length(name), postings)
 
     def new_segment(self, storage: Any, indexname: str) -> W3Segment:
         return W3Segment(self, indexname)

@@ -27,8 +27,10 @@ from typing import Any
 
 import zstandard
 from whoosh import columns
-from whoosh.codec.whoosh3 import W3PerDocReader, W3PerDocWriter
+from whoosh.codec.whoosh3 import W3Codec, W3PerDocReader, W3PerDocWriter
 from whoosh.reading import IndexReader, MultiReader, SegmentReader
+
+from search.index.engine.codec import mapped
 
 if sys.version_info >= (3, 14):
     from compression import zstd
@@ -141,7 +143,12 @@ class PerDocWriter(W3PerDocWriter):
 
 
 class PerDocReader(W3PerDocReader):
-    """W3's per-document reader, with stored fields in `STORED_COLUMN`."""
+    """W3's per-document reader, with stored fields in `STORED_COLUMN` and every column's file
+    read in place (`mapped`)."""
+
+    def _get_column_file(self, fieldname: str) -> tuple[Any, int, int]:
+        filename = W3Codec.column_filename(self._segment, fieldname)
+        return mapped.open_file(self._storage, filename), 0, self._storage.file_length(filename)
 
     def stored_fields(self, docnum: int) -> dict[str, Any]:
         return self._cached_reader("_stored", STORED_COLUMN)[docnum] or {}
