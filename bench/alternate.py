@@ -53,6 +53,14 @@ def imported_from(checkout: Path) -> Path:
     return Path(out.stdout.strip()).resolve().parent.parent
 
 
+def check_imports(parser: argparse.ArgumentParser, checkouts: Iterable[Path]) -> None:
+    """Stops with a usage error unless a child started in each checkout imports its own `search`."""
+    for checkout in checkouts:
+        found = imported_from(checkout)
+        if found != checkout:
+            parser.error(f"a child in {checkout} would import search from {found}")
+
+
 def turn(checkout: Path, index_dir: Path, listed: Path, timed: int) -> dict:
     """One child process of `checkout` running the distinct list against `index_dir`, with the
     CPU seconds it used (`cpu_s`)."""
@@ -89,10 +97,7 @@ def main() -> None:
     args = parser.parse_args()
     sides = {"before": args.base.resolve(), "after": ROOT}
     indexes = {"before": (args.base_index or args.index_dir).resolve(), "after": args.index_dir.resolve()}
-    for checkout in sides.values():
-        found = imported_from(checkout)
-        if found != checkout:
-            parser.error(f"a child in {checkout} would import search from {found}")
+    check_imports(parser, sides.values())
     if args.http:
         served(sides, indexes, args.listed.resolve(), args.http, args.turns)
         return

@@ -29,7 +29,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.alternate import imported_from
+from bench.alternate import check_imports
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Fewer queries than the timed phase's: callgrind runs them many times slower.
@@ -85,10 +85,7 @@ def main() -> None:
         if shutil.which(tool) is None:
             parser.error(f"{tool} is not installed (Debian: apt install valgrind)")
     sides = {"after": ROOT} if args.base is None else {"before": args.base.resolve(), "after": ROOT}
-    for checkout in sides.values():
-        found = imported_from(checkout)
-        if found != checkout:
-            parser.error(f"a child in {checkout} would import search from {found}")
+    check_imports(parser, sides.values())
     counts = {}
     for name, checkout in sides.items():
         counts[name] = instructions(checkout, args.index_dir.resolve(), args.listed.resolve(), args.warm, args.timed)

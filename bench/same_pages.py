@@ -23,7 +23,7 @@ import tempfile
 from pathlib import Path
 
 from bench import distinct
-from bench.alternate import imported_from
+from bench.alternate import check_imports
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -94,10 +94,7 @@ def main() -> None:
         "base": (args.base.resolve(), (args.base_index or args.index_dir).resolve()),
         "head": (ROOT, args.index_dir.resolve()),
     }
-    for checkout, _ in sides.values():
-        found = imported_from(checkout)
-        if found != checkout:
-            parser.error(f"a child in {checkout} would import search from {found}")
+    check_imports(parser, [checkout for checkout, _ in sides.values()])
     with tempfile.TemporaryDirectory(prefix="vnsearch-pages-") as work:
         answers = {
             name: pages(checkout, index_dir, args.listed.resolve(), args.count, Path(work) / f"{name}.jsonl")

@@ -31,7 +31,7 @@ import urllib.parse
 from pathlib import Path
 
 from bench import distinct
-from bench.alternate import imported_from
+from bench.alternate import check_imports
 from bench.run import load
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -211,10 +211,7 @@ def main() -> None:
     parser.add_argument("--compare", type=int, default=0, help="requests of the list whose answers are compared")
     args = parser.parse_args()
     sides = {"before": args.base.resolve(), "after": ROOT}
-    for checkout in sides.values():
-        found = imported_from(checkout)
-        if found != checkout:
-            parser.error(f"a child in {checkout} would import search from {found}")
+    check_imports(parser, sides.values())
     index_dir = args.index_dir.resolve()
     timed = searches(args.listed, varied=False)[: distinct.WARM + args.timed]
     runs: dict[str, list[dict]] = {name: [] for name in sides}
