@@ -23,6 +23,7 @@ from search.corpus.files import MAX_ARTICLE_BYTES
 from search.index.engine.segments import POSTINGS_BYTES
 from search.index.pool import DEFAULT_POOL_MB, MAX_POOL_MB
 from search.searching.cache import DEFAULT_ENTRIES, DEFAULT_MIB
+from search.searching.evaluate import SCORED_BYTES
 from search.searching.searcher import VIETNAM
 from search.searching.vectors import VECTORS_MIB
 
@@ -96,6 +97,9 @@ class Settings:
     #: Memory (MiB) each worker keeps decoded posting lists in, across commits (the shards
     #: searched in one worker share it); phrase words' positions are kept in up to twice as much again.
     postings_cache_mib: int = POSTINGS_BYTES >> 20
+    #: Memory (MiB) each worker keeps the scored posting lists of terms and phrases in, for the
+    #: newest commit (the shards searched in one worker share it).
+    scored_cache_mib: int = SCORED_BYTES >> 20
     #: Time one search may take; past it the answer is what was found by then, marked partial.
     search_budget_ms: int = SEARCH_BUDGET_MS
     #: Searches one worker runs at once, the others queued in order of arrival (0: no limit);
@@ -211,6 +215,7 @@ _CONVERTERS: dict[str, Callable[[str, str], object]] = {
     "result_cache_mib": _number(0),
     "related_cache_mib": _number(0),
     "postings_cache_mib": _number(0),
+    "scored_cache_mib": _number(0),
     "search_budget_ms": _number(1),
     "search_slots": _number(0),
     "max_body_bytes": _number(1),

@@ -129,6 +129,29 @@ def test_pages_totals_and_facets_are_whooshs(index, q, page, sort, source):
         assert dates[0] == dates[1]
 
 
+def test_pages_are_the_same_whatever_the_memory_for_scored_postings(index):
+    """A list the cache let go is read and scored again to the same numbers: with no memory
+    (one list kept at a time) every page is the one a cache holding everything gives."""
+    searcher = index.searcher()
+    builder = QueryBuilder(load_synonyms())
+    kept_all, kept_one = Evaluator(searcher), Evaluator(searcher, cache_bytes=0)
+    for _ in range(2):  # the second round from what each kept
+        for q in QUERIES:
+            for sort in ("relevance", "date"):
+                request = SearchRequest(q=q, per_page=7, sort=sort, histogram="month")
+                parsed = builder.parse(q, searcher.reader())
+                pages = [
+                    _evaluated_page(evaluator, parsed, request, _filter(request), VIETNAM)
+                    for evaluator in (kept_all, kept_one)
+                ]
+                assert (pages[0].total, pages[0].page, pages[0].facets) == (
+                    pages[1].total,
+                    pages[1].page,
+                    pages[1].facets,
+                )
+    assert len(kept_one._cache._items) == 1 < len(kept_all._cache._items)
+
+
 def test_a_date_filter_goes_through_whoosh_and_matches(index):
     request = SearchRequest(q="bảo hiểm", date_from=dt.date(2020, 1, 1))
     result = index.search(request)

@@ -49,6 +49,7 @@ def test_values_from_environment(tmp_path):
         ("VNSEARCH_POOL_MB", "0", "from 1 to"),
         ("VNSEARCH_PORT", "70000", "from 1 to 65535"),
         ("VNSEARCH_WRITE_TIMEOUT", "soon", "a number"),
+        ("VNSEARCH_SCORED_CACHE_MIB", "-1", "at least 0"),
     ],
 )
 def test_bad_values_name_the_variable_and_the_valid_range(name, bad, says):

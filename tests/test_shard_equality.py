@@ -19,6 +19,7 @@ from search.index.store import live_dir
 from search.index.stories import saved
 from search.query.acronyms import load_synonyms
 from search.searching.results import SearchRequest
+from search.searching.scored import POSTING_BYTES
 from search.searching.searcher import SearchIndex
 from search.searching.shard_set import LocalShards
 from search.searching.sharded import ShardedIndex
@@ -186,13 +187,18 @@ def test_explanations_are_those_of_one_index(indexes: dict[str, Path]):
 
 
 @pytest.mark.parametrize(("name", "shards"), [("one", 1), ("four", 4)])
-def test_the_workers_memory_for_postings_follows_its_setting(indexes: dict[str, Path], name: str, shards: int):
+def test_the_workers_memory_for_postings_follows_its_settings(indexes: dict[str, Path], name: str, shards: int):
     """One budget per worker, whatever the layout: the shards a worker searches share it."""
-    settings = Settings.from_env({"VNSEARCH_INDEX_DIR": str(indexes[name]), "VNSEARCH_POSTINGS_CACHE_MIB": "3"})
+    environ = {"VNSEARCH_POSTINGS_CACHE_MIB": "3", "VNSEARCH_SCORED_CACHE_MIB": "5"}
+    settings = Settings.from_env({"VNSEARCH_INDEX_DIR": str(indexes[name]), **environ})
     index = IndexHolder(settings).get()
     assert index.search(SearchRequest(q="bão")).total
     if shards == 1:
         budgets = [index.arrays.postings.budget]
+        scored = [index._eval._cache.budget]
     else:
-        budgets = [searcher.arrays.postings.budget for searcher in index.shards._searchers.values()]
+        searchers = index.shards._searchers.values()
+        budgets = [searcher.arrays.postings.budget for searcher in searchers]
+        scored = [searcher._state.evaluator._cache.budget for searcher in searchers]
     assert budgets == [(3 << 20) // shards] * shards
+    assert scored == [(5 << 20) // shards // POSTING_BYTES] * shards

@@ -35,11 +35,10 @@ def serve_on_ray(
     """Serve until gunicorn exits; its exit status."""
     ray, started = connect(address, namespace=namespace_for(index_dir), num_cpus=settings.index_procs)
     actors: dict[int, list[Any]] = {}
+    memory = {"scored_bytes": settings.scored_cache_mib << 20, "postings_bytes": settings.postings_cache_mib << 20}
     try:
         count = _shards(index_dir)
-        actors[count] = start_actors(
-            index_dir, count, replicas, settings.utc_offset, postings_bytes=settings.postings_cache_mib << 20
-        )
+        actors[count] = start_actors(index_dir, count, replicas, settings.utc_offset, **memory)
         click.echo(f"Ray: {count} shard(s) × {replicas} replica(s) at {gcs_address(ray)}")
         # This environment now has Ray's settings made by joining (the token authentication a
         # new instance turns on), which the workers need to join too; then the service's.
@@ -54,9 +53,7 @@ def serve_on_ray(
                 time.sleep(WATCH_SECONDS)
                 now = _shards(index_dir, default=count)
                 if now != count:
-                    actors[now] = start_actors(
-                        index_dir, now, replicas, settings.utc_offset, postings_bytes=settings.postings_cache_mib << 20
-                    )
+                    actors[now] = start_actors(index_dir, now, replicas, settings.utc_offset, **memory)
                     for actor in actors.pop(count):
                         ray.kill(actor)
                     count = now

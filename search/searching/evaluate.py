@@ -36,14 +36,17 @@ from search.index.engine.codec.arrays import Unsupported
 from search.index.engine.segments import SegmentArrays
 from search.index.fields import CompactPositions
 from search.searching import phrases, recency
-from search.searching.scored import EMPTY, Lru, Postings, Scoring
+from search.searching.scored import EMPTY, POSTING_BYTES, Lru, Postings, Scoring
 from search.searching.timeline import DateTable
 
-__all__ = ["CACHE_POSTINGS", "CollectionStatistics", "Evaluator", "Match", "OutOfTime", "Unsupported", "boosted", "top"]
+__all__ = ["CollectionStatistics", "Evaluator", "Match", "OutOfTime", "SCORED_BYTES", "Unsupported", "boosted", "top"]
 
-#: Postings (terms and phrases) kept per process between requests: 16 bytes each once scored
-#: (an eight-byte id and score), less while a term's weights wait in their stored width.
-CACHE_POSTINGS = 4_000_000
+#: Memory for the scored postings of terms and phrases kept per process between requests of
+#: one commit (`Settings.scored_cache_mib`), counted at `POSTING_BYTES` a posting (less while a
+#: term's weights wait in their stored width). Distinct queries keep meeting the same frequent
+#: syllables and pairs: a list let go is joined from its segments and scored again, which costs
+#: more than the memory it takes (`bench/results` has the measurement).
+SCORED_BYTES = 256 << 20
 
 #: Filter masks kept per generation.
 _FILTERS_KEPT = 64
@@ -79,11 +82,12 @@ class Evaluator:
     def __init__(
         self,
         searcher: Searcher,
-        cache_postings: int = CACHE_POSTINGS,
+        cache_bytes: int = SCORED_BYTES,
         arrays: SegmentArrays | None = None,
         collection: CollectionStatistics | None = None,
     ) -> None:
-        """`arrays`: per-segment parts kept from earlier generations (a fresh set if None).
+        """`cache_bytes`: the memory for scored postings (0: one list at a time).
+        `arrays`: per-segment parts kept from earlier generations (a fresh set if None).
         `collection`: the statistics to score with, when the searcher holds one shard of the
         collection; without it, the searcher's own."""
         if type(searcher.weighting) is not BM25F:
@@ -99,7 +103,7 @@ class Evaluator:
         self._lengths: dict[str, np.ndarray] = {}
         self._norms: dict[str, tuple[float, np.ndarray]] = {}
         self._columns: dict[str, tuple[np.ndarray, list[str]]] = {}
-        self._cache = Lru(cache_postings)
+        self._cache = Lru(cache_bytes // POSTING_BYTES)
         self._filters: dict[str, np.ndarray] = {}
         self._sort_keys: dict[str, np.ndarray] = {}
         self._date_table: DateTable | None = None

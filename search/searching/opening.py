@@ -23,6 +23,7 @@ from search.index.shards import is_sharded
 from search.index.store import IndexMissing, Watch, live_dir
 from search.query.acronyms import SynonymTable
 from search.searching.cache import ResultCache
+from search.searching.evaluate import SCORED_BYTES
 from search.searching.related import Related
 from search.searching.results import ArticleView, SearchRequest, SearchResult
 from search.searching.searcher import VIETNAM, SearchIndex
@@ -71,10 +72,18 @@ class Following:
         shard_set: Callable[[], ShardSet] | None = None,
         related_cache_bytes: int = VECTORS_MIB << 20,
         postings_cache_bytes: int = POSTINGS_BYTES,
+        scored_cache_bytes: int = SCORED_BYTES,
     ) -> None:
         self.index_dir = index_dir
         self._make = lambda sharded: self._open(
-            sharded, synonyms, time_budget, cache, utc_offset, related_cache_bytes, postings_cache_bytes
+            sharded,
+            synonyms,
+            time_budget,
+            cache,
+            utc_offset,
+            related_cache_bytes,
+            postings_cache_bytes,
+            scored_cache_bytes,
         )
         self._shard_set = shard_set
         self._lock = threading.Lock()
@@ -91,12 +100,24 @@ class Following:
         utc_offset: dt.timedelta,
         related_cache_bytes: int,
         postings_cache_bytes: int,
+        scored_cache_bytes: int,
     ) -> Searchable:
         if not sharded:
             return SearchIndex(
-                self.index_dir, synonyms, time_budget, cache, utc_offset, related_cache_bytes, postings_cache_bytes
+                self.index_dir,
+                synonyms,
+                time_budget,
+                cache,
+                utc_offset,
+                related_cache_bytes,
+                postings_cache_bytes,
+                scored_cache_bytes,
             )
-        shards = self._shard_set() if self._shard_set else LocalShards(self.index_dir, utc_offset, postings_cache_bytes)
+        shards = (
+            self._shard_set()
+            if self._shard_set
+            else LocalShards(self.index_dir, utc_offset, postings_cache_bytes, scored_cache_bytes)
+        )
         return ShardedIndex(self.index_dir, synonyms, shards, time_budget, cache, utc_offset, related_cache_bytes)
 
     def current(self) -> Searchable:

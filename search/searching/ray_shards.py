@@ -27,7 +27,7 @@ from typing import Any
 
 from search.index.engine.segments import POSTINGS_BYTES
 from search.index.raycluster import connect, import_ray, namespace_for
-from search.searching.evaluate import CACHE_POSTINGS
+from search.searching.evaluate import SCORED_BYTES
 from search.searching.shard import ShardSearcher
 
 #: Times Ray restarts a dead actor: always (a shard must come back).
@@ -49,10 +49,10 @@ class ShardActor:
     """One replica of one shard (made a Ray actor class by `start_actors`)."""
 
     def __init__(
-        self, index_dir: str, shard: int, cache_postings: int, utc_offset_minutes: int, postings_bytes: int
+        self, index_dir: str, shard: int, scored_bytes: int, utc_offset_minutes: int, postings_bytes: int
     ) -> None:
         offset = dt.timedelta(minutes=utc_offset_minutes)
-        self.searcher = ShardSearcher(Path(index_dir), shard, cache_postings, offset, postings_bytes)
+        self.searcher = ShardSearcher(Path(index_dir), shard, scored_bytes, offset, postings_bytes)
 
     def call(self, method: str, args: tuple) -> Any:
         return getattr(self.searcher, method)(*args)
@@ -66,7 +66,7 @@ def start_actors(
     shards: int,
     replicas: int,
     utc_offset: dt.timedelta,
-    cache_postings: int = CACHE_POSTINGS,
+    scored_bytes: int = SCORED_BYTES,
     postings_bytes: int = POSTINGS_BYTES,
 ) -> list[Any]:
     """Create every replica of every shard of the set in `index_dir`, in the namespace of that
@@ -83,7 +83,7 @@ def start_actors(
             max_task_retries=0,
             num_cpus=0,
             scheduling_strategy="SPREAD",
-        ).remote(str(index_dir.resolve()), shard, cache_postings, int(utc_offset.total_seconds() // 60), postings_bytes)
+        ).remote(str(index_dir.resolve()), shard, scored_bytes, int(utc_offset.total_seconds() // 60), postings_bytes)
         for shard in range(shards)
         for replica in range(replicas)
     ]

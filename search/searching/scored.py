@@ -81,10 +81,13 @@ def _bm25(scoring: Scoring, ids: np.ndarray, weights: np.ndarray) -> np.ndarray:
 EMPTY = Postings(np.zeros(0, np.int64), np.zeros(0, np.float64))
 
 
+#: The memory a scored posting takes: an eight-byte document number and score.
+POSTING_BYTES = 16
+
 #: What an entry counts besides its postings: the memory its objects take (the postings
-#: object, its arrays, the key, the ordered dict's slot; `segments.ENTRY_BYTES`), in postings
-#: of 16 bytes. Distinct queries keep adding terms and phrases of a few postings or none.
-ENTRY_POSTINGS = ENTRY_BYTES // 16
+#: object, its arrays, the key, the ordered dict's slot; `segments.ENTRY_BYTES`), in postings.
+#: Distinct queries keep adding terms and phrases of a few postings or none.
+ENTRY_POSTINGS = ENTRY_BYTES // POSTING_BYTES
 
 
 class Lru:

@@ -36,7 +36,7 @@ from search.query.spelling import HitText, Speller
 from search.searching import ranking
 from search.searching.budget import Budget
 from search.searching.cache import ResultCache
-from search.searching.evaluate import Evaluator, OutOfTime
+from search.searching.evaluate import SCORED_BYTES, Evaluator, OutOfTime
 from search.searching.explain import Explainer
 from search.searching.highlight import Found, Highlighter
 from search.searching.related import Related, related
@@ -68,11 +68,14 @@ class SearchIndex:
         utc_offset: dt.timedelta = VIETNAM,
         related_cache_bytes: int = VECTORS_MIB << 20,
         postings_cache_bytes: int = POSTINGS_BYTES,
+        scored_cache_bytes: int = SCORED_BYTES,
     ) -> None:
         self.index_dir = index_dir
         self.time_budget = time_budget
         #: Memory for the vectors of related coverage, kept per commit (`searching.vectors`).
         self.related_cache_bytes = related_cache_bytes
+        #: Memory for each commit's scored postings (`searching.evaluate`).
+        self.scored_cache_bytes = scored_cache_bytes
         #: The time zone of the times articles give (their dates and times are local).
         self.utc_offset = utc_offset
         #: Results of recent searches; None (the default) searches every time.
@@ -168,7 +171,7 @@ class SearchIndex:
             if self._evaluated is not searcher or self._counts is None:
                 self._evaluated = searcher
                 try:
-                    self._eval = Evaluator(searcher, arrays=self.arrays)
+                    self._eval = Evaluator(searcher, self.scored_cache_bytes, arrays=self.arrays)
                 except Unsupported:
                     self._eval = None
                 self._counts = KeptCounts(self._eval or searcher.reader())

@@ -37,7 +37,7 @@ from search.index.stories.update import IndexStatistics
 from search.query.parse import WEIGHTING, ParsedQuery
 from search.searching import ranking
 from search.searching.budget import Budget
-from search.searching.evaluate import CACHE_POSTINGS, Evaluator, OutOfTime, Unsupported
+from search.searching.evaluate import SCORED_BYTES, Evaluator, OutOfTime, Unsupported
 from search.searching.explain import Explainer
 from search.searching.related import candidates
 from search.searching.results import SearchRequest
@@ -153,14 +153,14 @@ class ShardSearcher:
         self,
         index_dir: Path,
         shard: int,
-        cache_postings: int = CACHE_POSTINGS,
+        scored_bytes: int = SCORED_BYTES,
         utc_offset: dt.timedelta = dt.timedelta(hours=7),
         postings_bytes: int = POSTINGS_BYTES,
     ) -> None:
-        """`cache_postings` and `postings_bytes`: the shard's share of the process's memory for
+        """`scored_bytes` and `postings_bytes`: the shard's share of the process's memory for
         scored postings (per commit) and decoded ones (across commits)."""
         self.index_dir, self.shard = index_dir, shard
-        self.cache_postings = cache_postings
+        self.scored_bytes = scored_bytes
         self.utc_offset = utc_offset
         self._lock = threading.Lock()
         self._state: _State | None = None
@@ -204,7 +204,7 @@ class ShardSearcher:
         with self._lock:
             if state.evaluator is None:
                 state.evaluator = Evaluator(
-                    state.searcher, self.cache_postings, arrays=self.arrays, collection=state.statistics
+                    state.searcher, self.scored_bytes, arrays=self.arrays, collection=state.statistics
                 )
             return state.evaluator
 

@@ -22,7 +22,7 @@ from whoosh.reading import IndexReader
 
 from search.index.engine.segments import POSTINGS_BYTES
 from search.query.spelling import HitText, Speller
-from search.searching.evaluate import CACHE_POSTINGS
+from search.searching.evaluate import SCORED_BYTES
 from search.searching.searcher import VIETNAM
 from search.searching.shard import ShardSearcher, Term, Version
 
@@ -58,11 +58,15 @@ class LocalShards:
     local = True
 
     def __init__(
-        self, index_dir: Path, utc_offset: dt.timedelta = VIETNAM, postings_bytes: int = POSTINGS_BYTES
+        self,
+        index_dir: Path,
+        utc_offset: dt.timedelta = VIETNAM,
+        postings_bytes: int = POSTINGS_BYTES,
+        scored_bytes: int = SCORED_BYTES,
     ) -> None:
         self.index_dir, self.utc_offset = index_dir, utc_offset
-        #: The process's memory for decoded postings, shared out among the shards.
-        self.postings_bytes = postings_bytes
+        #: The process's memory for decoded and for scored postings, shared out among the shards.
+        self.postings_bytes, self.scored_bytes = postings_bytes, scored_bytes
         self._searchers: dict[int, ShardSearcher] = {}
         self._count = 0
 
@@ -77,7 +81,7 @@ class LocalShards:
             searcher = self._searchers.get(k)
             if searcher is None:
                 searcher = self._searchers[k] = ShardSearcher(
-                    self.index_dir, k, max(1, CACHE_POSTINGS // count), self.utc_offset, self.postings_bytes // count
+                    self.index_dir, k, self.scored_bytes // count, self.utc_offset, self.postings_bytes // count
                 )
             answers[k] = getattr(searcher, method)(*args(k))
         return answers, []

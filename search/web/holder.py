@@ -60,5 +60,6 @@ class IndexHolder:
                         shard_set=ray_shard_set(settings),
                         related_cache_bytes=settings.related_cache_mib << 20,
                         postings_cache_bytes=settings.postings_cache_mib << 20,
+                        scored_cache_bytes=settings.scored_cache_mib << 20,
                     )
         return self._index.current()
