@@ -149,7 +149,7 @@ def test_pages_are_the_same_whatever_the_memory_for_scored_postings(index):
                     pages[1].page,
                     pages[1].facets,
                 )
-    assert len(kept_one._cache._items) == 1 < len(kept_all._cache._items)
+    assert len(kept_one.cache._items) == 1 < len(kept_all.cache._items)
 
 
 def test_a_date_filter_goes_through_whoosh_and_matches(index):
@@ -169,7 +169,7 @@ def test_top_breaks_ties_by_document_number():
 
 def test_the_evaluator_serves_the_searches(index):
     index.search(SearchRequest(q="bảo hiểm xã hội"))
-    assert index._eval is not None and index._eval._cache.size > 0
+    assert index._eval is not None and index._eval.cache.size > 0
 
 
 def test_the_deadline_is_checked_between_query_nodes(index):

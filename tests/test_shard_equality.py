@@ -195,10 +195,10 @@ def test_the_workers_memory_for_postings_follows_its_settings(indexes: dict[str,
     assert index.search(SearchRequest(q="bão")).total
     if shards == 1:
         budgets = [index.arrays.postings.budget]
-        scored = [index._eval._cache.budget]
+        scored = [index._eval.cache.budget]
     else:
         searchers = index.shards._searchers.values()
         budgets = [searcher.arrays.postings.budget for searcher in searchers]
-        scored = [searcher._state.evaluator._cache.budget for searcher in searchers]
+        scored = [searcher._state.evaluator.cache.budget for searcher in searchers]
     assert budgets == [(3 << 20) // shards] * shards
     assert scored == [(5 << 20) // shards // POSTING_BYTES] * shards

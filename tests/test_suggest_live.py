@@ -201,6 +201,9 @@ def test_stats_report_the_workers_memory(seed_index_dir: Path):
     worker = client.simulate_get("/stats").json["worker"]
     assert worker["rss_bytes"] > 0 and worker["peak_rss_bytes"] >= worker["rss_bytes"]
     assert worker["suggest"]["segments"] >= 1 and worker["suggest"]["bytes"] > 0
+    assert worker["scored_postings_bytes"] == 0  # none scored before the first search
+    client.simulate_get("/search", params={"q": "bão lũ"})
+    assert client.simulate_get("/stats").json["worker"]["scored_postings_bytes"] > 0
 
 
 def test_kept_postings_are_narrow_and_bounded_by_their_bytes(tmp_path: Path):

@@ -103,7 +103,8 @@ class Evaluator:
         self._lengths: dict[str, np.ndarray] = {}
         self._norms: dict[str, tuple[float, np.ndarray]] = {}
         self._columns: dict[str, tuple[np.ndarray, list[str]]] = {}
-        self._cache = Lru(cache_bytes // POSTING_BYTES)
+        #: Scored postings of terms and phrases, the most recently used.
+        self.cache = Lru(cache_bytes // POSTING_BYTES)
         self._filters: dict[str, np.ndarray] = {}
         self._sort_keys: dict[str, np.ndarray] = {}
         self._date_table: DateTable | None = None
@@ -214,7 +215,7 @@ class Evaluator:
                 return EMPTY
             return Postings(ids, weights=weights, scoring=self._scoring(fieldname, btext, len(ids)))
 
-        return self._cache.get(("term", fieldname, text), make)
+        return self.cache.get(("term", fieldname, text), make)
 
     def doc_count(self) -> int:
         """Articles in the index, deleted ones left out (counted once: every query asks)."""
@@ -230,7 +231,7 @@ class Evaluator:
         them (one per article), else the term file's: a word's postings are not read for it (a
         common word of a long query is never scored, and is the longest to read)."""
         if not self.has_deletions:
-            kept = self._cache.peek(("term", fieldname, text))  # a term's postings: one per article
+            kept = self.cache.peek(("term", fieldname, text))  # a term's postings: one per article
             if kept is not None:
                 return len(kept.ids)
             fieldobj = self.searcher.schema[fieldname]
@@ -257,7 +258,7 @@ class Evaluator:
                 scores += postings.scores_at(np.searchsorted(postings.ids, ids))
             return Postings(ids.astype(np.int64, copy=False), scores)
 
-        return self._cache.get(("phrase", fieldname, words), make)
+        return self.cache.get(("phrase", fieldname, words), make)
 
     # -- queries --------------------------------------------------------------------------
 

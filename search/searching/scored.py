@@ -98,6 +98,10 @@ class Lru:
         self.budget, self.size = budget, 0
         self._items: OrderedDict[Hashable, Postings] = OrderedDict()
 
+    def nbytes(self) -> int:
+        """The memory the entries count against the budget."""
+        return self.size * POSTING_BYTES
+
     def peek(self, key: Hashable) -> Postings | None:
         """The entry under `key` if kept, left where it is in the order."""
         return self._items.get(key)

@@ -160,6 +160,11 @@ class SearchIndex:
         self._current()
         return dt.datetime.fromtimestamp(self._ix.last_modified(), dt.timezone.utc).replace(microsecond=0)
 
+    def scored_bytes(self) -> int:
+        """What the scored postings of the commit last searched count against their budget."""
+        evaluator = self._eval
+        return 0 if evaluator is None else evaluator.cache.nbytes()
+
     def _evaluator(self, searcher: Searcher) -> Evaluator | None:
         """The evaluator for this searcher's generation, made on its first request."""
         return self._evaluation(searcher)[0]

@@ -123,6 +123,7 @@ class StatsResource:
         }
         if isinstance(index, SearchIndex):  # a set's front keeps these in its shards
             worker["search_arrays_bytes"] = index.arrays.nbytes()
+            worker["scored_postings_bytes"] = index.scored_bytes()
             worker["term_counts"] = index.term_counts.entries()
         stats["worker"] = worker
         resp.media = stats
