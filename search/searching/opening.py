@@ -75,50 +75,33 @@ class Following:
         scored_cache_bytes: int = SCORED_BYTES,
     ) -> None:
         self.index_dir = index_dir
-        self._make = lambda sharded: self._open(
-            sharded,
-            synonyms,
-            time_budget,
-            cache,
-            utc_offset,
-            related_cache_bytes,
-            postings_cache_bytes,
-            scored_cache_bytes,
-        )
+
+        def make(sharded: bool) -> Searchable:
+            """The searcher for one layout, with this process's caches and memory budgets."""
+            if not sharded:
+                return SearchIndex(
+                    index_dir,
+                    synonyms,
+                    time_budget,
+                    cache,
+                    utc_offset,
+                    related_cache_bytes,
+                    postings_cache_bytes,
+                    scored_cache_bytes,
+                )
+            shards = (
+                shard_set()
+                if shard_set
+                else LocalShards(index_dir, utc_offset, postings_cache_bytes, scored_cache_bytes)
+            )
+            return ShardedIndex(index_dir, synonyms, shards, time_budget, cache, utc_offset, related_cache_bytes)
+
+        self._make = make
         self._shard_set = shard_set
         self._lock = threading.Lock()
         self._sharded: bool | None = None
         self._index: Searchable | None = None
         self._watch = Watch(index_dir)
-
-    def _open(
-        self,
-        sharded: bool,
-        synonyms: SynonymTable,
-        time_budget: float | None,
-        cache: ResultCache[SearchResult] | None,
-        utc_offset: dt.timedelta,
-        related_cache_bytes: int,
-        postings_cache_bytes: int,
-        scored_cache_bytes: int,
-    ) -> Searchable:
-        if not sharded:
-            return SearchIndex(
-                self.index_dir,
-                synonyms,
-                time_budget,
-                cache,
-                utc_offset,
-                related_cache_bytes,
-                postings_cache_bytes,
-                scored_cache_bytes,
-            )
-        shards = (
-            self._shard_set()
-            if self._shard_set
-            else LocalShards(self.index_dir, utc_offset, postings_cache_bytes, scored_cache_bytes)
-        )
-        return ShardedIndex(self.index_dir, synonyms, shards, time_budget, cache, utc_offset, related_cache_bytes)
 
     def current(self) -> Searchable:
         """The searcher for the live layout. Which layout is live changes only with `CURRENT`
