@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from search.searching.scored import EMPTY, ENTRY_POSTINGS, Lru, Postings
+from search.searching.scored import BITS_SHARE, EMPTY, ENTRY_POSTINGS, POSTING_BYTES, Lru, Postings, packed, unpacked
 
 
 def _scoring(size: int, rng: np.random.Generator) -> tuple[float, float, np.ndarray]:
@@ -69,3 +69,36 @@ def test_entries_without_postings_count_too():
     for n in range(1_000):
         lru.get(("term", "folded", f"tu {n}"), lambda: EMPTY)
     assert len(lru._items) == 100 and lru.size == 100 * ENTRY_POSTINGS
+
+
+def test_bits_hold_the_documents_of_the_postings():
+    """Over an index whose size is not a whole number of bytes: its first and last documents
+    too, and several lists' bits ORed are the union of their documents."""
+    size = 1_003
+    rng = np.random.default_rng(16)
+    ids = np.sort(np.concatenate([[0, size - 1], rng.choice(np.arange(1, size - 1), 200, replace=False)]))
+    others = np.sort(rng.choice(size, 300, replace=False))
+    bits = packed(ids, size)
+    assert len(bits) == -(-size // 8) and np.array_equal(np.flatnonzero(unpacked(bits, size)), ids)
+    union = unpacked(np.bitwise_or.reduce([bits, packed(others, size)]), size)
+    assert np.array_equal(np.flatnonzero(union), np.union1d(ids, others))
+
+
+def test_a_long_list_kept_has_its_bits_counted_and_a_short_one_none():
+    """From one posting in `BITS_SHARE` documents of the index on, an entry keeps its bits and
+    counts their bytes against the budget; without the index's size, no entry has any."""
+    documents = 160
+    long, short = documents // BITS_SHARE, documents // BITS_SHARE - 1
+    lru = Lru(budget=10_000, documents=documents)
+    kept = lru.get("long", lambda: Postings(np.arange(long) * 3, np.ones(long)))
+    assert kept.bits is not None and np.array_equal(np.flatnonzero(unpacked(kept.bits, documents)), kept.ids)
+    bits_postings = -(-kept.bits.nbytes // POSTING_BYTES)
+    assert lru.size == long + ENTRY_POSTINGS + bits_postings
+    assert lru.get("short", lambda: Postings(np.arange(short), np.ones(short))).bits is None
+    assert lru.size == long + short + 2 * ENTRY_POSTINGS + bits_postings
+    plain = Lru(budget=10_000)
+    assert plain.get("long", lambda: Postings(np.arange(long), np.ones(long))).bits is None
+    small = Lru(budget=long + ENTRY_POSTINGS + bits_postings, documents=documents)
+    for name in ("a", "b", "c"):  # each new entry sends the last one out, bits and all
+        small.get(name, lambda: Postings(np.arange(long), np.ones(long)))
+        assert small.size == long + ENTRY_POSTINGS + bits_postings and len(small._items) == 1

@@ -109,3 +109,28 @@ def test_hits_search_few_documents_and_look_many_up(index, count):
             assert leaf is not None
             expected[leaf.ids] = True
         assert np.array_equal(evaluation._hits(docs, query), expected[docs])
+
+
+def test_the_bits_of_kept_lists_give_what_their_postings_give(index):
+    """A kept list of one posting in `scored.BITS_SHARE` documents or more keeps its bits, and
+    masks, the candidates that hold it and its scores at chosen documents are read from them:
+    the same as an evaluator that keeps no bits reads from the postings alone, for lists with
+    bits and lists without in the same queries."""
+    searcher = index.searcher()
+    size = searcher.reader().doc_count_all()
+    builder = QueryBuilder(load_synonyms())
+    with_bits, without = Evaluator(searcher), Evaluator(searcher)
+    without.cache.documents = 0
+    rng = np.random.default_rng(16)
+    for q in QUERIES:
+        parsed = builder.parse(q, searcher.reader())
+        for query in (parsed.any_word(), parsed.all_words()):
+            a, b = Evaluation(with_bits), Evaluation(without)
+            assert np.array_equal(a.mask(query), b.mask(query))
+            # An eighth of the index: scored where they are, not over the whole index.
+            docs = np.sort(rng.choice(size, size // 8, replace=False))
+            assert np.array_equal(a.scores_at(query, docs), b.scores_at(query, docs))
+            assert np.array_equal(a._hits(docs, query), b._hits(docs, query))
+    kept = list(with_bits.cache._items.values())
+    assert any(p.bits is not None for p in kept) and any(p.bits is None and len(p.ids) for p in kept)
+    assert all(p.bits is None for p in without.cache._items.values())

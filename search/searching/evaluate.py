@@ -104,7 +104,7 @@ class Evaluator:
         self._norms: dict[str, tuple[float, np.ndarray]] = {}
         self._columns: dict[str, tuple[np.ndarray, list[str]]] = {}
         #: Scored postings of terms and phrases, the most recently used.
-        self.cache = Lru(cache_bytes // POSTING_BYTES)
+        self.cache = Lru(cache_bytes // POSTING_BYTES, self.size)
         self._filters: dict[str, np.ndarray] = {}
         self._sort_keys: dict[str, np.ndarray] = {}
         self._date_table: DateTable | None = None

@@ -7,6 +7,11 @@ several words. So a term's BM25 scores are not computed when its postings are re
 weights are kept instead, and the scores are computed whole when an array over the index needs
 them, or at the chosen postings alone. Both compute each score by the same operations, so they
 are the same numbers.
+
+A long list that is kept also keeps which documents it holds as bits (`BITS_SHARE`): a union's
+mask and the test of which candidates hold a common word are what every query of that word
+makes again, and one write per posting (tens of thousands for a common syllable) costs more
+than an OR of the bits and one unpacking.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ class Postings:
     and `scoring` rather than `scores`, the scores are computed when first asked for (and the
     weights then let go)."""
 
-    __slots__ = ("ids", "_scores", "_weights", "_scoring")
+    __slots__ = ("ids", "_scores", "_weights", "_scoring", "bits")
 
     def __init__(
         self,
@@ -40,6 +45,8 @@ class Postings:
         if scores is None and (weights is None or scoring is None):
             raise ValueError("postings need their scores, or their weights and how to score them")
         self.ids, self._scores, self._weights, self._scoring = ids, scores, weights, scoring
+        #: Which documents of the index the postings hold, packed (`packed`), for a kept long list.
+        self.bits: np.ndarray | None = None
 
     @property
     def scores(self) -> np.ndarray:
@@ -84,6 +91,24 @@ EMPTY = Postings(np.zeros(0, np.int64), np.zeros(0, np.float64))
 #: The memory a scored posting takes: an eight-byte document number and score.
 POSTING_BYTES = 16
 
+#: A kept list of at least one posting in so many documents of the index keeps its bits too:
+#: at the threshold they take an eighth of the memory of its ids and scores, less above it.
+BITS_SHARE = 16
+
+
+def packed(ids: np.ndarray, size: int) -> np.ndarray:
+    """The documents `ids` of an index of `size` as bits, eight documents a byte, the first in
+    the lowest bit (`unpacked` reads them back)."""
+    mask = np.zeros(size, dtype=bool)
+    mask[ids] = True
+    return np.packbits(mask, bitorder="little")
+
+
+def unpacked(bits: np.ndarray, size: int) -> np.ndarray:
+    """A new mask over the index's `size` documents from `packed` bits (or several ORed)."""
+    return np.unpackbits(bits, count=size, bitorder="little").view(np.bool_)
+
+
 #: What an entry counts besides its postings: the memory its objects take (the postings
 #: object, its arrays, the key, the ordered dict's slot; `segments.ENTRY_BYTES`), in postings.
 #: Distinct queries keep adding terms and phrases of a few postings or none.
@@ -92,10 +117,12 @@ ENTRY_POSTINGS = ENTRY_BYTES // POSTING_BYTES
 
 class Lru:
     """Least recently used entries, bounded by the total number of postings they hold (and
-    `ENTRY_POSTINGS` more each)."""
+    `ENTRY_POSTINGS` more each, and their bits in postings' worth of bytes)."""
 
-    def __init__(self, budget: int) -> None:
+    def __init__(self, budget: int, documents: int = 0) -> None:
+        """`documents`: the index's, over which the long lists kept get their bits (none: 0)."""
         self.budget, self.size = budget, 0
+        self.documents = documents
         self._items: OrderedDict[Hashable, Postings] = OrderedDict()
 
     def nbytes(self) -> int:
@@ -112,9 +139,18 @@ class Lru:
             self._items.move_to_end(key)
             return found
         value = make()
+        documents = self.documents
+        if documents and value.bits is None and len(value.ids) * BITS_SHARE >= documents:
+            value.bits = packed(value.ids, documents)
         self._items[key] = value
-        self.size += len(value.ids) + ENTRY_POSTINGS
+        self.size += _counted(value)
         while self.size > self.budget and len(self._items) > 1:
             _, old = self._items.popitem(last=False)
-            self.size -= len(old.ids) + ENTRY_POSTINGS
+            self.size -= _counted(old)
         return value
+
+
+def _counted(value: Postings) -> int:
+    """What an entry counts against an `Lru`'s budget, in postings."""
+    bits = 0 if value.bits is None else -(-value.bits.nbytes // POSTING_BYTES)
+    return len(value.ids) + ENTRY_POSTINGS + bits

@@ -22,7 +22,7 @@ from whoosh import query as wq
 
 from search.searching.evaluate import Evaluator, Unsupported, boosted
 from search.searching.phrases import members
-from search.searching.scored import Postings
+from search.searching.scored import Postings, unpacked
 
 #: Scores are computed at the chosen documents alone when they are at most this share of the
 #: index (one in so many); for more, one whole evaluation is cheaper than a search for each.
@@ -83,6 +83,8 @@ class Evaluation:
         kind = type(q)
         postings = self.evaluator.leaf(q)
         if postings is not None:
+            if postings.bits is not None:
+                return unpacked(postings.bits, size)
             mask = np.zeros(size, dtype=bool)
             mask[postings.ids] = True
             return mask
@@ -95,7 +97,10 @@ class Evaluation:
             if q.minmatch or q.scale:
                 raise Unsupported("Or with minmatch or scale")
             mask = np.zeros(size, dtype=bool)
-            self._or_into(q, mask)
+            bits: list[np.ndarray] = []
+            self._or_into(q, mask, bits)
+            if bits:
+                mask |= unpacked(bits[0] if len(bits) == 1 else np.bitwise_or.reduce(bits), size)
             return mask
         if kind is wq.And:
             mask = np.zeros(size, dtype=bool)
@@ -156,6 +161,8 @@ class Evaluation:
             ids = postings.ids
             if len(docs) * math.log2(len(ids) + 1) < len(ids):
                 return members(docs, ids)
+            if postings.bits is not None:
+                return unpacked(postings.bits, self.evaluator.size)[docs]
             spread = np.zeros(self.evaluator.size, dtype=bool)
             spread[ids] = True
             return spread[docs]
@@ -168,18 +175,22 @@ class Evaluation:
             return found
         return self.mask(q)[docs]
 
-    def _or_into(self, q: wq.Or, mask: np.ndarray) -> None:
+    def _or_into(self, q: wq.Or, mask: np.ndarray, bits: list[np.ndarray]) -> None:
+        """Sets the documents of a union's parts in `mask`, or adds the bits of those parts that
+        have them to `bits` (for the caller to OR into the mask once)."""
         for sub in q.subqueries:
             if self.check is not None:
                 self.check()
             if _plain_or(sub):
-                self._or_into(sub, mask)
+                self._or_into(sub, mask, bits)
                 continue
             postings = self.evaluator.leaf(sub)
-            if postings is not None:
-                mask[postings.ids] = True
-            else:
+            if postings is None:
                 mask |= self.mask(sub)
+            elif postings.bits is not None:
+                bits.append(postings.bits)
+            else:
+                mask[postings.ids] = True
 
     def scores_at(self, q: wq.Query, docs: np.ndarray) -> np.ndarray:
         """`Evaluator.evaluate(q).scores[docs]`: computed at `docs` alone when they are few."""
@@ -317,8 +328,10 @@ class Evaluation:
         """A term's scores at `docs` (0 where it is absent), computed at those alone: each
         document's place in the postings by a binary search when they are few against the
         postings, else read from the places spread over the index (the whole evaluation's cost
-        for one term). A first tier holds each clause twice (in the scored union and on its
-        own), so a term's scores at the same documents are kept for the request."""
+        for one term), or, for a list kept with its bits, searched for the documents the bits
+        say hold the term: no array over the index is written. A first tier holds each clause
+        twice (in the scored union and on its own), so a term's scores at the same documents are
+        kept for the request."""
         key = (id(postings), id(docs))
         kept = self._gathers.get(key)
         if kept is not None:
@@ -336,6 +349,10 @@ class Evaluation:
             at = np.searchsorted(ids, docs)
             np.minimum(at, len(ids) - 1, out=at)
             hit = ids[at] == docs
+        elif postings.bits is not None:  # the bits say which hold it; those alone are searched
+            hit = unpacked(postings.bits, self.evaluator.size)[docs]
+            out[hit] = postings.scores_at(np.searchsorted(ids, docs[hit]))
+            return out
         else:
             places = np.full(self.evaluator.size, -1, dtype=np.int64)
             places[ids] = np.arange(len(ids))
