@@ -14,7 +14,8 @@ does to the second run of a turn does not always fall on the same side (in two r
 swapped their sides' indexes, the side run second was the slower in five turns of six).
 Prints each turn and the median of the turns per side, with the CPU
 time each child used (user and system, warm-up and index opening included): on a shared
-machine, wall time also counts the time other processes held the cores.
+machine, wall time also counts the time other processes held the cores. The last column is
+the mean of the turns' after / before ratios and its standard error.
 
 With `--http`, each turn serves the list over HTTP instead (`bench.run.http`: 2 gunicorn
 workers started from that side's checkout, the result cache off, wrk with 8 connections for
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import resource
 import statistics
 import subprocess
@@ -143,11 +145,27 @@ def served(sides: dict[str, Path], indexes: dict[str, Path], listed: Path, secon
 
 
 def medians(runs: dict[str, list[dict]], rows: Iterable[tuple[str, str]]) -> None:
-    """The median of the turns of each side, a row per (figure, unit), as a Markdown table."""
-    print("| | before | after |\n| --- | ---: | ---: |")
+    """The median of the turns of each side, a row per (figure, unit), as a Markdown table,
+    and the turns' after / before ratios (`paired`)."""
+    print("| | before | after | after / before, by turn |\n| --- | ---: | ---: | ---: |")
     for key, unit in rows:
         found = (statistics.median(r[key] for r in turns) for turns in runs.values())
-        print(f"| {key} ({unit}) | " + " | ".join(f"{m:.2f}" for m in found) + " |")
+        ratio = paired([r[key] for r in runs["before"]], [r[key] for r in runs["after"]])
+        print(f"| {key} ({unit}) | " + " | ".join(f"{m:.2f}" for m in found) + f" | {ratio} |")
+
+
+def paired(before: list[float], after: list[float]) -> str:
+    """The mean of each turn's after / before, with its standard error from two turns on. The
+    two sides of a turn run one after the other, so a turn's ratio leaves out how the host
+    drifts between turns, which the medians of each side keep: a change smaller than the
+    drift can still show, as a mean more than two standard errors from 1."""
+    ratios = [a / b for a, b in zip(after, before) if b]
+    if not ratios:
+        return "–"
+    mean = statistics.fmean(ratios)
+    if len(ratios) < 2:
+        return f"{mean:.3f}"
+    return f"{mean:.3f} ± {statistics.stdev(ratios) / math.sqrt(len(ratios)):.3f}"
 
 
 if __name__ == "__main__":
