@@ -38,7 +38,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from bench import distinct
-from bench.run import http, load
+from bench.run import compile_checkout, http, load
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -79,17 +79,6 @@ def turn(checkout: Path, index_dir: Path, listed: Path, timed: int) -> dict:
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     return {**json.loads(out.stdout.splitlines()[-1]), "cpu_s": round(cpu, 2)}
-
-
-def compile_checkout(checkout: Path) -> None:
-    """Writes the bytecode of a checkout's `search` and `bench`: a child then loads what the other
-    side loads. A fresh worktree has none when `PYTHONDONTWRITEBYTECODE` is set, and a checkout
-    whose sources changed has stale files. A child then compiles those modules from source at
-    every start, and that side ran about 8% slower at the median query than the same code
-    loaded from bytecode (`bench/results/2026-12-07-bits.md`)."""
-    subprocess.run(
-        [sys.executable, "-m", "compileall", "-q", "search", "bench"], cwd=checkout, check=True, capture_output=True
-    )
 
 
 def in_turn(sides: dict[str, Path], number: int) -> list[tuple[str, Path]]:
