@@ -139,9 +139,8 @@ class Lru:
             self._items.move_to_end(key)
             return found
         value = make()
-        documents = self.documents
-        if documents and value.bits is None and len(value.ids) * BITS_SHARE >= documents:
-            value.bits = packed(value.ids, documents)
+        if self.documents and len(value.ids) * BITS_SHARE >= self.documents:
+            value.bits = packed(value.ids, self.documents)
         self._items[key] = value
         self.size += _counted(value)
         while self.size > self.budget and len(self._items) > 1:

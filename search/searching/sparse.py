@@ -41,6 +41,17 @@ class Evaluation:
         self._docs: dict[int, np.ndarray] = {}
         self._spreads: dict[int, np.ndarray] = {}
         self._gathers: dict[tuple[int, int], tuple[Postings, np.ndarray, np.ndarray]] = {}
+        self._unpacked: dict[int, tuple[Postings, np.ndarray]] = {}
+
+    def _members(self, postings: Postings) -> np.ndarray:
+        """The mask of a list kept with its bits, unpacked once for the request: the test of
+        which candidates hold a term and its scores at a tier's documents both read it. Read
+        only (a mask a caller may change is unpacked anew)."""
+        kept = self._unpacked.get(id(postings))
+        if kept is None:
+            assert postings.bits is not None
+            kept = self._unpacked[id(postings)] = (postings, unpacked(postings.bits, self.evaluator.size))
+        return kept[1]
 
     def mask(self, q: wq.Query) -> np.ndarray:
         """Which documents `q` matches, as `Evaluator.evaluate(q).mask` gives it."""
@@ -162,7 +173,7 @@ class Evaluation:
             if len(docs) * math.log2(len(ids) + 1) < len(ids):
                 return members(docs, ids)
             if postings.bits is not None:
-                return unpacked(postings.bits, self.evaluator.size)[docs]
+                return self._members(postings)[docs]
             spread = np.zeros(self.evaluator.size, dtype=bool)
             spread[ids] = True
             return spread[docs]
@@ -350,7 +361,7 @@ class Evaluation:
             np.minimum(at, len(ids) - 1, out=at)
             hit = ids[at] == docs
         elif postings.bits is not None:  # the bits say which hold it; those alone are searched
-            hit = unpacked(postings.bits, self.evaluator.size)[docs]
+            hit = self._members(postings)[docs]
             out[hit] = postings.scores_at(np.searchsorted(ids, docs[hit]))
             return out
         else:
