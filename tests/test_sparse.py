@@ -134,3 +134,18 @@ def test_the_bits_of_kept_lists_give_what_their_postings_give(index):
     kept = list(with_bits.cache._items.values())
     assert any(p.bits is not None for p in kept) and any(p.bits is None and len(p.ids) for p in kept)
     assert all(p.bits is None for p in without.cache._items.values())
+
+
+def test_an_accented_words_exact_form_is_not_read_for_the_mask(index, monkeypatch):
+    """A word typed with marks is its exact form or its folded form; the exact form only adds
+    a score (see `search.query.implied`), so the intersection of the first tier reads the
+    folded forms alone, and is still the whole evaluation's."""
+    searcher = index.searcher()
+    query = QueryBuilder(load_synonyms()).parse("bảo hiểm xã hội", searcher.reader()).all_words()
+    evaluator = Evaluator(searcher)
+    asked: list[str] = []
+    term = evaluator.term
+    monkeypatch.setattr(evaluator, "term", lambda field, text: asked.append(field) or term(field, text))
+    mask = Evaluation(evaluator).mask(query)
+    assert asked and "exact" not in asked
+    assert np.array_equal(mask, Evaluator(searcher).evaluate(query).mask)

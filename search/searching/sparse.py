@@ -20,6 +20,7 @@ from collections.abc import Callable
 import numpy as np
 from whoosh import query as wq
 
+from search.query.implied import covering
 from search.searching.evaluate import Evaluator, Unsupported, boosted
 from search.searching.phrases import members
 from search.searching.scored import Postings, unpacked
@@ -89,10 +90,19 @@ class Evaluation:
             return members(docs, self._docs[id(q)])
         return self.mask(q)[docs] if mask is None else mask[docs]
 
+    def _leaf(self, q: wq.Query) -> Postings | None:
+        """The postings whose documents are `q`'s matches: a term's or a phrase's, or those of
+        the part of a union that covers the others (`covering`: a word's folded form beside its
+        exact one). For masks only: the other parts still count in the scores."""
+        postings = self.evaluator.leaf(q)
+        if postings is None and _plain_or(q) and (cover := covering(q)) is not None:
+            return self._leaf(cover)
+        return postings
+
     def _mask(self, q: wq.Query) -> np.ndarray:
         size = self.evaluator.size
         kind = type(q)
-        postings = self.evaluator.leaf(q)
+        postings = self._leaf(q)
         if postings is not None:
             if postings.bits is not None:
                 return unpacked(postings.bits, size)
@@ -134,7 +144,7 @@ class Evaluation:
         `_hits`): only the parts that are neither terms, phrases nor their unions are made
         masks."""
         parts = _needed(subqueries)
-        leaves = [(sub, postings) for sub in parts if (postings := self.evaluator.leaf(sub)) is not None]
+        leaves = [(sub, postings) for sub in parts if (postings := self._leaf(sub)) is not None]
         if leaves:
             leaves.sort(key=lambda leaf: len(leaf[1].ids))  # stable: the first rarest leads
             first, postings = leaves[0]
@@ -156,7 +166,7 @@ class Evaluation:
         """How many documents `q` matches at most, from the postings its matches are read
         from anyway: a term's or phrase's, the sum of a plain union's parts'; the whole index
         for any other query."""
-        postings = self.evaluator.leaf(q)
+        postings = self._leaf(q)
         if postings is not None:
             return len(postings.ids)
         if _plain_or(q):
@@ -167,7 +177,7 @@ class Evaluation:
         """Which of the sorted `docs` `q` matches (deleted ones may be among them): a term's or
         phrase's postings searched for the few, or looked up in its mask for many; a plain
         union's parts each; any other query's mask."""
-        postings = self.evaluator.leaf(q)
+        postings = self._leaf(q)
         if postings is not None:
             ids = postings.ids
             if len(docs) * math.log2(len(ids) + 1) < len(ids):
@@ -192,11 +202,10 @@ class Evaluation:
         for sub in q.subqueries:
             if self.check is not None:
                 self.check()
-            if _plain_or(sub):
+            postings = self._leaf(sub)
+            if postings is None and _plain_or(sub):
                 self._or_into(sub, mask, bits)
-                continue
-            postings = self.evaluator.leaf(sub)
-            if postings is None:
+            elif postings is None:
                 mask |= self.mask(sub)
             elif postings.bits is not None:
                 bits.append(postings.bits)
