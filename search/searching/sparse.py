@@ -43,6 +43,7 @@ class Evaluation:
         self._spreads: dict[int, np.ndarray] = {}
         self._gathers: dict[tuple[int, int], tuple[Postings, np.ndarray, np.ndarray]] = {}
         self._unpacked: dict[int, tuple[Postings, np.ndarray]] = {}
+        self._covers: dict[int, wq.Query | None] = {}
 
     def _members(self, postings: Postings) -> np.ndarray:
         """The mask of a list kept with its bits, unpacked once for the request: the test of
@@ -92,11 +93,12 @@ class Evaluation:
 
     def _leaf(self, q: wq.Query) -> Postings | None:
         """The postings whose documents are `q`'s matches: a term's or a phrase's, or those of
-        the part of a union that covers the others (`covering`: a word's folded form beside its
-        exact one). For masks only: the other parts still count in the scores."""
+        the part of a union that covers the others (`covering`, found once a request: a word's
+        folded form beside its exact one). For masks only: every part counts in the scores."""
         postings = self.evaluator.leaf(q)
-        if postings is None and _plain_or(q) and (cover := covering(q)) is not None:
-            return self._leaf(cover)
+        if postings is None and _plain_or(q):
+            cover = self._covers[id(q)] if id(q) in self._covers else self._covers.setdefault(id(q), covering(q))
+            return None if cover is None else self._leaf(cover)
         return postings
 
     def _mask(self, q: wq.Query) -> np.ndarray:
