@@ -5,7 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from search.searching.scored import BITS_SHARE, EMPTY, ENTRY_POSTINGS, POSTING_BYTES, Lru, Postings, packed, unpacked
+from search.searching.scored import (
+    BITS_SHARE,
+    EMPTY,
+    ENTRY_POSTINGS,
+    POSTING_BYTES,
+    Lru,
+    Postings,
+    bit_places,
+    packed,
+    ranked,
+    unpacked,
+)
 
 
 def _scoring(size: int, rng: np.random.Generator) -> tuple[float, float, np.ndarray]:
@@ -72,27 +83,47 @@ def test_entries_without_postings_count_too():
 
 
 def test_bits_hold_the_documents_of_the_postings():
-    """Over an index whose size is not a whole number of bytes: its first and last documents
-    too, and several lists' bits ORed are the union of their documents."""
+    """Over an index whose size is not a whole number of bytes or words: its first and last
+    documents too, and several lists' bits ORed are the union of their documents."""
     size = 1_003
     rng = np.random.default_rng(16)
     ids = np.sort(np.concatenate([[0, size - 1], rng.choice(np.arange(1, size - 1), 200, replace=False)]))
     others = np.sort(rng.choice(size, 300, replace=False))
     bits = packed(ids, size)
-    assert len(bits) == -(-size // 8) and np.array_equal(np.flatnonzero(unpacked(bits, size)), ids)
+    assert len(bits) == 8 * -(-size // 64) and np.array_equal(np.flatnonzero(unpacked(bits, size)), ids)
     union = unpacked(np.bitwise_or.reduce([bits, packed(others, size)]), size)
     assert np.array_equal(np.flatnonzero(union), np.union1d(ids, others))
 
 
+@pytest.mark.parametrize("size", [1, 63, 64, 65, 1_003, 84_132])
+def test_a_documents_place_from_the_bits_is_its_place_among_the_ids(size):
+    """Places counted off the bits are those a binary search finds: documents in the first and
+    the last word, at a word's first and last bit, and lists sparse, dense and full."""
+    rng = np.random.default_rng(size)
+    for share in (0.02, 0.5, 1.0):
+        ids = np.sort(rng.choice(size, max(1, int(size * share)), replace=False)).astype(np.int64)
+        edges = [doc for doc in (0, 63, 64, size - 1) if doc < size]
+        ids = np.union1d(ids, edges)
+        postings = Postings(ids, np.ones(len(ids)))
+        postings.bits = packed(ids, size)
+        postings.ranks = ranked(postings.bits)
+        docs = np.sort(rng.choice(ids, min(len(ids), 500), replace=False))
+        assert np.array_equal(bit_places(postings, docs), np.searchsorted(ids, docs))
+        assert np.array_equal(bit_places(postings, ids), np.arange(len(ids)))
+
+
 def test_a_long_list_kept_has_its_bits_counted_and_a_short_one_none():
-    """From one posting in `BITS_SHARE` documents of the index on, an entry keeps its bits and
-    counts their bytes against the budget; without the index's size, no entry has any."""
+    """From one posting in `BITS_SHARE` documents of the index on, an entry keeps its bits (and
+    the counts that place a document in it) and counts their bytes against the budget; without
+    the index's size, no entry has any."""
     documents = 160
     long, short = documents // BITS_SHARE, documents // BITS_SHARE - 1
     lru = Lru(budget=10_000, documents=documents)
     kept = lru.get("long", lambda: Postings(np.arange(long) * 3, np.ones(long)))
     assert kept.bits is not None and np.array_equal(np.flatnonzero(unpacked(kept.bits, documents)), kept.ids)
-    bits_postings = -(-kept.bits.nbytes // POSTING_BYTES)
+    assert np.array_equal(bit_places(kept, kept.ids), np.arange(long))
+    assert kept.ranks is not None
+    bits_postings = -(-(kept.bits.nbytes + kept.ranks.nbytes) // POSTING_BYTES)
     assert lru.size == long + ENTRY_POSTINGS + bits_postings
     assert lru.get("short", lambda: Postings(np.arange(short), np.ones(short))).bits is None
     assert lru.size == long + short + 2 * ENTRY_POSTINGS + bits_postings

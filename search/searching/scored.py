@@ -33,7 +33,7 @@ class Postings:
     and `scoring` rather than `scores`, the scores are computed when first asked for (and the
     weights then let go)."""
 
-    __slots__ = ("ids", "_scores", "_weights", "_scoring", "bits")
+    __slots__ = ("ids", "_scores", "_weights", "_scoring", "bits", "ranks")
 
     def __init__(
         self,
@@ -45,8 +45,10 @@ class Postings:
         if scores is None and (weights is None or scoring is None):
             raise ValueError("postings need their scores, or their weights and how to score them")
         self.ids, self._scores, self._weights, self._scoring = ids, scores, weights, scoring
-        #: Which documents of the index the postings hold, packed (`packed`), for a kept long list.
+        #: Which documents of the index the postings hold, packed (`packed`), for a kept long list,
+        #: and how many of them come before each 64 documents (`ranked`).
         self.bits: np.ndarray | None = None
+        self.ranks: np.ndarray | None = None
 
     @property
     def scores(self) -> np.ndarray:
@@ -98,10 +100,32 @@ BITS_SHARE = 16
 
 def packed(ids: np.ndarray, size: int) -> np.ndarray:
     """The documents `ids` of an index of `size` as bits, eight documents a byte, the first in
-    the lowest bit (`unpacked` reads them back)."""
-    mask = np.zeros(size, dtype=bool)
+    the lowest bit (`unpacked` reads them back), in whole words of 64 (`bit_places` reads them so)."""
+    mask = np.zeros(-(-size // 64) * 64, dtype=bool)
     mask[ids] = True
     return np.packbits(mask, bitorder="little")
+
+
+def ranked(bits: np.ndarray) -> np.ndarray:
+    """How many documents `packed` bits hold before each word of 64."""
+    counts = np.bitwise_count(bits.view("<u8"))
+    out = np.zeros(len(counts), dtype=np.int64)
+    np.cumsum(counts[:-1], out=out[1:])
+    return out
+
+
+#: The bits of a word below each of its 64 places.
+_BELOW = (np.uint64(1) << np.arange(64, dtype=np.uint64)) - np.uint64(1)
+
+
+def bit_places(postings: Postings, docs: np.ndarray) -> np.ndarray:
+    """Where documents the postings hold are among their ids, `np.searchsorted(ids, docs)`, from
+    a kept long list's bits: a document's place is the count of documents before it, those
+    before its word and those of its word below it. A binary search per document reads far
+    apart places of a long list; these are two reads close to the document's bit."""
+    assert postings.bits is not None and postings.ranks is not None
+    word = docs >> 6
+    return postings.ranks[word] + np.bitwise_count(postings.bits.view("<u8")[word] & _BELOW[docs & 63])
 
 
 def unpacked(bits: np.ndarray, size: int) -> np.ndarray:
@@ -117,7 +141,7 @@ ENTRY_POSTINGS = ENTRY_BYTES // POSTING_BYTES
 
 class Lru:
     """Least recently used entries, bounded by the total number of postings they hold (and
-    `ENTRY_POSTINGS` more each, and their bits in postings' worth of bytes)."""
+    `ENTRY_POSTINGS` more each, and their bits and ranks in postings' worth of bytes)."""
 
     def __init__(self, budget: int, documents: int = 0) -> None:
         """`documents`: the index's, over which the long lists kept get their bits (none: 0)."""
@@ -141,6 +165,7 @@ class Lru:
         value = make()
         if self.documents and len(value.ids) * BITS_SHARE >= self.documents:
             value.bits = packed(value.ids, self.documents)
+            value.ranks = ranked(value.bits)
         self._items[key] = value
         self.size += _counted(value)
         while self.size > self.budget and len(self._items) > 1:
@@ -151,5 +176,7 @@ class Lru:
 
 def _counted(value: Postings) -> int:
     """What an entry counts against an `Lru`'s budget, in postings."""
-    bits = 0 if value.bits is None else -(-value.bits.nbytes // POSTING_BYTES)
-    return len(value.ids) + ENTRY_POSTINGS + bits
+    if value.bits is None:
+        return len(value.ids) + ENTRY_POSTINGS
+    assert value.ranks is not None  # made with the bits
+    return len(value.ids) + ENTRY_POSTINGS + -(-(value.bits.nbytes + value.ranks.nbytes) // POSTING_BYTES)

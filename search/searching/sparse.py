@@ -23,7 +23,7 @@ from whoosh import query as wq
 from search.query.implied import covering
 from search.searching.evaluate import Evaluator, Unsupported, boosted
 from search.searching.phrases import members
-from search.searching.scored import Postings, unpacked
+from search.searching.scored import Postings, bit_places, unpacked
 
 #: Scores are computed at the chosen documents alone when they are at most this share of the
 #: index (one in so many); for more, one whole evaluation is cheaper than a search for each.
@@ -350,8 +350,8 @@ class Evaluation:
         """A term's scores at `docs` (0 where it is absent), computed at those alone: each
         document's place in the postings by a binary search when they are few against the
         postings, else read from the places spread over the index (the whole evaluation's cost
-        for one term), or, for a list kept with its bits, searched for the documents the bits
-        say hold the term: no array over the index is written. A first tier holds each clause
+        for one term), or, for a list kept with its bits, counted off its bits (`bit_places`) for
+        the documents the bits say hold the term: no array over the index is written. A first tier holds each clause
         twice (in the scored union and on its own), so a term's scores at the same documents are
         kept for the request."""
         key = (id(postings), id(docs))
@@ -371,9 +371,9 @@ class Evaluation:
             at = np.searchsorted(ids, docs)
             np.minimum(at, len(ids) - 1, out=at)
             hit = ids[at] == docs
-        elif postings.bits is not None:  # the bits say which hold it; those alone are searched
+        elif postings.bits is not None:  # the bits say which hold it, and where
             hit = self._members(postings)[docs]
-            out[hit] = postings.scores_at(np.searchsorted(ids, docs[hit]))
+            out[hit] = postings.scores_at(bit_places(postings, docs[hit]))
             return out
         else:
             places = np.full(self.evaluator.size, -1, dtype=np.int64)
