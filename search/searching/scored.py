@@ -176,7 +176,8 @@ class Lru:
 
 def _counted(value: Postings) -> int:
     """What an entry counts against an `Lru`'s budget, in postings."""
-    if value.bits is None:
-        return len(value.ids) + ENTRY_POSTINGS
-    assert value.ranks is not None  # made with the bits
-    return len(value.ids) + ENTRY_POSTINGS + -(-(value.bits.nbytes + value.ranks.nbytes) // POSTING_BYTES)
+    extra = 0
+    if value.bits is not None:
+        assert value.ranks is not None  # made with the bits
+        extra = value.bits.nbytes + value.ranks.nbytes
+    return len(value.ids) + ENTRY_POSTINGS + -(-extra // POSTING_BYTES)

@@ -350,10 +350,10 @@ class Evaluation:
         """A term's scores at `docs` (0 where it is absent), computed at those alone: each
         document's place in the postings by a binary search when they are few against the
         postings, else read from the places spread over the index (the whole evaluation's cost
-        for one term), or, for a list kept with its bits, counted off its bits (`bit_places`) for
-        the documents the bits say hold the term: no array over the index is written. A first tier holds each clause
-        twice (in the scored union and on its own), so a term's scores at the same documents are
-        kept for the request."""
+        for one term), or, for a list kept with its bits, counted off its bits (`bit_places`) at
+        the documents they say hold the term: no array over the index is written. A first tier
+        holds each clause twice (in the scored union and on its own), so a term's scores at the
+        same documents are kept for the request."""
         key = (id(postings), id(docs))
         kept = self._gathers.get(key)
         if kept is not None:
